@@ -1,0 +1,380 @@
+//! A small safe wrapper over llama.cpp through `llama-cpp-sys-2`.
+//!
+//! Hearth uses llama.cpp three ways: as the correctness reference in
+//! hearth-core's tests (tokens, logits, quant blocks), as the peer in `bench/`,
+//! and as the optional `backend: 'llama.cpp'` of hearth-node. Only what those
+//! need is wrapped; every call checks its result and returns a [`LlamaError`].
+
+use std::ffi::{CString, c_char, c_void};
+use std::path::Path;
+use std::ptr::NonNull;
+use std::sync::Once;
+
+pub use llama_cpp_sys_2 as sys;
+
+/// A llama.cpp token id.
+pub type Token = i32;
+
+/// Errors from llama.cpp calls.
+#[derive(Debug, thiserror::Error)]
+pub enum LlamaError {
+    #[error("llama.cpp could not load the model {0}")]
+    Load(String),
+    #[error("llama.cpp could not create a context")]
+    Context,
+    #[error("llama.cpp tokenization failed ({0})")]
+    Tokenize(i32),
+    #[error("llama.cpp decode failed with code {0}")]
+    Decode(i32),
+    #[error("llama.cpp quantization failed with code {0}")]
+    Quantize(u32),
+    #[error("invalid argument: {0}")]
+    Invalid(String),
+}
+
+static INIT: Once = Once::new();
+
+unsafe extern "C" fn quiet_log(level: sys::ggml_log_level, text: *const c_char, _: *mut c_void) {
+    // Keep errors visible; llama.cpp's info chatter would drown test output.
+    if level == sys::ggml_log_level_GGML_LOG_LEVEL_ERROR {
+        // SAFETY: llama.cpp passes a NUL-terminated string valid for this call.
+        let s = unsafe { std::ffi::CStr::from_ptr(text) };
+        eprint!("llama.cpp: {}", s.to_string_lossy());
+    }
+}
+
+/// Initialises the llama.cpp backend once per process, with quiet logging.
+pub fn init() {
+    INIT.call_once(|| {
+        // SAFETY: plain global initialisation calls with a valid callback.
+        unsafe {
+            sys::llama_log_set(Some(quiet_log), std::ptr::null_mut());
+            sys::llama_backend_init();
+        }
+    });
+}
+
+fn cpath(path: &Path) -> Result<CString, LlamaError> {
+    CString::new(path.to_string_lossy().as_bytes()).map_err(|_| LlamaError::Invalid("path contains NUL".into()))
+}
+
+/// A loaded model (weights mmapped, CPU only).
+#[derive(Debug)]
+pub struct Model {
+    ptr: NonNull<sys::llama_model>,
+}
+
+// SAFETY: llama.cpp models are immutable after load and documented as shareable across contexts/threads.
+unsafe impl Send for Model {}
+unsafe impl Sync for Model {}
+
+impl Model {
+    /// Loads a GGUF model from a file.
+    pub fn load(path: impl AsRef<Path>) -> Result<Model, LlamaError> {
+        init();
+        let path = path.as_ref();
+        let c = cpath(path)?;
+        // SAFETY: valid params struct and NUL-terminated path.
+        let ptr = unsafe {
+            let mut params = sys::llama_model_default_params();
+            params.n_gpu_layers = 0;
+            sys::llama_model_load_from_file(c.as_ptr(), params)
+        };
+        NonNull::new(ptr).map(|ptr| Model { ptr }).ok_or_else(|| LlamaError::Load(path.display().to_string()))
+    }
+
+    fn vocab(&self) -> *const sys::llama_vocab {
+        // SAFETY: the model pointer is valid for self's lifetime.
+        unsafe { sys::llama_model_get_vocab(self.ptr.as_ptr()) }
+    }
+
+    /// Vocabulary size.
+    pub fn n_vocab(&self) -> usize {
+        // SAFETY: valid vocab pointer.
+        unsafe { sys::llama_vocab_n_tokens(self.vocab()) as usize }
+    }
+
+    /// Training context length.
+    pub fn n_ctx_train(&self) -> usize {
+        // SAFETY: valid model pointer.
+        unsafe { sys::llama_model_n_ctx_train(self.ptr.as_ptr()) as usize }
+    }
+
+    /// Whether the vocabulary adds BOS when `add_special` is set.
+    pub fn add_bos(&self) -> bool {
+        // SAFETY: valid vocab pointer.
+        unsafe { sys::llama_vocab_get_add_bos(self.vocab()) }
+    }
+
+    /// Whether `token` ends generation (EOS, EOT, …).
+    pub fn is_eog(&self, token: Token) -> bool {
+        // SAFETY: valid vocab pointer; llama.cpp range-checks the token.
+        unsafe { sys::llama_vocab_is_eog(self.vocab(), token) }
+    }
+
+    /// Tokenizes `text` as `llama_tokenize` does.
+    pub fn tokenize(&self, text: &str, add_special: bool, parse_special: bool) -> Result<Vec<Token>, LlamaError> {
+        let len = i32::try_from(text.len()).map_err(|_| LlamaError::Invalid("text too long".into()))?;
+        let mut out = vec![0; text.len() + 8];
+        for _ in 0..2 {
+            // SAFETY: buffers are valid for the lengths passed.
+            let n = unsafe {
+                sys::llama_tokenize(
+                    self.vocab(),
+                    text.as_ptr().cast(),
+                    len,
+                    out.as_mut_ptr(),
+                    out.len() as i32,
+                    add_special,
+                    parse_special,
+                )
+            };
+            if n >= 0 {
+                out.truncate(n as usize);
+                return Ok(out);
+            }
+            if n == i32::MIN {
+                return Err(LlamaError::Tokenize(n));
+            }
+            out.resize((-n) as usize, 0);
+        }
+        Err(LlamaError::Tokenize(-1))
+    }
+
+    /// The bytes of one token as `llama_token_to_piece` renders them.
+    pub fn token_to_piece(&self, token: Token, special: bool) -> Vec<u8> {
+        let mut buf = vec![0u8; 64];
+        loop {
+            // SAFETY: buffer valid for its length.
+            let n = unsafe {
+                sys::llama_token_to_piece(self.vocab(), token, buf.as_mut_ptr().cast(), buf.len() as i32, 0, special)
+            };
+            if n >= 0 {
+                buf.truncate(n as usize);
+                return buf;
+            }
+            buf.resize((-n) as usize, 0);
+        }
+    }
+}
+
+impl Drop for Model {
+    fn drop(&mut self) {
+        // SAFETY: the pointer came from llama_model_load_from_file and is freed once.
+        unsafe { sys::llama_model_free(self.ptr.as_ptr()) }
+    }
+}
+
+/// An inference context (KV cache) over a [`Model`].
+#[derive(Debug)]
+pub struct Context<'m> {
+    ptr: NonNull<sys::llama_context>,
+    model: &'m Model,
+    n_past: usize,
+}
+
+// SAFETY: a context is used from one thread at a time (`&mut self` methods).
+unsafe impl Send for Context<'_> {}
+
+/// Options for a [`Context`].
+#[derive(Clone, Copy, Debug)]
+pub struct ContextOptions {
+    /// Context length in tokens.
+    pub n_ctx: u32,
+    /// Threads for decode and prompt processing.
+    pub n_threads: i32,
+    /// Batch size for prompt processing.
+    pub n_batch: u32,
+}
+
+impl Default for ContextOptions {
+    fn default() -> Self {
+        ContextOptions { n_ctx: 2048, n_threads: 1, n_batch: 512 }
+    }
+}
+
+impl<'m> Context<'m> {
+    /// Creates a context; the KV cache holds `opts.n_ctx` tokens.
+    pub fn new(model: &'m Model, opts: ContextOptions) -> Result<Self, LlamaError> {
+        // SAFETY: valid model and params.
+        let ptr = unsafe {
+            let mut p = sys::llama_context_default_params();
+            p.n_ctx = opts.n_ctx;
+            p.n_batch = opts.n_batch;
+            p.n_ubatch = opts.n_batch;
+            p.n_threads = opts.n_threads;
+            p.n_threads_batch = opts.n_threads;
+            p.no_perf = true;
+            sys::llama_init_from_model(model.ptr.as_ptr(), p)
+        };
+        NonNull::new(ptr).map(|ptr| Context { ptr, model, n_past: 0 }).ok_or(LlamaError::Context)
+    }
+
+    /// The model this context runs.
+    pub fn model(&self) -> &'m Model {
+        self.model
+    }
+
+    /// Number of tokens in the KV cache.
+    pub fn n_past(&self) -> usize {
+        self.n_past
+    }
+
+    /// Empties the KV cache.
+    pub fn clear(&mut self) {
+        // SAFETY: valid context.
+        unsafe { sys::llama_memory_clear(sys::llama_get_memory(self.ptr.as_ptr()), true) };
+        self.n_past = 0;
+    }
+
+    /// Evaluates `tokens` after what is already cached and returns the logits of the last one.
+    pub fn eval(&mut self, tokens: &[Token]) -> Result<Vec<f32>, LlamaError> {
+        if tokens.is_empty() {
+            return Err(LlamaError::Invalid("no tokens to evaluate".into()));
+        }
+        let mut toks = tokens.to_vec();
+        // SAFETY: the batch borrows `toks`, which outlives the decode call.
+        let rc = unsafe {
+            let batch = sys::llama_batch_get_one(toks.as_mut_ptr(), toks.len() as i32);
+            sys::llama_decode(self.ptr.as_ptr(), batch)
+        };
+        if rc != 0 {
+            return Err(LlamaError::Decode(rc));
+        }
+        self.n_past += tokens.len();
+        let n = self.model.n_vocab();
+        // SAFETY: after a successful decode the last position's logits hold n_vocab floats.
+        let logits = unsafe { sys::llama_get_logits_ith(self.ptr.as_ptr(), -1) };
+        if logits.is_null() {
+            return Err(LlamaError::Decode(-100));
+        }
+        Ok(unsafe { std::slice::from_raw_parts(logits, n) }.to_vec())
+    }
+
+    /// Greedy generation: evaluates `prompt` then picks the arg-max token `n` times
+    /// (stopping early at an end-of-generation token unless `ignore_eos`).
+    pub fn greedy(&mut self, prompt: &[Token], n: usize, ignore_eos: bool) -> Result<Vec<Token>, LlamaError> {
+        let mut logits = self.eval(prompt)?;
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            let t = argmax(&logits) as Token;
+            if !ignore_eos && self.model.is_eog(t) {
+                break;
+            }
+            out.push(t);
+            logits = self.eval(&[t])?;
+        }
+        Ok(out)
+    }
+}
+
+impl Drop for Context<'_> {
+    fn drop(&mut self) {
+        // SAFETY: created by llama_init_from_model, freed once.
+        unsafe { sys::llama_free(self.ptr.as_ptr()) }
+    }
+}
+
+/// Index of the largest value (first on ties, as llama.cpp's greedy sampler).
+pub fn argmax(v: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &x) in v.iter().enumerate() {
+        if x > v[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// Quantizes a GGUF model file with `llama_model_quantize` (requantizing allowed).
+/// `ftype` is a `llama_ftype` value, e.g. [`sys::llama_ftype_LLAMA_FTYPE_MOSTLY_Q8_0`].
+pub fn quantize_model(input: &Path, output: &Path, ftype: sys::llama_ftype, n_threads: i32) -> Result<(), LlamaError> {
+    init();
+    let (i, o) = (cpath(input)?, cpath(output)?);
+    // SAFETY: valid params and paths.
+    let rc = unsafe {
+        let mut p = sys::llama_model_quantize_default_params();
+        p.ftype = ftype;
+        p.allow_requantize = true;
+        p.nthread = n_threads;
+        sys::llama_model_quantize(i.as_ptr(), o.as_ptr(), &p)
+    };
+    if rc != 0 { Err(LlamaError::Quantize(rc)) } else { Ok(()) }
+}
+
+/// ggml's reference helpers, for checking Hearth's quant blocks bit for bit.
+pub mod ggml {
+    use super::sys;
+
+    /// A ggml type id (`enum ggml_type`).
+    pub type TypeId = u32;
+
+    /// Dequantizes `n` values of type `ty` with ggml's `to_float`.
+    pub fn dequantize(ty: TypeId, data: &[u8], n: usize) -> Vec<f32> {
+        super::init();
+        let mut out = vec![0f32; n];
+        // SAFETY: traits are static; `data` holds `n` values of `ty` (checked by the row size).
+        unsafe {
+            let tr = &*sys::ggml_get_type_traits(ty);
+            assert_eq!(data.len(), sys::ggml_row_size(ty, n as i64), "data size");
+            (tr.to_float.expect("type has to_float"))(data.as_ptr().cast(), out.as_mut_ptr(), n as i64);
+        }
+        out
+    }
+
+    /// Quantizes rows of `n_per_row` floats to `ty` with ggml's reference quantizer.
+    pub fn quantize(ty: TypeId, src: &[f32], n_per_row: usize) -> Vec<u8> {
+        super::init();
+        let nrows = src.len() / n_per_row;
+        assert_eq!(nrows * n_per_row, src.len());
+        // SAFETY: output sized by ggml_row_size; no importance matrix.
+        unsafe {
+            let mut out = vec![0u8; sys::ggml_row_size(ty, n_per_row as i64) * nrows];
+            let written = sys::ggml_quantize_chunk(
+                ty,
+                src.as_ptr(),
+                out.as_mut_ptr().cast(),
+                0,
+                nrows as i64,
+                n_per_row as i64,
+                std::ptr::null(),
+            );
+            assert_eq!(written, out.len());
+            out
+        }
+    }
+
+    /// Quantizes one activation row with the CPU backend's `from_float` (the format
+    /// `vec_dot_type(ty)` that `ty`'s dot product consumes).
+    pub fn from_float(ty: TypeId, src: &[f32]) -> Vec<u8> {
+        super::init();
+        // SAFETY: output sized by ggml_row_size for the row length.
+        unsafe {
+            let tr = &*sys::ggml_get_type_traits_cpu(ty);
+            let mut out = vec![0u8; sys::ggml_row_size(ty, src.len() as i64)];
+            (tr.from_float.expect("from_float"))(src.as_ptr(), out.as_mut_ptr().cast(), src.len() as i64);
+            out
+        }
+    }
+
+    /// The activation type that `ty`'s CPU dot product takes.
+    pub fn vec_dot_type(ty: TypeId) -> TypeId {
+        super::init();
+        // SAFETY: static traits table.
+        unsafe { (*sys::ggml_get_type_traits_cpu(ty)).vec_dot_type }
+    }
+
+    /// ggml's CPU dot product of one `ty` row with one `vec_dot_type(ty)` row of `n` values.
+    pub fn vec_dot(ty: TypeId, n: usize, w: &[u8], x: &[u8]) -> f32 {
+        super::init();
+        let mut s = 0f32;
+        // SAFETY: rows sized for n values of their types (asserted).
+        unsafe {
+            let tr = &*sys::ggml_get_type_traits_cpu(ty);
+            assert_eq!(w.len(), sys::ggml_row_size(ty, n as i64));
+            assert_eq!(x.len(), sys::ggml_row_size(tr.vec_dot_type, n as i64));
+            (tr.vec_dot.expect("vec_dot"))(n as i32, &mut s, 0, w.as_ptr().cast(), 0, x.as_ptr().cast(), 0, 1);
+        }
+        s
+    }
+}
