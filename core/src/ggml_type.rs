@@ -92,7 +92,10 @@ impl GgmlType {
 
     /// Looks up a type by its canonical name (`"Q4_K"`, `"F16"`, …), case-insensitively.
     pub fn from_name(name: &str) -> Option<Self> {
-        TABLE.iter().find(|r| r.2.eq_ignore_ascii_case(name)).map(|r| r.0)
+        TABLE
+            .iter()
+            .find(|r| r.2.eq_ignore_ascii_case(name))
+            .map(|r| r.0)
     }
 
     /// The ggml id stored in GGUF files.

@@ -12,9 +12,18 @@ pub enum GgufError {
     BigEndian,
     #[error("unsupported GGUF version {0} (supported: 2, 3)")]
     UnsupportedVersion(u32),
-    #[error("truncated GGUF file: {what} needs {needed} bytes at offset {offset}, but the file has {len} bytes")]
-    Truncated { what: String, offset: u64, needed: u64, len: u64 },
-    #[error("{what} count {count} is larger than the file could hold")]
+    #[error(
+        "truncated GGUF file: {what} needs {needed} bytes at offset {offset}, but the file has {len} bytes"
+    )]
+    Truncated {
+        what: String,
+        offset: u64,
+        needed: u64,
+        len: u64,
+    },
+    #[error(
+        "{what} count {count} is larger than the rest of the file could hold (truncated or corrupt file)"
+    )]
     CountTooLarge { what: &'static str, count: u64 },
     #[error("string at offset {offset} is not valid UTF-8")]
     InvalidUtf8 { offset: u64 },
@@ -25,23 +34,48 @@ pub enum GgufError {
     #[error("duplicate metadata key {0:?}")]
     DuplicateKey(String),
     #[error("metadata key {key:?} has type {found}, expected {expected}")]
-    WrongValueType { key: String, expected: &'static str, found: &'static str },
+    WrongValueType {
+        key: String,
+        expected: &'static str,
+        found: &'static str,
+    },
     #[error("invalid general.alignment {0}: must be a non-zero power of two")]
     BadAlignment(u64),
     #[error("duplicate tensor name {0:?}")]
     DuplicateTensor(String),
     #[error("tensor {name:?} has {n_dims} dimensions (at most {max})")]
-    TooManyDims { name: String, n_dims: u32, max: usize },
+    TooManyDims {
+        name: String,
+        n_dims: u32,
+        max: usize,
+    },
     #[error("tensor {name:?} has dimensions {dims:?} whose element count overflows")]
     DimensionOverflow { name: String, dims: Vec<u64> },
     #[error("tensor {name:?} has unknown ggml type id {type_id}")]
     UnknownTensorType { name: String, type_id: u32 },
     #[error("tensor {name:?}: row length {row} is not a multiple of the {ty} block size {block}")]
-    PartialBlock { name: String, ty: &'static str, row: u64, block: usize },
+    PartialBlock {
+        name: String,
+        ty: &'static str,
+        row: u64,
+        block: usize,
+    },
     #[error("tensor {name:?} data offset {offset} is not aligned to {alignment}")]
-    MisalignedTensor { name: String, offset: u64, alignment: u64 },
-    #[error("tensor {name:?} data [{start}, {end}) lies outside the file's data section [{data_start}, {file_len})")]
-    TensorOutOfBounds { name: String, start: u64, end: u64, data_start: u64, file_len: u64 },
+    MisalignedTensor {
+        name: String,
+        offset: u64,
+        alignment: u64,
+    },
+    #[error(
+        "tensor {name:?} data [{start}, {end}) lies outside the file's data section [{data_start}, {file_len})"
+    )]
+    TensorOutOfBounds {
+        name: String,
+        start: u64,
+        end: u64,
+        data_start: u64,
+        file_len: u64,
+    },
     #[error("tensors {a:?} and {b:?} overlap in the data section")]
     TensorOverlap { a: String, b: String },
 }

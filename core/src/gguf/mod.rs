@@ -6,12 +6,14 @@
 //! out-of-memory abort.
 
 mod error;
+mod summary;
 mod value;
 mod writer;
 
 use std::collections::HashMap;
 
 pub use error::GgufError;
+pub use summary::{ModelSummary, TokenizerSummary, TypeStats};
 pub use value::{MetaArray, MetaValue};
 pub use writer::GgufWriter;
 
@@ -132,7 +134,11 @@ impl Gguf {
             let name = r.string("tensor name")?;
             let n_dims = r.u32("tensor dimension count")?;
             if n_dims as usize > MAX_DIMS {
-                return Err(GgufError::TooManyDims { name, n_dims, max: MAX_DIMS });
+                return Err(GgufError::TooManyDims {
+                    name,
+                    n_dims,
+                    max: MAX_DIMS,
+                });
             }
             let mut dims = Vec::with_capacity(n_dims as usize);
             for _ in 0..n_dims {
@@ -140,8 +146,10 @@ impl Gguf {
             }
             let type_id = r.u32("tensor type")?;
             let rel_offset = r.u64("tensor offset")?;
-            let ty = GgmlType::from_id(type_id)
-                .ok_or_else(|| GgufError::UnknownTensorType { name: name.clone(), type_id })?;
+            let ty = GgmlType::from_id(type_id).ok_or_else(|| GgufError::UnknownTensorType {
+                name: name.clone(),
+                type_id,
+            })?;
             if tensor_index.insert(name.clone(), raw.len()).is_some() {
                 return Err(GgufError::DuplicateTensor(name));
             }
@@ -180,16 +188,27 @@ impl Gguf {
             let size = ty
                 .row_bytes(row)
                 .and_then(|rb| rb.checked_mul(dims.iter().skip(1).product()))
-                .ok_or_else(|| GgufError::DimensionOverflow { name: name.clone(), dims: dims.clone() })?;
+                .ok_or_else(|| GgufError::DimensionOverflow {
+                    name: name.clone(),
+                    dims: dims.clone(),
+                })?;
             if rel_offset % alignment != 0 {
-                return Err(GgufError::MisalignedTensor { name, offset: rel_offset, alignment });
+                return Err(GgufError::MisalignedTensor {
+                    name,
+                    offset: rel_offset,
+                    alignment,
+                });
             }
             let start = data_offset.checked_add(rel_offset);
             let end = start.and_then(|s| s.checked_add(size));
             match (start, end) {
-                (Some(start), Some(end)) if end <= file_len => {
-                    tensors.push(TensorInfo { name, dims, ty, offset: start, size })
-                }
+                (Some(start), Some(end)) if end <= file_len => tensors.push(TensorInfo {
+                    name,
+                    dims,
+                    ty,
+                    offset: start,
+                    size,
+                }),
                 _ => {
                     return Err(GgufError::TensorOutOfBounds {
                         name,
@@ -206,11 +225,23 @@ impl Gguf {
         by_offset.sort_by_key(|t| t.offset);
         for w in by_offset.windows(2) {
             if w[0].offset + w[0].size > w[1].offset {
-                return Err(GgufError::TensorOverlap { a: w[0].name.clone(), b: w[1].name.clone() });
+                return Err(GgufError::TensorOverlap {
+                    a: w[0].name.clone(),
+                    b: w[1].name.clone(),
+                });
             }
         }
 
-        Ok(Gguf { version, alignment, data_offset, file_len, metadata, meta_index, tensors, tensor_index })
+        Ok(Gguf {
+            version,
+            alignment,
+            data_offset,
+            file_len,
+            metadata,
+            meta_index,
+            tensors,
+            tensor_index,
+        })
     }
 
     /// All metadata, in file order.
@@ -346,13 +377,21 @@ impl<'a> Reader<'a> {
             type_id::BOOL => MetaValue::Bool(self.array::<1>(key)?[0] != 0),
             type_id::STRING => MetaValue::String(self.string(key)?),
             type_id::ARRAY => MetaValue::Array(self.array_value(key, depth)?),
-            other => return Err(GgufError::UnknownValueType { key: key.to_string(), type_id: other }),
+            other => {
+                return Err(GgufError::UnknownValueType {
+                    key: key.to_string(),
+                    type_id: other,
+                });
+            }
         })
     }
 
     fn array_value(&mut self, key: &str, depth: usize) -> Result<MetaArray, GgufError> {
         if depth >= MAX_NESTING {
-            return Err(GgufError::NestingTooDeep { key: key.to_string(), max: MAX_NESTING });
+            return Err(GgufError::NestingTooDeep {
+                key: key.to_string(),
+                max: MAX_NESTING,
+            });
         }
         let ty = self.u32(key)?;
         let n = self.u64(key)?;
@@ -362,7 +401,12 @@ impl<'a> Reader<'a> {
             type_id::U32 | type_id::I32 | type_id::F32 => 4,
             type_id::U64 | type_id::I64 | type_id::F64 | type_id::STRING => 8,
             type_id::ARRAY => 12,
-            other => return Err(GgufError::UnknownValueType { key: key.to_string(), type_id: other }),
+            other => {
+                return Err(GgufError::UnknownValueType {
+                    key: key.to_string(),
+                    type_id: other,
+                });
+            }
         };
         self.check_count(n, min_size, "metadata array element")?;
         let n = n as usize;
@@ -387,7 +431,9 @@ impl<'a> Reader<'a> {
             type_id::I64 => fixed!(I64, i64),
             type_id::F32 => fixed!(F32, f32),
             type_id::F64 => fixed!(F64, f64),
-            type_id::BOOL => MetaArray::Bool(self.take(n as u64, key)?.iter().map(|&b| b != 0).collect()),
+            type_id::BOOL => {
+                MetaArray::Bool(self.take(n as u64, key)?.iter().map(|&b| b != 0).collect())
+            }
             type_id::STRING => {
                 let mut v = Vec::with_capacity(n);
                 for _ in 0..n {

@@ -4,10 +4,16 @@ fn tiny() -> GgufWriter {
     let mut w = GgufWriter::new();
     w.meta_str("general.architecture", "llama")
         .meta_u32("llama.context_length", 128)
-        .meta("tokenizer.ggml.tokens", MetaValue::Array(MetaArray::String(vec!["a".into(), "b".into()])))
+        .meta(
+            "tokenizer.ggml.tokens",
+            MetaValue::Array(MetaArray::String(vec!["a".into(), "b".into()])),
+        )
         .meta(
             "nested",
-            MetaValue::Array(MetaArray::Array(vec![MetaArray::I32(vec![1, -2]), MetaArray::F32(vec![0.5])])),
+            MetaValue::Array(MetaArray::Array(vec![
+                MetaArray::I32(vec![1, -2]),
+                MetaArray::F32(vec![0.5]),
+            ])),
         )
         .tensor_f32("a", &[4, 2], &[1.0; 8])
         .tensor("b", &[32], GgmlType::Q8_0, vec![0; 34]);
@@ -43,7 +49,10 @@ fn round_trips_every_value_type() {
         assert_eq!(g.get(&format!("k{i}")), Some(v));
     }
     assert_eq!(g.architecture(), Some("llama"));
-    assert_eq!(g.arch_get("context_length").and_then(MetaValue::as_u64), Some(128));
+    assert_eq!(
+        g.arch_get("context_length").and_then(MetaValue::as_u64),
+        Some(128)
+    );
     let nested = g.get_array("nested").unwrap();
     assert_eq!(nested.to_json(true), serde_json::json!([[1, -2], [0.5]]));
     let a = g.tensor("a").unwrap();
@@ -57,11 +66,16 @@ fn round_trips_every_value_type() {
 #[test]
 fn honours_general_alignment() {
     let mut w = GgufWriter::new();
-    w.meta_u32("general.alignment", 64).tensor_f32("x", &[3], &[1.0, 2.0, 3.0]).tensor_f32("y", &[1], &[4.0]);
+    w.meta_u32("general.alignment", 64)
+        .tensor_f32("x", &[3], &[1.0, 2.0, 3.0])
+        .tensor_f32("y", &[1], &[4.0]);
     let g = Gguf::parse(&w.to_bytes()).unwrap();
     assert_eq!(g.alignment, 64);
     assert_eq!(g.data_offset % 64, 0);
-    assert_eq!(g.tensor("y").unwrap().offset - g.tensor("x").unwrap().offset, 64);
+    assert_eq!(
+        g.tensor("y").unwrap().offset - g.tensor("x").unwrap().offset,
+        64
+    );
 }
 
 fn err(bytes: &[u8]) -> GgufError {
@@ -84,7 +98,10 @@ fn wrong_magic_version_and_endianness() {
     assert!(matches!(err(b"\x89PNG\r\n"), GgufError::BadMagic { .. }));
     assert_eq!(err(&header(1, 0, 0, &[])), GgufError::UnsupportedVersion(1));
     assert_eq!(err(&header(4, 0, 0, &[])), GgufError::UnsupportedVersion(4));
-    assert_eq!(err(&header(3u32.swap_bytes(), 0, 0, &[])), GgufError::BigEndian);
+    assert_eq!(
+        err(&header(3u32.swap_bytes(), 0, 0, &[])),
+        GgufError::BigEndian
+    );
     assert_eq!(err(b"GG").code(), "GGUF_TRUNCATED");
 }
 
@@ -96,7 +113,12 @@ fn every_truncation_is_an_error_never_a_panic() {
     for cut in 0..data_end {
         let e = err(&bytes[..cut]);
         assert!(
-            matches!(e, GgufError::Truncated { .. } | GgufError::TensorOutOfBounds { .. } | GgufError::CountTooLarge { .. }),
+            matches!(
+                e,
+                GgufError::Truncated { .. }
+                    | GgufError::TensorOutOfBounds { .. }
+                    | GgufError::CountTooLarge { .. }
+            ),
             "cut at {cut}: {e}"
         );
     }
@@ -104,8 +126,17 @@ fn every_truncation_is_an_error_never_a_panic() {
 
 #[test]
 fn huge_counts_are_refused_before_allocating() {
-    assert!(matches!(err(&header(3, u64::MAX, 0, &[])), GgufError::CountTooLarge { what: "tensor", .. }));
-    assert!(matches!(err(&header(3, 0, 1 << 60, &[])), GgufError::CountTooLarge { what: "metadata", .. }));
+    assert!(matches!(
+        err(&header(3, u64::MAX, 0, &[])),
+        GgufError::CountTooLarge { what: "tensor", .. }
+    ));
+    assert!(matches!(
+        err(&header(3, 0, 1 << 60, &[])),
+        GgufError::CountTooLarge {
+            what: "metadata",
+            ..
+        }
+    ));
     // One key whose string array claims 2^62 elements.
     let mut kv = Vec::new();
     kv.extend_from_slice(&1u64.to_le_bytes());
@@ -113,12 +144,18 @@ fn huge_counts_are_refused_before_allocating() {
     kv.extend_from_slice(&9u32.to_le_bytes());
     kv.extend_from_slice(&8u32.to_le_bytes());
     kv.extend_from_slice(&(1u64 << 62).to_le_bytes());
-    assert!(matches!(err(&header(3, 0, 1, &kv)), GgufError::CountTooLarge { .. }));
+    assert!(matches!(
+        err(&header(3, 0, 1, &kv)),
+        GgufError::CountTooLarge { .. }
+    ));
     // A string claiming u64::MAX bytes.
     let mut kv = Vec::new();
     kv.extend_from_slice(&u64::MAX.to_le_bytes());
     kv.extend_from_slice(&[0; 16]);
-    assert!(matches!(err(&header(3, 0, 1, &kv)), GgufError::Truncated { .. }));
+    assert!(matches!(
+        err(&header(3, 0, 1, &kv)),
+        GgufError::Truncated { .. }
+    ));
 }
 
 #[test]
@@ -128,14 +165,20 @@ fn bad_values_are_typed_errors() {
     kv.push(b'k');
     kv.extend_from_slice(&99u32.to_le_bytes());
     kv.extend_from_slice(&[0; 16]);
-    assert!(matches!(err(&header(3, 0, 1, &kv)), GgufError::UnknownValueType { type_id: 99, .. }));
+    assert!(matches!(
+        err(&header(3, 0, 1, &kv)),
+        GgufError::UnknownValueType { type_id: 99, .. }
+    ));
 
     let mut kv = Vec::new();
     kv.extend_from_slice(&2u64.to_le_bytes());
     kv.extend_from_slice(&[0xff, 0xfe]);
     kv.extend_from_slice(&8u32.to_le_bytes());
     kv.extend_from_slice(&[0; 8]);
-    assert!(matches!(err(&header(3, 0, 1, &kv)), GgufError::InvalidUtf8 { .. }));
+    assert!(matches!(
+        err(&header(3, 0, 1, &kv)),
+        GgufError::InvalidUtf8 { .. }
+    ));
 
     let mut w = GgufWriter::new();
     w.meta_u32("x", 1).meta_u32("x", 2);
@@ -146,7 +189,10 @@ fn bad_values_are_typed_errors() {
     assert_eq!(err(&w.to_bytes()), GgufError::BadAlignment(24));
     let mut w = GgufWriter::new();
     w.meta_str("general.alignment", "32");
-    assert!(matches!(err(&w.to_bytes()), GgufError::WrongValueType { .. }));
+    assert!(matches!(
+        err(&w.to_bytes()),
+        GgufError::WrongValueType { .. }
+    ));
 
     // Arrays of arrays nested past the limit.
     let mut a = MetaArray::U8(vec![1]);
@@ -155,13 +201,20 @@ fn bad_values_are_typed_errors() {
     }
     let mut w = GgufWriter::new();
     w.meta("deep", MetaValue::Array(a));
-    assert!(matches!(err(&w.to_bytes()), GgufError::NestingTooDeep { .. }));
+    assert!(matches!(
+        err(&w.to_bytes()),
+        GgufError::NestingTooDeep { .. }
+    ));
 }
 
 /// Rewrites the tensor info of the first tensor in `tiny()` through `edit`.
 fn with_first_tensor(edit: impl Fn(&mut Vec<u8>, usize)) -> Vec<u8> {
     let mut bytes = tiny().to_bytes();
-    let name_at = bytes.windows(9).rposition(|w| w == b"\x01\0\0\0\0\0\0\0a").unwrap() + 9;
+    let name_at = bytes
+        .windows(9)
+        .rposition(|w| w == b"\x01\0\0\0\0\0\0\0a")
+        .unwrap()
+        + 9;
     edit(&mut bytes, name_at);
     bytes
 }
@@ -173,34 +226,63 @@ fn bad_tensor_infos_are_typed_errors() {
     assert_eq!(err(&dup), GgufError::DuplicateTensor("b".into()));
 
     let dims5 = with_first_tensor(|b, at| b[at..at + 4].copy_from_slice(&5u32.to_le_bytes()));
-    assert!(matches!(err(&dims5), GgufError::TooManyDims { n_dims: 5, .. }));
+    assert!(matches!(
+        err(&dims5),
+        GgufError::TooManyDims { n_dims: 5, .. }
+    ));
 
     let overflow = with_first_tensor(|b, at| {
         b[at + 4..at + 12].copy_from_slice(&u64::MAX.to_le_bytes());
         b[at + 12..at + 20].copy_from_slice(&u64::MAX.to_le_bytes());
     });
-    assert!(matches!(err(&overflow), GgufError::DimensionOverflow { .. }));
+    assert!(matches!(
+        err(&overflow),
+        GgufError::DimensionOverflow { .. }
+    ));
 
-    let big = with_first_tensor(|b, at| b[at + 12..at + 20].copy_from_slice(&(1u64 << 40).to_le_bytes()));
+    let big =
+        with_first_tensor(|b, at| b[at + 12..at + 20].copy_from_slice(&(1u64 << 40).to_le_bytes()));
     assert!(matches!(err(&big), GgufError::TensorOutOfBounds { .. }));
 
-    let bad_type = with_first_tensor(|b, at| b[at + 20..at + 24].copy_from_slice(&5u32.to_le_bytes()));
-    assert!(matches!(err(&bad_type), GgufError::UnknownTensorType { type_id: 5, .. }));
+    let bad_type =
+        with_first_tensor(|b, at| b[at + 20..at + 24].copy_from_slice(&5u32.to_le_bytes()));
+    assert!(matches!(
+        err(&bad_type),
+        GgufError::UnknownTensorType { type_id: 5, .. }
+    ));
 
     let q8 = with_first_tensor(|b, at| b[at + 20..at + 24].copy_from_slice(&8u32.to_le_bytes()));
-    assert!(matches!(err(&q8), GgufError::PartialBlock { row: 4, block: 32, .. }));
+    assert!(matches!(
+        err(&q8),
+        GgufError::PartialBlock {
+            row: 4,
+            block: 32,
+            ..
+        }
+    ));
 
-    let misaligned = with_first_tensor(|b, at| b[at + 24..at + 32].copy_from_slice(&4u64.to_le_bytes()));
-    assert!(matches!(err(&misaligned), GgufError::MisalignedTensor { offset: 4, .. }));
+    let misaligned =
+        with_first_tensor(|b, at| b[at + 24..at + 32].copy_from_slice(&4u64.to_le_bytes()));
+    assert!(matches!(
+        err(&misaligned),
+        GgufError::MisalignedTensor { offset: 4, .. }
+    ));
 
-    let past_end = with_first_tensor(|b, at| b[at + 24..at + 32].copy_from_slice(&(1u64 << 20).to_le_bytes()));
-    assert!(matches!(err(&past_end), GgufError::TensorOutOfBounds { .. }));
+    let past_end =
+        with_first_tensor(|b, at| b[at + 24..at + 32].copy_from_slice(&(1u64 << 20).to_le_bytes()));
+    assert!(matches!(
+        err(&past_end),
+        GgufError::TensorOutOfBounds { .. }
+    ));
 
-    let wrap = with_first_tensor(|b, at| b[at + 24..at + 32].copy_from_slice(&(u64::MAX - 31).to_le_bytes()));
+    let wrap = with_first_tensor(|b, at| {
+        b[at + 24..at + 32].copy_from_slice(&(u64::MAX - 31).to_le_bytes())
+    });
     assert!(matches!(err(&wrap), GgufError::TensorOutOfBounds { .. }));
 
     // Point tensor "a" (32 bytes) at tensor "b"'s data: they overlap.
-    let overlap = with_first_tensor(|b, at| b[at + 24..at + 32].copy_from_slice(&32u64.to_le_bytes()));
+    let overlap =
+        with_first_tensor(|b, at| b[at + 24..at + 32].copy_from_slice(&32u64.to_le_bytes()));
     assert!(matches!(err(&overlap), GgufError::TensorOverlap { .. }));
 }
 

@@ -146,8 +146,12 @@ impl MetaValue {
             MetaValue::I32(v) => (*v).into(),
             MetaValue::U64(v) => (*v).into(),
             MetaValue::I64(v) => (*v).into(),
-            MetaValue::F32(v) => serde_json::Number::from_f64(f64::from(*v)).map_or(Value::Null, Value::Number),
-            MetaValue::F64(v) => serde_json::Number::from_f64(*v).map_or(Value::Null, Value::Number),
+            MetaValue::F32(v) => {
+                serde_json::Number::from_f64(f64::from(*v)).map_or(Value::Null, Value::Number)
+            }
+            MetaValue::F64(v) => {
+                serde_json::Number::from_f64(*v).map_or(Value::Null, Value::Number)
+            }
             MetaValue::Bool(v) => (*v).into(),
             MetaValue::String(s) => s.clone().into(),
             MetaValue::Array(a) => a.to_json(full),
@@ -231,7 +235,10 @@ impl MetaArray {
             MetaArray::U32(v) => v.iter().map(|&x| x.into()).collect(),
             MetaArray::I32(v) => v.iter().map(|&x| x.into()).collect(),
             MetaArray::I64(v) => v.clone(),
-            MetaArray::U64(v) => v.iter().map(|&x| i64::try_from(x).ok()).collect::<Option<_>>()?,
+            MetaArray::U64(v) => v
+                .iter()
+                .map(|&x| i64::try_from(x).ok())
+                .collect::<Option<_>>()?,
             _ => return None,
         })
     }
