@@ -1,12 +1,26 @@
 //! `hearth-core`: Hearth's pure-Rust inference engine.
 //!
-//! Model bytes flow through [`gguf`] (container parsing) into the quantized
-//! blocks of [`quant`], the tokenizer, the model graph and the engine session.
-//! Nothing here knows about JavaScript; `hearth-wasm` and `hearth-node` bind it.
+//! Model bytes flow through [`gguf`] (container parsing) into [`model`]
+//! (configuration and weights mapped in place, quantized blocks from [`quant`]),
+//! text through [`tokenizer`] and [`chat_template`], and generation through
+//! [`engine`] (sessions with a KV cache) and [`sampling`]. Nothing here knows
+//! about JavaScript; `hearth-wasm` and `hearth-node` bind it.
 
 pub mod bytes;
+pub mod chat_template;
+pub mod engine;
+pub mod error;
 pub mod ggml_type;
 pub mod gguf;
+pub mod model;
+pub mod quant;
+pub mod sampling;
+pub mod timer;
+pub mod tokenizer;
 
 pub use bytes::ModelBytes;
+pub use engine::{FinishReason, GenerateOptions, Generation, GenerationResult, Model, Session, TokenEvent};
+pub use error::{Error, Result};
 pub use ggml_type::GgmlType;
+pub use sampling::SamplingOptions;
+pub use timer::Timer;

@@ -1,9 +1,14 @@
 //! `hearth`: inspect, tokenize and run local models with hearth-core.
 //!
 //! The command-line contract (flags, stdout shapes) is relied on by tests and
-//! outside checks; keep it stable.
+//! outside checks; keep it stable. Generated text and JSON go to stdout;
+//! progress and timings go to stderr.
 
+mod chat;
 mod info;
+mod run;
+mod template;
+mod tokenize;
 
 use std::process::ExitCode;
 
@@ -24,12 +29,24 @@ struct Cli {
 enum Command {
     /// Show what a model file holds: architecture, sizes, tensor types, tokenizer, license.
     Info(info::Args),
+    /// Print the token ids of a text as a JSON array.
+    Tokenize(tokenize::Args),
+    /// Complete a raw prompt; the text streams to stdout.
+    Run(run::Args),
+    /// Chat in the terminal with the model's chat template (or answer --messages once).
+    Chat(chat::Args),
+    /// Print the chat prompt the model's template renders for a conversation.
+    Template(template::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Info(args) => info::run(args),
+        Command::Tokenize(args) => tokenize::run(args),
+        Command::Run(args) => run::run(args),
+        Command::Chat(args) => chat::run(args),
+        Command::Template(args) => template::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -42,3 +59,32 @@ fn main() -> ExitCode {
 
 /// A CLI error: a message for stderr (the typed core errors render themselves).
 pub type CliResult = Result<(), Box<dyn std::error::Error>>;
+
+/// Peak resident memory of this process (Linux `VmHWM`), 0 where unknown.
+pub fn peak_rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// One line of timings on stderr.
+pub fn print_timings(t: &hearth_core::engine::Timings) {
+    eprintln!(
+        "\n[hearth] prompt {} tok ({} reused) {:.1} ms ({:.1} tok/s) · ttft {:.1} ms · {} tok at {:.1} tok/s · load {:.1} ms · peak rss {:.1} MiB",
+        t.prompt_tokens,
+        t.reused_tokens,
+        t.prompt_ms,
+        t.prefill_tok_s,
+        t.ttft_ms,
+        t.generated_tokens,
+        t.decode_tok_s,
+        t.load_ms,
+        peak_rss_bytes() as f64 / (1 << 20) as f64
+    );
+}

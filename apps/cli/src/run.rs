@@ -1,0 +1,129 @@
+//! `hearth run`: complete a raw prompt, streaming the text to stdout.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use hearth_core::{GenerateOptions, Model, SamplingOptions, Session};
+
+use crate::CliResult;
+
+/// Sampling and stopping flags shared by `run` and `chat`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct GenArgs {
+    /// Maximum number of tokens to generate.
+    #[arg(long, default_value_t = 256)]
+    pub max_tokens: usize,
+    /// Sampling temperature; 0 is greedy.
+    #[arg(long, default_value_t = 0.8)]
+    pub temperature: f32,
+    /// Keep only the K most likely tokens (0: off).
+    #[arg(long, default_value_t = 40)]
+    pub top_k: usize,
+    /// Nucleus sampling threshold (1: off).
+    #[arg(long, default_value_t = 0.95)]
+    pub top_p: f32,
+    /// Drop tokens below this fraction of the best token's probability (0: off).
+    #[arg(long, default_value_t = 0.05)]
+    pub min_p: f32,
+    /// Penalty for repeating recent tokens (1: off).
+    #[arg(long, default_value_t = 1.0)]
+    pub repeat_penalty: f32,
+    /// Random seed (default: a new one each run).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Stop when the text contains this string (repeatable).
+    #[arg(long)]
+    pub stop: Vec<String>,
+    /// Keep generating past end-of-generation tokens.
+    #[arg(long)]
+    pub ignore_eos: bool,
+    /// Context length in tokens (0: the model's training context).
+    #[arg(long, default_value_t = 4096)]
+    pub ctx_size: usize,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+impl GenArgs {
+    pub fn options(&self, render_special: bool) -> GenerateOptions {
+        let seed = self.seed.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64)
+        });
+        GenerateOptions {
+            sampling: SamplingOptions {
+                temperature: self.temperature,
+                top_k: self.top_k,
+                top_p: self.top_p,
+                min_p: self.min_p,
+                repeat_penalty: self.repeat_penalty,
+                seed,
+                ..SamplingOptions::default()
+            },
+            max_tokens: self.max_tokens,
+            stop: self.stop.clone(),
+            ignore_eos: self.ignore_eos,
+            render_special,
+        }
+    }
+
+    /// Sets the rayon pool size once, before any model work.
+    pub fn init_threads(&self) -> CliResult {
+        if let Some(n) = self.threads {
+            if n == 0 {
+                return Err("--threads must be at least 1".into());
+            }
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build_global()?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Path to a GGUF model file.
+    #[arg(long)]
+    model: PathBuf,
+    /// The raw prompt (no chat template is applied).
+    #[arg(long)]
+    prompt: String,
+    /// Parse special-token text in the prompt and render special tokens in the output.
+    #[arg(long)]
+    special: bool,
+    /// Print one JSON object with tokens, text, top logits and timings.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    gen_args: GenArgs,
+}
+
+pub fn run(args: Args) -> CliResult {
+    args.gen_args.init_threads()?;
+    let model = Model::load_file(&args.model)?;
+    let prompt = model.tokenize(&args.prompt, true, args.special)?;
+    let mut session = Session::new(model.clone(), args.gen_args.ctx_size)?;
+    let mut generation = session.generate(&prompt, args.gen_args.options(args.special))?;
+    let mut out = std::io::stdout().lock();
+    while let Some(ev) = generation.next() {
+        let ev = ev?;
+        if !args.json {
+            out.write_all(ev.text.as_bytes())?;
+            out.flush()?;
+        }
+    }
+    let result = generation.result();
+    if args.json {
+        let mut v = serde_json::to_value(&result)?;
+        v["timings"]["peak_rss_bytes"] = crate::peak_rss_bytes().into();
+        writeln!(out, "{v}")?;
+    } else if std::io::IsTerminal::is_terminal(&out) {
+        // stdout carries the text alone; a newline only for a person's terminal.
+        writeln!(out)?;
+    }
+    crate::print_timings(&result.timings);
+    Ok(())
+}

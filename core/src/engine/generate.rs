@@ -1,0 +1,277 @@
+//! Token-by-token generation as an iterator: sampling, stop strings, EOS,
+//! max tokens, cancellation between tokens and streaming-safe UTF-8.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+use super::Session;
+use super::session::Timings;
+use super::stop::{StopMatcher, StopOutcome};
+use crate::Timer;
+use crate::error::{Error, Result};
+use crate::sampling::{Sampler, SamplingOptions};
+use crate::tokenizer::StreamDecoder;
+
+/// What to generate and when to stop.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct GenerateOptions {
+    pub sampling: SamplingOptions,
+    /// Stop after this many tokens.
+    pub max_tokens: usize,
+    /// Stop when the text contains one of these (the stop string is not returned).
+    pub stop: Vec<String>,
+    /// Keep going past end-of-generation tokens.
+    pub ignore_eos: bool,
+    /// Render special tokens (e.g. `<|im_end|>`) in the text.
+    pub render_special: bool,
+}
+
+impl Default for GenerateOptions {
+    fn default() -> Self {
+        GenerateOptions {
+            sampling: SamplingOptions::default(),
+            max_tokens: 256,
+            stop: Vec::new(),
+            ignore_eos: false,
+            render_special: false,
+        }
+    }
+}
+
+/// Why generation ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishReason {
+    /// An end-of-generation token or a stop string.
+    Stop,
+    /// `max_tokens` reached.
+    Length,
+    /// The context is full.
+    ContextFull,
+    /// Cancelled by the caller.
+    Cancelled,
+}
+
+/// One step of a generation: a token and the text it completes.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TokenEvent {
+    /// The sampled token; `None` for the final event that releases held-back text.
+    pub token: Option<u32>,
+    /// Newly completed text (may be empty while a character or stop string is pending).
+    pub text: String,
+}
+
+/// The outcome of a whole generation.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GenerationResult {
+    pub text: String,
+    pub tokens: Vec<u32>,
+    pub prompt_tokens: Vec<u32>,
+    pub finish_reason: FinishReason,
+    /// The ten highest raw logits `(token, logit)` at the first generated position.
+    pub top_logits: Vec<(u32, f32)>,
+    pub timings: Timings,
+}
+
+/// A running generation; iterate it for [`TokenEvent`]s, then call [`Generation::result`].
+#[derive(Debug)]
+pub struct Generation<'s> {
+    session: &'s mut Session,
+    opts: GenerateOptions,
+    sampler: Sampler,
+    logits: Vec<f32>,
+    decoder: StreamDecoder,
+    stop: StopMatcher,
+    prompt: Vec<u32>,
+    tokens: Vec<u32>,
+    text: String,
+    top_logits: Vec<(u32, f32)>,
+    finish: Option<FinishReason>,
+    flushed: bool,
+    stopped_by_string: bool,
+    cancel: Option<Arc<AtomicBool>>,
+    started: Timer,
+    first_token: Option<Timer>,
+    timings: Timings,
+}
+
+fn top_k_logits(logits: &[f32], k: usize) -> Vec<(u32, f32)> {
+    let mut top: Vec<(u32, f32)> = Vec::with_capacity(k + 1);
+    for (i, &l) in logits.iter().enumerate() {
+        if top.len() < k || l > top[top.len() - 1].1 {
+            let at = top.iter().position(|&(_, x)| l > x).unwrap_or(top.len());
+            top.insert(at, (i as u32, l));
+            top.truncate(k);
+        }
+    }
+    top
+}
+
+impl Session {
+    /// Evaluates `prompt` (reusing the cached prefix) and returns a generation to iterate.
+    pub fn generate(&mut self, prompt: &[u32], opts: GenerateOptions) -> Result<Generation<'_>> {
+        let n_vocab = self.model().config().n_vocab;
+        opts.sampling.validate(n_vocab)?;
+        if opts.max_tokens == 0 {
+            return Err(Error::InvalidOption { option: "max_tokens", message: "must be at least 1".into() });
+        }
+        let started = Timer::start();
+        let t_prompt = Timer::start();
+        let (logits, reused) = self.prefill(prompt)?;
+        let prompt_ms = t_prompt.ms();
+        let new_tokens = prompt.len() - reused;
+        let timings = Timings {
+            load_ms: self.model().load_ms(),
+            prompt_tokens: prompt.len(),
+            reused_tokens: reused,
+            prompt_ms,
+            prefill_tok_s: if prompt_ms > 0.0 { new_tokens as f64 * 1e3 / prompt_ms } else { 0.0 },
+            ..Timings::default()
+        };
+        Ok(Generation {
+            sampler: Sampler::new(opts.sampling.clone()),
+            top_logits: top_k_logits(&logits, 10),
+            logits,
+            decoder: StreamDecoder::new(),
+            stop: StopMatcher::new(&opts.stop),
+            prompt: prompt.to_vec(),
+            tokens: Vec::new(),
+            text: String::new(),
+            finish: None,
+            flushed: false,
+            stopped_by_string: false,
+            cancel: None,
+            started,
+            first_token: None,
+            timings,
+            opts,
+            session: self,
+        })
+    }
+}
+
+impl Generation<'_> {
+    /// Cancels the generation between tokens when `flag` becomes true.
+    pub fn with_cancel(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.cancel = Some(flag);
+        self
+    }
+
+    /// Why the generation ended, once it has.
+    pub fn finish_reason(&self) -> Option<FinishReason> {
+        self.finish
+    }
+
+    /// Runs to the end and returns the result.
+    pub fn run(mut self) -> Result<GenerationResult> {
+        for ev in self.by_ref() {
+            ev?;
+        }
+        Ok(self.result())
+    }
+
+    /// The result so far (complete once the iterator is exhausted).
+    pub fn result(&self) -> GenerationResult {
+        let mut timings = self.timings.clone();
+        timings.generated_tokens = self.tokens.len();
+        timings.kv_cache_bytes = self.session.kv_cache_bytes();
+        GenerationResult {
+            text: self.text.clone(),
+            tokens: self.tokens.clone(),
+            prompt_tokens: self.prompt.clone(),
+            finish_reason: self.finish.unwrap_or(FinishReason::Cancelled),
+            top_logits: self.top_logits.clone(),
+            timings,
+        }
+    }
+
+    fn end(&mut self, reason: FinishReason) -> Option<Result<TokenEvent>> {
+        self.finish = Some(reason);
+        self.flush()
+    }
+
+    fn flush(&mut self) -> Option<Result<TokenEvent>> {
+        if self.flushed {
+            return None;
+        }
+        self.flushed = true;
+        if self.stopped_by_string {
+            return None;
+        }
+        // Held-back bytes and text that never became a stop string are real output.
+        let tail = self.decoder.flush();
+        let rest = match self.stop.push(&tail) {
+            StopOutcome::Stop(t) => t,
+            StopOutcome::Continue(t) => t + &self.stop.flush(),
+        };
+        if rest.is_empty() {
+            return None;
+        }
+        self.text.push_str(&rest);
+        Some(Ok(TokenEvent { token: None, text: rest }))
+    }
+
+    fn step(&mut self) -> Result<Option<TokenEvent>> {
+        let model = self.session.model().clone();
+        let tok = self.sampler.sample(&mut self.logits, self.session.history());
+        if !self.opts.ignore_eos && model.tokenizer().is_eog(tok) {
+            self.finish = Some(FinishReason::Stop);
+            return Ok(None);
+        }
+        let first = self.first_token.is_none();
+        if first {
+            self.timings.ttft_ms = self.started.ms();
+            self.first_token = Some(Timer::start());
+        }
+        self.tokens.push(tok);
+        let piece = self.decoder.push(model.tokenizer(), tok, self.opts.render_special)?;
+        let text = match self.stop.push(&piece) {
+            StopOutcome::Continue(t) => t,
+            StopOutcome::Stop(t) => {
+                self.finish = Some(FinishReason::Stop);
+                self.stopped_by_string = true;
+                self.text.push_str(&t);
+                return Ok(Some(TokenEvent { token: Some(tok), text: t }));
+            }
+        };
+        self.text.push_str(&text);
+        if self.tokens.len() >= self.opts.max_tokens {
+            self.finish = Some(FinishReason::Length);
+        } else if self.session.history().len() >= self.session.n_ctx() {
+            self.finish = Some(FinishReason::ContextFull);
+        } else {
+            self.logits = self.session.eval(&[tok])?;
+            if let Some(t) = self.first_token.filter(|_| self.tokens.len() > 1) {
+                self.timings.decode_ms = t.ms();
+                let n = (self.tokens.len() - 1) as f64;
+                self.timings.decode_tok_s = if self.timings.decode_ms > 0.0 { n * 1e3 / self.timings.decode_ms } else { 0.0 };
+            }
+        }
+        Ok(Some(TokenEvent { token: Some(tok), text }))
+    }
+}
+
+impl Iterator for Generation<'_> {
+    type Item = Result<TokenEvent>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.finish.is_some() {
+            return self.flush();
+        }
+        if self.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return self.end(FinishReason::Cancelled);
+        }
+        match self.step() {
+            Ok(Some(ev)) => Some(Ok(ev)),
+            Ok(None) => self.flush(),
+            Err(e) => {
+                self.finish = Some(FinishReason::Cancelled);
+                self.flushed = true;
+                Some(Err(e))
+            }
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! The engine: a loaded [`Model`] (weights, tokenizer, chat template; shared
+//! behind an `Arc`) and [`Session`]s over it (KV cache, position, generation).
+
+mod generate;
+mod model;
+mod session;
+mod stop;
+
+pub use generate::{FinishReason, GenerateOptions, Generation, GenerationResult, TokenEvent};
+pub use model::Model;
+pub use session::{Session, Timings};

@@ -1,0 +1,141 @@
+//! A session: one KV cache over a shared model, with prefix reuse.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::Model;
+use crate::error::{Error, Result};
+use crate::model::{ForwardScratch, KvCache, Logits};
+
+/// Prompt tokens evaluated per forward call (bounds scratch memory).
+const PREFILL_BATCH: usize = 512;
+
+/// Per-stage timings of the last prompt evaluation and generation.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Timings {
+    /// Model load time.
+    pub load_ms: f64,
+    /// Tokens in the prompt.
+    pub prompt_tokens: usize,
+    /// Prompt tokens found in the KV cache and not evaluated again.
+    pub reused_tokens: usize,
+    /// Time to evaluate the new prompt tokens.
+    pub prompt_ms: f64,
+    /// Prompt tokens per second (new tokens only).
+    pub prefill_tok_s: f64,
+    /// Time from the start of the request to the first generated token.
+    pub ttft_ms: f64,
+    /// Generated tokens.
+    pub generated_tokens: usize,
+    /// Time spent generating after the first token.
+    pub decode_ms: f64,
+    /// Tokens per second after the first one.
+    pub decode_tok_s: f64,
+    /// Bytes held by the KV cache.
+    pub kv_cache_bytes: usize,
+}
+
+/// A conversation state: the KV cache and the tokens it holds.
+#[derive(Debug)]
+pub struct Session {
+    model: Arc<Model>,
+    cache: KvCache,
+    history: Vec<u32>,
+    scratch: ForwardScratch,
+}
+
+impl Session {
+    /// A session with room for `n_ctx` tokens (0: the model's training context).
+    pub fn new(model: Arc<Model>, n_ctx: usize) -> Result<Session> {
+        let train = model.config().n_ctx_train;
+        let n_ctx = if n_ctx == 0 { train } else { n_ctx };
+        if n_ctx > train.max(1) * 4 {
+            return Err(Error::InvalidOption {
+                option: "context_length",
+                message: format!("{n_ctx} is more than four times the model's training context {train}"),
+            });
+        }
+        let cache = model.decoder().new_cache(n_ctx);
+        Ok(Session { model, cache, history: Vec::new(), scratch: ForwardScratch::default() })
+    }
+
+    /// The model.
+    pub fn model(&self) -> &Arc<Model> {
+        &self.model
+    }
+
+    /// Context capacity in tokens.
+    pub fn n_ctx(&self) -> usize {
+        self.cache.capacity()
+    }
+
+    /// Tokens currently in the KV cache.
+    pub fn history(&self) -> &[u32] {
+        &self.history
+    }
+
+    /// Bytes held by the KV cache.
+    pub fn kv_cache_bytes(&self) -> usize {
+        self.cache.memory_bytes()
+    }
+
+    /// Forgets everything (empties the KV cache).
+    pub fn reset(&mut self) {
+        self.cache.truncate(0);
+        self.history.clear();
+    }
+
+    /// Makes the cache hold exactly `prompt` and returns the logits after its
+    /// last token, reusing the longest common prefix with what is cached.
+    /// Returns `(logits, reused_tokens)`.
+    pub fn prefill(&mut self, prompt: &[u32]) -> Result<(Vec<f32>, usize)> {
+        if prompt.is_empty() {
+            return Err(Error::InvalidOption { option: "prompt", message: "the prompt has no tokens".into() });
+        }
+        if prompt.len() > self.n_ctx() {
+            return Err(Error::PromptTooLong { prompt: prompt.len(), n_ctx: self.n_ctx() });
+        }
+        let common = self.history.iter().zip(prompt).take_while(|(a, b)| a == b).count();
+        // At least the last prompt token is evaluated, to get its logits.
+        let keep = common.min(prompt.len() - 1);
+        self.cache.truncate(keep);
+        self.history.truncate(keep);
+        let mut logits = Vec::new();
+        for chunk in prompt[keep..].chunks(PREFILL_BATCH) {
+            logits = self.eval(chunk)?;
+        }
+        Ok((logits, keep))
+    }
+
+    /// Evaluates `tokens` after the cached ones; returns the last one's logits.
+    pub fn eval(&mut self, tokens: &[u32]) -> Result<Vec<f32>> {
+        let out = self.model.decoder().forward(&mut self.cache, tokens, Logits::Last, &mut self.scratch);
+        match out {
+            Ok(l) => {
+                self.history.extend_from_slice(tokens);
+                Ok(l)
+            }
+            Err(e) => {
+                // A failed batch may have written part of its keys: drop them.
+                self.cache.truncate(self.history.len());
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Evaluates `tokens` and returns logits for every one of them (`n_vocab` each).
+    pub fn eval_all(&mut self, tokens: &[u32]) -> Result<Vec<f32>> {
+        let out = self.model.decoder().forward(&mut self.cache, tokens, Logits::All, &mut self.scratch);
+        match out {
+            Ok(l) => {
+                self.history.extend_from_slice(tokens);
+                Ok(l)
+            }
+            Err(e) => {
+                self.cache.truncate(self.history.len());
+                Err(e.into())
+            }
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! The decoder forward pass shared by the llama, qwen2 and gemma3
+//! architectures: one pre-norm transformer whose per-architecture differences
+//! (biases, QK-norm, sandwich norms, activation, RoPE style, sliding window)
+//! come from [`ModelConfig`] and the optional weights in [`LayerWeights`].
+
+use half::f16;
+
+use super::config::{Architecture, ModelConfig};
+use super::matmul::{MatmulScratch, matmul};
+use super::ops::{gelu, rms_norm, rms_norm_inplace, rope_apply, rope_cache, silu, softmax};
+use super::weights::{LayerWeights, Weights};
+use super::{Activation, ModelError};
+
+/// Keys and values of every layer for the positions evaluated so far, in f16
+/// (as llama.cpp's default cache type).
+#[derive(Debug, Clone)]
+pub struct KvCache {
+    k: Vec<Vec<f16>>,
+    v: Vec<Vec<f16>>,
+    kv_dim: usize,
+    v_dim: usize,
+    len: usize,
+    capacity: usize,
+}
+
+impl KvCache {
+    /// An empty cache for `capacity` positions; memory grows as positions are added.
+    pub fn new(cfg: &ModelConfig, capacity: usize) -> Self {
+        KvCache {
+            k: vec![Vec::new(); cfg.n_layer],
+            v: vec![Vec::new(); cfg.n_layer],
+            kv_dim: cfg.n_head_kv * cfg.head_dim,
+            v_dim: cfg.n_head_kv * cfg.head_dim_v,
+            len: 0,
+            capacity,
+        }
+    }
+
+    /// Number of cached positions.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Maximum number of positions.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Drops every position from `len` on (keeps a common prefix for reuse).
+    pub fn truncate(&mut self, len: usize) {
+        if len < self.len {
+            self.len = len;
+            for (k, v) in self.k.iter_mut().zip(&mut self.v) {
+                k.truncate(len * self.kv_dim);
+                v.truncate(len * self.v_dim);
+            }
+        }
+    }
+
+    /// Bytes held by the cache.
+    pub fn memory_bytes(&self) -> usize {
+        self.k.iter().chain(&self.v).map(|b| b.capacity() * 2).sum()
+    }
+}
+
+/// Scratch buffers for one forward pass, reused between calls.
+#[derive(Debug, Default)]
+pub struct ForwardScratch {
+    x: Vec<f32>,
+    xn: Vec<f32>,
+    q: Vec<f32>,
+    k: Vec<f32>,
+    v: Vec<f32>,
+    attn: Vec<f32>,
+    o: Vec<f32>,
+    gate: Vec<f32>,
+    up: Vec<f32>,
+    scores: Vec<f32>,
+    q16: Vec<f32>,
+    rope: Vec<(f32, f32)>,
+    mm: MatmulScratch,
+}
+
+/// Which positions of a batch need logits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Logits {
+    /// Only the last token (generation).
+    Last,
+    /// Every token of the batch.
+    All,
+}
+
+/// Runs `tokens` (at positions `cache.len()…`) through the model, appends their
+/// keys and values to `cache`, and returns logits (`n_vocab` per requested position).
+pub fn forward(
+    cfg: &ModelConfig,
+    w: &Weights,
+    cache: &mut KvCache,
+    tokens: &[u32],
+    which: Logits,
+    s: &mut ForwardScratch,
+) -> Result<Vec<f32>, ModelError> {
+    let n = tokens.len();
+    if n == 0 {
+        return Err(ModelError::EmptyInput);
+    }
+    let pos0 = cache.len;
+    if pos0 + n > cache.capacity {
+        return Err(ModelError::ContextFull { needed: pos0 + n, capacity: cache.capacity });
+    }
+    if let Some(&bad) = tokens.iter().find(|&&t| t as usize >= cfg.n_vocab) {
+        return Err(ModelError::TokenOutOfRange { token: bad, n_vocab: cfg.n_vocab });
+    }
+    let d = cfg.n_embd;
+    s.x.resize(n * d, 0.0);
+    for (t, &tok) in tokens.iter().enumerate() {
+        let row = &mut s.x[t * d..(t + 1) * d];
+        w.token_embd.dequantize_row(tok as usize, row)?;
+        if let Some(scale) = cfg.embed_scale {
+            row.iter_mut().for_each(|v| *v *= scale);
+        }
+    }
+    for (il, layer) in w.layers.iter().enumerate() {
+        layer_forward(cfg, w, il, layer, cache, pos0, n, s);
+    }
+    cache.len = pos0 + n;
+
+    let rows: Vec<usize> = match which {
+        Logits::Last => vec![n - 1],
+        Logits::All => (0..n).collect(),
+    };
+    s.xn.resize(rows.len() * d, 0.0);
+    for (i, &t) in rows.iter().enumerate() {
+        rms_norm(&s.x[t * d..(t + 1) * d], &w.output_norm, cfg.rms_eps, &mut s.xn[i * d..(i + 1) * d]);
+    }
+    let mut logits = vec![0f32; rows.len() * cfg.n_vocab];
+    matmul(&w.output, &s.xn, rows.len(), &mut logits, &mut s.mm);
+    if let Some(cap) = cfg.final_logit_softcap {
+        logits.iter_mut().for_each(|l| *l = (*l / cap).tanh() * cap);
+    }
+    Ok(logits)
+}
+
+fn add_bias(x: &mut [f32], bias: Option<&Vec<f32>>) {
+    if let Some(b) = bias {
+        for row in x.chunks_exact_mut(b.len()) {
+            row.iter_mut().zip(b).for_each(|(v, &bb)| *v += bb);
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn layer_forward(
+    cfg: &ModelConfig,
+    w: &Weights,
+    il: usize,
+    l: &LayerWeights,
+    cache: &mut KvCache,
+    pos0: usize,
+    n: usize,
+    s: &mut ForwardScratch,
+) {
+    let d = cfg.n_embd;
+    let (hd, hdv) = (cfg.head_dim, cfg.head_dim_v);
+    let q_dim = cfg.n_head * hd;
+    let kv_dim = cfg.n_head_kv * hd;
+    let v_dim = cfg.n_head_kv * hdv;
+    let eps = cfg.rms_eps;
+
+    // --- attention ---
+    s.xn.resize(n * d, 0.0);
+    for t in 0..n {
+        rms_norm(&s.x[t * d..(t + 1) * d], &l.attn_norm, eps, &mut s.xn[t * d..(t + 1) * d]);
+    }
+    s.q.resize(n * q_dim, 0.0);
+    s.k.resize(n * kv_dim, 0.0);
+    s.v.resize(n * v_dim, 0.0);
+    matmul(&l.wq, &s.xn, n, &mut s.q, &mut s.mm);
+    matmul(&l.wk, &s.xn, n, &mut s.k, &mut s.mm);
+    matmul(&l.wv, &s.xn, n, &mut s.v, &mut s.mm);
+    add_bias(&mut s.q, l.bq.as_ref());
+    add_bias(&mut s.k, l.bk.as_ref());
+    add_bias(&mut s.v, l.bv.as_ref());
+    if let Some(qn) = &l.q_norm {
+        s.q.chunks_exact_mut(hd).for_each(|h| rms_norm_inplace(h, qn, eps));
+    }
+    if let Some(kn) = &l.k_norm {
+        s.k.chunks_exact_mut(hd).for_each(|h| rms_norm_inplace(h, kn, eps));
+    }
+    let swa = cfg.swa_layers[il];
+    let (base, scale) =
+        if swa { (cfg.rope_freq_base_swa, cfg.rope_freq_scale_swa) } else { (cfg.rope_freq_base, cfg.rope_freq_scale) };
+    for t in 0..n {
+        rope_cache(pos0 + t, cfg.n_rot, base, scale, w.rope_freqs.as_deref(), &mut s.rope);
+        s.q[t * q_dim..(t + 1) * q_dim].chunks_exact_mut(hd).for_each(|h| rope_apply(h, &s.rope, cfg.rope_style));
+        s.k[t * kv_dim..(t + 1) * kv_dim].chunks_exact_mut(hd).for_each(|h| rope_apply(h, &s.rope, cfg.rope_style));
+    }
+    // Gemma scales Q before attention; the others scale the scores (as llama.cpp does).
+    let kq_scale = if cfg.arch == Architecture::Gemma3 {
+        s.q.iter_mut().for_each(|v| *v *= cfg.attn_scale);
+        1.0
+    } else {
+        cfg.attn_scale
+    };
+    let kc = &mut cache.k[il];
+    let vc = &mut cache.v[il];
+    kc.extend(s.k.iter().map(|&v| f16::from_f32(v)));
+    vc.extend(s.v.iter().map(|&v| f16::from_f32(v)));
+
+    s.attn.resize(n * cfg.n_head * hdv, 0.0);
+    let group = cfg.n_head / cfg.n_head_kv;
+    for t in 0..n {
+        let p = pos0 + t;
+        let start = match (swa, cfg.sliding_window) {
+            (true, Some(win)) => (p + 1).saturating_sub(win),
+            _ => 0,
+        };
+        for h in 0..cfg.n_head {
+            let kvh = h / group;
+            // ggml converts Q to the cache's f16 before the K·Q product.
+            let q = &s.q[t * q_dim + h * hd..t * q_dim + (h + 1) * hd];
+            s.q16.clear();
+            s.q16.extend(q.iter().map(|&v| f16::from_f32(v).to_f32()));
+            s.scores.clear();
+            for j in start..=p {
+                let k = &kc[j * kv_dim + kvh * hd..j * kv_dim + (kvh + 1) * hd];
+                let dot: f32 = k.iter().zip(&s.q16).map(|(&a, &b)| a.to_f32() * b).sum();
+                s.scores.push(dot * kq_scale);
+            }
+            softmax(&mut s.scores);
+            let out = &mut s.attn[(t * cfg.n_head + h) * hdv..(t * cfg.n_head + h + 1) * hdv];
+            out.fill(0.0);
+            for (jj, &pw) in s.scores.iter().enumerate() {
+                let j = start + jj;
+                let v = &vc[j * v_dim + kvh * hdv..j * v_dim + (kvh + 1) * hdv];
+                out.iter_mut().zip(v).for_each(|(o, &vv)| *o += pw * vv.to_f32());
+            }
+        }
+    }
+    s.o.resize(n * d, 0.0);
+    matmul(&l.wo, &s.attn, n, &mut s.o, &mut s.mm);
+    if let Some(pn) = &l.attn_post_norm {
+        s.o.chunks_exact_mut(d).for_each(|r| rms_norm_inplace(r, pn, eps));
+    }
+    s.x.iter_mut().zip(&s.o).for_each(|(x, &o)| *x += o);
+
+    // --- feed-forward ---
+    for t in 0..n {
+        rms_norm(&s.x[t * d..(t + 1) * d], &l.ffn_norm, eps, &mut s.xn[t * d..(t + 1) * d]);
+    }
+    s.gate.resize(n * cfg.n_ff, 0.0);
+    s.up.resize(n * cfg.n_ff, 0.0);
+    matmul(&l.ffn_gate, &s.xn, n, &mut s.gate, &mut s.mm);
+    matmul(&l.ffn_up, &s.xn, n, &mut s.up, &mut s.mm);
+    match cfg.activation {
+        Activation::Silu => s.gate.iter_mut().zip(&s.up).for_each(|(g, &u)| *g = silu(*g) * u),
+        Activation::GeluTanh => s.gate.iter_mut().zip(&s.up).for_each(|(g, &u)| *g = gelu(*g) * u),
+    }
+    matmul(&l.ffn_down, &s.gate, n, &mut s.o, &mut s.mm);
+    if let Some(pn) = &l.ffn_post_norm {
+        s.o.chunks_exact_mut(d).for_each(|r| rms_norm_inplace(r, pn, eps));
+    }
+    s.x.iter_mut().zip(&s.o).for_each(|(x, &o)| *x += o);
+}

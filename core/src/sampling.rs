@@ -1,0 +1,315 @@
+//! Token sampling: logit bias, repetition penalties, top-k, top-p, min-p,
+//! temperature and a seeded RNG.
+//!
+//! The chain runs in llama.cpp's default order (penalties → top-k → top-p →
+//! min-p → temperature → draw). Randomness comes from our own SplitMix64 and
+//! exponentials from the pure-Rust `libm`, so one seed gives one output on
+//! every platform, native or wasm.
+
+use serde::{Deserialize, Serialize};
+
+/// Sampling settings. `temperature <= 0` means greedy (arg-max).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct SamplingOptions {
+    pub temperature: f32,
+    /// Keep the `top_k` most likely tokens; 0 disables.
+    pub top_k: usize,
+    /// Keep the smallest set whose probability reaches `top_p`; 1 disables.
+    pub top_p: f32,
+    /// Drop tokens less likely than `min_p` × the best one; 0 disables.
+    pub min_p: f32,
+    /// Divide positive (multiply negative) logits of recent tokens; 1 disables.
+    pub repeat_penalty: f32,
+    /// Subtract once from the logit of every recent token; 0 disables.
+    pub presence_penalty: f32,
+    /// Subtract per occurrence of a recent token; 0 disables.
+    pub frequency_penalty: f32,
+    /// How many recent tokens the penalties look at.
+    pub penalty_last_n: usize,
+    /// Added to the logits of the given tokens (`f32::NEG_INFINITY` bans one).
+    pub logit_bias: Vec<(u32, f32)>,
+    pub seed: u64,
+}
+
+impl Default for SamplingOptions {
+    fn default() -> Self {
+        SamplingOptions {
+            temperature: 0.8,
+            top_k: 40,
+            top_p: 0.95,
+            min_p: 0.05,
+            repeat_penalty: 1.0,
+            presence_penalty: 0.0,
+            frequency_penalty: 0.0,
+            penalty_last_n: 64,
+            logit_bias: Vec::new(),
+            seed: 0x5eed,
+        }
+    }
+}
+
+/// An option out of its valid range.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+#[error("invalid sampling option {option}: {value} ({expected})")]
+pub struct SamplingError {
+    pub option: &'static str,
+    pub value: String,
+    pub expected: &'static str,
+}
+
+impl SamplingOptions {
+    /// Greedy decoding (temperature 0, no filters).
+    pub fn greedy() -> Self {
+        SamplingOptions { temperature: 0.0, top_k: 0, top_p: 1.0, min_p: 0.0, ..Default::default() }
+    }
+
+    /// Checks every option's range.
+    pub fn validate(&self, n_vocab: usize) -> Result<(), SamplingError> {
+        let bad = |option, value: &dyn std::fmt::Display, expected| {
+            Err(SamplingError { option, value: value.to_string(), expected })
+        };
+        if !self.temperature.is_finite() || self.temperature < 0.0 {
+            return bad("temperature", &self.temperature, "a finite number >= 0");
+        }
+        if !(self.top_p > 0.0 && self.top_p <= 1.0) {
+            return bad("top_p", &self.top_p, "in (0, 1]");
+        }
+        if !(0.0..=1.0).contains(&self.min_p) {
+            return bad("min_p", &self.min_p, "in [0, 1]");
+        }
+        if !self.repeat_penalty.is_finite() || self.repeat_penalty <= 0.0 {
+            return bad("repeat_penalty", &self.repeat_penalty, "a finite number > 0");
+        }
+        if !self.presence_penalty.is_finite() || !self.frequency_penalty.is_finite() {
+            return bad("presence/frequency_penalty", &self.presence_penalty, "finite numbers");
+        }
+        if let Some((id, _)) = self.logit_bias.iter().find(|(id, _)| *id as usize >= n_vocab) {
+            return bad("logit_bias", id, "token ids inside the vocabulary");
+        }
+        if let Some((_, b)) = self.logit_bias.iter().find(|(_, b)| b.is_nan() || *b == f32::INFINITY) {
+            return bad("logit_bias", b, "finite values or -infinity");
+        }
+        Ok(())
+    }
+}
+
+/// SplitMix64: tiny, fast and identical on every platform.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `[0, 1)` with 53 bits.
+    pub fn next_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Picks tokens from logits according to [`SamplingOptions`].
+#[derive(Clone, Debug)]
+pub struct Sampler {
+    opts: SamplingOptions,
+    rng: Rng,
+    cand: Vec<(u32, f32)>,
+}
+
+/// Index of the largest value; the first one on ties (as llama.cpp).
+pub fn argmax(v: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &x) in v.iter().enumerate() {
+        if x > v[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+impl Sampler {
+    /// A sampler; call [`SamplingOptions::validate`] first.
+    pub fn new(opts: SamplingOptions) -> Self {
+        let rng = Rng::new(opts.seed);
+        Sampler { opts, rng, cand: Vec::new() }
+    }
+
+    /// The options in use.
+    pub fn options(&self) -> &SamplingOptions {
+        &self.opts
+    }
+
+    /// Applies logit bias and penalties in place (what every mode shares).
+    pub fn adjust(&self, logits: &mut [f32], history: &[u32]) {
+        for &(id, b) in &self.opts.logit_bias {
+            if let Some(l) = logits.get_mut(id as usize) {
+                *l += b;
+            }
+        }
+        let o = &self.opts;
+        if o.repeat_penalty == 1.0 && o.presence_penalty == 0.0 && o.frequency_penalty == 0.0 {
+            return;
+        }
+        let recent = &history[history.len().saturating_sub(o.penalty_last_n)..];
+        let mut counts: Vec<(u32, u32)> = Vec::new();
+        for &t in recent {
+            match counts.iter_mut().find(|(id, _)| *id == t) {
+                Some(c) => c.1 += 1,
+                None => counts.push((t, 1)),
+            }
+        }
+        for (id, n) in counts {
+            let Some(l) = logits.get_mut(id as usize) else { continue };
+            if *l <= 0.0 {
+                *l *= o.repeat_penalty;
+            } else {
+                *l /= o.repeat_penalty;
+            }
+            *l -= n as f32 * o.frequency_penalty + o.presence_penalty;
+        }
+    }
+
+    /// Chooses the next token. `logits` is modified (bias and penalties applied).
+    pub fn sample(&mut self, logits: &mut [f32], history: &[u32]) -> u32 {
+        self.adjust(logits, history);
+        let o = &self.opts;
+        if o.temperature <= 0.0 {
+            return argmax(logits) as u32;
+        }
+        self.cand.clear();
+        self.cand.extend(logits.iter().enumerate().filter(|(_, l)| l.is_finite()).map(|(i, &l)| (i as u32, l)));
+        if self.cand.is_empty() {
+            return argmax(logits) as u32;
+        }
+        // Highest logit first; ties by lower id so the order is total and portable.
+        let by_logit = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        if o.top_k > 0 && o.top_k < self.cand.len() {
+            self.cand.select_nth_unstable_by(o.top_k - 1, by_logit);
+            self.cand.truncate(o.top_k);
+        }
+        self.cand.sort_unstable_by(by_logit);
+        if o.top_p < 1.0 || o.min_p > 0.0 {
+            let probs = softmax_probs(&self.cand, 1.0);
+            let mut keep = self.cand.len();
+            if o.top_p < 1.0 {
+                let mut cum = 0.0;
+                for (i, p) in probs.iter().enumerate() {
+                    cum += p;
+                    if cum >= f64::from(o.top_p) {
+                        keep = keep.min(i + 1);
+                        break;
+                    }
+                }
+            }
+            if o.min_p > 0.0 {
+                let floor = probs[0] * f64::from(o.min_p);
+                keep = keep.min(probs.iter().take_while(|&&p| p >= floor).count().max(1));
+            }
+            self.cand.truncate(keep);
+        }
+        let probs = softmax_probs(&self.cand, o.temperature);
+        let u = self.rng.next_f64();
+        let mut cum = 0.0;
+        for (i, p) in probs.iter().enumerate() {
+            cum += p;
+            if u < cum {
+                return self.cand[i].0;
+            }
+        }
+        self.cand[self.cand.len() - 1].0
+    }
+}
+
+/// Probabilities of sorted candidates at temperature `temp` (max first).
+fn softmax_probs(cand: &[(u32, f32)], temp: f32) -> Vec<f64> {
+    let max = cand[0].1;
+    let e: Vec<f64> = cand.iter().map(|&(_, l)| f64::from(libm::expf((l - max) / temp))).collect();
+    let sum: f64 = e.iter().sum();
+    e.into_iter().map(|x| x / sum).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn logits() -> Vec<f32> {
+        vec![1.0, 3.0, 2.0, 0.5, 3.0, -1.0]
+    }
+
+    #[test]
+    fn greedy_takes_first_max() {
+        let mut s = Sampler::new(SamplingOptions::greedy());
+        assert_eq!(s.sample(&mut logits(), &[]), 1);
+    }
+
+    #[test]
+    fn logit_bias_and_penalties() {
+        let mut o = SamplingOptions::greedy();
+        o.logit_bias = vec![(1, f32::NEG_INFINITY)];
+        assert_eq!(Sampler::new(o.clone()).sample(&mut logits(), &[]), 4);
+        o.logit_bias.clear();
+        o.repeat_penalty = 2.0;
+        // Tokens 1 and 4 were just used: 3.0 / 2 = 1.5 < 2.0 of token 2.
+        assert_eq!(Sampler::new(o.clone()).sample(&mut logits(), &[1, 4]), 2);
+        o.repeat_penalty = 1.0;
+        o.frequency_penalty = 1.0;
+        let mut l = logits();
+        Sampler::new(o).adjust(&mut l, &[2, 2, 2]);
+        assert_eq!(l[2], -1.0);
+    }
+
+    #[test]
+    fn top_k_one_is_greedy_and_seeds_repeat() {
+        let o = SamplingOptions { temperature: 1.5, top_k: 1, ..Default::default() };
+        for _ in 0..10 {
+            assert_eq!(Sampler::new(o.clone()).sample(&mut logits(), &[]), 1);
+        }
+        let o = SamplingOptions { temperature: 1.0, top_k: 0, top_p: 1.0, min_p: 0.0, seed: 42, ..Default::default() };
+        let run = || {
+            let mut s = Sampler::new(o.clone());
+            (0..50).map(|_| s.sample(&mut logits(), &[])).collect::<Vec<_>>()
+        };
+        let a = run();
+        assert_eq!(a, run());
+        // With temperature 1 every token is possible: all but the -1 one show up in 50 draws.
+        for t in 0..5 {
+            assert!(a.contains(&t), "{t} never drawn in {a:?}");
+        }
+    }
+
+    #[test]
+    fn top_p_and_min_p_cut_the_tail() {
+        let o = SamplingOptions { temperature: 1.0, top_k: 0, top_p: 0.5, min_p: 0.0, ..Default::default() };
+        let mut s = Sampler::new(o);
+        for _ in 0..50 {
+            let t = s.sample(&mut logits(), &[]);
+            assert!(t == 1 || t == 4, "{t}");
+        }
+        let o = SamplingOptions { temperature: 1.0, top_k: 0, top_p: 1.0, min_p: 0.5, ..Default::default() };
+        let mut s = Sampler::new(o);
+        for _ in 0..50 {
+            let t = s.sample(&mut logits(), &[]);
+            assert!(t == 1 || t == 4 || t == 2, "{t}");
+        }
+    }
+
+    #[test]
+    fn validation() {
+        let v = |o: SamplingOptions| o.validate(10).map_err(|e| e.option);
+        assert_eq!(v(SamplingOptions { temperature: -1.0, ..Default::default() }), Err("temperature"));
+        assert_eq!(v(SamplingOptions { top_p: 1.5, ..Default::default() }), Err("top_p"));
+        assert_eq!(v(SamplingOptions { top_p: 0.0, ..Default::default() }), Err("top_p"));
+        assert_eq!(v(SamplingOptions { min_p: -0.1, ..Default::default() }), Err("min_p"));
+        assert_eq!(v(SamplingOptions { logit_bias: vec![(99, 1.0)], ..Default::default() }), Err("logit_bias"));
+        assert_eq!(v(SamplingOptions::default()), Ok(()));
+    }
+}
