@@ -24,7 +24,10 @@ pub enum Error {
     #[error(transparent)]
     Sampling(#[from] SamplingError),
     #[error("invalid option {option}: {message}")]
-    InvalidOption { option: &'static str, message: String },
+    InvalidOption {
+        option: &'static str,
+        message: String,
+    },
     #[error("the prompt has {prompt} tokens but the context holds {n_ctx}")]
     PromptTooLong { prompt: usize, n_ctx: usize },
     #[error("the model has no chat template and no built-in one fits")]

@@ -19,7 +19,9 @@ pub mod timer;
 pub mod tokenizer;
 
 pub use bytes::ModelBytes;
-pub use engine::{FinishReason, GenerateOptions, Generation, GenerationResult, Model, Session, TokenEvent};
+pub use engine::{
+    FinishReason, GenerateOptions, Generation, GenerationResult, Model, Session, TokenEvent,
+};
 pub use error::{Error, Result};
 pub use ggml_type::GgmlType;
 pub use sampling::SamplingOptions;

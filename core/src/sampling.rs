@@ -61,13 +61,23 @@ pub struct SamplingError {
 impl SamplingOptions {
     /// Greedy decoding (temperature 0, no filters).
     pub fn greedy() -> Self {
-        SamplingOptions { temperature: 0.0, top_k: 0, top_p: 1.0, min_p: 0.0, ..Default::default() }
+        SamplingOptions {
+            temperature: 0.0,
+            top_k: 0,
+            top_p: 1.0,
+            min_p: 0.0,
+            ..Default::default()
+        }
     }
 
     /// Checks every option's range.
     pub fn validate(&self, n_vocab: usize) -> Result<(), SamplingError> {
         let bad = |option, value: &dyn std::fmt::Display, expected| {
-            Err(SamplingError { option, value: value.to_string(), expected })
+            Err(SamplingError {
+                option,
+                value: value.to_string(),
+                expected,
+            })
         };
         if !self.temperature.is_finite() || self.temperature < 0.0 {
             return bad("temperature", &self.temperature, "a finite number >= 0");
@@ -79,15 +89,31 @@ impl SamplingOptions {
             return bad("min_p", &self.min_p, "in [0, 1]");
         }
         if !self.repeat_penalty.is_finite() || self.repeat_penalty <= 0.0 {
-            return bad("repeat_penalty", &self.repeat_penalty, "a finite number > 0");
+            return bad(
+                "repeat_penalty",
+                &self.repeat_penalty,
+                "a finite number > 0",
+            );
         }
         if !self.presence_penalty.is_finite() || !self.frequency_penalty.is_finite() {
-            return bad("presence/frequency_penalty", &self.presence_penalty, "finite numbers");
+            return bad(
+                "presence/frequency_penalty",
+                &self.presence_penalty,
+                "finite numbers",
+            );
         }
-        if let Some((id, _)) = self.logit_bias.iter().find(|(id, _)| *id as usize >= n_vocab) {
+        if let Some((id, _)) = self
+            .logit_bias
+            .iter()
+            .find(|(id, _)| *id as usize >= n_vocab)
+        {
             return bad("logit_bias", id, "token ids inside the vocabulary");
         }
-        if let Some((_, b)) = self.logit_bias.iter().find(|(_, b)| b.is_nan() || *b == f32::INFINITY) {
+        if let Some((_, b)) = self
+            .logit_bias
+            .iter()
+            .find(|(_, b)| b.is_nan() || *b == f32::INFINITY)
+        {
             return bad("logit_bias", b, "finite values or -infinity");
         }
         Ok(())
@@ -140,7 +166,11 @@ impl Sampler {
     /// A sampler; call [`SamplingOptions::validate`] first.
     pub fn new(opts: SamplingOptions) -> Self {
         let rng = Rng::new(opts.seed);
-        Sampler { opts, rng, cand: Vec::new() }
+        Sampler {
+            opts,
+            rng,
+            cand: Vec::new(),
+        }
     }
 
     /// The options in use.
@@ -168,7 +198,9 @@ impl Sampler {
             }
         }
         for (id, n) in counts {
-            let Some(l) = logits.get_mut(id as usize) else { continue };
+            let Some(l) = logits.get_mut(id as usize) else {
+                continue;
+            };
             if *l <= 0.0 {
                 *l *= o.repeat_penalty;
             } else {
@@ -186,7 +218,13 @@ impl Sampler {
             return argmax(logits) as u32;
         }
         self.cand.clear();
-        self.cand.extend(logits.iter().enumerate().filter(|(_, l)| l.is_finite()).map(|(i, &l)| (i as u32, l)));
+        self.cand.extend(
+            logits
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| l.is_finite())
+                .map(|(i, &l)| (i as u32, l)),
+        );
         if self.cand.is_empty() {
             return argmax(logits) as u32;
         }
@@ -232,7 +270,10 @@ impl Sampler {
 /// Probabilities of sorted candidates at temperature `temp` (max first).
 fn softmax_probs(cand: &[(u32, f32)], temp: f32) -> Vec<f64> {
     let max = cand[0].1;
-    let e: Vec<f64> = cand.iter().map(|&(_, l)| f64::from(libm::expf((l - max) / temp))).collect();
+    let e: Vec<f64> = cand
+        .iter()
+        .map(|&(_, l)| f64::from(libm::expf((l - max) / temp)))
+        .collect();
     let sum: f64 = e.iter().sum();
     e.into_iter().map(|x| x / sum).collect()
 }
@@ -269,14 +310,27 @@ mod tests {
 
     #[test]
     fn top_k_one_is_greedy_and_seeds_repeat() {
-        let o = SamplingOptions { temperature: 1.5, top_k: 1, ..Default::default() };
+        let o = SamplingOptions {
+            temperature: 1.5,
+            top_k: 1,
+            ..Default::default()
+        };
         for _ in 0..10 {
             assert_eq!(Sampler::new(o.clone()).sample(&mut logits(), &[]), 1);
         }
-        let o = SamplingOptions { temperature: 1.0, top_k: 0, top_p: 1.0, min_p: 0.0, seed: 42, ..Default::default() };
+        let o = SamplingOptions {
+            temperature: 1.0,
+            top_k: 0,
+            top_p: 1.0,
+            min_p: 0.0,
+            seed: 42,
+            ..Default::default()
+        };
         let run = || {
             let mut s = Sampler::new(o.clone());
-            (0..50).map(|_| s.sample(&mut logits(), &[])).collect::<Vec<_>>()
+            (0..50)
+                .map(|_| s.sample(&mut logits(), &[]))
+                .collect::<Vec<_>>()
         };
         let a = run();
         assert_eq!(a, run());
@@ -288,13 +342,25 @@ mod tests {
 
     #[test]
     fn top_p_and_min_p_cut_the_tail() {
-        let o = SamplingOptions { temperature: 1.0, top_k: 0, top_p: 0.5, min_p: 0.0, ..Default::default() };
+        let o = SamplingOptions {
+            temperature: 1.0,
+            top_k: 0,
+            top_p: 0.5,
+            min_p: 0.0,
+            ..Default::default()
+        };
         let mut s = Sampler::new(o);
         for _ in 0..50 {
             let t = s.sample(&mut logits(), &[]);
             assert!(t == 1 || t == 4, "{t}");
         }
-        let o = SamplingOptions { temperature: 1.0, top_k: 0, top_p: 1.0, min_p: 0.5, ..Default::default() };
+        let o = SamplingOptions {
+            temperature: 1.0,
+            top_k: 0,
+            top_p: 1.0,
+            min_p: 0.5,
+            ..Default::default()
+        };
         let mut s = Sampler::new(o);
         for _ in 0..50 {
             let t = s.sample(&mut logits(), &[]);
@@ -305,11 +371,41 @@ mod tests {
     #[test]
     fn validation() {
         let v = |o: SamplingOptions| o.validate(10).map_err(|e| e.option);
-        assert_eq!(v(SamplingOptions { temperature: -1.0, ..Default::default() }), Err("temperature"));
-        assert_eq!(v(SamplingOptions { top_p: 1.5, ..Default::default() }), Err("top_p"));
-        assert_eq!(v(SamplingOptions { top_p: 0.0, ..Default::default() }), Err("top_p"));
-        assert_eq!(v(SamplingOptions { min_p: -0.1, ..Default::default() }), Err("min_p"));
-        assert_eq!(v(SamplingOptions { logit_bias: vec![(99, 1.0)], ..Default::default() }), Err("logit_bias"));
+        assert_eq!(
+            v(SamplingOptions {
+                temperature: -1.0,
+                ..Default::default()
+            }),
+            Err("temperature")
+        );
+        assert_eq!(
+            v(SamplingOptions {
+                top_p: 1.5,
+                ..Default::default()
+            }),
+            Err("top_p")
+        );
+        assert_eq!(
+            v(SamplingOptions {
+                top_p: 0.0,
+                ..Default::default()
+            }),
+            Err("top_p")
+        );
+        assert_eq!(
+            v(SamplingOptions {
+                min_p: -0.1,
+                ..Default::default()
+            }),
+            Err("min_p")
+        );
+        assert_eq!(
+            v(SamplingOptions {
+                logit_bias: vec![(99, 1.0)],
+                ..Default::default()
+            }),
+            Err("logit_bias")
+        );
         assert_eq!(v(SamplingOptions::default()), Ok(()));
     }
 }

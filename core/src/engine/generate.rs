@@ -116,7 +116,10 @@ impl Session {
         let n_vocab = self.model().config().n_vocab;
         opts.sampling.validate(n_vocab)?;
         if opts.max_tokens == 0 {
-            return Err(Error::InvalidOption { option: "max_tokens", message: "must be at least 1".into() });
+            return Err(Error::InvalidOption {
+                option: "max_tokens",
+                message: "must be at least 1".into(),
+            });
         }
         let started = Timer::start();
         let t_prompt = Timer::start();
@@ -128,7 +131,11 @@ impl Session {
             prompt_tokens: prompt.len(),
             reused_tokens: reused,
             prompt_ms,
-            prefill_tok_s: if prompt_ms > 0.0 { new_tokens as f64 * 1e3 / prompt_ms } else { 0.0 },
+            prefill_tok_s: if prompt_ms > 0.0 {
+                new_tokens as f64 * 1e3 / prompt_ms
+            } else {
+                0.0
+            },
             ..Timings::default()
         };
         Ok(Generation {
@@ -211,12 +218,17 @@ impl Generation<'_> {
             return None;
         }
         self.text.push_str(&rest);
-        Some(Ok(TokenEvent { token: None, text: rest }))
+        Some(Ok(TokenEvent {
+            token: None,
+            text: rest,
+        }))
     }
 
     fn step(&mut self) -> Result<Option<TokenEvent>> {
         let model = self.session.model().clone();
-        let tok = self.sampler.sample(&mut self.logits, self.session.history());
+        let tok = self
+            .sampler
+            .sample(&mut self.logits, self.session.history());
         if !self.opts.ignore_eos && model.tokenizer().is_eog(tok) {
             self.finish = Some(FinishReason::Stop);
             return Ok(None);
@@ -227,14 +239,19 @@ impl Generation<'_> {
             self.first_token = Some(Timer::start());
         }
         self.tokens.push(tok);
-        let piece = self.decoder.push(model.tokenizer(), tok, self.opts.render_special)?;
+        let piece = self
+            .decoder
+            .push(model.tokenizer(), tok, self.opts.render_special)?;
         let text = match self.stop.push(&piece) {
             StopOutcome::Continue(t) => t,
             StopOutcome::Stop(t) => {
                 self.finish = Some(FinishReason::Stop);
                 self.stopped_by_string = true;
                 self.text.push_str(&t);
-                return Ok(Some(TokenEvent { token: Some(tok), text: t }));
+                return Ok(Some(TokenEvent {
+                    token: Some(tok),
+                    text: t,
+                }));
             }
         };
         self.text.push_str(&text);
@@ -247,10 +264,17 @@ impl Generation<'_> {
             if let Some(t) = self.first_token.filter(|_| self.tokens.len() > 1) {
                 self.timings.decode_ms = t.ms();
                 let n = (self.tokens.len() - 1) as f64;
-                self.timings.decode_tok_s = if self.timings.decode_ms > 0.0 { n * 1e3 / self.timings.decode_ms } else { 0.0 };
+                self.timings.decode_tok_s = if self.timings.decode_ms > 0.0 {
+                    n * 1e3 / self.timings.decode_ms
+                } else {
+                    0.0
+                };
             }
         }
-        Ok(Some(TokenEvent { token: Some(tok), text }))
+        Ok(Some(TokenEvent {
+            token: Some(tok),
+            text,
+        }))
     }
 }
 
@@ -261,7 +285,11 @@ impl Iterator for Generation<'_> {
         if self.finish.is_some() {
             return self.flush();
         }
-        if self.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
+        if self
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+        {
             return self.end(FinishReason::Cancelled);
         }
         match self.step() {

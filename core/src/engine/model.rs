@@ -37,15 +37,24 @@ impl Model {
         }
         let template = ChatTemplate::from_gguf(&gguf, &tokenizer)?;
         let summary = ModelSummary::from_gguf(&gguf);
-        Ok(Arc::new(Model { bytes, summary, decoder, tokenizer, template, load_ms: timer.ms() }))
+        Ok(Arc::new(Model {
+            bytes,
+            summary,
+            decoder,
+            tokenizer,
+            template,
+            load_ms: timer.ms(),
+        }))
     }
 
     /// Memory-maps and loads a GGUF file.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn load_file(path: impl AsRef<std::path::Path>) -> Result<Arc<Model>> {
         let path = path.as_ref();
-        let bytes = ModelBytes::map_file(path)
-            .map_err(|e| Error::Io { path: path.display().to_string(), message: e.to_string() })?;
+        let bytes = ModelBytes::map_file(path).map_err(|e| Error::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
         Model::load(bytes)
     }
 
@@ -98,12 +107,20 @@ impl Model {
     /// added as the model declares unless the template already wrote it.
     pub fn tokenize_chat(&self, messages: &[ChatMessage]) -> Result<Vec<u32>> {
         let text = self.apply_chat_template(messages, true)?;
-        let bos_in_text = self.tokenizer.bos().and_then(|b| self.tokenizer.token_text(b)).is_some_and(|b| !b.is_empty() && text.starts_with(b));
+        let bos_in_text = self
+            .tokenizer
+            .bos()
+            .and_then(|b| self.tokenizer.token_text(b))
+            .is_some_and(|b| !b.is_empty() && text.starts_with(b));
         self.tokenize(&text, !bos_in_text, true)
     }
 
     /// Renders messages with the model's chat template.
-    pub fn apply_chat_template(&self, messages: &[ChatMessage], add_generation_prompt: bool) -> Result<String> {
+    pub fn apply_chat_template(
+        &self,
+        messages: &[ChatMessage],
+        add_generation_prompt: bool,
+    ) -> Result<String> {
         let t = self.template.as_ref().ok_or(Error::NoChatTemplate)?;
         Ok(t.render(messages, add_generation_prompt, None)?)
     }

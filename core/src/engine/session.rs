@@ -53,11 +53,18 @@ impl Session {
         if n_ctx > train.max(1) * 4 {
             return Err(Error::InvalidOption {
                 option: "context_length",
-                message: format!("{n_ctx} is more than four times the model's training context {train}"),
+                message: format!(
+                    "{n_ctx} is more than four times the model's training context {train}"
+                ),
             });
         }
         let cache = model.decoder().new_cache(n_ctx);
-        Ok(Session { model, cache, history: Vec::new(), scratch: ForwardScratch::default() })
+        Ok(Session {
+            model,
+            cache,
+            history: Vec::new(),
+            scratch: ForwardScratch::default(),
+        })
     }
 
     /// The model.
@@ -91,12 +98,23 @@ impl Session {
     /// Returns `(logits, reused_tokens)`.
     pub fn prefill(&mut self, prompt: &[u32]) -> Result<(Vec<f32>, usize)> {
         if prompt.is_empty() {
-            return Err(Error::InvalidOption { option: "prompt", message: "the prompt has no tokens".into() });
+            return Err(Error::InvalidOption {
+                option: "prompt",
+                message: "the prompt has no tokens".into(),
+            });
         }
         if prompt.len() > self.n_ctx() {
-            return Err(Error::PromptTooLong { prompt: prompt.len(), n_ctx: self.n_ctx() });
+            return Err(Error::PromptTooLong {
+                prompt: prompt.len(),
+                n_ctx: self.n_ctx(),
+            });
         }
-        let common = self.history.iter().zip(prompt).take_while(|(a, b)| a == b).count();
+        let common = self
+            .history
+            .iter()
+            .zip(prompt)
+            .take_while(|(a, b)| a == b)
+            .count();
         // At least the last prompt token is evaluated, to get its logits.
         let keep = common.min(prompt.len() - 1);
         self.cache.truncate(keep);
@@ -110,7 +128,10 @@ impl Session {
 
     /// Evaluates `tokens` after the cached ones; returns the last one's logits.
     pub fn eval(&mut self, tokens: &[u32]) -> Result<Vec<f32>> {
-        let out = self.model.decoder().forward(&mut self.cache, tokens, Logits::Last, &mut self.scratch);
+        let out =
+            self.model
+                .decoder()
+                .forward(&mut self.cache, tokens, Logits::Last, &mut self.scratch);
         match out {
             Ok(l) => {
                 self.history.extend_from_slice(tokens);
@@ -126,7 +147,10 @@ impl Session {
 
     /// Evaluates `tokens` and returns logits for every one of them (`n_vocab` each).
     pub fn eval_all(&mut self, tokens: &[u32]) -> Result<Vec<f32>> {
-        let out = self.model.decoder().forward(&mut self.cache, tokens, Logits::All, &mut self.scratch);
+        let out =
+            self.model
+                .decoder()
+                .forward(&mut self.cache, tokens, Logits::All, &mut self.scratch);
         match out {
             Ok(l) => {
                 self.history.extend_from_slice(tokens);

@@ -104,35 +104,52 @@ fn opt_f32(g: &Gguf, arch: &str, key: &str) -> Option<f32> {
 impl ModelConfig {
     /// Reads the hyper-parameters of a supported architecture.
     pub fn from_gguf(g: &Gguf) -> Result<ModelConfig, ModelError> {
-        let name = g.architecture().ok_or_else(|| ModelError::MissingMetadata("general.architecture".into()))?;
-        let arch = Architecture::from_name(name).ok_or_else(|| ModelError::UnsupportedArchitecture(name.to_string()))?;
+        let name = g
+            .architecture()
+            .ok_or_else(|| ModelError::MissingMetadata("general.architecture".into()))?;
+        let arch = Architecture::from_name(name)
+            .ok_or_else(|| ModelError::UnsupportedArchitecture(name.to_string()))?;
         let a = name;
         let n_embd = req(g, a, "embedding_length")?;
         let n_layer = req(g, a, "block_count")?;
         let n_head = req(g, a, "attention.head_count")?;
-        let n_head_kv = g.get_u64(&format!("{a}.attention.head_count_kv")).map_or(n_head, |v| v as usize);
+        let n_head_kv = g
+            .get_u64(&format!("{a}.attention.head_count_kv"))
+            .map_or(n_head, |v| v as usize);
         if n_head == 0 || n_head_kv == 0 || n_head % n_head_kv != 0 || n_layer == 0 || n_embd == 0 {
             return Err(ModelError::InvalidConfig(format!(
                 "heads {n_head}, kv heads {n_head_kv}, layers {n_layer}, embedding {n_embd}"
             )));
         }
-        let head_dim = g.get_u64(&format!("{a}.attention.key_length")).map_or(n_embd / n_head, |v| v as usize);
-        let head_dim_v = g.get_u64(&format!("{a}.attention.value_length")).map_or(head_dim, |v| v as usize);
+        let head_dim = g
+            .get_u64(&format!("{a}.attention.key_length"))
+            .map_or(n_embd / n_head, |v| v as usize);
+        let head_dim_v = g
+            .get_u64(&format!("{a}.attention.value_length"))
+            .map_or(head_dim, |v| v as usize);
         let n_ff = req(g, a, "feed_forward_length")?;
         let n_vocab = g
             .get_array("tokenizer.ggml.tokens")
             .map(|t| t.len())
             .or_else(|| g.get_u64(&format!("{a}.vocab_size")).map(|v| v as usize))
             .ok_or_else(|| ModelError::MissingMetadata("tokenizer.ggml.tokens".into()))?;
-        let n_rot = g.get_u64(&format!("{a}.rope.dimension_count")).map_or(head_dim, |v| v as usize);
+        let n_rot = g
+            .get_u64(&format!("{a}.rope.dimension_count"))
+            .map_or(head_dim, |v| v as usize);
         if n_rot > head_dim || n_rot % 2 != 0 {
-            return Err(ModelError::InvalidConfig(format!("rope dimension {n_rot} for head size {head_dim}")));
+            return Err(ModelError::InvalidConfig(format!(
+                "rope dimension {n_rot} for head size {head_dim}"
+            )));
         }
         let rope_freq_base = opt_f32(g, a, "rope.freq_base").unwrap_or(10_000.0);
         let rope_freq_scale = match g.get_str(&format!("{a}.rope.scaling.type")) {
             None | Some("none") => 1.0,
             Some("linear") => 1.0 / opt_f32(g, a, "rope.scaling.factor").unwrap_or(1.0),
-            Some(other) => return Err(ModelError::InvalidConfig(format!("unsupported rope scaling {other:?}"))),
+            Some(other) => {
+                return Err(ModelError::InvalidConfig(format!(
+                    "unsupported rope scaling {other:?}"
+                )));
+            }
         };
         let rms_eps = opt_f32(g, a, "attention.layer_norm_rms_epsilon").unwrap_or(1e-5);
         let n_ctx_train = req(g, a, "context_length")?;
@@ -169,11 +186,18 @@ impl ModelConfig {
                 cfg.rope_style = RopeStyle::Neox;
                 cfg.activation = Activation::GeluTanh;
                 cfg.embed_scale = Some((n_embd as f32).sqrt());
-                if let Some(w) = g.get_u64(&format!("{a}.attention.sliding_window")).filter(|&w| w > 0) {
+                if let Some(w) = g
+                    .get_u64(&format!("{a}.attention.sliding_window"))
+                    .filter(|&w| w > 0)
+                {
                     cfg.sliding_window = Some(w as usize);
                     // Every sixth layer is global unless the file says otherwise (as llama.cpp).
-                    let pattern = g.get_u64(&format!("{a}.attention.sliding_window_pattern")).unwrap_or(6) as usize;
-                    cfg.swa_layers = (0..n_layer).map(|il| pattern == 0 || il % pattern < pattern - 1).collect();
+                    let pattern = g
+                        .get_u64(&format!("{a}.attention.sliding_window_pattern"))
+                        .unwrap_or(6) as usize;
+                    cfg.swa_layers = (0..n_layer)
+                        .map(|il| pattern == 0 || il % pattern < pattern - 1)
+                        .collect();
                     if let Some(b) = opt_f32(g, a, "rope.freq_base_swa") {
                         cfg.rope_freq_base_swa = b;
                     }

@@ -111,10 +111,16 @@ pub fn forward(
     }
     let pos0 = cache.len;
     if pos0 + n > cache.capacity {
-        return Err(ModelError::ContextFull { needed: pos0 + n, capacity: cache.capacity });
+        return Err(ModelError::ContextFull {
+            needed: pos0 + n,
+            capacity: cache.capacity,
+        });
     }
     if let Some(&bad) = tokens.iter().find(|&&t| t as usize >= cfg.n_vocab) {
-        return Err(ModelError::TokenOutOfRange { token: bad, n_vocab: cfg.n_vocab });
+        return Err(ModelError::TokenOutOfRange {
+            token: bad,
+            n_vocab: cfg.n_vocab,
+        });
     }
     let d = cfg.n_embd;
     s.x.resize(n * d, 0.0);
@@ -136,7 +142,12 @@ pub fn forward(
     };
     s.xn.resize(rows.len() * d, 0.0);
     for (i, &t) in rows.iter().enumerate() {
-        rms_norm(&s.x[t * d..(t + 1) * d], &w.output_norm, cfg.rms_eps, &mut s.xn[i * d..(i + 1) * d]);
+        rms_norm(
+            &s.x[t * d..(t + 1) * d],
+            &w.output_norm,
+            cfg.rms_eps,
+            &mut s.xn[i * d..(i + 1) * d],
+        );
     }
     let mut logits = vec![0f32; rows.len() * cfg.n_vocab];
     matmul(&w.output, &s.xn, rows.len(), &mut logits, &mut s.mm);
@@ -175,7 +186,12 @@ fn layer_forward(
     // --- attention ---
     s.xn.resize(n * d, 0.0);
     for t in 0..n {
-        rms_norm(&s.x[t * d..(t + 1) * d], &l.attn_norm, eps, &mut s.xn[t * d..(t + 1) * d]);
+        rms_norm(
+            &s.x[t * d..(t + 1) * d],
+            &l.attn_norm,
+            eps,
+            &mut s.xn[t * d..(t + 1) * d],
+        );
     }
     s.q.resize(n * q_dim, 0.0);
     s.k.resize(n * kv_dim, 0.0);
@@ -187,18 +203,34 @@ fn layer_forward(
     add_bias(&mut s.k, l.bk.as_ref());
     add_bias(&mut s.v, l.bv.as_ref());
     if let Some(qn) = &l.q_norm {
-        s.q.chunks_exact_mut(hd).for_each(|h| rms_norm_inplace(h, qn, eps));
+        s.q.chunks_exact_mut(hd)
+            .for_each(|h| rms_norm_inplace(h, qn, eps));
     }
     if let Some(kn) = &l.k_norm {
-        s.k.chunks_exact_mut(hd).for_each(|h| rms_norm_inplace(h, kn, eps));
+        s.k.chunks_exact_mut(hd)
+            .for_each(|h| rms_norm_inplace(h, kn, eps));
     }
     let swa = cfg.swa_layers[il];
-    let (base, scale) =
-        if swa { (cfg.rope_freq_base_swa, cfg.rope_freq_scale_swa) } else { (cfg.rope_freq_base, cfg.rope_freq_scale) };
+    let (base, scale) = if swa {
+        (cfg.rope_freq_base_swa, cfg.rope_freq_scale_swa)
+    } else {
+        (cfg.rope_freq_base, cfg.rope_freq_scale)
+    };
     for t in 0..n {
-        rope_cache(pos0 + t, cfg.n_rot, base, scale, w.rope_freqs.as_deref(), &mut s.rope);
-        s.q[t * q_dim..(t + 1) * q_dim].chunks_exact_mut(hd).for_each(|h| rope_apply(h, &s.rope, cfg.rope_style));
-        s.k[t * kv_dim..(t + 1) * kv_dim].chunks_exact_mut(hd).for_each(|h| rope_apply(h, &s.rope, cfg.rope_style));
+        rope_cache(
+            pos0 + t,
+            cfg.n_rot,
+            base,
+            scale,
+            w.rope_freqs.as_deref(),
+            &mut s.rope,
+        );
+        s.q[t * q_dim..(t + 1) * q_dim]
+            .chunks_exact_mut(hd)
+            .for_each(|h| rope_apply(h, &s.rope, cfg.rope_style));
+        s.k[t * kv_dim..(t + 1) * kv_dim]
+            .chunks_exact_mut(hd)
+            .for_each(|h| rope_apply(h, &s.rope, cfg.rope_style));
     }
     // Gemma scales Q before attention; the others scale the scores (as llama.cpp does).
     let kq_scale = if cfg.arch == Architecture::Gemma3 {
@@ -238,32 +270,49 @@ fn layer_forward(
             for (jj, &pw) in s.scores.iter().enumerate() {
                 let j = start + jj;
                 let v = &vc[j * v_dim + kvh * hdv..j * v_dim + (kvh + 1) * hdv];
-                out.iter_mut().zip(v).for_each(|(o, &vv)| *o += pw * vv.to_f32());
+                out.iter_mut()
+                    .zip(v)
+                    .for_each(|(o, &vv)| *o += pw * vv.to_f32());
             }
         }
     }
     s.o.resize(n * d, 0.0);
     matmul(&l.wo, &s.attn, n, &mut s.o, &mut s.mm);
     if let Some(pn) = &l.attn_post_norm {
-        s.o.chunks_exact_mut(d).for_each(|r| rms_norm_inplace(r, pn, eps));
+        s.o.chunks_exact_mut(d)
+            .for_each(|r| rms_norm_inplace(r, pn, eps));
     }
     s.x.iter_mut().zip(&s.o).for_each(|(x, &o)| *x += o);
 
     // --- feed-forward ---
     for t in 0..n {
-        rms_norm(&s.x[t * d..(t + 1) * d], &l.ffn_norm, eps, &mut s.xn[t * d..(t + 1) * d]);
+        rms_norm(
+            &s.x[t * d..(t + 1) * d],
+            &l.ffn_norm,
+            eps,
+            &mut s.xn[t * d..(t + 1) * d],
+        );
     }
     s.gate.resize(n * cfg.n_ff, 0.0);
     s.up.resize(n * cfg.n_ff, 0.0);
     matmul(&l.ffn_gate, &s.xn, n, &mut s.gate, &mut s.mm);
     matmul(&l.ffn_up, &s.xn, n, &mut s.up, &mut s.mm);
     match cfg.activation {
-        Activation::Silu => s.gate.iter_mut().zip(&s.up).for_each(|(g, &u)| *g = silu(*g) * u),
-        Activation::GeluTanh => s.gate.iter_mut().zip(&s.up).for_each(|(g, &u)| *g = gelu(*g) * u),
+        Activation::Silu => s
+            .gate
+            .iter_mut()
+            .zip(&s.up)
+            .for_each(|(g, &u)| *g = silu(*g) * u),
+        Activation::GeluTanh => s
+            .gate
+            .iter_mut()
+            .zip(&s.up)
+            .for_each(|(g, &u)| *g = gelu(*g) * u),
     }
     matmul(&l.ffn_down, &s.gate, n, &mut s.o, &mut s.mm);
     if let Some(pn) = &l.ffn_post_norm {
-        s.o.chunks_exact_mut(d).for_each(|r| rms_norm_inplace(r, pn, eps));
+        s.o.chunks_exact_mut(d)
+            .for_each(|r| rms_norm_inplace(r, pn, eps));
     }
     s.x.iter_mut().zip(&s.o).for_each(|(x, &o)| *x += o);
 }

@@ -26,31 +26,37 @@ pub fn matmul(w: &QMatrix, x: &[f32], n_tok: usize, out: &mut [f32], s: &mut Mat
     let act_row = act_ty.row_bytes(w.cols as u64).expect("whole blocks") as usize;
     s.act.resize(act_row * n_tok, 0);
     for (t, dst) in s.act.chunks_exact_mut(act_row).enumerate() {
-        quant::quantize_row(act_ty, &x[t * w.cols..(t + 1) * w.cols], dst).expect("activation row sized by row_bytes");
+        quant::quantize_row(act_ty, &x[t * w.cols..(t + 1) * w.cols], dst)
+            .expect("activation row sized by row_bytes");
     }
     let act = &s.act[..];
     let cols = w.cols;
     if n_tok == 1 {
-        out.par_chunks_mut(ROWS_PER_TASK).enumerate().for_each(|(c, chunk)| {
-            let r0 = c * ROWS_PER_TASK;
-            for (i, o) in chunk.iter_mut().enumerate() {
-                *o = quant::vec_dot(w.ty, cols, w.row(r0 + i), act);
-            }
-        });
+        out.par_chunks_mut(ROWS_PER_TASK)
+            .enumerate()
+            .for_each(|(c, chunk)| {
+                let r0 = c * ROWS_PER_TASK;
+                for (i, o) in chunk.iter_mut().enumerate() {
+                    *o = quant::vec_dot(w.ty, cols, w.row(r0 + i), act);
+                }
+            });
         return;
     }
     // Batched: each task keeps a block of weight rows hot in cache while it
     // walks every token, writing a row-major [row][token] block.
     s.tmp.resize(w.rows * n_tok, 0.0);
-    s.tmp.par_chunks_mut(ROWS_PER_TASK * n_tok).enumerate().for_each(|(c, block)| {
-        let r0 = c * ROWS_PER_TASK;
-        for (i, row_out) in block.chunks_exact_mut(n_tok).enumerate() {
-            let wrow = w.row(r0 + i);
-            for (t, o) in row_out.iter_mut().enumerate() {
-                *o = quant::vec_dot(w.ty, cols, wrow, &act[t * act_row..(t + 1) * act_row]);
+    s.tmp
+        .par_chunks_mut(ROWS_PER_TASK * n_tok)
+        .enumerate()
+        .for_each(|(c, block)| {
+            let r0 = c * ROWS_PER_TASK;
+            for (i, row_out) in block.chunks_exact_mut(n_tok).enumerate() {
+                let wrow = w.row(r0 + i);
+                for (t, o) in row_out.iter_mut().enumerate() {
+                    *o = quant::vec_dot(w.ty, cols, wrow, &act[t * act_row..(t + 1) * act_row]);
+                }
             }
-        }
-    });
+        });
     for r in 0..w.rows {
         for t in 0..n_tok {
             out[t * w.rows + r] = s.tmp[r * n_tok + t];

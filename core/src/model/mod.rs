@@ -30,7 +30,11 @@ pub enum ModelError {
     #[error("missing tensor {0:?}")]
     MissingTensor(String),
     #[error("tensor {name:?} has shape {found:?}, expected {expected:?}")]
-    WrongShape { name: String, expected: Vec<u64>, found: Vec<u64> },
+    WrongShape {
+        name: String,
+        expected: Vec<u64>,
+        found: Vec<u64>,
+    },
     #[error("tensor {name:?} has type {ty}, which this engine cannot multiply")]
     UnsupportedTensorType { name: String, ty: &'static str },
     #[error("token id {token} is out of range (vocabulary has {n_vocab} tokens)")]

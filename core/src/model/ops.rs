@@ -38,7 +38,14 @@ pub fn rms_norm_inplace(x: &mut [f32], w: &[f32], eps: f32) {
 
 /// Precomputed `(cos, sin)` pairs for one position, as ggml's rope cache builds
 /// them: the angle is multiplied by `base^(-2/n_rot)` step by step in f32.
-pub fn rope_cache(pos: usize, n_rot: usize, base: f32, scale: f32, freq_factors: Option<&[f32]>, out: &mut Vec<(f32, f32)>) {
+pub fn rope_cache(
+    pos: usize,
+    n_rot: usize,
+    base: f32,
+    scale: f32,
+    freq_factors: Option<&[f32]>,
+    out: &mut Vec<(f32, f32)>,
+) {
     out.clear();
     let theta_scale = base.powf(-2.0 / n_rot as f32);
     let mut theta = pos as f32;
@@ -95,7 +102,11 @@ pub fn gelu(x: f32) -> f32 {
     if x >= 10.0 {
         return x;
     }
-    let table = TABLE.get_or_init(|| (0..=u16::MAX).map(|b| f16::from_f32(gelu_exact(f16::from_bits(b).to_f32()))).collect());
+    let table = TABLE.get_or_init(|| {
+        (0..=u16::MAX)
+            .map(|b| f16::from_f32(gelu_exact(f16::from_bits(b).to_f32())))
+            .collect()
+    });
     table[f16::from_f32(x).to_bits() as usize].to_f32()
 }
 
@@ -147,7 +158,10 @@ mod tests {
     #[test]
     fn gelu_matches_formula_to_f16_precision() {
         for x in [-3.0f32, -0.5, 0.0, 0.1, 1.0, 2.5, 9.9] {
-            assert!((gelu(x) - gelu_exact(x)).abs() <= 2e-3 * (1.0 + x.abs()), "{x}");
+            assert!(
+                (gelu(x) - gelu_exact(x)).abs() <= 2e-3 * (1.0 + x.abs()),
+                "{x}"
+            );
         }
         assert_eq!(gelu(-11.0), 0.0);
         assert_eq!(gelu(12.0), 12.0);

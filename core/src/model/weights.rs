@@ -75,38 +75,77 @@ struct Loader<'a> {
 
 impl Loader<'_> {
     fn info(&self, name: &str) -> Result<&TensorInfo, ModelError> {
-        self.g.tensor(name).ok_or_else(|| ModelError::MissingTensor(name.to_string()))
+        self.g
+            .tensor(name)
+            .ok_or_else(|| ModelError::MissingTensor(name.to_string()))
     }
 
     fn matrix(&self, name: &str, cols: usize, rows: usize) -> Result<QMatrix, ModelError> {
         let t = self.info(name)?;
         if t.dims.len() != 2 || t.dims[0] != cols as u64 || t.dims[1] != rows as u64 {
-            return Err(ModelError::WrongShape { name: name.into(), expected: vec![cols as u64, rows as u64], found: t.dims.clone() });
+            return Err(ModelError::WrongShape {
+                name: name.into(),
+                expected: vec![cols as u64, rows as u64],
+                found: t.dims.clone(),
+            });
         }
         if !quant::supports_matmul(t.ty) {
-            return Err(ModelError::UnsupportedTensorType { name: name.into(), ty: t.ty.name() });
+            return Err(ModelError::UnsupportedTensorType {
+                name: name.into(),
+                ty: t.ty.name(),
+            });
         }
-        let row_bytes = t.ty.row_bytes(cols as u64).expect("validated by the GGUF reader") as usize;
-        Ok(QMatrix { bytes: self.bytes.clone(), offset: t.offset as usize, ty: t.ty, rows, cols, row_bytes })
+        let row_bytes =
+            t.ty.row_bytes(cols as u64)
+                .expect("validated by the GGUF reader") as usize;
+        Ok(QMatrix {
+            bytes: self.bytes.clone(),
+            offset: t.offset as usize,
+            ty: t.ty,
+            rows,
+            cols,
+            row_bytes,
+        })
     }
 
-    fn opt_matrix(&self, name: &str, cols: usize, rows: usize) -> Result<Option<QMatrix>, ModelError> {
-        if self.g.tensor(name).is_none() { Ok(None) } else { self.matrix(name, cols, rows).map(Some) }
+    fn opt_matrix(
+        &self,
+        name: &str,
+        cols: usize,
+        rows: usize,
+    ) -> Result<Option<QMatrix>, ModelError> {
+        if self.g.tensor(name).is_none() {
+            Ok(None)
+        } else {
+            self.matrix(name, cols, rows).map(Some)
+        }
     }
 
     fn vector(&self, name: &str, len: usize) -> Result<Vec<f32>, ModelError> {
         let t = self.info(name)?;
         if t.n_elements() != len as u64 || t.dims.iter().skip(1).any(|&d| d != 1) {
-            return Err(ModelError::WrongShape { name: name.into(), expected: vec![len as u64], found: t.dims.clone() });
+            return Err(ModelError::WrongShape {
+                name: name.into(),
+                expected: vec![len as u64],
+                found: t.dims.clone(),
+            });
         }
         let mut out = vec![0f32; len];
-        quant::dequantize_row(t.ty, &self.bytes[t.range()], &mut out)
-            .map_err(|_| ModelError::UnsupportedTensorType { name: name.into(), ty: t.ty.name() })?;
+        quant::dequantize_row(t.ty, &self.bytes[t.range()], &mut out).map_err(|_| {
+            ModelError::UnsupportedTensorType {
+                name: name.into(),
+                ty: t.ty.name(),
+            }
+        })?;
         Ok(out)
     }
 
     fn opt_vector(&self, name: &str, len: usize) -> Result<Option<Vec<f32>>, ModelError> {
-        if self.g.tensor(name).is_none() { Ok(None) } else { self.vector(name, len).map(Some) }
+        if self.g.tensor(name).is_none() {
+            Ok(None)
+        } else {
+            self.vector(name, len).map(Some)
+        }
     }
 }
 
@@ -115,7 +154,9 @@ impl Weights {
     pub fn load(g: &Gguf, bytes: &ModelBytes, c: &ModelConfig) -> Result<Weights, ModelError> {
         let l = Loader { g, bytes };
         let token_embd = l.matrix("token_embd.weight", c.n_embd, c.n_vocab)?;
-        let output = l.opt_matrix("output.weight", c.n_embd, c.n_vocab)?.unwrap_or_else(|| token_embd.clone());
+        let output = l
+            .opt_matrix("output.weight", c.n_embd, c.n_vocab)?
+            .unwrap_or_else(|| token_embd.clone());
         let q_dim = c.n_head * c.head_dim;
         let kv_dim = c.n_head_kv * c.head_dim;
         let v_dim = c.n_head_kv * c.head_dim_v;
