@@ -24,10 +24,10 @@ impl GgufWriter {
     /// Adds a metadata entry; `general.alignment` (u32) also sets the data alignment.
     pub fn meta(&mut self, key: impl Into<String>, value: MetaValue) -> &mut Self {
         let key = key.into();
-        if key == "general.alignment" {
-            if let MetaValue::U32(a) = value {
-                self.alignment = u64::from(a.max(1));
-            }
+        if key == "general.alignment"
+            && let MetaValue::U32(a) = value
+        {
+            self.alignment = u64::from(a.max(1));
         }
         self.metadata.push((key, value));
         self

@@ -1,0 +1,47 @@
+/**
+ * Error codes raised by `@hearth/runner` itself. Engine errors use the stable
+ * codes of `hearth-core`, e.g. `GGUF_BAD_MAGIC`, `GGUF_TRUNCATED`,
+ * `GGUF_TENSOR_OUT_OF_BOUNDS` (see `GgufError::code` in the Rust sources).
+ */
+export const RunnerErrorCode = {
+  /** The hearth-wasm module could not be fetched, compiled or instantiated. */
+  WasmLoad: 'HEARTH_WASM_LOAD',
+  /** The engine trapped (a bug in Hearth: please report it). */
+  WasmTrap: 'HEARTH_WASM_TRAP',
+  /** An argument has the wrong type. */
+  InvalidArgument: 'HEARTH_INVALID_ARGUMENT',
+  /** Anything else that should not happen. */
+  Internal: 'HEARTH_INTERNAL',
+} as const;
+
+/** Every error thrown or rejected by `@hearth/runner`. */
+export class HearthError extends Error {
+  override name = 'HearthError';
+  /** Stable machine-readable code, e.g. `GGUF_BAD_MAGIC`; safe to switch on. */
+  readonly code: string;
+
+  /** Creates an error with a stable `code` and a human-readable `message`. */
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** Converts anything thrown by the wasm bindings into a {@link HearthError}. */
+export function toHearthError(
+  e: unknown,
+  fallbackCode: string = RunnerErrorCode.Internal,
+): HearthError {
+  if (e instanceof HearthError) return e;
+  if (e instanceof Error) {
+    const code: unknown = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return new HearthError(code, e.message, { cause: e });
+    if (e instanceof WebAssembly.RuntimeError) {
+      return new HearthError(RunnerErrorCode.WasmTrap, `hearth-wasm trapped: ${e.message}`, {
+        cause: e,
+      });
+    }
+    return new HearthError(fallbackCode, e.message, { cause: e });
+  }
+  return new HearthError(fallbackCode, String(e), { cause: e });
+}

@@ -1,0 +1,34 @@
+/**
+ * `@hearth/runner` for browsers and bundlers: the wasm module is fetched from
+ * next to this file (`new URL(…, import.meta.url)`, which bundlers understand).
+ *
+ * @module
+ */
+
+import init from '../wasm/hearth_wasm.js';
+import { lazyLoader, readModelInfoWith, versionWith } from './engine.js';
+import type { ModelInfo, ModelSource } from './types.js';
+
+export { HearthError, RunnerErrorCode } from './errors.js';
+export type { ModelInfo, ModelSource, TokenizerInfo, TypeStats } from './types.js';
+
+const ready = lazyLoader(() =>
+  init({ module_or_path: new URL('../wasm/hearth_wasm_bg.wasm', import.meta.url) }),
+);
+
+/**
+ * Reads a GGUF model's header and returns its summary (architecture, tensor
+ * count, vocabulary, chat template …).
+ *
+ * @param source the model file's bytes (the whole file: tensor bounds are checked).
+ * @throws {HearthError} rejects with a stable `code` such as `GGUF_BAD_MAGIC`
+ *   (not a GGUF file) or `GGUF_TRUNCATED` (incomplete download).
+ */
+export function readModelInfo(source: ModelSource): Promise<ModelInfo> {
+  return readModelInfoWith(ready, source);
+}
+
+/** The version of the Hearth engine (hearth-core) inside the wasm module. */
+export function version(): Promise<string> {
+  return versionWith(ready);
+}

@@ -1,0 +1,34 @@
+/** Playwright fixtures: one static server per worker, used as the `baseURL`. */
+
+import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test as base } from '@playwright/test';
+import { type StaticServer, startStaticServer } from '../server.js';
+
+/** `$HEARTH_MODELS_DIR`, default `~/.cache/hearth/models` (filled by `scripts/fetch-models`). */
+export const modelsDir: string =
+  process.env.HEARTH_MODELS_DIR ?? join(homedir(), '.cache', 'hearth', 'models');
+
+/** The built `@hearth/runner` package, resolved as a dependency would be. */
+const runnerDir = dirname(createRequire(import.meta.url).resolve('@hearth/runner/package.json'));
+
+export const test = base.extend<object, { server: StaticServer }>({
+  server: [
+    // biome-ignore lint/correctness/noEmptyPattern: Playwright fixtures must destructure their dependencies.
+    async ({}, use) => {
+      const server = await startStaticServer({
+        '/': fileURLToPath(new URL('../fixtures/', import.meta.url)),
+        '/runner/': runnerDir,
+        '/models/': modelsDir,
+      });
+      await use(server);
+      await server.close();
+    },
+    { scope: 'worker' },
+  ],
+  baseURL: async ({ server }, use) => use(server.origin),
+});
+
+export { expect } from '@playwright/test';
