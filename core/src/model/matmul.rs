@@ -37,7 +37,7 @@ pub fn matmul(w: &QMatrix, x: &[f32], n_tok: usize, out: &mut [f32], s: &mut Mat
             .for_each(|(c, chunk)| {
                 let r0 = c * ROWS_PER_TASK;
                 for (i, o) in chunk.iter_mut().enumerate() {
-                    *o = quant::vec_dot(w.ty, cols, w.row(r0 + i), act);
+                    *o = dot(w, cols, w.row(r0 + i), act);
                 }
             });
         return;
@@ -53,7 +53,7 @@ pub fn matmul(w: &QMatrix, x: &[f32], n_tok: usize, out: &mut [f32], s: &mut Mat
             for (i, row_out) in block.chunks_exact_mut(n_tok).enumerate() {
                 let wrow = w.row(r0 + i);
                 for (t, o) in row_out.iter_mut().enumerate() {
-                    *o = quant::vec_dot(w.ty, cols, wrow, &act[t * act_row..(t + 1) * act_row]);
+                    *o = dot(w, cols, wrow, &act[t * act_row..(t + 1) * act_row]);
                 }
             }
         });
@@ -62,4 +62,12 @@ pub fn matmul(w: &QMatrix, x: &[f32], n_tok: usize, out: &mut [f32], s: &mut Mat
             out[t * w.rows + r] = s.tmp[r * n_tok + t];
         }
     }
+}
+
+/// One weight row times one activation row. Shapes and types were validated
+/// when the weights were mapped, so an error here is a bug, reported as NaN
+/// (which poisons the logits visibly) rather than a panic across a binding.
+#[inline]
+fn dot(w: &QMatrix, cols: usize, wrow: &[u8], act: &[u8]) -> f32 {
+    quant::vec_dot(w.ty, cols, wrow, act).unwrap_or(f32::NAN)
 }

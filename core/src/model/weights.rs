@@ -68,6 +68,12 @@ pub struct Weights {
     pub layers: Vec<LayerWeights>,
 }
 
+/// Types that [`quant::vec_dot`] multiplies (and [`quant::dequantize_row`] reads).
+fn supports_matmul(ty: GgmlType) -> bool {
+    use GgmlType::*;
+    matches!(ty, F32 | F16 | BF16 | Q4_0 | Q4_1 | Q5_0 | Q5_1 | Q8_0 | Q2_K | Q3_K | Q4_K | Q5_K | Q6_K)
+}
+
 struct Loader<'a> {
     g: &'a Gguf,
     bytes: &'a ModelBytes,
@@ -89,7 +95,7 @@ impl Loader<'_> {
                 found: t.dims.clone(),
             });
         }
-        if !quant::supports_matmul(t.ty) {
+        if !supports_matmul(t.ty) {
             return Err(ModelError::UnsupportedTensorType {
                 name: name.into(),
                 ty: t.ty.name(),
