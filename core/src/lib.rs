@@ -5,6 +5,7 @@
 //! Nothing here knows about JavaScript; `hearth-wasm` and `hearth-node` bind it.
 
 pub mod bytes;
+pub mod chat_template;
 pub mod ggml_type;
 pub mod gguf;
 pub mod tokenizer;
