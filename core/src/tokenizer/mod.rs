@@ -817,9 +817,7 @@ impl Tokenizer {
                     let m = start + pos;
                     let mut left_end = m;
                     if attr.intersects(TokenAttr::LSTRIP) {
-                        while left_end > start
-                            && text.as_bytes()[left_end - 1].is_ascii_whitespace_c()
-                        {
+                        while left_end > start && c_isspace(text.as_bytes()[left_end - 1]) {
                             left_end -= 1;
                         }
                     }
@@ -829,7 +827,7 @@ impl Tokenizer {
                     next.push(Fragment::Token(id));
                     start = m + needle.len();
                     if attr.intersects(TokenAttr::RSTRIP) {
-                        while start < end && text.as_bytes()[start].is_ascii_whitespace_c() {
+                        while start < end && c_isspace(text.as_bytes()[start]) {
                             start += 1;
                         }
                     }
@@ -846,13 +844,8 @@ impl Tokenizer {
 
 /// C's `isspace` in the "C" locale, which llama.cpp uses for LSTRIP/RSTRIP (includes `\v`,
 /// unlike `u8::is_ascii_whitespace`).
-trait CSpace {
-    fn is_ascii_whitespace_c(self) -> bool;
-}
-impl CSpace for u8 {
-    fn is_ascii_whitespace_c(self) -> bool {
-        matches!(self, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
-    }
+fn c_isspace(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
 }
 
 struct SpmView<'a> {
@@ -1009,10 +1002,10 @@ fn build_pieces(
                     }
                 }
             }
-        } else if attr.intersects(TokenAttr::BYTE) {
-            if let Some(b) = text.get(3..5).and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                bytes.push(b);
-            }
+        } else if attr.intersects(TokenAttr::BYTE)
+            && let Some(b) = text.get(3..5).and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            bytes.push(b);
         }
         // UNUSED / UNDEFINED tokens have an empty piece, as in llama.cpp.
         offsets.push(bytes.len());

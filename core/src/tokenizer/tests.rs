@@ -141,14 +141,18 @@ fn metadata_errors_are_typed() {
         Err(TokenizerError::MissingMetadata("tokenizer.ggml.model"))
     ));
 
-    let bytes = spm_gguf(|w| {
-        w.meta(
+    let mut w = GgufWriter::new();
+    w.meta_str("tokenizer.ggml.model", "llama")
+        .meta(
+            "tokenizer.ggml.tokens",
+            MetaValue::Array(MetaArray::String(vec!["a".into(), "b".into(), "c".into()])),
+        )
+        .meta(
             "tokenizer.ggml.token_type",
             MetaValue::Array(MetaArray::I32(vec![1, 1])),
         );
-    });
     assert!(matches!(
-        Tokenizer::from_gguf(&Gguf::parse(&bytes).unwrap()),
+        Tokenizer::from_gguf(&Gguf::parse(&w.to_bytes()).unwrap()),
         Err(TokenizerError::Inconsistent(_))
     ));
 
