@@ -82,6 +82,20 @@ fn check_encode(name: &str, tok: &Tokenizer, model: &Model) -> usize {
             }
         }
     }
+    // The whole corpus as one text: fragments interact across special tokens and lines.
+    let joined = corpus.join("\n");
+    for parse_special in [false, true] {
+        let ours = tok.encode(&joined, true, parse_special).expect("encode");
+        let theirs = to_u32(
+            model
+                .tokenize(&joined, true, parse_special)
+                .expect("llama.cpp tokenize"),
+        );
+        assert_eq!(
+            ours, theirs,
+            "{name}: joined corpus, parse_special={parse_special}"
+        );
+    }
     let total = corpus.len() * 4;
     eprintln!(
         "{name}: {matched}/{total} encode cases identical to llama.cpp ({} strings)",
