@@ -36,7 +36,7 @@ static INIT: Once = Once::new();
 
 unsafe extern "C" fn quiet_log(level: sys::ggml_log_level, text: *const c_char, _: *mut c_void) {
     // Keep errors visible; llama.cpp's info chatter would drown test output.
-    if level == sys::ggml_log_level_GGML_LOG_LEVEL_ERROR {
+    if level == sys::GGML_LOG_LEVEL_ERROR {
         // SAFETY: llama.cpp passes a NUL-terminated string valid for this call.
         let s = unsafe { std::ffi::CStr::from_ptr(text) };
         eprint!("llama.cpp: {}", s.to_string_lossy());
