@@ -24,6 +24,11 @@ use crate::tokenizer::Tokenizer;
 /// The ChatML template, used when a model ships none.
 pub const CHATML_TEMPLATE: &str = "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
+/// Gemma's turn format, as llama.cpp's built-in `gemma` template writes it: system text is
+/// prepended to the first user turn, `assistant` is called `model`, contents are trimmed,
+/// and BOS comes from the tokenizer, not the text.
+pub const GEMMA_TEMPLATE: &str = "{%- set ns = namespace(system='') -%}{%- for message in messages -%}{%- if message['role'] == 'system' -%}{%- set ns.system = ns.system + message['content'] -%}{%- else -%}{%- set role = 'model' if message['role'] == 'assistant' else message['role'] -%}{{- '<start_of_turn>' + role + '\\n' -}}{%- if ns.system and role != 'model' -%}{{- ns.system + '\\n\\n' -}}{%- set ns.system = '' -%}{%- endif -%}{{- (message['content'] | trim) + '<end_of_turn>\\n' -}}{%- endif -%}{%- endfor -%}{%- if add_generation_prompt -%}{{- '<start_of_turn>model\\n' -}}{%- endif -%}";
+
 /// Name of the one template in the environment.
 const NAME: &str = "chat_template";
 /// Marks errors raised by the template's own `raise_exception`.
@@ -125,12 +130,15 @@ impl ChatTemplate {
         })
     }
 
-    /// The template of a GGUF (`tokenizer.chat_template`), or [`CHATML_TEMPLATE`] when it has
-    /// none, with the BOS/EOS texts of its tokenizer.
+    /// The template of a GGUF (`tokenizer.chat_template`), with the BOS/EOS texts of its
+    /// tokenizer. A file without one gets its family's built-in template, as llama.cpp
+    /// does: [`GEMMA_TEMPLATE`] for Gemma architectures, [`CHATML_TEMPLATE`] otherwise.
     pub fn from_gguf(gguf: &Gguf, tokenizer: &Tokenizer) -> Result<ChatTemplate, TemplateError> {
-        let source = gguf
-            .get_str("tokenizer.chat_template")
-            .unwrap_or(CHATML_TEMPLATE);
+        let builtin = match gguf.architecture() {
+            Some(a) if a.starts_with("gemma") => GEMMA_TEMPLATE,
+            _ => CHATML_TEMPLATE,
+        };
+        let source = gguf.get_str("tokenizer.chat_template").unwrap_or(builtin);
         let text = |id: Option<u32>| {
             id.and_then(|id| tokenizer.token_text(id))
                 .unwrap_or("")

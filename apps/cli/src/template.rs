@@ -26,7 +26,7 @@ pub fn run(args: Args) -> CliResult {
         .map_err(|e| format!("cannot open {}: {e}", args.model.display()))?;
     let gguf = Gguf::parse(&bytes).map_err(|e| format!("{}: {e}", args.model.display()))?;
     let tok = Tokenizer::from_gguf(&gguf)?;
-    let template = ChatTemplate::from_gguf(&gguf, &tok)?.ok_or("the model has no chat template")?;
+    let template = ChatTemplate::from_gguf(&gguf, &tok)?;
     let messages = crate::chat::read_messages(&args.messages)?;
     print!(
         "{}",

@@ -142,7 +142,7 @@ impl Session {
             sampler: Sampler::new(opts.sampling.clone()),
             top_logits: top_k_logits(&logits, 10),
             logits,
-            decoder: StreamDecoder::new(),
+            decoder: StreamDecoder::new(!opts.render_special),
             stop: StopMatcher::new(&opts.stop),
             prompt: prompt.to_vec(),
             tokens: Vec::new(),
@@ -209,7 +209,7 @@ impl Generation<'_> {
             return None;
         }
         // Held-back bytes and text that never became a stop string are real output.
-        let tail = self.decoder.flush();
+        let tail = self.decoder.finish();
         let rest = match self.stop.push(&tail) {
             StopOutcome::Stop(t) => t,
             StopOutcome::Continue(t) => t + &self.stop.flush(),

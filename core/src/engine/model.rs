@@ -35,7 +35,7 @@ impl Model {
             ))
             .into());
         }
-        let template = ChatTemplate::from_gguf(&gguf, &tokenizer)?;
+        let template = Some(ChatTemplate::from_gguf(&gguf, &tokenizer)?);
         let summary = ModelSummary::from_gguf(&gguf);
         Ok(Arc::new(Model {
             bytes,
