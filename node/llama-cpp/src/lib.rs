@@ -36,7 +36,7 @@ static INIT: Once = Once::new();
 
 unsafe extern "C" fn quiet_log(level: sys::ggml_log_level, text: *const c_char, _: *mut c_void) {
     // Keep errors visible; llama.cpp's info chatter would drown test output.
-    if level == sys::ggml_log_level_GGML_LOG_LEVEL_ERROR {
+    if level == sys::GGML_LOG_LEVEL_ERROR {
         // SAFETY: llama.cpp passes a NUL-terminated string valid for this call.
         let s = unsafe { std::ffi::CStr::from_ptr(text) };
         eprint!("llama.cpp: {}", s.to_string_lossy());
@@ -55,7 +55,8 @@ pub fn init() {
 }
 
 fn cpath(path: &Path) -> Result<CString, LlamaError> {
-    CString::new(path.to_string_lossy().as_bytes()).map_err(|_| LlamaError::Invalid("path contains NUL".into()))
+    CString::new(path.to_string_lossy().as_bytes())
+        .map_err(|_| LlamaError::Invalid("path contains NUL".into()))
 }
 
 /// A loaded model (weights mmapped, CPU only).
@@ -80,7 +81,9 @@ impl Model {
             params.n_gpu_layers = 0;
             sys::llama_model_load_from_file(c.as_ptr(), params)
         };
-        NonNull::new(ptr).map(|ptr| Model { ptr }).ok_or_else(|| LlamaError::Load(path.display().to_string()))
+        NonNull::new(ptr)
+            .map(|ptr| Model { ptr })
+            .ok_or_else(|| LlamaError::Load(path.display().to_string()))
     }
 
     fn vocab(&self) -> *const sys::llama_vocab {
@@ -113,8 +116,14 @@ impl Model {
     }
 
     /// Tokenizes `text` as `llama_tokenize` does.
-    pub fn tokenize(&self, text: &str, add_special: bool, parse_special: bool) -> Result<Vec<Token>, LlamaError> {
-        let len = i32::try_from(text.len()).map_err(|_| LlamaError::Invalid("text too long".into()))?;
+    pub fn tokenize(
+        &self,
+        text: &str,
+        add_special: bool,
+        parse_special: bool,
+    ) -> Result<Vec<Token>, LlamaError> {
+        let len =
+            i32::try_from(text.len()).map_err(|_| LlamaError::Invalid("text too long".into()))?;
         let mut out = vec![0; text.len() + 8];
         for _ in 0..2 {
             // SAFETY: buffers are valid for the lengths passed.
@@ -147,7 +156,14 @@ impl Model {
         loop {
             // SAFETY: buffer valid for its length.
             let n = unsafe {
-                sys::llama_token_to_piece(self.vocab(), token, buf.as_mut_ptr().cast(), buf.len() as i32, 0, special)
+                sys::llama_token_to_piece(
+                    self.vocab(),
+                    token,
+                    buf.as_mut_ptr().cast(),
+                    buf.len() as i32,
+                    0,
+                    special,
+                )
             };
             if n >= 0 {
                 buf.truncate(n as usize);
@@ -189,7 +205,11 @@ pub struct ContextOptions {
 
 impl Default for ContextOptions {
     fn default() -> Self {
-        ContextOptions { n_ctx: 2048, n_threads: 1, n_batch: 512 }
+        ContextOptions {
+            n_ctx: 2048,
+            n_threads: 1,
+            n_batch: 512,
+        }
     }
 }
 
@@ -207,7 +227,13 @@ impl<'m> Context<'m> {
             p.no_perf = true;
             sys::llama_init_from_model(model.ptr.as_ptr(), p)
         };
-        NonNull::new(ptr).map(|ptr| Context { ptr, model, n_past: 0 }).ok_or(LlamaError::Context)
+        NonNull::new(ptr)
+            .map(|ptr| Context {
+                ptr,
+                model,
+                n_past: 0,
+            })
+            .ok_or(LlamaError::Context)
     }
 
     /// The model this context runs.
@@ -253,7 +279,12 @@ impl<'m> Context<'m> {
 
     /// Greedy generation: evaluates `prompt` then picks the arg-max token `n` times
     /// (stopping early at an end-of-generation token unless `ignore_eos`).
-    pub fn greedy(&mut self, prompt: &[Token], n: usize, ignore_eos: bool) -> Result<Vec<Token>, LlamaError> {
+    pub fn greedy(
+        &mut self,
+        prompt: &[Token],
+        n: usize,
+        ignore_eos: bool,
+    ) -> Result<Vec<Token>, LlamaError> {
         let mut logits = self.eval(prompt)?;
         let mut out = Vec::with_capacity(n);
         for _ in 0..n {
@@ -288,7 +319,12 @@ pub fn argmax(v: &[f32]) -> usize {
 
 /// Quantizes a GGUF model file with `llama_model_quantize` (requantizing allowed).
 /// `ftype` is a `llama_ftype` value, e.g. [`sys::llama_ftype_LLAMA_FTYPE_MOSTLY_Q8_0`].
-pub fn quantize_model(input: &Path, output: &Path, ftype: sys::llama_ftype, n_threads: i32) -> Result<(), LlamaError> {
+pub fn quantize_model(
+    input: &Path,
+    output: &Path,
+    ftype: sys::llama_ftype,
+    n_threads: i32,
+) -> Result<(), LlamaError> {
     init();
     let (i, o) = (cpath(input)?, cpath(output)?);
     // SAFETY: valid params and paths.
@@ -299,7 +335,11 @@ pub fn quantize_model(input: &Path, output: &Path, ftype: sys::llama_ftype, n_th
         p.nthread = n_threads;
         sys::llama_model_quantize(i.as_ptr(), o.as_ptr(), &p)
     };
-    if rc != 0 { Err(LlamaError::Quantize(rc)) } else { Ok(()) }
+    if rc != 0 {
+        Err(LlamaError::Quantize(rc))
+    } else {
+        Ok(())
+    }
 }
 
 /// ggml's reference helpers, for checking Hearth's quant blocks bit for bit.
@@ -317,7 +357,11 @@ pub mod ggml {
         unsafe {
             let tr = &*sys::ggml_get_type_traits(ty);
             assert_eq!(data.len(), sys::ggml_row_size(ty, n as i64), "data size");
-            (tr.to_float.expect("type has to_float"))(data.as_ptr().cast(), out.as_mut_ptr(), n as i64);
+            (tr.to_float.expect("type has to_float"))(
+                data.as_ptr().cast(),
+                out.as_mut_ptr(),
+                n as i64,
+            );
         }
         out
     }
@@ -352,7 +396,11 @@ pub mod ggml {
         unsafe {
             let tr = &*sys::ggml_get_type_traits_cpu(ty);
             let mut out = vec![0u8; sys::ggml_row_size(ty, src.len() as i64)];
-            (tr.from_float.expect("from_float"))(src.as_ptr(), out.as_mut_ptr().cast(), src.len() as i64);
+            (tr.from_float.expect("from_float"))(
+                src.as_ptr(),
+                out.as_mut_ptr().cast(),
+                src.len() as i64,
+            );
             out
         }
     }
@@ -373,7 +421,16 @@ pub mod ggml {
             let tr = &*sys::ggml_get_type_traits_cpu(ty);
             assert_eq!(w.len(), sys::ggml_row_size(ty, n as i64));
             assert_eq!(x.len(), sys::ggml_row_size(tr.vec_dot_type, n as i64));
-            (tr.vec_dot.expect("vec_dot"))(n as i32, &mut s, 0, w.as_ptr().cast(), 0, x.as_ptr().cast(), 0, 1);
+            (tr.vec_dot.expect("vec_dot"))(
+                n as i32,
+                &mut s,
+                0,
+                w.as_ptr().cast(),
+                0,
+                x.as_ptr().cast(),
+                0,
+                1,
+            );
         }
         s
     }
