@@ -15,16 +15,19 @@ pub struct GgufWriter {
 impl GgufWriter {
     /// An empty file with the default alignment (32).
     pub fn new() -> Self {
-        GgufWriter { alignment: super::DEFAULT_ALIGNMENT, ..Default::default() }
+        GgufWriter {
+            alignment: super::DEFAULT_ALIGNMENT,
+            ..Default::default()
+        }
     }
 
     /// Adds a metadata entry; `general.alignment` (u32) also sets the data alignment.
     pub fn meta(&mut self, key: impl Into<String>, value: MetaValue) -> &mut Self {
         let key = key.into();
-        if key == "general.alignment" {
-            if let MetaValue::U32(a) = value {
-                self.alignment = u64::from(a.max(1));
-            }
+        if key == "general.alignment"
+            && let MetaValue::U32(a) = value
+        {
+            self.alignment = u64::from(a.max(1));
         }
         self.metadata.push((key, value));
         self
@@ -49,17 +52,33 @@ impl GgufWriter {
     ///
     /// # Panics
     /// When `data` does not have the size that `dims` and `ty` imply (a bug in the caller).
-    pub fn tensor(&mut self, name: impl Into<String>, dims: &[u64], ty: GgmlType, data: Vec<u8>) -> &mut Self {
+    pub fn tensor(
+        &mut self,
+        name: impl Into<String>,
+        dims: &[u64],
+        ty: GgmlType,
+        data: Vec<u8>,
+    ) -> &mut Self {
         let name = name.into();
         let row = dims.first().copied().unwrap_or(1);
-        let expected = ty.row_bytes(row).expect("whole blocks") * dims.iter().skip(1).product::<u64>();
-        assert_eq!(data.len() as u64, expected, "tensor {name}: data size does not match {dims:?} {ty}");
+        let expected =
+            ty.row_bytes(row).expect("whole blocks") * dims.iter().skip(1).product::<u64>();
+        assert_eq!(
+            data.len() as u64,
+            expected,
+            "tensor {name}: data size does not match {dims:?} {ty}"
+        );
         self.tensors.push((name, dims.to_vec(), ty, data));
         self
     }
 
     /// Adds an F32 tensor.
-    pub fn tensor_f32(&mut self, name: impl Into<String>, dims: &[u64], values: &[f32]) -> &mut Self {
+    pub fn tensor_f32(
+        &mut self,
+        name: impl Into<String>,
+        dims: &[u64],
+        values: &[f32],
+    ) -> &mut Self {
         let data = values.iter().flat_map(|v| v.to_le_bytes()).collect();
         self.tensor(name, dims, GgmlType::F32, data)
     }
