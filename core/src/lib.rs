@@ -7,6 +7,7 @@
 pub mod bytes;
 pub mod ggml_type;
 pub mod gguf;
+pub mod quant;
 
 pub use bytes::ModelBytes;
 pub use ggml_type::GgmlType;
