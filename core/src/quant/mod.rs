@@ -1,0 +1,389 @@
+//! Quantized blocks: layouts, dequantization, activation quantization and dot products.
+//!
+//! Every format matches ggml bit for bit: [`dequantize_row`] reproduces ggml's reference
+//! `dequantize_row_*`, [`quantize_row`] its `quantize_row_*_ref`, and [`vec_dot`] follows the
+//! per-block integer math of ggml-cpu's `ggml_vec_dot_*` (only the order in which block results
+//! are summed may differ). One file per block family; this module checks lengths once and
+//! dispatches on [`GgmlType`].
+//!
+//! Data arrives as `&[u8]` straight from a (possibly unaligned, mmapped) file. Block structs
+//! are therefore `#[repr(C)]` aggregates of byte arrays only (alignment 1, no padding), viewed
+//! in place by [`as_blocks`]; multi-byte fields are decoded with `from_le_bytes`.
+//!
+//! The per-type kernels (`qX_Y::dequantize`, `qX_Y::vec_dot`, …) are `pub(crate)` portable
+//! scalar code written to auto-vectorise; a later per-arch SIMD layer can sit behind the same
+//! public functions and be tested against them.
+
+use crate::GgmlType;
+
+pub mod float;
+pub mod q2_k;
+pub mod q3_k;
+pub mod q4_0;
+pub mod q4_1;
+pub mod q4_k;
+pub mod q5_0;
+pub mod q5_1;
+pub mod q5_k;
+pub mod q6_k;
+pub mod q8_0;
+pub mod q8_1;
+pub mod q8_k;
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod oracle_tests;
+
+pub use q2_k::BlockQ2K;
+pub use q3_k::BlockQ3K;
+pub use q4_0::BlockQ4_0;
+pub use q4_1::BlockQ4_1;
+pub use q4_k::BlockQ4K;
+pub use q5_0::BlockQ5_0;
+pub use q5_1::BlockQ5_1;
+pub use q5_k::BlockQ5K;
+pub use q6_k::BlockQ6K;
+pub use q8_0::BlockQ8_0;
+pub use q8_1::BlockQ8_1;
+pub use q8_k::BlockQ8K;
+
+/// Elements in a K-quant super-block.
+pub const QK_K: usize = 256;
+
+/// Errors from the quantized-block functions. Lengths are always checked up front, so bad
+/// input gives one of these instead of a panic.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum QuantError {
+    /// The operation has no implementation for this type.
+    #[error("{op} is not supported for {ty}")]
+    Unsupported {
+        /// The type asked for.
+        ty: GgmlType,
+        /// The operation (`"dequantize"`, `"quantize"`, `"vec_dot"`).
+        op: &'static str,
+    },
+    /// The element count is not a whole number of blocks.
+    #[error("{n} elements is not a whole number of {ty} blocks of {block}")]
+    PartialBlock {
+        /// The block type.
+        ty: GgmlType,
+        /// Element count asked for.
+        n: usize,
+        /// Elements per block.
+        block: usize,
+    },
+    /// A buffer does not have the size the element count calls for.
+    #[error("{what}: {n} {ty} elements take {expected} bytes/values, got {got}")]
+    LengthMismatch {
+        /// Which buffer (`"src"`, `"dst"`, `"w"`, `"x"`).
+        what: &'static str,
+        /// The buffer's type.
+        ty: GgmlType,
+        /// Element count.
+        n: usize,
+        /// Size the buffer should have (bytes for quantized data, values for f32 slices).
+        expected: usize,
+        /// Size it has.
+        got: usize,
+    },
+    /// The row size does not fit in `usize`.
+    #[error("a row of {n} {ty} elements overflows usize")]
+    Overflow {
+        /// The type.
+        ty: GgmlType,
+        /// Element count.
+        n: usize,
+    },
+}
+
+/// Bytes taken by a row of `n` elements of type `ty`.
+///
+/// Errors when `n` is not a whole number of blocks or the size overflows.
+pub fn row_bytes(ty: GgmlType, n: usize) -> Result<usize, QuantError> {
+    let be = ty.block_elems();
+    if !n.is_multiple_of(be) {
+        return Err(QuantError::PartialBlock { ty, n, block: be });
+    }
+    (n / be)
+        .checked_mul(ty.block_bytes())
+        .ok_or(QuantError::Overflow { ty, n })
+}
+
+/// Checks that a buffer of `got` bytes holds exactly `n` elements of `ty`.
+fn check_bytes(what: &'static str, ty: GgmlType, n: usize, got: usize) -> Result<(), QuantError> {
+    let expected = row_bytes(ty, n)?;
+    if got != expected {
+        return Err(QuantError::LengthMismatch {
+            what,
+            ty,
+            n,
+            expected,
+            got,
+        });
+    }
+    Ok(())
+}
+
+/// The activation format that `ty`'s dot product consumes, as in ggml-cpu's type traits:
+/// Q4_0/Q5_0/Q8_0 (and IQ4_NL, MXFP4) take Q8_0, Q4_1/Q5_1 take Q8_1, K- and I-quants take
+/// Q8_K, and plain float types take themselves.
+pub fn vec_dot_type(ty: GgmlType) -> GgmlType {
+    use GgmlType::*;
+    match ty {
+        Q4_0 | Q5_0 | Q8_0 | IQ4_NL | MXFP4 => Q8_0,
+        Q4_1 | Q5_1 | Q8_1 => Q8_1,
+        Q2_K | Q3_K | Q4_K | Q5_K | Q6_K | Q8_K | IQ2_XXS | IQ2_XS | IQ3_XXS | IQ1_S | IQ3_S
+        | IQ2_S | IQ4_XS | IQ1_M | TQ1_0 | TQ2_0 => Q8_K,
+        F32 | F16 | BF16 | I8 | I16 | I32 | I64 | F64 => ty,
+    }
+}
+
+/// Dequantizes one row: `dst.len()` elements of type `ty` from `src` into f32.
+///
+/// Bit-exact with ggml's `dequantize_row_*` (and its F16/BF16 conversions). Supports F32, F16,
+/// BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K and Q8_K.
+pub fn dequantize_row(ty: GgmlType, src: &[u8], dst: &mut [f32]) -> Result<(), QuantError> {
+    use GgmlType::*;
+    // Non-capturing closures coerce to fn pointers: one indirect call per row, not per block.
+    let f: fn(&[u8], &mut [f32]) = match ty {
+        F32 => float::dequantize_f32,
+        F16 => float::dequantize_f16,
+        BF16 => float::dequantize_bf16,
+        Q4_0 => |s, d| q4_0::dequantize(as_blocks(s), d),
+        Q4_1 => |s, d| q4_1::dequantize(as_blocks(s), d),
+        Q5_0 => |s, d| q5_0::dequantize(as_blocks(s), d),
+        Q5_1 => |s, d| q5_1::dequantize(as_blocks(s), d),
+        Q8_0 => |s, d| q8_0::dequantize(as_blocks(s), d),
+        Q8_1 => |s, d| q8_1::dequantize(as_blocks(s), d),
+        Q2_K => |s, d| q2_k::dequantize(as_blocks(s), d),
+        Q3_K => |s, d| q3_k::dequantize(as_blocks(s), d),
+        Q4_K => |s, d| q4_k::dequantize(as_blocks(s), d),
+        Q5_K => |s, d| q5_k::dequantize(as_blocks(s), d),
+        Q6_K => |s, d| q6_k::dequantize(as_blocks(s), d),
+        Q8_K => |s, d| q8_k::dequantize(as_blocks(s), d),
+        _ => {
+            return Err(QuantError::Unsupported {
+                ty,
+                op: "dequantize",
+            });
+        }
+    };
+    check_bytes("src", ty, dst.len(), src.len())?;
+    f(src, dst);
+    Ok(())
+}
+
+/// Quantizes one row of `src.len()` floats to type `ty` into `dst`.
+///
+/// Bit-exact with ggml's reference quantizers (`quantize_row_*_ref`, which `ggml_quantize_chunk`
+/// uses without an importance matrix). Supports the activation formats F32, F16, BF16, Q8_0,
+/// Q8_1 and Q8_K, the legacy weight formats Q4_0, Q4_1, Q5_0 and Q5_1, and Q4_K and Q6_K.
+pub fn quantize_row(ty: GgmlType, src: &[f32], dst: &mut [u8]) -> Result<(), QuantError> {
+    use GgmlType::*;
+    let f: fn(&[f32], &mut [u8]) = match ty {
+        F32 => float::quantize_f32,
+        F16 => float::quantize_f16,
+        BF16 => float::quantize_bf16,
+        Q4_0 => |s, d| q4_0::quantize(s, as_blocks_mut(d)),
+        Q4_1 => |s, d| q4_1::quantize(s, as_blocks_mut(d)),
+        Q5_0 => |s, d| q5_0::quantize(s, as_blocks_mut(d)),
+        Q5_1 => |s, d| q5_1::quantize(s, as_blocks_mut(d)),
+        Q8_0 => |s, d| q8_0::quantize(s, as_blocks_mut(d)),
+        Q8_1 => |s, d| q8_1::quantize(s, as_blocks_mut(d)),
+        Q4_K => |s, d| q4_k::quantize(s, as_blocks_mut(d)),
+        Q6_K => |s, d| q6_k::quantize(s, as_blocks_mut(d)),
+        Q8_K => |s, d| q8_k::quantize(s, as_blocks_mut(d)),
+        _ => return Err(QuantError::Unsupported { ty, op: "quantize" }),
+    };
+    check_bytes("dst", ty, src.len(), dst.len())?;
+    f(src, dst);
+    Ok(())
+}
+
+/// Dot product of one weight row `w` (`n` elements of type `ty`) with one activation row `x`
+/// (`n` elements already quantized to [`vec_dot_type`]`(ty)`).
+///
+/// Mirrors ggml-cpu's `ggml_vec_dot_*`: integer products inside a block, then the same
+/// per-block scaling; block results may be summed in a different order, so results agree with
+/// ggml to float rounding (about 1e-6 relative), not bit for bit. Supports F32, F16, BF16,
+/// Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K and Q6_K weights.
+///
+/// Returns an error (never panics) when a length is wrong: the check is a few comparisons per
+/// row, negligible next to the row's arithmetic.
+pub fn vec_dot(ty: GgmlType, n: usize, w: &[u8], x: &[u8]) -> Result<f32, QuantError> {
+    use GgmlType::*;
+    let f: fn(&[u8], &[u8]) -> f32 = match ty {
+        F32 => float::vec_dot_f32,
+        F16 => float::vec_dot_f16,
+        BF16 => float::vec_dot_bf16,
+        Q4_0 => |w, x| q4_0::vec_dot(as_blocks(w), as_blocks(x)),
+        Q4_1 => |w, x| q4_1::vec_dot(as_blocks(w), as_blocks(x)),
+        Q5_0 => |w, x| q5_0::vec_dot(as_blocks(w), as_blocks(x)),
+        Q5_1 => |w, x| q5_1::vec_dot(as_blocks(w), as_blocks(x)),
+        Q8_0 => |w, x| q8_0::vec_dot(as_blocks(w), as_blocks(x)),
+        Q2_K => |w, x| q2_k::vec_dot(as_blocks(w), as_blocks(x)),
+        Q3_K => |w, x| q3_k::vec_dot(as_blocks(w), as_blocks(x)),
+        Q4_K => |w, x| q4_k::vec_dot(as_blocks(w), as_blocks(x)),
+        Q5_K => |w, x| q5_k::vec_dot(as_blocks(w), as_blocks(x)),
+        Q6_K => |w, x| q6_k::vec_dot(as_blocks(w), as_blocks(x)),
+        _ => return Err(QuantError::Unsupported { ty, op: "vec_dot" }),
+    };
+    check_bytes("w", ty, n, w.len())?;
+    check_bytes("x", vec_dot_type(ty), n, x.len())?;
+    Ok(f(w, x))
+}
+
+/// A block struct that can be viewed in place over file bytes.
+///
+/// # Safety
+///
+/// Implementors must be `#[repr(C)]` structs made only of `u8`/`i8` arrays, so that they have
+/// alignment 1, no padding, and every byte pattern is a valid value, and their size must equal
+/// `TYPE.block_bytes()`.
+pub(crate) unsafe trait RawBlock: Copy + 'static {
+    /// The ggml type this block stores.
+    const TYPE: GgmlType;
+}
+
+/// Views bytes as blocks (whole blocks only; a trailing partial block is ignored — callers
+/// check lengths first).
+#[inline]
+pub(crate) fn as_blocks<B: RawBlock>(bytes: &[u8]) -> &[B] {
+    const { assert!(align_of::<B>() == 1 && size_of::<B>() > 0) };
+    debug_assert_eq!(size_of::<B>(), B::TYPE.block_bytes());
+    let n = bytes.len() / size_of::<B>();
+    // SAFETY: `B` has alignment 1 and accepts any byte pattern (RawBlock contract), and
+    // `n * size_of::<B>() <= bytes.len()`, so the view stays inside the borrowed bytes.
+    unsafe { std::slice::from_raw_parts(bytes.as_ptr().cast::<B>(), n) }
+}
+
+/// Mutable version of [`as_blocks`].
+#[inline]
+pub(crate) fn as_blocks_mut<B: RawBlock>(bytes: &mut [u8]) -> &mut [B] {
+    const { assert!(align_of::<B>() == 1 && size_of::<B>() > 0) };
+    debug_assert_eq!(size_of::<B>(), B::TYPE.block_bytes());
+    let n = bytes.len() / size_of::<B>();
+    // SAFETY: as in `as_blocks`; the exclusive borrow of `bytes` moves to the result, and any
+    // value written through `B` is a valid byte pattern.
+    unsafe { std::slice::from_raw_parts_mut(bytes.as_mut_ptr().cast::<B>(), n) }
+}
+
+/// An IEEE half stored little-endian, widened exactly.
+#[inline(always)]
+pub(crate) fn f16_to_f32(b: [u8; 2]) -> f32 {
+    half::f16::from_bits(u16::from_le_bytes(b)).to_f32()
+}
+
+/// Rounds to the nearest IEEE half (ties to even), as ggml's `GGML_FP32_TO_FP16`.
+#[inline(always)]
+pub(crate) fn f32_to_f16(x: f32) -> [u8; 2] {
+    half::f16::from_f32(x).to_bits().to_le_bytes()
+}
+
+/// ggml's `nearest_int`: round to nearest, ties to even, via the 1.5·2^23 trick. Only valid
+/// for `|f| <= 4194303`, which every caller guarantees by construction.
+#[inline(always)]
+pub(crate) fn nearest_int(f: f32) -> i32 {
+    let val = f + 12582912.0;
+    (val.to_bits() & 0x007f_ffff) as i32 - 0x0040_0000
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block_size<B: RawBlock>() {
+        assert_eq!(size_of::<B>(), B::TYPE.block_bytes(), "{}", B::TYPE);
+    }
+
+    #[test]
+    fn block_structs_match_the_type_table() {
+        block_size::<BlockQ4_0>();
+        block_size::<BlockQ4_1>();
+        block_size::<BlockQ5_0>();
+        block_size::<BlockQ5_1>();
+        block_size::<BlockQ8_0>();
+        block_size::<BlockQ8_1>();
+        block_size::<BlockQ2K>();
+        block_size::<BlockQ3K>();
+        block_size::<BlockQ4K>();
+        block_size::<BlockQ5K>();
+        block_size::<BlockQ6K>();
+        block_size::<BlockQ8K>();
+    }
+
+    #[test]
+    fn row_bytes_checks_blocks_and_overflow() {
+        assert_eq!(row_bytes(GgmlType::Q4_0, 64), Ok(36));
+        assert_eq!(row_bytes(GgmlType::Q6_K, 512), Ok(420));
+        assert_eq!(row_bytes(GgmlType::F16, 3), Ok(6));
+        assert_eq!(
+            row_bytes(GgmlType::Q4_K, 100),
+            Err(QuantError::PartialBlock {
+                ty: GgmlType::Q4_K,
+                n: 100,
+                block: 256
+            })
+        );
+        assert!(matches!(
+            row_bytes(GgmlType::F64, usize::MAX),
+            Err(QuantError::Overflow { .. })
+        ));
+    }
+
+    #[test]
+    fn nearest_int_rounds_ties_to_even() {
+        assert_eq!(nearest_int(0.5), 0);
+        assert_eq!(nearest_int(1.5), 2);
+        assert_eq!(nearest_int(-2.5), -2);
+        assert_eq!(nearest_int(-2.6), -3);
+        assert_eq!(nearest_int(127.0), 127);
+    }
+
+    #[test]
+    fn bad_lengths_are_errors_not_panics() {
+        use GgmlType::*;
+        let types = [
+            F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q8_K,
+        ];
+        for ty in types {
+            let n = 2 * ty.block_elems().max(32);
+            let bytes = vec![0u8; row_bytes(ty, n).unwrap()];
+            let mut out = vec![0f32; n];
+            assert!(dequantize_row(ty, &bytes, &mut out).is_ok(), "{ty}");
+            assert!(matches!(
+                dequantize_row(ty, &bytes[1..], &mut out),
+                Err(QuantError::LengthMismatch { .. })
+            ));
+            assert!(dequantize_row(ty, &bytes, &mut out[1..]).is_err(), "{ty}");
+            assert!(dequantize_row(ty, &[], &mut out).is_err());
+
+            let mut q = bytes.clone();
+            if quantize_row(ty, &out, &mut q).is_ok() {
+                assert!(quantize_row(ty, &out, &mut q[1..]).is_err(), "{ty}");
+                assert!(quantize_row(ty, &out[1..], &mut q).is_err(), "{ty}");
+            }
+
+            let xt = vec_dot_type(ty);
+            let x = vec![0u8; row_bytes(xt, n).unwrap()];
+            if let Ok(v) = vec_dot(ty, n, &bytes, &x) {
+                assert_eq!(v, 0.0);
+                assert!(vec_dot(ty, n, &bytes[1..], &x).is_err(), "{ty}");
+                assert!(vec_dot(ty, n, &bytes, &x[1..]).is_err(), "{ty}");
+                assert!(vec_dot(ty, n + 1, &bytes, &x).is_err(), "{ty}");
+                assert!(vec_dot(ty, usize::MAX, &bytes, &x).is_err(), "{ty}");
+            }
+        }
+        assert!(matches!(
+            dequantize_row(IQ2_XXS, &[0; 66], &mut [0.0; 256]),
+            Err(QuantError::Unsupported { ty: IQ2_XXS, .. })
+        ));
+        assert!(matches!(
+            vec_dot(Q8_K, 256, &[0; 292], &[0; 292]),
+            Err(QuantError::Unsupported { .. })
+        ));
+        assert!(matches!(
+            quantize_row(Q3_K, &[0.0; 256], &mut [0; 110]),
+            Err(QuantError::Unsupported { .. })
+        ));
+    }
+}
