@@ -330,3 +330,54 @@ fn vec_dot_matches_ggml_on_random_blocks() {
         }
     }
 }
+
+/// Rough speed check against ggml-cpu (`cargo test -p hearth-core --release --lib quant::oracle_tests::speed -- --ignored --nocapture`).
+#[test]
+#[ignore = "timing, not a check"]
+fn speed_vs_ggml() {
+    use std::hint::black_box;
+    use std::time::Instant;
+    let mut rng = Rng::new(9);
+    let (n, rows) = (4096, 256);
+    for ty in WEIGHT_TYPES {
+        let w: Vec<u8> = (0..rows)
+            .flat_map(|_| {
+                let wf = rng.weights(n);
+                if ty == GgmlType::F32 {
+                    wf.iter().flat_map(|v| v.to_le_bytes()).collect()
+                } else {
+                    ggml::quantize(ty.id(), &wf, n)
+                }
+            })
+            .collect();
+        let x = activations(&mut rng, ty, n);
+        let rb = row_bytes(ty, n).unwrap();
+        let time = |f: &dyn Fn(&[u8]) -> f32| {
+            let t = Instant::now();
+            let mut s = 0f32;
+            for _ in 0..20 {
+                for r in w.chunks_exact(rb) {
+                    s += f(black_box(r));
+                }
+            }
+            black_box(s);
+            t.elapsed().as_nanos() as f64 / (20 * rows) as f64
+        };
+        let ours = time(&|r| vec_dot(ty, n, r, &x).unwrap());
+        let theirs = time(&|r| ggml::vec_dot(ty.id(), n, r, &x));
+        let dq = {
+            let mut out = vec![0f32; n];
+            let t = Instant::now();
+            for _ in 0..20 {
+                for r in w.chunks_exact(rb) {
+                    dequantize_row(ty, black_box(r), &mut out).unwrap();
+                }
+            }
+            black_box(&out);
+            t.elapsed().as_nanos() as f64 / (20 * rows) as f64
+        };
+        eprintln!(
+            "{ty:>5}: vec_dot ours {ours:7.0} ns/row, ggml {theirs:7.0} ns/row; dequantize {dq:7.0} ns/row (n={n})"
+        );
+    }
+}

@@ -2,7 +2,7 @@
 //! Byte `j` holds element `j` in its low nibble and element `j + 16` in its high nibble.
 
 use super::q8_0::BlockQ8_0;
-use super::{RawBlock, f16_to_f32, f32_to_f16};
+use super::{LANES, RawBlock, dot_lanes, f16_to_f32, f32_to_f16, fma_lanes};
 use crate::GgmlType;
 
 /// Elements per block.
@@ -28,6 +28,15 @@ impl BlockQ4_0 {
     #[inline(always)]
     pub fn d(&self) -> f32 {
         f16_to_f32(self.d)
+    }
+
+    /// The 32 quants, unpacked to `-8..8`.
+    #[inline(always)]
+    pub(crate) fn quants(&self) -> [i8; QK4_0] {
+        std::array::from_fn(|i| {
+            let q = self.qs[i % 16];
+            (if i < 16 { q & 0x0F } else { q >> 4 }) as i8 - 8
+        })
     }
 }
 
@@ -66,16 +75,11 @@ pub(crate) fn quantize(src: &[f32], dst: &mut [BlockQ4_0]) {
 
 /// `ggml_vec_dot_q4_0_q8_0`.
 pub(crate) fn vec_dot(w: &[BlockQ4_0], x: &[BlockQ8_0]) -> f32 {
-    let mut sumf = 0f32;
+    let mut acc = [0f32; LANES];
     for (bw, bx) in w.iter().zip(x) {
-        let mut sumi = 0i32;
-        for j in 0..QK4_0 / 2 {
-            sumi += ((bw.qs[j] & 0x0F) as i32 - 8) * bx.qs[j] as i32;
-            sumi += ((bw.qs[j] >> 4) as i32 - 8) * bx.qs[j + QK4_0 / 2] as i32;
-        }
-        sumf += sumi as f32 * bw.d() * bx.d();
+        fma_lanes(&mut acc, &dot_lanes(&bw.quants(), &bx.qs), bw.d() * bx.d());
     }
-    sumf
+    acc.iter().sum()
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! (`x = d * q + m`). Nibble layout as Q4_0.
 
 use super::q8_1::BlockQ8_1;
-use super::{RawBlock, f16_to_f32, f32_to_f16};
+use super::{LANES, RawBlock, dot_lanes, f16_to_f32, f32_to_f16, fma_lanes};
 use crate::GgmlType;
 
 /// Elements per block.
@@ -36,6 +36,15 @@ impl BlockQ4_1 {
     #[inline(always)]
     pub fn m(&self) -> f32 {
         f16_to_f32(self.m)
+    }
+
+    /// The 32 quants, unpacked to `0..16`.
+    #[inline(always)]
+    pub(crate) fn quants(&self) -> [i8; QK4_1] {
+        std::array::from_fn(|i| {
+            let q = self.qs[i % 16];
+            (if i < 16 { q & 0x0F } else { q >> 4 }) as i8
+        })
     }
 }
 
@@ -76,16 +85,13 @@ pub(crate) fn quantize(src: &[f32], dst: &mut [BlockQ4_1]) {
 
 /// `ggml_vec_dot_q4_1_q8_1`: `Σ d·q·dx·qx + m·(dx·Σqx)`, the second term read from `s`.
 pub(crate) fn vec_dot(w: &[BlockQ4_1], x: &[BlockQ8_1]) -> f32 {
-    let mut sumf = 0f32;
+    let mut acc = [0f32; LANES];
+    let mut summ = 0f32;
     for (bw, bx) in w.iter().zip(x) {
-        let mut sumi = 0i32;
-        for j in 0..QK4_1 / 2 {
-            sumi += (bw.qs[j] & 0x0F) as i32 * bx.qs[j] as i32;
-            sumi += (bw.qs[j] >> 4) as i32 * bx.qs[j + QK4_1 / 2] as i32;
-        }
-        sumf += (bw.d() * bx.d()) * sumi as f32 + bw.m() * bx.s();
+        fma_lanes(&mut acc, &dot_lanes(&bw.quants(), &bx.qs), bw.d() * bx.d());
+        summ += bw.m() * bx.s();
     }
-    sumf
+    acc.iter().sum::<f32>() + summ
 }
 
 #[cfg(test)]

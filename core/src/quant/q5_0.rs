@@ -2,7 +2,7 @@
 //! Low nibbles as Q4_0; bit `j` of the little-endian `qh` is element `j`'s fifth bit.
 
 use super::q8_0::BlockQ8_0;
-use super::{RawBlock, f16_to_f32, f32_to_f16};
+use super::{LANES, RawBlock, dot_lanes, f16_to_f32, f32_to_f16, fma_lanes};
 use crate::GgmlType;
 
 /// Elements per block.
@@ -85,12 +85,11 @@ pub(crate) fn quantize(src: &[f32], dst: &mut [BlockQ5_0]) {
 
 /// `ggml_vec_dot_q5_0_q8_0`.
 pub(crate) fn vec_dot(w: &[BlockQ5_0], x: &[BlockQ8_0]) -> f32 {
-    let mut sumf = 0f32;
+    let mut acc = [0f32; LANES];
     for (bw, bx) in w.iter().zip(x) {
-        let sumi = super::q8_0::dot_i8(&bw.quants(), &bx.qs);
-        sumf += (bw.d() * bx.d()) * sumi as f32;
+        fma_lanes(&mut acc, &dot_lanes(&bw.quants(), &bx.qs), bw.d() * bx.d());
     }
-    sumf
+    acc.iter().sum()
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! Bit layout as Q5_0.
 
 use super::q8_1::BlockQ8_1;
-use super::{RawBlock, f16_to_f32, f32_to_f16};
+use super::{LANES, RawBlock, dot_lanes, f16_to_f32, f32_to_f16, fma_lanes};
 use crate::GgmlType;
 
 /// Elements per block.
@@ -42,14 +42,14 @@ impl BlockQ5_1 {
 
     /// The 32 quants, unpacked to `0..32`.
     #[inline(always)]
-    pub(crate) fn quants(&self) -> [u8; QK5_1] {
+    pub(crate) fn quants(&self) -> [i8; QK5_1] {
         let qh = u32::from_le_bytes(self.qh);
-        let mut q = [0u8; QK5_1];
+        let mut q = [0i8; QK5_1];
         for j in 0..QK5_1 / 2 {
             let h0 = (((qh >> j) << 4) & 0x10) as u8;
             let h1 = ((qh >> (j + 12)) & 0x10) as u8;
-            q[j] = (self.qs[j] & 0x0F) | h0;
-            q[j + QK5_1 / 2] = (self.qs[j] >> 4) | h1;
+            q[j] = ((self.qs[j] & 0x0F) | h0) as i8;
+            q[j + QK5_1 / 2] = ((self.qs[j] >> 4) | h1) as i8;
         }
         q
     }
@@ -97,16 +97,13 @@ pub(crate) fn quantize(src: &[f32], dst: &mut [BlockQ5_1]) {
 
 /// `ggml_vec_dot_q5_1_q8_1`.
 pub(crate) fn vec_dot(w: &[BlockQ5_1], x: &[BlockQ8_1]) -> f32 {
-    let mut sumf = 0f32;
+    let mut acc = [0f32; LANES];
+    let mut summ = 0f32;
     for (bw, bx) in w.iter().zip(x) {
-        let q = bw.quants();
-        let mut sumi = 0i32;
-        for j in 0..QK5_1 {
-            sumi += q[j] as i32 * bx.qs[j] as i32;
-        }
-        sumf += (bw.d() * bx.d()) * sumi as f32 + bw.m() * bx.s();
+        fma_lanes(&mut acc, &dot_lanes(&bw.quants(), &bx.qs), bw.d() * bx.d());
+        summ += bw.m() * bx.s();
     }
-    sumf
+    acc.iter().sum::<f32>() + summ
 }
 
 #[cfg(test)]

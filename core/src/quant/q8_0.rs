@@ -1,7 +1,7 @@
 //! Q8_0: 32 signed 8-bit quants times one f16 scale (`x = d * q`). Weights and the activation
 //! format of Q4_0/Q5_0/Q8_0 dot products.
 
-use super::{RawBlock, f16_to_f32, f32_to_f16};
+use super::{LANES, RawBlock, dot_lanes, f16_to_f32, f32_to_f16, fma_lanes};
 use crate::GgmlType;
 
 /// Elements per block.
@@ -56,23 +56,13 @@ pub(crate) fn quantize(src: &[f32], dst: &mut [BlockQ8_0]) {
     }
 }
 
-/// Integer dot product of two 32-quant blocks.
-#[inline(always)]
-pub(crate) fn dot_i8(a: &[i8; QK8_0], b: &[i8; QK8_0]) -> i32 {
-    let mut sumi = 0i32;
-    for j in 0..QK8_0 {
-        sumi += a[j] as i32 * b[j] as i32;
-    }
-    sumi
-}
-
 /// `ggml_vec_dot_q8_0_q8_0`.
 pub(crate) fn vec_dot(w: &[BlockQ8_0], x: &[BlockQ8_0]) -> f32 {
-    let mut sumf = 0f32;
+    let mut acc = [0f32; LANES];
     for (bw, bx) in w.iter().zip(x) {
-        sumf += dot_i8(&bw.qs, &bx.qs) as f32 * (bw.d() * bx.d());
+        fma_lanes(&mut acc, &dot_lanes(&bw.qs, &bx.qs), bw.d() * bx.d());
     }
-    sumf
+    acc.iter().sum()
 }
 
 #[cfg(test)]
