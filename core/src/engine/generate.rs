@@ -239,9 +239,7 @@ impl Generation<'_> {
             self.first_token = Some(Timer::start());
         }
         self.tokens.push(tok);
-        let piece = self
-            .decoder
-            .push(model.tokenizer(), tok, self.opts.render_special)?;
+        let piece = self.decoder.push(model.tokenizer(), tok)?;
         let text = match self.stop.push(&piece) {
             StopOutcome::Continue(t) => t,
             StopOutcome::Stop(t) => {

@@ -7,7 +7,7 @@ use half::f16;
 
 use super::config::{Architecture, ModelConfig};
 use super::matmul::{MatmulScratch, matmul};
-use super::ops::{gelu, rms_norm, rms_norm_inplace, rope_apply, rope_cache, silu, softmax};
+use super::ops::{gelu, rms_norm, rms_norm_inplace, rope_apply, rope_cache, silu};
 use super::weights::{LayerWeights, Weights};
 use super::{Activation, ModelError};
 
@@ -80,8 +80,8 @@ pub struct ForwardScratch {
     o: Vec<f32>,
     gate: Vec<f32>,
     up: Vec<f32>,
-    scores: Vec<f32>,
-    q16: Vec<f32>,
+    q16: Vec<f16>,
+    acc16: Vec<f16>,
     rope: Vec<(f32, f32)>,
     mm: MatmulScratch,
 }
@@ -254,28 +254,26 @@ fn layer_forward(
         };
         for h in 0..cfg.n_head {
             let kvh = h / group;
-            // ggml converts Q to the cache's f16 before the K·Q product.
             let q = &s.q[t * q_dim + h * hd..t * q_dim + (h + 1) * hd];
-            s.q16.clear();
-            s.q16.extend(q.iter().map(|&v| f16::from_f32(v).to_f32()));
-            s.scores.clear();
-            for j in start..=p {
-                let k = &kc[j * kv_dim + kvh * hd..j * kv_dim + (kvh + 1) * hd];
-                let dot: f32 = k.iter().zip(&s.q16).map(|(&a, &b)| a.to_f32() * b).sum();
-                s.scores.push(dot * kq_scale);
-            }
-            softmax(&mut s.scores);
             let out = &mut s.attn[(t * cfg.n_head + h) * hdv..(t * cfg.n_head + h + 1) * hdv];
-            out.fill(0.0);
-            for (jj, &pw) in s.scores.iter().enumerate() {
-                let j = start + jj;
-                let v = &vc[j * v_dim + kvh * hdv..j * v_dim + (kvh + 1) * hdv];
-                out.iter_mut()
-                    .zip(v)
-                    .for_each(|(o, &vv)| *o += pw * vv.to_f32());
-            }
+            attend(
+                q,
+                kc,
+                vc,
+                kvh,
+                hd,
+                hdv,
+                kv_dim,
+                v_dim,
+                start..p + 1,
+                kq_scale,
+                &mut s.q16,
+                &mut s.acc16,
+                out,
+            );
         }
     }
+
     s.o.resize(n * d, 0.0);
     matmul(&l.wo, &s.attn, n, &mut s.o, &mut s.mm);
     if let Some(pn) = &l.attn_post_norm {
@@ -315,4 +313,60 @@ fn layer_forward(
             .for_each(|r| rms_norm_inplace(r, pn, eps));
     }
     s.x.iter_mut().zip(&s.o).for_each(|(x, &o)| *x += o);
+}
+
+/// Attention of one query head over cached positions `range`, computed as
+/// ggml-cpu's flash-attention kernel does for an f16 cache (llama.cpp's
+/// default): Q rounded to f16, `K·Q` in f32, an online softmax, and the
+/// weighted sum of V accumulated in f16. Keeping its rounding points keeps
+/// our logits within noise of llama.cpp's.
+#[allow(clippy::too_many_arguments)]
+fn attend(
+    q: &[f32],
+    kc: &[f16],
+    vc: &[f16],
+    kvh: usize,
+    hd: usize,
+    hdv: usize,
+    kv_dim: usize,
+    v_dim: usize,
+    range: std::ops::Range<usize>,
+    scale: f32,
+    q16: &mut Vec<f16>,
+    acc: &mut Vec<f16>,
+    out: &mut [f32],
+) {
+    q16.clear();
+    q16.extend(q.iter().map(|&v| f16::from_f32(v)));
+    acc.clear();
+    acc.resize(hdv, f16::ZERO);
+    let mut sum = 0f32;
+    let mut max = f32::NEG_INFINITY;
+    for j in range {
+        let k = &kc[j * kv_dim + kvh * hd..j * kv_dim + (kvh + 1) * hd];
+        let dot: f32 = k
+            .iter()
+            .zip(q16.iter())
+            .map(|(&a, &b)| a.to_f32() * b.to_f32())
+            .sum();
+        let s = dot * scale;
+        let (mut ms, mut vs) = (1.0f32, 1.0f32);
+        if s > max {
+            ms = (max - s).exp();
+            max = s;
+            acc.iter_mut()
+                .for_each(|a| *a = f16::from_f32(a.to_f32() * ms));
+        } else {
+            vs = (s - max).exp();
+        }
+        let v = &vc[j * v_dim + kvh * hdv..j * v_dim + (kvh + 1) * hdv];
+        acc.iter_mut()
+            .zip(v)
+            .for_each(|(a, &vv)| *a = f16::from_f32(a.to_f32() + vv.to_f32() * vs));
+        sum = sum * ms + vs;
+    }
+    let inv = if sum == 0.0 { 0.0 } else { 1.0 / sum };
+    out.iter_mut()
+        .zip(acc.iter())
+        .for_each(|(o, &a)| *o = a.to_f32() * inv);
 }

@@ -26,7 +26,7 @@ pub fn matmul(w: &QMatrix, x: &[f32], n_tok: usize, out: &mut [f32], s: &mut Mat
     let act_row = act_ty.row_bytes(w.cols as u64).expect("whole blocks") as usize;
     s.act.resize(act_row * n_tok, 0);
     for (t, dst) in s.act.chunks_exact_mut(act_row).enumerate() {
-        quant::quantize_row(act_ty, &x[t * w.cols..(t + 1) * w.cols], dst)
+        quant::quantize_activation_row(act_ty, &x[t * w.cols..(t + 1) * w.cols], dst)
             .expect("activation row sized by row_bytes");
     }
     let act = &s.act[..];

@@ -71,7 +71,10 @@ pub struct Weights {
 /// Types that [`quant::vec_dot`] multiplies (and [`quant::dequantize_row`] reads).
 fn supports_matmul(ty: GgmlType) -> bool {
     use GgmlType::*;
-    matches!(ty, F32 | F16 | BF16 | Q4_0 | Q4_1 | Q5_0 | Q5_1 | Q8_0 | Q2_K | Q3_K | Q4_K | Q5_K | Q6_K)
+    matches!(
+        ty,
+        F32 | F16 | BF16 | Q4_0 | Q4_1 | Q5_0 | Q5_1 | Q8_0 | Q2_K | Q3_K | Q4_K | Q5_K | Q6_K
+    )
 }
 
 struct Loader<'a> {

@@ -199,6 +199,30 @@ pub fn quantize_row(ty: GgmlType, src: &[f32], dst: &mut [u8]) -> Result<(), Qua
     Ok(())
 }
 
+/// Quantizes one activation row to `ty` (a [`vec_dot_type`]) the way ggml-cpu
+/// does before its dot products — for Q8_0/Q8_1 that is not quite the reference
+/// quantizer (see `q8_0::quantize_activation`) — so matrix products see the same
+/// 8-bit activations as llama.cpp's.
+pub fn quantize_activation_row(
+    ty: GgmlType,
+    src: &[f32],
+    dst: &mut [u8],
+) -> Result<(), QuantError> {
+    match ty {
+        GgmlType::Q8_0 => {
+            check_bytes("dst", ty, src.len(), dst.len())?;
+            q8_0::quantize_activation(src, as_blocks_mut(dst));
+            Ok(())
+        }
+        GgmlType::Q8_1 => {
+            check_bytes("dst", ty, src.len(), dst.len())?;
+            q8_1::quantize_activation(src, as_blocks_mut(dst));
+            Ok(())
+        }
+        _ => quantize_row(ty, src, dst),
+    }
+}
+
 /// Dot product of one weight row `w` (`n` elements of type `ty`) with one activation row `x`
 /// (`n` elements already quantized to [`vec_dot_type`]`(ty)`).
 ///

@@ -56,6 +56,21 @@ pub(crate) fn quantize(src: &[f32], dst: &mut [BlockQ8_0]) {
     }
 }
 
+/// Activation quantization as ggml-cpu's `quantize_row_q8_0` does it on x86
+/// (what llama.cpp actually feeds its dot products): scale by `127 / amax`,
+/// round half to even. The reference quantizer above divides by `d` and
+/// rounds half away from zero, which differs in the last step now and then.
+pub(crate) fn quantize_activation(src: &[f32], dst: &mut [BlockQ8_0]) {
+    for (x, y) in src.as_chunks::<QK8_0>().0.iter().zip(dst) {
+        let amax = x.iter().fold(0f32, |m, v| m.max(v.abs()));
+        y.d = f32_to_f16(amax / 127.0);
+        let id = if amax != 0.0 { 127.0 / amax } else { 0.0 };
+        for j in 0..QK8_0 {
+            y.qs[j] = (x[j] * id).round_ties_even() as i8;
+        }
+    }
+}
+
 /// `ggml_vec_dot_q8_0_q8_0`.
 pub(crate) fn vec_dot(w: &[BlockQ8_0], x: &[BlockQ8_0]) -> f32 {
     let mut acc = [0f32; LANES];

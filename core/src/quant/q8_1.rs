@@ -67,6 +67,24 @@ pub(crate) fn quantize(src: &[f32], dst: &mut [BlockQ8_1]) {
     }
 }
 
+/// Activation quantization as ggml-cpu's x86 `quantize_row_q8_1`: scale by
+/// `127 / amax`, round half to even, `s = d * Σq` (see `q8_0::quantize_activation`).
+pub(crate) fn quantize_activation(src: &[f32], dst: &mut [BlockQ8_1]) {
+    for (x, y) in src.as_chunks::<QK8_1>().0.iter().zip(dst) {
+        let amax = x.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let d = amax / 127.0;
+        y.d = f32_to_f16(d);
+        let id = if amax != 0.0 { 127.0 / amax } else { 0.0 };
+        let mut sum = 0i32;
+        for j in 0..QK8_1 {
+            let q = (x[j] * id).round_ties_even() as i8;
+            y.qs[j] = q;
+            sum += i32::from(q);
+        }
+        y.s = f32_to_f16(d * sum as f32);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

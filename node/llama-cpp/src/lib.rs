@@ -201,6 +201,8 @@ pub struct ContextOptions {
     pub n_threads: i32,
     /// Batch size for prompt processing.
     pub n_batch: u32,
+    /// Flash attention: `None` leaves llama.cpp's default (auto: on for CPU).
+    pub flash_attn: Option<bool>,
 }
 
 impl Default for ContextOptions {
@@ -209,6 +211,7 @@ impl Default for ContextOptions {
             n_ctx: 2048,
             n_threads: 1,
             n_batch: 512,
+            flash_attn: None,
         }
     }
 }
@@ -225,6 +228,13 @@ impl<'m> Context<'m> {
             p.n_threads = opts.n_threads;
             p.n_threads_batch = opts.n_threads;
             p.no_perf = true;
+            if let Some(fa) = opts.flash_attn {
+                p.flash_attn_type = if fa {
+                    sys::LLAMA_FLASH_ATTN_TYPE_ENABLED
+                } else {
+                    sys::LLAMA_FLASH_ATTN_TYPE_DISABLED
+                };
+            }
             sys::llama_init_from_model(model.ptr.as_ptr(), p)
         };
         NonNull::new(ptr)
