@@ -90,7 +90,7 @@ pub fn run(args: Args) -> CliResult {
         let prompt = model.tokenize_chat(&messages)?;
         let mut generation = session.generate(&prompt, args.gen_args.options(false))?;
         let mut out = std::io::stdout().lock();
-        while let Some(ev) = generation.next() {
+        for ev in generation.by_ref() {
             out.write_all(ev?.text.as_bytes())?;
             out.flush()?;
         }

@@ -9,6 +9,7 @@ use crate::CliResult;
 
 /// Sampling and stopping flags shared by `run` and `chat`.
 #[derive(clap::Args, Debug, Clone)]
+#[command(allow_negative_numbers = true)]
 pub struct GenArgs {
     /// Maximum number of tokens to generate.
     #[arg(long, default_value_t = 256)]
@@ -108,7 +109,7 @@ pub fn run(args: Args) -> CliResult {
     let mut session = Session::new(model.clone(), args.gen_args.ctx_size)?;
     let mut generation = session.generate(&prompt, args.gen_args.options(args.special))?;
     let mut out = std::io::stdout().lock();
-    while let Some(ev) = generation.next() {
+    for ev in generation.by_ref() {
         let ev = ev?;
         if !args.json {
             out.write_all(ev.text.as_bytes())?;

@@ -116,7 +116,12 @@ impl ModelConfig {
         let n_head_kv = g
             .get_u64(&format!("{a}.attention.head_count_kv"))
             .map_or(n_head, |v| v as usize);
-        if n_head == 0 || n_head_kv == 0 || n_head % n_head_kv != 0 || n_layer == 0 || n_embd == 0 {
+        if n_head == 0
+            || n_head_kv == 0
+            || !n_head.is_multiple_of(n_head_kv)
+            || n_layer == 0
+            || n_embd == 0
+        {
             return Err(ModelError::InvalidConfig(format!(
                 "heads {n_head}, kv heads {n_head_kv}, layers {n_layer}, embedding {n_embd}"
             )));
@@ -136,7 +141,7 @@ impl ModelConfig {
         let n_rot = g
             .get_u64(&format!("{a}.rope.dimension_count"))
             .map_or(head_dim, |v| v as usize);
-        if n_rot > head_dim || n_rot % 2 != 0 {
+        if n_rot > head_dim || !n_rot.is_multiple_of(2) {
             return Err(ModelError::InvalidConfig(format!(
                 "rope dimension {n_rot} for head size {head_dim}"
             )));

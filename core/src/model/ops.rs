@@ -110,20 +110,6 @@ pub fn gelu(x: f32) -> f32 {
     table[f16::from_f32(x).to_bits() as usize].to_f32()
 }
 
-/// Softmax in place over `x`, subtracting the max first; sums in f64 like ggml.
-pub fn softmax(x: &mut [f32]) {
-    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0f64;
-    for v in x.iter_mut() {
-        *v = (*v - max).exp();
-        sum += f64::from(*v);
-    }
-    let inv = (1.0 / sum) as f32;
-    for v in x.iter_mut() {
-        *v *= inv;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,13 +151,5 @@ mod tests {
         }
         assert_eq!(gelu(-11.0), 0.0);
         assert_eq!(gelu(12.0), 12.0);
-    }
-
-    #[test]
-    fn softmax_sums_to_one() {
-        let mut x = [1.0, 2.0, 3.0, -1e9];
-        softmax(&mut x);
-        assert!((x.iter().sum::<f32>() - 1.0).abs() < 1e-6);
-        assert!(x[2] > x[1] && x[3] == 0.0);
     }
 }
