@@ -98,7 +98,7 @@ fn stop_strings_and_cancellation() {
         .unwrap()
         .with_cancel(cancel.clone());
     let mut n = 0;
-    while let Some(ev) = generation.next() {
+    for ev in generation.by_ref() {
         ev.unwrap();
         n += 1;
         if n == 3 {
@@ -172,12 +172,40 @@ fn limits_and_bad_input_are_typed_errors() {
 #[test]
 fn unsupported_architecture_and_missing_tensors_are_typed() {
     use hearth_core::ModelBytes;
-    use hearth_core::gguf::GgufWriter;
+    use hearth_core::gguf::{GgufWriter, MetaArray, MetaValue};
     let mut w = GgufWriter::new();
     w.meta_str("general.architecture", "mamba");
     let e = Model::load(ModelBytes::from_vec(w.to_bytes())).unwrap_err();
     assert_eq!(e.code(), "UNSUPPORTED_ARCHITECTURE");
     assert!(e.to_string().contains("llama, qwen2, gemma3"), "{e}");
+
+    // A llama header whose tensors are missing or mis-shaped.
+    let llama = |embd_dims: Option<[u64; 2]>| {
+        let mut w = GgufWriter::new();
+        w.meta_str("general.architecture", "llama")
+            .meta_u32("llama.context_length", 64)
+            .meta_u32("llama.embedding_length", 32)
+            .meta_u32("llama.block_count", 1)
+            .meta_u32("llama.feed_forward_length", 64)
+            .meta_u32("llama.attention.head_count", 2)
+            .meta(
+                "tokenizer.ggml.tokens",
+                MetaValue::Array(MetaArray::String(vec!["a".into(), "b".into()])),
+            );
+        if let Some(d) = embd_dims {
+            w.tensor_f32("token_embd.weight", &d, &vec![0.0; (d[0] * d[1]) as usize]);
+        }
+        Model::load(ModelBytes::from_vec(w.to_bytes())).unwrap_err()
+    };
+    let e = llama(None);
+    assert_eq!(e.code(), "MISSING_TENSOR");
+    assert!(e.to_string().contains("token_embd.weight"), "{e}");
+    let e = llama(Some([16, 2]));
+    assert_eq!(e.code(), "WRONG_TENSOR_SHAPE");
+    assert!(
+        e.to_string().contains("[16, 2]") && e.to_string().contains("[32, 2]"),
+        "{e}"
+    );
 
     // A real header with its weights' data cut off is a GGUF error, not a panic.
     let bytes = std::fs::read(model(SMOLLM2)).unwrap();
