@@ -53,6 +53,8 @@ export function createHost(post: Post, ready: () => Promise<void>): (req: Reques
   let loader: ModelLoader | undefined;
   let model: WasmModel | undefined;
   let session: WasmSession | undefined;
+  /** A chunk that failed (more bytes than announced): reported by `loadEnd`. */
+  let pendingLoadError: unknown;
   /** Requests cancelled (possibly before they started). */
   const cancelled = new Set<number>();
   const yieldNow = makeYield();
@@ -71,8 +73,8 @@ export function createHost(post: Post, ready: () => Promise<void>): (req: Reques
 
   async function generate(id: number, start: (s: WasmSession) => void): Promise<void> {
     const [, s] = needSession();
-    start(s);
     try {
+      start(s);
       for (;;) {
         if (cancelled.has(id)) s.cancel();
         const ev = s.next() as { token: number | null; text: string } | undefined;
@@ -179,7 +181,6 @@ export function createHost(post: Post, ready: () => Promise<void>): (req: Reques
         return;
     }
   }
-  let pendingLoadError: unknown;
 
   return (req: Request) => {
     // Cancels act at once, even while a generation is running.
