@@ -9,9 +9,26 @@
 //! (e.g. `"GGUF_BAD_MAGIC"`); inputs are never unwrapped, so malformed bytes
 //! give an error, not a trap.
 
+mod engine;
+
+pub use engine::{MAX_MODEL_BYTES, ModelLoader, WasmModel, WasmSession};
 use hearth_core::gguf::{Gguf, GgufError, ModelSummary};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `performance.now()`: present on windows, workers and Node.
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
+}
+
+/// Runs when the module is instantiated: `Instant` does not exist in wasm, so
+/// the engine's timings read `performance.now()`.
+#[wasm_bindgen(start)]
+pub fn start() {
+    hearth_core::timer::set_clock(performance_now);
+}
 
 /// Error code for a result that could not be converted to a JS value.
 const SERIALIZE_CODE: &str = "HEARTH_SERIALIZE";
@@ -42,6 +59,11 @@ fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
 
 /// Converts a parse error into a JS `Error` with its stable code.
 fn gguf_error(e: GgufError) -> JsValue {
+    js_error(e.code(), &e.to_string())
+}
+
+/// Converts an engine error into a JS `Error` with its stable code.
+fn core_error(e: hearth_core::Error) -> JsValue {
     js_error(e.code(), &e.to_string())
 }
 

@@ -1,6 +1,8 @@
 //! Token-by-token generation as an iterator: sampling, stop strings, EOS,
 //! max tokens, cancellation between tokens and streaming-safe UTF-8.
 
+use std::borrow::BorrowMut;
+use std::marker::PhantomData;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -77,9 +79,15 @@ pub struct GenerationResult {
 }
 
 /// A running generation; iterate it for [`TokenEvent`]s, then call [`Generation::result`].
+///
+/// It usually borrows its session (`Generation<'_>`, from [`Session::generate`]);
+/// bindings that must keep a generation between calls (the wasm step API) can
+/// let it own the session instead with [`Generation::start`] and take the
+/// session back with [`Generation::into_session`].
 #[derive(Debug)]
-pub struct Generation<'s> {
-    session: &'s mut Session,
+pub struct Generation<'s, S: BorrowMut<Session> = &'s mut Session> {
+    session: S,
+    _session: PhantomData<&'s mut Session>,
     opts: GenerateOptions,
     sampler: Sampler,
     logits: Vec<f32>,
@@ -113,7 +121,50 @@ fn top_k_logits(logits: &[f32], k: usize) -> Vec<(u32, f32)> {
 impl Session {
     /// Evaluates `prompt` (reusing the cached prefix) and returns a generation to iterate.
     pub fn generate(&mut self, prompt: &[u32], opts: GenerateOptions) -> Result<Generation<'_>> {
-        let n_vocab = self.model().config().n_vocab;
+        Generation::start(self, prompt, opts).map_err(|(e, _)| e)
+    }
+}
+
+impl<S: BorrowMut<Session>> Generation<'_, S> {
+    /// Evaluates `prompt` in `session` (reusing the cached prefix) and returns
+    /// a generation that holds the session; on error the session is handed back.
+    pub fn start(
+        mut session: S,
+        prompt: &[u32],
+        opts: GenerateOptions,
+    ) -> std::result::Result<Self, (Error, S)> {
+        match Self::prefill(session.borrow_mut(), prompt, &opts) {
+            Ok((logits, timings, started)) => Ok(Generation {
+                sampler: Sampler::new(opts.sampling.clone()),
+                top_logits: top_k_logits(&logits, 10),
+                logits,
+                decoder: StreamDecoder::new(!opts.render_special),
+                stop: StopMatcher::new(&opts.stop),
+                prompt: prompt.to_vec(),
+                tokens: Vec::new(),
+                text: String::new(),
+                finish: None,
+                flushed: false,
+                stopped_by_string: false,
+                cancel: None,
+                started,
+                first_token: None,
+                timings,
+                opts,
+                session,
+                _session: PhantomData,
+            }),
+            Err(e) => Err((e, session)),
+        }
+    }
+
+    /// Validates the options and evaluates the prompt.
+    fn prefill(
+        session: &mut Session,
+        prompt: &[u32],
+        opts: &GenerateOptions,
+    ) -> Result<(Vec<f32>, Timings, Timer)> {
+        let n_vocab = session.model().config().n_vocab;
         opts.sampling.validate(n_vocab)?;
         if opts.max_tokens == 0 {
             return Err(Error::InvalidOption {
@@ -123,11 +174,11 @@ impl Session {
         }
         let started = Timer::start();
         let t_prompt = Timer::start();
-        let (logits, reused) = self.prefill(prompt)?;
+        let (logits, reused) = session.prefill(prompt)?;
         let prompt_ms = t_prompt.ms();
         let new_tokens = prompt.len() - reused;
         let timings = Timings {
-            load_ms: self.model().load_ms(),
+            load_ms: session.model().load_ms(),
             prompt_tokens: prompt.len(),
             reused_tokens: reused,
             prompt_ms,
@@ -138,29 +189,20 @@ impl Session {
             },
             ..Timings::default()
         };
-        Ok(Generation {
-            sampler: Sampler::new(opts.sampling.clone()),
-            top_logits: top_k_logits(&logits, 10),
-            logits,
-            decoder: StreamDecoder::new(!opts.render_special),
-            stop: StopMatcher::new(&opts.stop),
-            prompt: prompt.to_vec(),
-            tokens: Vec::new(),
-            text: String::new(),
-            finish: None,
-            flushed: false,
-            stopped_by_string: false,
-            cancel: None,
-            started,
-            first_token: None,
-            timings,
-            opts,
-            session: self,
-        })
+        Ok((logits, timings, started))
     }
-}
 
-impl Generation<'_> {
+    /// Ends the generation and returns its session (the KV cache holds the
+    /// prompt and the tokens generated so far).
+    pub fn into_session(self) -> S {
+        self.session
+    }
+
+    /// The session being generated in.
+    pub fn session(&self) -> &Session {
+        self.session.borrow()
+    }
+
     /// Cancels the generation between tokens when `flag` becomes true.
     pub fn with_cancel(mut self, flag: Arc<AtomicBool>) -> Self {
         self.cancel = Some(flag);
@@ -184,7 +226,7 @@ impl Generation<'_> {
     pub fn result(&self) -> GenerationResult {
         let mut timings = self.timings.clone();
         timings.generated_tokens = self.tokens.len();
-        timings.kv_cache_bytes = self.session.kv_cache_bytes();
+        timings.kv_cache_bytes = self.session.borrow().kv_cache_bytes();
         GenerationResult {
             text: self.text.clone(),
             tokens: self.tokens.clone(),
@@ -225,10 +267,10 @@ impl Generation<'_> {
     }
 
     fn step(&mut self) -> Result<Option<TokenEvent>> {
-        let model = self.session.model().clone();
+        let model = self.session.borrow().model().clone();
         let tok = self
             .sampler
-            .sample(&mut self.logits, self.session.history());
+            .sample(&mut self.logits, self.session.borrow().history());
         if !self.opts.ignore_eos && model.tokenizer().is_eog(tok) {
             self.finish = Some(FinishReason::Stop);
             return Ok(None);
@@ -255,10 +297,10 @@ impl Generation<'_> {
         self.text.push_str(&text);
         if self.tokens.len() >= self.opts.max_tokens {
             self.finish = Some(FinishReason::Length);
-        } else if self.session.history().len() >= self.session.n_ctx() {
+        } else if self.session.borrow().history().len() >= self.session.borrow().n_ctx() {
             self.finish = Some(FinishReason::ContextFull);
         } else {
-            self.logits = self.session.eval(&[tok])?;
+            self.logits = self.session.borrow_mut().eval(&[tok])?;
             if let Some(t) = self.first_token.filter(|_| self.tokens.len() > 1) {
                 self.timings.decode_ms = t.ms();
                 let n = (self.tokens.len() - 1) as f64;
@@ -276,7 +318,7 @@ impl Generation<'_> {
     }
 }
 
-impl Iterator for Generation<'_> {
+impl<S: BorrowMut<Session>> Iterator for Generation<'_, S> {
     type Item = Result<TokenEvent>;
 
     fn next(&mut self) -> Option<Self::Item> {

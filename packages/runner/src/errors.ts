@@ -10,6 +10,18 @@ export const RunnerErrorCode = {
   WasmTrap: 'HEARTH_WASM_TRAP',
   /** An argument has the wrong type. */
   InvalidArgument: 'HEARTH_INVALID_ARGUMENT',
+  /** A generation or tokenizer option is unknown or out of range. */
+  InvalidOption: 'INVALID_OPTION',
+  /** Loading was aborted through its `signal`. */
+  Aborted: 'ABORTED',
+  /** The downloaded model's SHA-256 is not the one given (raised by the engine). */
+  Sha256Mismatch: 'SHA256_MISMATCH',
+  /** The model could not be downloaded (network error; HTTP errors are `HTTP_<status>`). */
+  Network: 'NETWORK_ERROR',
+  /** The engine worker could not start or died. */
+  Worker: 'HEARTH_WORKER',
+  /** The runner was disposed. */
+  Disposed: 'HEARTH_DISPOSED',
   /** Anything else that should not happen. */
   Internal: 'HEARTH_INTERNAL',
 } as const;

@@ -7,10 +7,48 @@
 
 import init from '../wasm/hearth_wasm.js';
 import { lazyLoader, readModelInfoWith, versionWith } from './engine.js';
+import type { Request, Response } from './protocol.js';
+import { setWorkerFactory } from './runner.js';
 import type { ModelInfo, ModelSource } from './types.js';
 
+export type { Capabilities } from './capabilities.js';
+export { capabilities } from './capabilities.js';
 export { HearthError, RunnerErrorCode } from './errors.js';
+export type { GenerateOptions } from './options.js';
+export type {
+  ChatMessage,
+  EngineConfig,
+  FinishReason,
+  GenerateTextOptions,
+  GenerationResult,
+  LoadOptions,
+  LoadProgress,
+  RunnerInfo,
+  Timings,
+  TokenChunk,
+} from './runner.js';
+export { Generation, LlamaRunner } from './runner.js';
+export type { ModelSourceInput } from './source.js';
 export type { ModelInfo, ModelSource, TokenizerInfo, TypeStats } from './types.js';
+
+// Each runner's engine runs in a module Web Worker. The `new Worker(new URL(…))`
+// form is the one bundlers (Vite, webpack, esbuild plugins) recognize.
+setWorkerFactory(() => {
+  const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  return {
+    postMessage: (message: Request, transfer: Transferable[] = []) =>
+      worker.postMessage(message, transfer),
+    listen(onMessage, onFailure) {
+      worker.onmessage = (event: MessageEvent<Response>) => onMessage(event.data);
+      worker.onerror = (event) => {
+        event.preventDefault();
+        onFailure(new Error(event.message || 'the worker script could not be loaded'));
+      };
+      worker.onmessageerror = () => onFailure(new Error('a message could not be deserialized'));
+    },
+    terminate: () => worker.terminate(),
+  };
+});
 
 const ready = lazyLoader(() =>
   init({ module_or_path: new URL('../wasm/hearth_wasm_bg.wasm', import.meta.url) }),

@@ -1,0 +1,48 @@
+/**
+ * The message protocol between a runner (main thread) and its engine worker.
+ * Requests carry an `id`; the worker answers each with `done` or `error`,
+ * after `token` (generations) or `progress` (loading) events for that id.
+ * Model chunks travel as transferred `ArrayBuffer`s, without an answer.
+ *
+ * @internal
+ */
+
+/** `{ role, content }` chat message. */
+export interface WireMessage {
+  role: string;
+  content: string;
+}
+
+export type Request =
+  | { op: 'loadBegin'; id: number; total: number; sha256: boolean }
+  | { op: 'loadChunk'; chunk: ArrayBuffer }
+  | { op: 'loadEnd'; id: number; sha256?: string; contextLength: number }
+  | { op: 'generate'; id: number; prompt: string | number[]; options: unknown }
+  | { op: 'chat'; id: number; messages: WireMessage[]; options: unknown }
+  | { op: 'cancel'; target: number }
+  | { op: 'tokenize'; id: number; text: string; addSpecial: boolean; parseSpecial: boolean }
+  | { op: 'detokenize'; id: number; ids: number[]; skipSpecial: boolean }
+  | { op: 'applyChatTemplate'; id: number; messages: WireMessage[]; addGenerationPrompt: boolean }
+  | { op: 'reset'; id: number };
+
+/** A serialized error: `Error`s lose their own properties in `postMessage`. */
+export interface WireError {
+  code: string;
+  message: string;
+}
+
+export type Response =
+  | { type: 'done'; id: number; value: unknown }
+  | { type: 'error'; id: number; error: WireError }
+  | { type: 'token'; id: number; token: number | null; text: string }
+  | { type: 'progress'; id: number; stage: 'verify' | 'parse' | 'init'; done: boolean };
+
+/** The two ends of a worker, in browsers (`Worker`) and Node (`worker_threads`). */
+export interface WorkerPort {
+  postMessage(message: Request, transfer?: Transferable[]): void;
+  /** Sets the handlers for answers and for the worker dying (uncaught error, failed start). */
+  listen(onMessage: (message: Response) => void, onFailure: (error: Error) => void): void;
+  terminate(): void;
+  /** Node: keep the process alive while requests are pending (`Worker.ref/unref`). */
+  setBusy?(busy: boolean): void;
+}

@@ -1,0 +1,529 @@
+/**
+ * `LlamaRunner`: a model loaded into an engine worker, with text generation,
+ * chat, tokenization and streaming. Platform-neutral: `index.ts` (browsers)
+ * and `node.ts` (Node) register how a worker is started.
+ */
+
+import { type Capabilities, capabilities } from './capabilities.js';
+import { WorkerClient } from './client.js';
+import { HearthError, RunnerErrorCode, toHearthError } from './errors.js';
+import { type GenerateOptions, toEngineOptions } from './options.js';
+import type { Request, WireMessage, WorkerPort } from './protocol.js';
+import { type ModelSourceInput, openSource, throwIfAborted } from './source.js';
+import type { ModelInfo } from './types.js';
+
+let spawnWorker: (() => WorkerPort) | undefined;
+
+/** Registers how engine workers are started (done by the package's entry modules). @internal */
+export function setWorkerFactory(spawn: () => WorkerPort): void {
+  spawnWorker = spawn;
+}
+
+/** A step of model loading. */
+export interface LoadProgress {
+  /**
+   * `download`: bytes read from the source into the engine (`loaded` of
+   * `total` bytes; `total` is `undefined` when the server sends no length);
+   * `verify` (SHA-256, when one was given), `parse` (header, weights,
+   * tokenizer) and `init` (session): `loaded` goes from 0 to `total` = 1.
+   */
+  stage: 'download' | 'verify' | 'parse' | 'init';
+  loaded: number;
+  total: number | undefined;
+}
+
+/** Options of {@link LlamaRunner.load}. */
+export interface LoadOptions {
+  /** Called as loading advances (download chunks, then each later stage's start and end). */
+  onProgress?: (progress: LoadProgress) => void;
+  /** Aborts the download or load; the promise rejects with code `ABORTED`. */
+  signal?: AbortSignal;
+  /** Context window in tokens (default: the model's training context). The KV cache grows as used. */
+  contextLength?: number;
+}
+
+/** One streamed step: a generated token and the text it completes. */
+export interface TokenChunk {
+  /** The token id; `null` for a final chunk that releases held-back text. */
+  token: number | null;
+  /** New text (may be empty while a UTF-8 character or a stop string is incomplete). */
+  text: string;
+}
+
+/** Why a generation ended. */
+export type FinishReason = 'stop' | 'length' | 'context_full' | 'cancelled';
+
+/** Timings of one generation (milliseconds, tokens per second). */
+export interface Timings {
+  loadMs: number;
+  promptTokens: number;
+  /** Prompt tokens found in the KV cache (earlier turns) and not evaluated again. */
+  reusedTokens: number;
+  promptMs: number;
+  prefillTokS: number;
+  /** From the request reaching the engine to the first token. */
+  ttftMs: number;
+  generatedTokens: number;
+  decodeMs: number;
+  /** Generated tokens per second after the first. */
+  decodeTokS: number;
+  kvCacheBytes: number;
+}
+
+/** The outcome of a generation. */
+export interface GenerationResult {
+  text: string;
+  tokens: number[];
+  promptTokens: number[];
+  finishReason: FinishReason;
+  timings: Timings;
+}
+
+/** A chat message; roles are those the model's template knows (`system`, `user`, `assistant` …). */
+export interface ChatMessage {
+  role: string;
+  content: string;
+}
+
+/** The engine's view of a loaded model. */
+export interface EngineConfig {
+  architecture: string;
+  nVocab: number;
+  nEmbd: number;
+  nLayer: number;
+  nHead: number;
+  nHeadKv: number;
+  headDim: number;
+  nFf: number;
+  nCtxTrain: number;
+  slidingWindow: number | null;
+  bosTokenId: number | null;
+  eosTokenId: number | null;
+  hasChatTemplate: boolean;
+  loadMs: number;
+}
+
+/** What {@link LlamaRunner.info} returns. */
+export interface RunnerInfo {
+  /** The GGUF summary (the same object as `readModelInfo`). */
+  model: ModelInfo;
+  config: EngineConfig;
+  /** The session's context window in tokens. */
+  contextLength: number;
+  /** Where the model came from (`name`, `license` as given to `load`). */
+  source: { label: string; name?: string; license?: string };
+}
+
+/** Options of {@link LlamaRunner.generateText}. */
+export interface GenerateTextOptions extends GenerateOptions {
+  /** Let control-token text such as `<|im_start|>` in the prompt become those tokens (default false). */
+  parseSpecial?: boolean;
+}
+
+/**
+ * A running generation: iterate it (`for await`) for {@link TokenChunk}s, or
+ * await {@link Generation.result}. Chunks are buffered, so iterating late (or
+ * twice) still sees every chunk from the start.
+ */
+export class Generation implements AsyncIterable<TokenChunk> {
+  /** Resolves when the generation ends (also after a cancel), rejects on errors. */
+  readonly result: Promise<GenerationResult>;
+  #chunks: TokenChunk[] = [];
+  #ended = false;
+  #error: unknown;
+  #wake: (() => void)[] = [];
+
+  /** @internal */
+  constructor(run: (push: (chunk: TokenChunk) => void) => Promise<GenerationResult>) {
+    this.result = run((chunk) => {
+      this.#chunks.push(chunk);
+      this.#notify();
+    }).then(
+      (r) => {
+        this.#ended = true;
+        this.#notify();
+        return r;
+      },
+      (e: unknown) => {
+        this.#ended = true;
+        this.#error = e;
+        this.#notify();
+        throw e;
+      },
+    );
+    // Consumers that only iterate still see the error; no unhandled rejection.
+    this.result.catch(() => {});
+  }
+
+  #notify(): void {
+    for (const wake of this.#wake.splice(0)) wake();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<TokenChunk> {
+    let i = 0;
+    for (;;) {
+      const chunk = this.#chunks[i];
+      if (chunk !== undefined) {
+        i += 1;
+        yield chunk;
+      } else if (this.#ended) {
+        if (this.#error !== undefined) throw this.#error;
+        return;
+      } else {
+        await new Promise<void>((wake) => this.#wake.push(wake));
+      }
+    }
+  }
+}
+
+function checkMessages(messages: unknown): WireMessage[] {
+  if (
+    !Array.isArray(messages) ||
+    !messages.every(
+      (m: unknown) =>
+        typeof m === 'object' &&
+        m !== null &&
+        typeof (m as ChatMessage).role === 'string' &&
+        typeof (m as ChatMessage).content === 'string',
+    )
+  ) {
+    throw new HearthError(
+      RunnerErrorCode.InvalidArgument,
+      'messages must be an array of { role: string, content: string }',
+    );
+  }
+  return messages.map((m: ChatMessage) => ({ role: m.role, content: m.content }));
+}
+
+function checkIds(ids: unknown): number[] {
+  const list = ids instanceof Uint32Array ? Array.from(ids) : ids;
+  if (
+    !Array.isArray(list) ||
+    !list.every((t) => Number.isInteger(t) && t >= 0 && t <= 0xffffffff)
+  ) {
+    throw new HearthError(
+      RunnerErrorCode.InvalidArgument,
+      'token ids must be an array (or Uint32Array) of integers >= 0',
+    );
+  }
+  return list as number[];
+}
+
+/** Calls a user callback; its exceptions are reported asynchronously, never break the engine. */
+function safely(f: () => void): void {
+  try {
+    f();
+  } catch (e) {
+    setTimeout(() => {
+      throw e;
+    });
+  }
+}
+
+/**
+ * A model running in its own engine worker (a module Web Worker in browsers,
+ * a `worker_threads` worker in Node), so generation never blocks the caller's
+ * thread. Several runners can coexist; each has one worker and one session.
+ *
+ * Generations on one runner (`generateText`, `chat`) are queued and run one
+ * after another, never interleaved: they share the runner's session and KV
+ * cache. Tokenizer calls do not wait for them.
+ */
+export class LlamaRunner {
+  #client: WorkerClient;
+  #info: RunnerInfo;
+  #queue: Promise<unknown> = Promise.resolve();
+  #disposed = false;
+
+  private constructor(client: WorkerClient, info: RunnerInfo) {
+    this.#client = client;
+    this.#info = info;
+  }
+
+  /**
+   * Loads a GGUF model: downloads (or reads) it chunk by chunk into the
+   * engine worker's memory (one copy, allocated up front from the size),
+   * verifies the SHA-256 when given, parses it and creates a session.
+   *
+   * @throws {HearthError} `HTTP_<status>` (e.g. `HTTP_404`), `NETWORK_ERROR`,
+   *   `ABORTED`, `SHA256_MISMATCH`, `GGUF_*` (not a model or a damaged one),
+   *   `MODEL_TOO_LARGE` (over 3.5 GiB, more than wasm32 can hold),
+   *   `MODEL_ALLOC_FAILED`, `HEARTH_WASM_LOAD`, `HEARTH_WORKER`.
+   */
+  static async load(source: ModelSourceInput, options: LoadOptions = {}): Promise<LlamaRunner> {
+    const { onProgress, signal, contextLength = 0 } = options;
+    if (!Number.isSafeInteger(contextLength) || contextLength < 0) {
+      throw new HearthError(
+        RunnerErrorCode.InvalidOption,
+        `invalid option contextLength: ${String(contextLength)} (expected an integer >= 0)`,
+      );
+    }
+    const spawn = spawnWorker;
+    if (!spawn) {
+      throw new HearthError(RunnerErrorCode.Internal, 'no worker factory: import @hearth/runner');
+    }
+    const progress = (p: LoadProgress) => {
+      if (onProgress) safely(() => onProgress(p));
+    };
+    const opened = await openSource(source, signal);
+    const meta =
+      typeof source === 'object' && source !== null && 'url' in source
+        ? source
+        : { name: undefined, license: undefined };
+
+    let client: WorkerClient;
+    try {
+      client = new WorkerClient(spawn());
+    } catch (e) {
+      throw toHearthError(e, RunnerErrorCode.Worker);
+    }
+    const onAbort = () =>
+      client.fail(
+        new HearthError(RunnerErrorCode.Aborted, 'model loading was aborted', {
+          cause: signal?.reason,
+        }),
+      );
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      let { total, chunks } = opened;
+      if (total === undefined) {
+        // No length announced: gather the download first, the engine allocates once.
+        const parts: ArrayBuffer[] = [];
+        let loaded = 0;
+        for await (const part of chunks) {
+          parts.push(part);
+          loaded += part.byteLength;
+          progress({ stage: 'download', loaded, total: undefined });
+        }
+        total = loaded;
+        chunks = (async function* () {
+          yield* parts.splice(0);
+        })();
+      }
+      await client.request({
+        op: 'loadBegin',
+        id: client.nextId(),
+        total,
+        sha256: opened.sha256 !== undefined,
+      });
+      let loaded = 0;
+      progress({ stage: 'download', loaded, total });
+      for await (const chunk of chunks) {
+        throwIfAborted(signal);
+        loaded += chunk.byteLength;
+        client.send({ op: 'loadChunk', chunk }, [chunk]);
+        progress({ stage: 'download', loaded, total });
+      }
+      throwIfAborted(signal);
+      const id = client.nextId();
+      const loadedInfo = await client.request<{
+        summary: ModelInfo;
+        config: EngineConfig;
+        contextLength: number;
+      }>(
+        {
+          op: 'loadEnd',
+          id,
+          contextLength,
+          ...(opened.sha256 !== undefined ? { sha256: opened.sha256 } : {}),
+        },
+        { onProgress: (stage, done) => progress({ stage, loaded: done ? 1 : 0, total: 1 }) },
+      );
+      const info: RunnerInfo = {
+        model: loadedInfo.summary,
+        config: loadedInfo.config,
+        contextLength: loadedInfo.contextLength,
+        source: {
+          label: opened.label,
+          ...(meta.name !== undefined ? { name: meta.name } : {}),
+          ...(meta.license !== undefined ? { license: meta.license } : {}),
+        },
+      };
+      return new LlamaRunner(client, info);
+    } catch (e) {
+      const error = signal?.aborted
+        ? new HearthError(RunnerErrorCode.Aborted, 'model loading was aborted', { cause: e })
+        : toHearthError(e);
+      client.fail(error);
+      throw error;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** The model summary, the engine's configuration and the context length. */
+  info(): RunnerInfo {
+    return this.#info;
+  }
+
+  /** What the environment offers (SIMD, threads, WebGPU, cross-origin isolation). */
+  capabilities(): Capabilities {
+    return capabilities();
+  }
+
+  /** Whether {@link dispose} was called or the worker died. */
+  get disposed(): boolean {
+    return this.#disposed || this.#client.failed;
+  }
+
+  /**
+   * Continues `prompt` (text, tokenized with the model's BOS rules, or token
+   * ids). Queued behind earlier generations of this runner.
+   *
+   * @throws {HearthError} synchronously, `INVALID_OPTION` for a bad option.
+   */
+  generateText(
+    prompt: string | number[] | Uint32Array,
+    options: GenerateTextOptions = {},
+  ): Generation {
+    const { parseSpecial, ...rest } = options;
+    if (parseSpecial !== undefined && typeof parseSpecial !== 'boolean') {
+      throw new HearthError(
+        RunnerErrorCode.InvalidOption,
+        `invalid option parseSpecial: ${String(parseSpecial)} (expected a boolean)`,
+      );
+    }
+    const engine = toEngineOptions(rest);
+    if (typeof prompt !== 'string') {
+      const ids = checkIds(prompt);
+      return this.#generate(rest.signal, (id) => ({
+        op: 'generate',
+        id,
+        prompt: ids,
+        options: engine,
+      }));
+    }
+    if (parseSpecial) {
+      // Tokenize with control tokens first, then generate from the ids.
+      return this.#generate(rest.signal, async (id) => ({
+        op: 'generate',
+        id,
+        prompt: await this.tokenize(prompt, { parseSpecial: true }),
+        options: engine,
+      }));
+    }
+    return this.#generate(rest.signal, (id) => ({ op: 'generate', id, prompt, options: engine }));
+  }
+
+  /**
+   * Answers a conversation with the model's chat template. Pass the whole
+   * conversation each time: the runner keeps the KV cache of the previous
+   * turn, so only the new messages are evaluated (`timings.reusedTokens`).
+   *
+   * @throws {HearthError} synchronously, `INVALID_OPTION` / `HEARTH_INVALID_ARGUMENT`.
+   */
+  chat(messages: ChatMessage[], options: GenerateOptions = {}): Generation {
+    const wire = checkMessages(messages);
+    const engine = toEngineOptions(options);
+    return this.#generate(options.signal, (id) => ({
+      op: 'chat',
+      id,
+      messages: wire,
+      options: engine,
+    }));
+  }
+
+  #generate(
+    signal: AbortSignal | undefined,
+    build: (id: number) => (Request & { id: number }) | Promise<Request & { id: number }>,
+  ): Generation {
+    return new Generation((push) => {
+      const run = async (): Promise<GenerationResult> => {
+        this.#checkOpen();
+        const client = this.#client;
+        const id = client.nextId();
+        const req = await build(id);
+        const cancel = () => {
+          if (!client.failed) client.send({ op: 'cancel', target: id });
+        };
+        const done = client.request<GenerationResult>(req, {
+          onToken: (token, text) => push({ token, text }),
+        });
+        if (signal?.aborted) cancel();
+        signal?.addEventListener('abort', cancel, { once: true });
+        try {
+          return await done;
+        } finally {
+          signal?.removeEventListener('abort', cancel);
+        }
+      };
+      const result = this.#queue.then(run, run);
+      this.#queue = result.catch(() => {});
+      return result;
+    });
+  }
+
+  /** Token ids of `text`. `addSpecial` (default true): BOS/EOS as the model declares. */
+  tokenize(
+    text: string,
+    options: { addSpecial?: boolean; parseSpecial?: boolean } = {},
+  ): Promise<number[]> {
+    return this.#call(() => {
+      if (typeof text !== 'string') {
+        throw new HearthError(RunnerErrorCode.InvalidArgument, 'text must be a string');
+      }
+      return {
+        op: 'tokenize',
+        id: this.#client.nextId(),
+        text,
+        addSpecial: options.addSpecial ?? true,
+        parseSpecial: options.parseSpecial ?? false,
+      };
+    });
+  }
+
+  /** The text of token ids; special tokens are rendered unless `skipSpecial`. */
+  detokenize(
+    ids: number[] | Uint32Array,
+    options: { skipSpecial?: boolean } = {},
+  ): Promise<string> {
+    return this.#call(() => ({
+      op: 'detokenize',
+      id: this.#client.nextId(),
+      ids: checkIds(ids),
+      skipSpecial: options.skipSpecial ?? false,
+    }));
+  }
+
+  /** Renders `messages` with the model's chat template (as `chat` does before tokenizing). */
+  applyChatTemplate(
+    messages: ChatMessage[],
+    options: { addGenerationPrompt?: boolean } = {},
+  ): Promise<string> {
+    return this.#call(() => ({
+      op: 'applyChatTemplate',
+      id: this.#client.nextId(),
+      messages: checkMessages(messages),
+      addGenerationPrompt: options.addGenerationPrompt ?? true,
+    }));
+  }
+
+  /** Empties the KV cache (after the queued generations). */
+  reset(): Promise<void> {
+    const run = () => {
+      this.#checkOpen();
+      return this.#client.request<void>({ op: 'reset', id: this.#client.nextId() });
+    };
+    const result = this.#queue.then(run, run);
+    this.#queue = result.catch(() => {});
+    return result;
+  }
+
+  /** Terminates the worker and frees the model; pending calls reject with `HEARTH_DISPOSED`. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#client.fail(new HearthError(RunnerErrorCode.Disposed, 'the runner was disposed'));
+  }
+
+  #checkOpen(): void {
+    if (this.#disposed) {
+      throw new HearthError(RunnerErrorCode.Disposed, 'the runner was disposed');
+    }
+  }
+
+  async #call<T>(build: () => Request & { id: number }): Promise<T> {
+    this.#checkOpen();
+    return this.#client.request<T>(build());
+  }
+}

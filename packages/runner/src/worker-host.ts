@@ -1,0 +1,202 @@
+/**
+ * The engine side of a runner: runs inside a Web Worker or a Node
+ * `worker_threads` worker, owns the wasm model and session, and answers the
+ * requests of `protocol.ts`. Generations run token by token, yielding to the
+ * event loop between tokens so `cancel` requests are seen.
+ *
+ * @internal
+ */
+
+import { ModelLoader, type WasmModel, type WasmSession } from '../wasm/hearth_wasm.js';
+import type { Request, Response, WireError } from './protocol.js';
+
+/** How the host answers. */
+export type Post = (message: Response) => void;
+
+/**
+ * Yields to the event loop so that pending messages (cancels) are handled:
+ * `setImmediate` in Node (a MessageChannel ping-pong there starves the
+ * worker's parentPort), a MessageChannel message elsewhere (a macrotask
+ * without setTimeout's 4 ms clamping, queued behind messages already posted).
+ */
+function makeYield(): () => Promise<void> {
+  const g = globalThis as { setImmediate?: (f: () => void) => unknown };
+  const immediate = g.setImmediate;
+  if (typeof immediate === 'function') {
+    return () => new Promise<void>((resolve) => immediate(resolve));
+  }
+  const channel = new MessageChannel();
+  const waiting: (() => void)[] = [];
+  channel.port1.onmessage = () => waiting.shift()?.();
+  return () =>
+    new Promise<void>((resolve) => {
+      waiting.push(resolve);
+      channel.port2.postMessage(null);
+    });
+}
+
+/** The `code` and message of anything thrown by the wasm bindings. */
+export function wireError(e: unknown, fallback = 'HEARTH_INTERNAL'): WireError {
+  if (e instanceof Error) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return { code, message: e.message };
+    if (e instanceof WebAssembly.RuntimeError) {
+      return { code: 'HEARTH_WASM_TRAP', message: `hearth-wasm trapped: ${e.message}` };
+    }
+    return { code: fallback, message: e.message };
+  }
+  return { code: fallback, message: String(e) };
+}
+
+/** Creates the request handler; `ready` instantiates the wasm module (once). */
+export function createHost(post: Post, ready: () => Promise<void>): (req: Request) => void {
+  let loader: ModelLoader | undefined;
+  let model: WasmModel | undefined;
+  let session: WasmSession | undefined;
+  /** A chunk that failed (more bytes than announced): reported by `loadEnd`. */
+  let pendingLoadError: unknown;
+  /** Requests cancelled (possibly before they started). */
+  const cancelled = new Set<number>();
+  const yieldNow = makeYield();
+  /** Requests run one after another; chunks are applied in order too. */
+  let queue: Promise<void> = Promise.resolve();
+
+  const fail = (id: number, e: unknown, fallback?: string) =>
+    post({ type: 'error', id, error: wireError(e, fallback) });
+
+  const needSession = (): [WasmModel, WasmSession] => {
+    if (!model || !session) {
+      throw Object.assign(new Error('no model is loaded'), { code: 'HEARTH_NOT_LOADED' });
+    }
+    return [model, session];
+  };
+
+  async function generate(id: number, start: (s: WasmSession) => void): Promise<void> {
+    const [, s] = needSession();
+    try {
+      start(s);
+      for (;;) {
+        if (cancelled.has(id)) s.cancel();
+        const ev = s.next() as { token: number | null; text: string } | undefined;
+        if (ev === undefined) break;
+        post({ type: 'token', id, token: ev.token, text: ev.text });
+        await yieldNow();
+      }
+      post({ type: 'done', id, value: s.result() });
+    } finally {
+      if (s.running) s.result();
+      cancelled.delete(id);
+    }
+  }
+
+  async function handle(req: Request): Promise<void> {
+    switch (req.op) {
+      case 'loadBegin':
+        await ready().catch((e: unknown) => {
+          const { message } = wireError(e);
+          throw Object.assign(new Error(`cannot start hearth-wasm: ${message}`), {
+            code: 'HEARTH_WASM_LOAD',
+          });
+        });
+        loader?.free();
+        loader = new ModelLoader(req.total, req.sha256);
+        post({ type: 'done', id: req.id, value: null });
+        return;
+      case 'loadChunk':
+        // Errors (too many bytes) surface at loadEnd: the loader is dropped here.
+        try {
+          loader?.push(new Uint8Array(req.chunk));
+        } catch (e) {
+          loader?.free();
+          loader = undefined;
+          pendingLoadError = e;
+        }
+        return;
+      case 'loadEnd': {
+        const l = loader;
+        loader = undefined;
+        if (pendingLoadError !== undefined) {
+          const e = pendingLoadError;
+          pendingLoadError = undefined;
+          throw e;
+        }
+        if (!l)
+          throw Object.assign(new Error('no model is being loaded'), { code: 'HEARTH_INTERNAL' });
+        try {
+          if (req.sha256 !== undefined) {
+            post({ type: 'progress', id: req.id, stage: 'verify', done: false });
+            l.verifySha256(req.sha256);
+            post({ type: 'progress', id: req.id, stage: 'verify', done: true });
+          }
+          post({ type: 'progress', id: req.id, stage: 'parse', done: false });
+          model = l.finish();
+          post({ type: 'progress', id: req.id, stage: 'parse', done: true });
+        } finally {
+          l.free();
+        }
+        post({ type: 'progress', id: req.id, stage: 'init', done: false });
+        session = model.createSession(req.contextLength);
+        post({ type: 'progress', id: req.id, stage: 'init', done: true });
+        post({ type: 'done', id: req.id, value: { ...model.info(), contextLength: session.nCtx } });
+        return;
+      }
+      case 'generate': {
+        const [m] = needSession();
+        const prompt =
+          typeof req.prompt === 'string'
+            ? m.tokenize(req.prompt, true, false)
+            : Uint32Array.from(req.prompt);
+        await generate(req.id, (s) => s.start(prompt, req.options));
+        return;
+      }
+      case 'chat':
+        await generate(req.id, (s) => s.startChat(req.messages, req.options));
+        return;
+      case 'tokenize': {
+        const [m] = needSession();
+        const ids = m.tokenize(req.text, req.addSpecial, req.parseSpecial);
+        post({ type: 'done', id: req.id, value: Array.from(ids) });
+        return;
+      }
+      case 'detokenize': {
+        const [m] = needSession();
+        post({
+          type: 'done',
+          id: req.id,
+          value: m.detokenize(Uint32Array.from(req.ids), req.skipSpecial),
+        });
+        return;
+      }
+      case 'applyChatTemplate': {
+        const [m] = needSession();
+        const text = m.applyChatTemplate(req.messages, req.addGenerationPrompt);
+        post({ type: 'done', id: req.id, value: text });
+        return;
+      }
+      case 'reset':
+        needSession()[1].reset();
+        post({ type: 'done', id: req.id, value: null });
+        return;
+      case 'cancel':
+        return;
+    }
+  }
+
+  return (req: Request) => {
+    // Cancels act at once, even while a generation is running.
+    if (req.op === 'cancel') {
+      cancelled.add(req.target);
+      return;
+    }
+    // Tokenizer requests only need the model (loaded before the runner exists), not the session.
+    if (req.op === 'tokenize' || req.op === 'detokenize' || req.op === 'applyChatTemplate') {
+      handle(req).catch((e: unknown) => fail(req.id, e));
+      return;
+    }
+    queue = queue.then(() =>
+      handle(req).catch((e: unknown) => {
+        if ('id' in req) fail(req.id, e);
+      }),
+    );
+  };
+}

@@ -1,0 +1,26 @@
+/**
+ * The engine worker for Node: a `worker_threads` worker started by
+ * `LlamaRunner.load`; the wasm module is read from the package directory.
+ *
+ * @internal
+ * @module
+ */
+
+import { readFile } from 'node:fs/promises';
+import { parentPort } from 'node:worker_threads';
+import init from '../wasm/hearth_wasm.js';
+import type { Request } from './protocol.js';
+import { createHost } from './worker-host.js';
+
+const port = parentPort;
+if (!port) throw new Error('@hearth/runner: worker-node.js must run in a worker thread');
+
+let wasm: Promise<void> | undefined;
+const ready = () => {
+  wasm ??= readFile(new URL('../wasm/hearth_wasm_bg.wasm', import.meta.url))
+    .then((bytes) => init({ module_or_path: bytes }))
+    .then(() => undefined);
+  return wasm;
+};
+const handle = createHost((m) => port.postMessage(m), ready);
+port.on('message', (req: Request) => handle(req));
