@@ -152,7 +152,9 @@ pub fn forward(
     let mut logits = vec![0f32; rows.len() * cfg.n_vocab];
     matmul(&w.output, &s.xn, rows.len(), &mut logits, &mut s.mm);
     if let Some(cap) = cfg.final_logit_softcap {
-        logits.iter_mut().for_each(|l| *l = (*l / cap).tanh() * cap);
+        logits
+            .iter_mut()
+            .for_each(|l| *l = libm::tanhf(*l / cap) * cap);
     }
     Ok(logits)
 }
@@ -352,12 +354,12 @@ fn attend(
         let s = dot * scale;
         let (mut ms, mut vs) = (1.0f32, 1.0f32);
         if s > max {
-            ms = (max - s).exp();
+            ms = libm::expf(max - s);
             max = s;
             acc.iter_mut()
                 .for_each(|a| *a = f16::from_f32(a.to_f32() * ms));
         } else {
-            vs = (s - max).exp();
+            vs = libm::expf(s - max);
         }
         let v = &vc[j * v_dim + kvh * hdv..j * v_dim + (kvh + 1) * hdv];
         acc.iter_mut()

@@ -1,6 +1,8 @@
 //! Element-wise and row-wise operations of the forward pass, written to follow
 //! ggml's CPU numerics (f64 sums in norms, f16-rounded GELU table, iterative
-//! RoPE angles) so results stay close to llama.cpp's.
+//! RoPE angles) so results stay close to llama.cpp's. Transcendental functions
+//! come from the pure-Rust `libm`, not the platform's, so native and wasm builds
+//! compute the same bits.
 
 use std::sync::OnceLock;
 
@@ -47,12 +49,12 @@ pub fn rope_cache(
     out: &mut Vec<(f32, f32)>,
 ) {
     out.clear();
-    let theta_scale = base.powf(-2.0 / n_rot as f32);
+    let theta_scale = libm::powf(base, -2.0 / n_rot as f32);
     let mut theta = pos as f32;
     for i in 0..n_rot / 2 {
         let ff = freq_factors.map_or(1.0, |f| f[i]);
         let t = scale * (theta / ff);
-        out.push((t.cos(), t.sin()));
+        out.push((libm::cosf(t), libm::sinf(t)));
         theta *= theta_scale;
     }
 }
@@ -82,13 +84,13 @@ pub fn rope_apply(head: &mut [f32], cache: &[(f32, f32)], style: RopeStyle) {
 /// `x * sigmoid(x)`.
 #[inline]
 pub fn silu(x: f32) -> f32 {
-    x / (1.0 + (-x).exp())
+    x / (1.0 + libm::expf(-x))
 }
 
 fn gelu_exact(x: f32) -> f32 {
     const SQRT_2_OVER_PI: f32 = 0.797_884_6;
     const COEF_A: f32 = 0.044715;
-    0.5 * x * (1.0 + (SQRT_2_OVER_PI * x * (1.0 + COEF_A * x * x)).tanh())
+    0.5 * x * (1.0 + libm::tanhf(SQRT_2_OVER_PI * x * (1.0 + COEF_A * x * x)))
 }
 
 /// GELU (tanh approximation) through an f16 lookup table, exactly as ggml's CPU
