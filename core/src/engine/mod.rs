@@ -9,3 +9,4 @@ mod stop;
 pub use generate::{FinishReason, GenerateOptions, Generation, GenerationResult, TokenEvent};
 pub use model::Model;
 pub use session::{Session, Timings};
+pub use stop::{StopMatcher, StopOutcome};

@@ -263,6 +263,25 @@ impl<'m> Context<'m> {
         self.n_past = 0;
     }
 
+    /// Keeps the first `n` cached tokens and forgets the rest (for prompt-prefix reuse).
+    pub fn truncate(&mut self, n: usize) -> Result<(), LlamaError> {
+        if n >= self.n_past {
+            return Ok(());
+        }
+        let p0 = i32::try_from(n).map_err(|_| LlamaError::Invalid("position too large".into()))?;
+        // SAFETY: valid context; sequence 0 from `p0` to the end (-1).
+        let ok = unsafe {
+            sys::llama_memory_seq_rm(sys::llama_get_memory(self.ptr.as_ptr()), 0, p0, -1)
+        };
+        if !ok {
+            return Err(LlamaError::Invalid(format!(
+                "llama.cpp cannot truncate the KV cache to {n} tokens"
+            )));
+        }
+        self.n_past = n;
+        Ok(())
+    }
+
     /// Evaluates `tokens` after what is already cached and returns the logits of the last one.
     pub fn eval(&mut self, tokens: &[Token]) -> Result<Vec<f32>, LlamaError> {
         if tokens.is_empty() {

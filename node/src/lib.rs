@@ -1,0 +1,571 @@
+//! `hearth-node`: the Node.js native addon of Hearth (napi-rs).
+//!
+//! `loadModel(path, { backend })` memory-maps a GGUF file on a libuv worker
+//! thread and resolves with a [`NativeModel`] run by the hearth-core engine
+//! (default) or by llama.cpp. A [`NativeSession`] generates on a thread of its
+//! own and streams `{ token, text }` events to a JS callback through a
+//! threadsafe function, so the event loop never blocks; its promise settles
+//! after the last event was delivered.
+//!
+//! Every failure is a JS `Error` with a stable `code` (the strings of
+//! hearth-wasm: `hearth_core::Error::code()` plus this crate's own, see
+//! [`error::code`]); panics are caught and become `HEARTH_INTERNAL`.
+
+mod backend;
+mod error;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use hearth_core::chat_template::ChatMessage;
+use hearth_core::engine::Timings;
+use hearth_core::{FinishReason, GenerateOptions, GenerationResult, TokenEvent};
+use napi::bindgen_prelude::*;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::{Env, sys};
+use napi_derive::napi;
+use serde::Serialize;
+
+use crate::backend::{Backend, BackendKind, EngineSession};
+use crate::error::{Failure, Outcome, code, guard, sync, to_js_value};
+
+/// The version of this addon (and of hearth-core, which shares it).
+#[napi]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}
+
+/// Options of `loadModel`.
+#[napi(object)]
+#[derive(Debug, Default)]
+pub struct LoadModelOptions {
+    /// `'hearth'` (default) or `'llama.cpp'`.
+    pub backend: Option<String>,
+}
+
+/// Loads a model on a libuv worker thread.
+#[derive(Debug)]
+pub struct LoadTask {
+    source: Option<LoadSource>,
+    kind: BackendKind,
+}
+
+#[derive(Debug)]
+enum LoadSource {
+    Path(PathBuf),
+    Bytes(Vec<u8>),
+}
+
+impl Task for LoadTask {
+    type Output = Outcome<Backend>;
+    type JsValue = NativeModel;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        let source = self.source.take();
+        let kind = self.kind;
+        Ok(guard(|| match source {
+            Some(LoadSource::Path(p)) => Backend::load_file(&p, kind),
+            Some(LoadSource::Bytes(b)) => Backend::load_bytes(b),
+            None => Err(Failure::new(code::INTERNAL, "load task ran twice")),
+        }))
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        match output {
+            Ok(backend) => Ok(NativeModel {
+                backend: Mutex::new(Some(Arc::new(backend))),
+            }),
+            Err(f) => Err(f.into_napi(&env)),
+        }
+    }
+}
+
+/// Memory-maps and loads the GGUF model at `path` off the main thread.
+///
+/// Rejects with `IO_ERROR` (cannot read), `GGUF_*` (not a model or a damaged
+/// one), `LOAD_FAILED` (llama.cpp refused it), `INVALID_OPTION` (backend).
+#[napi(ts_return_type = "Promise<NativeModel>")]
+pub fn load_model(
+    env: Env,
+    path: String,
+    options: Option<LoadModelOptions>,
+) -> Result<AsyncTask<LoadTask>> {
+    let kind = sync(&env, || {
+        BackendKind::parse(options.as_ref().and_then(|o| o.backend.as_deref()))
+    })?;
+    Ok(AsyncTask::new(LoadTask {
+        source: Some(LoadSource::Path(PathBuf::from(path))),
+        kind,
+    }))
+}
+
+/// Loads a model from bytes in memory (a copy is made; Hearth engine only).
+#[napi(ts_return_type = "Promise<NativeModel>")]
+pub fn load_model_from_bytes(bytes: &[u8]) -> AsyncTask<LoadTask> {
+    AsyncTask::new(LoadTask {
+        source: Some(LoadSource::Bytes(bytes.to_vec())),
+        kind: BackendKind::Hearth,
+    })
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn parse_messages(messages: serde_json::Value) -> Outcome<Vec<ChatMessage>> {
+    serde_json::from_value(messages).map_err(|e| {
+        Failure::new(
+            code::INVALID_ARGUMENT,
+            format!("messages must be an array of {{ role, content }} strings: {e}"),
+        )
+    })
+}
+
+fn parse_options(options: Option<serde_json::Value>) -> Outcome<GenerateOptions> {
+    match options {
+        None | Some(serde_json::Value::Null) => Ok(GenerateOptions::default()),
+        Some(v) => serde_json::from_value(v).map_err(|e| {
+            Failure::new(
+                code::INVALID_OPTION,
+                format!("invalid generate options: {e}"),
+            )
+        }),
+    }
+}
+
+/// A loaded model: weights (memory-mapped), tokenizer, chat template.
+#[napi]
+#[derive(Debug)]
+pub struct NativeModel {
+    backend: Mutex<Option<Arc<Backend>>>,
+}
+
+impl NativeModel {
+    fn get(&self) -> Outcome<Arc<Backend>> {
+        lock(&self.backend)
+            .clone()
+            .ok_or_else(|| Failure::new(code::DISPOSED, "the model was disposed"))
+    }
+}
+
+#[napi]
+impl NativeModel {
+    /// `{ summary, config, backend }`: the `hearth info --json` summary
+    /// (snake_case keys), the engine's view of the model (camelCase keys) and
+    /// the backend's name.
+    #[napi(ts_return_type = "{ summary: any; config: any; backend: 'hearth' | 'llama.cpp' }")]
+    pub fn info(&self, env: Env) -> Result<serde_json::Value> {
+        sync(&env, || self.get()?.info())
+    }
+
+    /// The backend running this model.
+    #[napi(getter, ts_return_type = "'hearth' | 'llama.cpp'")]
+    pub fn backend(&self, env: Env) -> Result<String> {
+        sync(&env, || Ok(self.get()?.kind().name().to_string()))
+    }
+
+    /// Tokenizes `text`; `addSpecial` adds BOS/EOS as the model declares,
+    /// `parseSpecial` turns control-token text into those tokens.
+    #[napi]
+    pub fn tokenize(
+        &self,
+        env: Env,
+        text: String,
+        add_special: Option<bool>,
+        parse_special: Option<bool>,
+    ) -> Result<Vec<u32>> {
+        sync(&env, || {
+            self.get()?.tokenize(
+                &text,
+                add_special.unwrap_or(true),
+                parse_special.unwrap_or(false),
+            )
+        })
+    }
+
+    /// Turns token ids back into text (special tokens rendered unless `skipSpecial`).
+    #[napi]
+    pub fn detokenize(
+        &self,
+        env: Env,
+        ids: Vec<u32>,
+        skip_special: Option<bool>,
+    ) -> Result<String> {
+        sync(&env, || {
+            self.get()?.detokenize(&ids, skip_special.unwrap_or(false))
+        })
+    }
+
+    /// Renders `messages` (`[{ role, content }]`) with the model's chat template.
+    #[napi(
+        ts_args_type = "messages: Array<{ role: string; content: string }>, addGenerationPrompt?: boolean"
+    )]
+    pub fn apply_chat_template(
+        &self,
+        env: Env,
+        messages: serde_json::Value,
+        add_generation_prompt: Option<bool>,
+    ) -> Result<String> {
+        sync(&env, || {
+            let messages = parse_messages(messages)?;
+            self.get()?
+                .apply_chat_template(&messages, add_generation_prompt.unwrap_or(true))
+        })
+    }
+
+    /// The prompt tokens of a chat (template, generation prompt, BOS as needed).
+    #[napi(ts_args_type = "messages: Array<{ role: string; content: string }>")]
+    pub fn tokenize_chat(&self, env: Env, messages: serde_json::Value) -> Result<Vec<u32>> {
+        sync(&env, || {
+            let messages = parse_messages(messages)?;
+            self.get()?.tokenize_chat(&messages)
+        })
+    }
+
+    /// A session (KV cache) for `nCtx` tokens; 0 or absent: the model's training context.
+    #[napi]
+    pub fn create_session(&self, env: Env, n_ctx: Option<u32>) -> Result<NativeSession> {
+        sync(&env, || {
+            let backend = self.get()?;
+            let engine = backend.create_session(n_ctx.unwrap_or(0) as usize)?;
+            let n_ctx = engine.n_ctx() as u32;
+            Ok(NativeSession {
+                backend,
+                shared: Arc::new(Shared {
+                    engine: Mutex::new(Some(engine)),
+                    busy: AtomicBool::new(false),
+                    cancel: Mutex::new(Arc::new(AtomicBool::new(false))),
+                    disposed: AtomicBool::new(false),
+                }),
+                n_ctx,
+            })
+        })
+    }
+
+    /// Releases the model (sessions created from it keep their share until disposed).
+    #[napi]
+    pub fn dispose(&self) {
+        lock(&self.backend).take();
+    }
+}
+
+/// What a session's generation thread and its JS object share.
+#[derive(Debug)]
+struct Shared {
+    /// `None` once disposed.
+    engine: Mutex<Option<Box<dyn EngineSession>>>,
+    /// A generation is running (set on the JS thread before the thread starts).
+    busy: AtomicBool,
+    /// The running generation's cancel flag.
+    cancel: Mutex<Arc<AtomicBool>>,
+    /// `dispose()` was called (the generation thread frees the engine when it ends).
+    disposed: AtomicBool,
+}
+
+/// `{ token, text }` for JS; `token` is `null` on the final event that releases held-back text.
+#[derive(Serialize)]
+struct JsTokenEvent {
+    token: Option<u32>,
+    text: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsTimings {
+    load_ms: f64,
+    prompt_tokens: usize,
+    reused_tokens: usize,
+    prompt_ms: f64,
+    prefill_tok_s: f64,
+    ttft_ms: f64,
+    generated_tokens: usize,
+    decode_ms: f64,
+    decode_tok_s: f64,
+    kv_cache_bytes: usize,
+}
+
+impl From<&Timings> for JsTimings {
+    fn from(t: &Timings) -> Self {
+        JsTimings {
+            load_ms: t.load_ms,
+            prompt_tokens: t.prompt_tokens,
+            reused_tokens: t.reused_tokens,
+            prompt_ms: t.prompt_ms,
+            prefill_tok_s: t.prefill_tok_s,
+            ttft_ms: t.ttft_ms,
+            generated_tokens: t.generated_tokens,
+            decode_ms: t.decode_ms,
+            decode_tok_s: t.decode_tok_s,
+            kv_cache_bytes: t.kv_cache_bytes,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsResult {
+    text: String,
+    tokens: Vec<u32>,
+    prompt_tokens: Vec<u32>,
+    finish_reason: FinishReason,
+    timings: JsTimings,
+}
+
+impl From<GenerationResult> for JsResult {
+    fn from(r: GenerationResult) -> Self {
+        JsResult {
+            timings: JsTimings::from(&r.timings),
+            text: r.text,
+            tokens: r.tokens,
+            prompt_tokens: r.prompt_tokens,
+            finish_reason: r.finish_reason,
+        }
+    }
+}
+
+/// A promise's resolve/reject handle, settled on the JS thread only.
+struct RawDeferred(sys::napi_deferred);
+
+// SAFETY: the handle is only carried through the generation thread and used
+// (resolved or rejected) on the JS thread, inside the threadsafe-function callback.
+unsafe impl Send for RawDeferred {}
+
+/// What the generation thread sends to the JS thread, in order.
+enum Event {
+    Token(JsTokenEvent),
+    End(RawDeferred, Outcome<JsResult>),
+}
+
+type EventFn = ThreadsafeFunction<Event, Unknown<'static>, serde_json::Value, Status, false>;
+
+/// A conversation state (KV cache). Generations run on a thread of their own;
+/// one at a time (a second `generate` while one runs rejects with `SESSION_BUSY`:
+/// `@hearth/runner` queues them).
+#[napi]
+#[derive(Debug)]
+pub struct NativeSession {
+    backend: Arc<Backend>,
+    shared: Arc<Shared>,
+    n_ctx: u32,
+}
+
+#[napi]
+impl NativeSession {
+    /// Context capacity in tokens.
+    #[napi(getter)]
+    pub fn n_ctx(&self) -> u32 {
+        self.n_ctx
+    }
+
+    /// Whether a generation is running.
+    #[napi(getter)]
+    pub fn running(&self) -> bool {
+        self.shared.busy.load(Ordering::SeqCst)
+    }
+
+    /// Generates after `prompt` (token ids) with `options` (hearth-core's
+    /// `GenerateOptions`: `{ maxTokens, stop, ignoreEos, renderSpecial,
+    /// sampling: { temperature, topK, topP, minP, repeatPenalty, seed, … } }`).
+    /// `onToken` receives each `{ token, text }` event, then `null` once when
+    /// the generation has ended; the promise settles right after that with
+    /// `{ text, tokens, promptTokens, finishReason, timings }`.
+    #[napi(
+        ts_args_type = "prompt: Array<number> | Uint32Array, options: object | undefined | null, onToken: (event: { token: number | null; text: string } | null) => void",
+        ts_return_type = "Promise<any>"
+    )]
+    pub fn generate<'env>(
+        &self,
+        env: &'env Env,
+        prompt: Vec<u32>,
+        options: Option<serde_json::Value>,
+        on_token: Function<'_, serde_json::Value, Unknown<'static>>,
+    ) -> Result<Object<'env>> {
+        let opts = sync(env, || parse_options(options))?;
+        self.start(env, on_token, move |_| Ok(prompt), opts)
+    }
+
+    /// Renders `messages` with the chat template and generates the assistant's
+    /// reply, reusing the cached prefix of earlier turns (see `generate`).
+    #[napi(
+        ts_args_type = "messages: Array<{ role: string; content: string }>, options: object | undefined | null, onToken: (event: { token: number | null; text: string } | null) => void",
+        ts_return_type = "Promise<any>"
+    )]
+    pub fn chat<'env>(
+        &self,
+        env: &'env Env,
+        messages: serde_json::Value,
+        options: Option<serde_json::Value>,
+        on_token: Function<'_, serde_json::Value, Unknown<'static>>,
+    ) -> Result<Object<'env>> {
+        let (messages, opts) = sync(env, || {
+            Ok((parse_messages(messages)?, parse_options(options)?))
+        })?;
+        self.start(
+            env,
+            on_token,
+            move |b: &Backend| b.tokenize_chat(&messages),
+            opts,
+        )
+    }
+
+    /// Stops the running generation before its next token (finish reason `cancelled`).
+    #[napi]
+    pub fn cancel(&self) {
+        lock(&self.shared.cancel).store(true, Ordering::SeqCst);
+    }
+
+    /// Forgets the conversation (empties the KV cache). Throws `SESSION_BUSY` while generating.
+    #[napi]
+    pub fn reset(&self, env: Env) -> Result<()> {
+        sync(&env, || {
+            self.check_idle()?;
+            match lock(&self.shared.engine).as_mut() {
+                Some(e) => {
+                    e.reset();
+                    Ok(())
+                }
+                None => Err(Failure::new(code::DISPOSED, "the session was disposed")),
+            }
+        })
+    }
+
+    /// Cancels a running generation and frees the KV cache (at once, or when
+    /// the generation thread ends).
+    #[napi]
+    pub fn dispose(&self) {
+        self.cancel();
+        self.shared.disposed.store(true, Ordering::SeqCst);
+        if let Ok(mut engine) = self.shared.engine.try_lock() {
+            engine.take();
+        }
+    }
+}
+
+impl NativeSession {
+    fn check_idle(&self) -> Outcome<()> {
+        if self.shared.busy.load(Ordering::SeqCst) {
+            Err(Failure::new(
+                code::SESSION_BUSY,
+                "a generation is running in this session",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn start<'env>(
+        &self,
+        env: &'env Env,
+        on_token: Function<'_, serde_json::Value, Unknown<'static>>,
+        prompt: impl FnOnce(&Backend) -> Outcome<Vec<u32>> + Send + 'static,
+        opts: GenerateOptions,
+    ) -> Result<Object<'env>> {
+        sync(env, || {
+            if lock(&self.shared.engine).is_none() {
+                return Err(Failure::new(code::DISPOSED, "the session was disposed"));
+            }
+            self.check_idle()
+        })?;
+        let tsfn: EventFn = on_token
+            .build_threadsafe_function::<Event>()
+            .callee_handled::<false>()
+            .build_callback(|ctx| {
+                let raw_env = ctx.env.raw();
+                match ctx.value {
+                    Event::Token(ev) => Ok(serde_json::to_value(&ev).unwrap_or_default()),
+                    Event::End(deferred, outcome) => {
+                        // SAFETY: on the JS thread with its env; the deferred is settled once.
+                        unsafe { settle(raw_env, deferred, outcome) };
+                        Ok(serde_json::Value::Null)
+                    }
+                }
+            })?;
+
+        let mut deferred = std::ptr::null_mut();
+        let mut promise = std::ptr::null_mut();
+        // SAFETY: plain N-API call on the JS thread.
+        let status = unsafe { sys::napi_create_promise(env.raw(), &mut deferred, &mut promise) };
+        if status != sys::Status::napi_ok {
+            return Err(Error::new(
+                Status::GenericFailure,
+                "cannot create a promise",
+            ));
+        }
+        let deferred = RawDeferred(deferred);
+
+        let flag = Arc::new(AtomicBool::new(false));
+        *lock(&self.shared.cancel) = flag.clone();
+        self.shared.busy.store(true, Ordering::SeqCst);
+        let shared = self.shared.clone();
+        let backend = self.backend.clone();
+        let spawned = std::thread::Builder::new()
+            .name("hearth-generate".into())
+            .spawn(move || {
+                let events = &tsfn;
+                let outcome = guard(|| {
+                    let prompt = prompt(&backend)?;
+                    let mut engine = lock(&shared.engine);
+                    let engine = engine
+                        .as_mut()
+                        .ok_or_else(|| Failure::new(code::DISPOSED, "the session was disposed"))?;
+                    let result = engine.generate(&prompt, opts, flag, &mut |ev: TokenEvent| {
+                        events.call(
+                            Event::Token(JsTokenEvent {
+                                token: ev.token,
+                                text: ev.text,
+                            }),
+                            ThreadsafeFunctionCallMode::NonBlocking,
+                        );
+                    })?;
+                    Ok(JsResult::from(result))
+                });
+                if shared.disposed.load(Ordering::SeqCst) {
+                    lock(&shared.engine).take();
+                }
+                shared.busy.store(false, Ordering::SeqCst);
+                events.call(
+                    Event::End(deferred, outcome),
+                    ThreadsafeFunctionCallMode::Blocking,
+                );
+            });
+        if let Err(e) = spawned {
+            self.shared.busy.store(false, Ordering::SeqCst);
+            return Err(Failure::new(
+                code::INTERNAL,
+                format!("cannot start a generation thread: {e}"),
+            )
+            .into_napi(env));
+        }
+        // SAFETY: `promise` is a live value of this env.
+        unsafe { Object::from_napi_value(env.raw(), promise) }
+    }
+}
+
+/// Resolves or rejects a generation's promise.
+///
+/// # Safety
+/// On the JS thread, with its live env; `deferred` not settled before.
+unsafe fn settle(env: sys::napi_env, deferred: RawDeferred, outcome: Outcome<JsResult>) {
+    let value = match &outcome {
+        Ok(r) => serde_json::to_value(r)
+            .map_err(|e| Failure::new(code::INTERNAL, format!("cannot serialize result: {e}")))
+            // SAFETY: forwarded from the caller.
+            .and_then(|v| {
+                unsafe { to_js_value(env, v) }
+                    .ok_or_else(|| Failure::new(code::INTERNAL, "cannot convert the result"))
+            }),
+        Err(f) => Err(f.clone()),
+    };
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        match value {
+            Ok(v) => {
+                sys::napi_resolve_deferred(env, deferred.0, v);
+            }
+            Err(f) => {
+                sys::napi_reject_deferred(env, deferred.0, f.to_js(env));
+            }
+        }
+    }
+}
