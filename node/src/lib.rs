@@ -231,8 +231,8 @@ impl NativeModel {
             let engine = backend.create_session(n_ctx.unwrap_or(0) as usize)?;
             let n_ctx = engine.n_ctx() as u32;
             Ok(NativeSession {
-                backend,
                 shared: Arc::new(Shared {
+                    backend: Mutex::new(Some(backend)),
                     engine: Mutex::new(Some(engine)),
                     busy: AtomicBool::new(false),
                     cancel: Mutex::new(Arc::new(AtomicBool::new(false))),
@@ -253,6 +253,8 @@ impl NativeModel {
 /// What a session's generation thread and its JS object share.
 #[derive(Debug)]
 struct Shared {
+    /// The model (`None` once disposed, so that disposing frees it).
+    backend: Mutex<Option<Arc<Backend>>>,
     /// `None` once disposed.
     engine: Mutex<Option<Box<dyn EngineSession>>>,
     /// A generation is running (set on the JS thread before the thread starts).
@@ -345,7 +347,6 @@ type EventFn = ThreadsafeFunction<Event, Unknown<'static>, serde_json::Value, St
 #[napi]
 #[derive(Debug)]
 pub struct NativeSession {
-    backend: Arc<Backend>,
     shared: Arc<Shared>,
     n_ctx: u32,
 }
@@ -436,6 +437,7 @@ impl NativeSession {
     pub fn dispose(&self) {
         self.cancel();
         self.shared.disposed.store(true, Ordering::SeqCst);
+        lock(&self.shared.backend).take();
         if let Ok(mut engine) = self.shared.engine.try_lock() {
             engine.take();
         }
@@ -461,11 +463,15 @@ impl NativeSession {
         prompt: impl FnOnce(&Backend) -> Outcome<Vec<u32>> + Send + 'static,
         opts: GenerateOptions,
     ) -> Result<Object<'env>> {
-        sync(env, || {
-            if lock(&self.shared.engine).is_none() {
-                return Err(Failure::new(code::DISPOSED, "the session was disposed"));
+        let backend = sync(env, || {
+            self.check_idle()?;
+            match (
+                lock(&self.shared.backend).clone(),
+                lock(&self.shared.engine).is_some(),
+            ) {
+                (Some(b), true) => Ok(b),
+                _ => Err(Failure::new(code::DISPOSED, "the session was disposed")),
             }
-            self.check_idle()
         })?;
         let tsfn: EventFn = on_token
             .build_threadsafe_function::<Event>()
@@ -498,7 +504,6 @@ impl NativeSession {
         *lock(&self.shared.cancel) = flag.clone();
         self.shared.busy.store(true, Ordering::SeqCst);
         let shared = self.shared.clone();
-        let backend = self.backend.clone();
         let spawned = std::thread::Builder::new()
             .name("hearth-generate".into())
             .spawn(move || {

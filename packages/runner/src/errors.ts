@@ -20,6 +20,8 @@ export const RunnerErrorCode = {
   Network: 'NETWORK_ERROR',
   /** The engine worker could not start or died. */
   Worker: 'HEARTH_WORKER',
+  /** `backend: 'hearth' | 'llama.cpp'` was asked for but the native addon cannot be loaded. */
+  NativeUnavailable: 'NATIVE_UNAVAILABLE',
   /** The runner was disposed. */
   Disposed: 'HEARTH_DISPOSED',
   /** Anything else that should not happen. */

@@ -7,6 +7,7 @@
 
 import init from '../wasm/hearth_wasm.js';
 import { lazyLoader, readModelInfoWith, versionWith } from './engine.js';
+import { HearthError, RunnerErrorCode } from './errors.js';
 import type { Request, Response } from './protocol.js';
 import { setWorkerFactory } from './runner.js';
 import type { ModelInfo, ModelSource } from './types.js';
@@ -16,8 +17,10 @@ export { capabilities } from './capabilities.js';
 export { HearthError, RunnerErrorCode } from './errors.js';
 export type { GenerateOptions } from './options.js';
 export type {
+  Backend,
   ChatMessage,
   EngineConfig,
+  EngineKind,
   FinishReason,
   GenerateTextOptions,
   GenerationResult,
@@ -33,7 +36,13 @@ export type { ModelInfo, ModelSource, TokenizerInfo, TypeStats } from './types.j
 
 // Each runner's engine runs in a module Web Worker. The `new Worker(new URL(…))`
 // form is the one bundlers (Vite, webpack, esbuild plugins) recognize.
-setWorkerFactory(() => {
+setWorkerFactory((backend) => {
+  if (backend === 'llama.cpp') {
+    throw new HearthError(
+      RunnerErrorCode.InvalidOption,
+      "backend 'llama.cpp' needs Node's native addon; browsers run the wasm engine",
+    );
+  }
   const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
   return {
     postMessage: (message: Request, transfer: Transferable[] = []) =>

@@ -1,16 +1,25 @@
 /**
- * `@hearth/runner` for Node: the same API as the browser entry, with the wasm
- * module read from the package directory (Node's `fetch` cannot read `file:` URLs).
+ * `@hearth/runner` for Node: the same API as the browser entry. Models run in
+ * the native addon (`@hearth/node`: hearth-core or llama.cpp, memory-mapped
+ * files, generation on native threads) when it loads, else in the wasm engine
+ * in a `worker_threads` worker (read from the package directory: Node's
+ * `fetch` cannot read `file:` URLs). Local file paths are accepted as sources.
  *
  * @module
  */
 
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import init from '../wasm/hearth_wasm.js';
 import { lazyLoader, readModelInfoWith, versionWith } from './engine.js';
-import type { Request, Response } from './protocol.js';
-import { setWorkerFactory } from './runner.js';
+import { HearthError, RunnerErrorCode } from './errors.js';
+import { loadAddon, NativePort } from './native-host.js';
+import type { Backend, Request, Response, WorkerPort } from './protocol.js';
+import { setLocalFiles, setWorkerFactory } from './runner.js';
+import type { ModelSourceInput, OpenedSource } from './source.js';
 import type { ModelInfo, ModelSource } from './types.js';
 
 export type { Capabilities } from './capabilities.js';
@@ -18,8 +27,10 @@ export { capabilities } from './capabilities.js';
 export { HearthError, RunnerErrorCode } from './errors.js';
 export type { GenerateOptions } from './options.js';
 export type {
+  Backend,
   ChatMessage,
   EngineConfig,
+  EngineKind,
   FinishReason,
   GenerateTextOptions,
   GenerationResult,
@@ -33,9 +44,8 @@ export { Generation, LlamaRunner } from './runner.js';
 export type { ModelSourceInput } from './source.js';
 export type { ModelInfo, ModelSource, TokenizerInfo, TypeStats } from './types.js';
 
-// Each runner's engine runs in a worker_threads worker. It is unref'd while idle,
-// so a script that forgets `dispose()` still exits.
-setWorkerFactory(() => {
+/** The wasm engine in a worker_threads worker, unref'd while idle (a script that forgets `dispose()` still exits). */
+function wasmWorker(): WorkerPort {
   const worker = new Worker(new URL('./worker-node.js', import.meta.url));
   return {
     postMessage: (message: Request, transfer: Transferable[] = []) =>
@@ -50,6 +60,74 @@ setWorkerFactory(() => {
     },
     setBusy: (busy) => (busy ? worker.ref() : worker.unref()),
   };
+}
+
+let noticed = false;
+
+/**
+ * `auto`: the native addon, unless `HEARTH_RUNTIME=wasm`; when the addon does
+ * not load, the wasm worker with a one-line notice (`HEARTH_RUNTIME=native`
+ * makes that an error instead).
+ */
+setWorkerFactory((backend: Backend) => {
+  const runtime = process.env.HEARTH_RUNTIME;
+  if (backend === 'wasm' || (backend === 'auto' && runtime === 'wasm')) return wasmWorker();
+  let addon: ReturnType<typeof loadAddon>;
+  try {
+    addon = loadAddon();
+  } catch (e) {
+    const reason = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    if (backend === 'auto' && runtime !== 'native') {
+      if (!noticed) {
+        noticed = true;
+        console.warn(
+          `@hearth/runner: native addon unavailable (${reason}); using the wasm engine in a worker thread`,
+        );
+      }
+      return wasmWorker();
+    }
+    throw new HearthError(
+      RunnerErrorCode.NativeUnavailable,
+      `backend ${backend === 'auto' ? 'native (HEARTH_RUNTIME)' : backend} needs the @hearth/node addon, which cannot be loaded: ${reason}`,
+      { cause: e },
+    );
+  }
+  return new NativePort(addon, backend === 'llama.cpp' ? 'llama.cpp' : 'hearth');
+});
+
+/** A string with a URL scheme (`https:`, `data:` …), not a drive letter. */
+const URL_SCHEME = /^[a-z][a-z0-9+.-]+:/i;
+
+setLocalFiles({
+  pathOf(source: ModelSourceInput): string | undefined {
+    if (source instanceof URL)
+      return source.protocol === 'file:' ? fileURLToPath(source) : undefined;
+    if (typeof source !== 'string') return undefined;
+    if (source.startsWith('file:')) return fileURLToPath(source);
+    if (URL_SCHEME.test(source)) return undefined;
+    return isAbsolute(source) ? source : resolve(source);
+  },
+  async open(path: string, signal: AbortSignal | undefined): Promise<OpenedSource> {
+    let size: number;
+    try {
+      size = (await stat(path)).size;
+    } catch (e) {
+      throw new HearthError('IO_ERROR', `cannot read ${path}: ${(e as Error).message}`, {
+        cause: e,
+      });
+    }
+    async function* chunks(): AsyncIterable<ArrayBuffer> {
+      const stream = createReadStream(path, {
+        highWaterMark: 4 << 20,
+        ...(signal ? { signal } : {}),
+      });
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        // A copy in a buffer of its own: read streams share pooled memory.
+        yield new Uint8Array(chunk).buffer as ArrayBuffer;
+      }
+    }
+    return { total: size, chunks: chunks(), sha256: undefined, label: path };
+  },
 });
 
 const ready = lazyLoader(async () =>

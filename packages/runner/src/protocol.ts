@@ -17,6 +17,8 @@ export type Request =
   | { op: 'loadBegin'; id: number; total: number; sha256: boolean }
   | { op: 'loadChunk'; chunk: ArrayBuffer }
   | { op: 'loadEnd'; id: number; sha256?: string; contextLength: number }
+  /** Native engines only ({@link WorkerPort.loadsFiles}): memory-map a local file. */
+  | { op: 'loadFile'; id: number; path: string; contextLength: number }
   | { op: 'generate'; id: number; prompt: string | number[]; options: unknown }
   | { op: 'chat'; id: number; messages: WireMessage[]; options: unknown }
   | { op: 'cancel'; target: number }
@@ -45,4 +47,14 @@ export interface WorkerPort {
   terminate(): void;
   /** Node: keep the process alive while requests are pending (`Worker.ref/unref`). */
   setBusy?(busy: boolean): void;
+  /** The engine behind this port (default `wasm`). */
+  readonly engine?: EngineKind;
+  /** Whether it understands `loadFile` (the native addon memory-maps files). */
+  readonly loadsFiles?: boolean;
 }
+
+/** Which engine runs a model: hearth-core natively, llama.cpp natively, or hearth-core as wasm. */
+export type EngineKind = 'hearth' | 'llama.cpp' | 'wasm';
+
+/** What `LlamaRunner.load` may ask for: `auto` picks the native addon in Node when it loads. */
+export type Backend = 'auto' | EngineKind;

@@ -8,16 +8,35 @@ import { type Capabilities, capabilities } from './capabilities.js';
 import { WorkerClient } from './client.js';
 import { HearthError, RunnerErrorCode, toHearthError } from './errors.js';
 import { type GenerateOptions, toEngineOptions } from './options.js';
-import type { Request, WireMessage, WorkerPort } from './protocol.js';
-import { type ModelSourceInput, openSource, throwIfAborted } from './source.js';
+import type { Backend, EngineKind, Request, WireMessage, WorkerPort } from './protocol.js';
+import { type ModelSourceInput, type OpenedSource, openSource, throwIfAborted } from './source.js';
 import type { ModelInfo } from './types.js';
 
-let spawnWorker: (() => WorkerPort) | undefined;
+export type { Backend, EngineKind } from './protocol.js';
 
-/** Registers how engine workers are started (done by the package's entry modules). @internal */
-export function setWorkerFactory(spawn: () => WorkerPort): void {
+let spawnWorker: ((backend: Backend) => WorkerPort) | undefined;
+
+/** Registers how engines are started for a backend (done by the package's entry modules). @internal */
+export function setWorkerFactory(spawn: (backend: Backend) => WorkerPort): void {
   spawnWorker = spawn;
 }
+
+/** Local files (Node): which sources are paths, and how to stream one to a wasm engine. @internal */
+export interface LocalFiles {
+  /** The file path `source` names, or `undefined` when it is not a local file. */
+  pathOf(source: ModelSourceInput): string | undefined;
+  /** Opens a file as chunks (for engines that cannot memory-map it). */
+  open(path: string, signal: AbortSignal | undefined): Promise<OpenedSource>;
+}
+
+let localFiles: LocalFiles | undefined;
+
+/** Registers local file support (Node). @internal */
+export function setLocalFiles(files: LocalFiles): void {
+  localFiles = files;
+}
+
+const BACKENDS: readonly Backend[] = ['auto', 'hearth', 'llama.cpp', 'wasm'];
 
 /** A step of model loading. */
 export interface LoadProgress {
@@ -40,6 +59,15 @@ export interface LoadOptions {
   signal?: AbortSignal;
   /** Context window in tokens (default: the model's training context). The KV cache grows as used. */
   contextLength?: number;
+  /**
+   * Which engine runs the model (default `auto`). In Node, `auto` is the
+   * native addon (`@hearth/node`) running hearth-core, or the wasm engine in
+   * a worker thread when the addon cannot be loaded (with a one-line notice;
+   * `HEARTH_RUNTIME=wasm|native` forces one). `hearth` and `llama.cpp` need
+   * the native addon; `wasm` is hearth-core compiled to WebAssembly (the only
+   * engine in browsers).
+   */
+  backend?: Backend;
 }
 
 /** One streamed step: a generated token and the text it completes. */
@@ -110,8 +138,17 @@ export interface RunnerInfo {
   config: EngineConfig;
   /** The session's context window in tokens. */
   contextLength: number;
+  /** The engine running the model. */
+  backend: EngineKind;
   /** Where the model came from (`name`, `license` as given to `load`). */
   source: { label: string; name?: string; license?: string };
+}
+
+/** What an engine answers to a load. */
+interface LoadedInfo {
+  summary: ModelInfo;
+  config: EngineConfig;
+  contextLength: number;
 }
 
 /** Options of {@link LlamaRunner.generateText}. */
@@ -243,19 +280,30 @@ export class LlamaRunner {
   /**
    * Loads a GGUF model: downloads (or reads) it chunk by chunk into the
    * engine worker's memory (one copy, allocated up front from the size),
-   * verifies the SHA-256 when given, parses it and creates a session.
+   * verifies the SHA-256 when given, parses it and creates a session. In
+   * Node, a file path (or `file:` URL) is memory-mapped by the native addon
+   * (no copy), or streamed from disk to the wasm engine.
    *
    * @throws {HearthError} `HTTP_<status>` (e.g. `HTTP_404`), `NETWORK_ERROR`,
    *   `ABORTED`, `SHA256_MISMATCH`, `GGUF_*` (not a model or a damaged one),
    *   `MODEL_TOO_LARGE` (over 3.5 GiB, more than wasm32 can hold),
-   *   `MODEL_ALLOC_FAILED`, `HEARTH_WASM_LOAD`, `HEARTH_WORKER`.
+   *   `MODEL_ALLOC_FAILED`, `HEARTH_WASM_LOAD`, `HEARTH_WORKER`, `IO_ERROR`
+   *   (a file that cannot be read), `LOAD_FAILED` (llama.cpp refused the
+   *   model), `NATIVE_UNAVAILABLE` (`hearth`/`llama.cpp` without the addon),
+   *   `INVALID_OPTION`.
    */
   static async load(source: ModelSourceInput, options: LoadOptions = {}): Promise<LlamaRunner> {
-    const { onProgress, signal, contextLength = 0 } = options;
+    const { onProgress, signal, contextLength = 0, backend = 'auto' } = options;
     if (!Number.isSafeInteger(contextLength) || contextLength < 0) {
       throw new HearthError(
         RunnerErrorCode.InvalidOption,
         `invalid option contextLength: ${String(contextLength)} (expected an integer >= 0)`,
+      );
+    }
+    if (!BACKENDS.includes(backend)) {
+      throw new HearthError(
+        RunnerErrorCode.InvalidOption,
+        `invalid option backend: ${JSON.stringify(backend)} (expected one of ${BACKENDS.join(', ')})`,
       );
     }
     const spawn = spawnWorker;
@@ -265,7 +313,26 @@ export class LlamaRunner {
     const progress = (p: LoadProgress) => {
       if (onProgress) safely(() => onProgress(p));
     };
-    const opened = await openSource(source, signal);
+    throwIfAborted(signal);
+    const path = localFiles?.pathOf(source);
+    let port: WorkerPort;
+    try {
+      port = spawn(backend);
+    } catch (e) {
+      throw toHearthError(e, RunnerErrorCode.Worker);
+    }
+    let opened: OpenedSource | undefined;
+    if (path === undefined || !port.loadsFiles) {
+      try {
+        opened =
+          path !== undefined && localFiles
+            ? await localFiles.open(path, signal)
+            : await openSource(source, signal);
+      } catch (e) {
+        port.terminate();
+        throw e;
+      }
+    }
     const meta =
       typeof source === 'object' && source !== null && 'url' in source
         ? source
@@ -273,8 +340,9 @@ export class LlamaRunner {
 
     let client: WorkerClient;
     try {
-      client = new WorkerClient(spawn());
+      client = new WorkerClient(port);
     } catch (e) {
+      port.terminate();
       throw toHearthError(e, RunnerErrorCode.Worker);
     }
     const onAbort = () =>
@@ -285,56 +353,19 @@ export class LlamaRunner {
       );
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      let { total, chunks } = opened;
-      if (total === undefined) {
-        // No length announced: gather the download first, the engine allocates once.
-        const parts: ArrayBuffer[] = [];
-        let loaded = 0;
-        for await (const part of chunks) {
-          parts.push(part);
-          loaded += part.byteLength;
-          progress({ stage: 'download', loaded, total: undefined });
-        }
-        total = loaded;
-        chunks = (async function* () {
-          yield* parts.splice(0);
-        })();
-      }
-      await client.request({
-        op: 'loadBegin',
-        id: client.nextId(),
-        total,
-        sha256: opened.sha256 !== undefined,
-      });
-      let loaded = 0;
-      progress({ stage: 'download', loaded, total });
-      for await (const chunk of chunks) {
-        throwIfAborted(signal);
-        loaded += chunk.byteLength;
-        client.send({ op: 'loadChunk', chunk }, [chunk]);
-        progress({ stage: 'download', loaded, total });
-      }
-      throwIfAborted(signal);
-      const id = client.nextId();
-      const loadedInfo = await client.request<{
-        summary: ModelInfo;
-        config: EngineConfig;
-        contextLength: number;
-      }>(
-        {
-          op: 'loadEnd',
-          id,
-          contextLength,
-          ...(opened.sha256 !== undefined ? { sha256: opened.sha256 } : {}),
-        },
-        { onProgress: (stage, done) => progress({ stage, loaded: done ? 1 : 0, total: 1 }) },
-      );
+      const loadedInfo = opened
+        ? await LlamaRunner.#stream(client, opened, contextLength, progress, signal)
+        : await client.request<LoadedInfo>(
+            { op: 'loadFile', id: client.nextId(), path: path as string, contextLength },
+            { onProgress: (stage, done) => progress({ stage, loaded: done ? 1 : 0, total: 1 }) },
+          );
       const info: RunnerInfo = {
         model: loadedInfo.summary,
         config: loadedInfo.config,
         contextLength: loadedInfo.contextLength,
+        backend: port.engine ?? 'wasm',
         source: {
-          label: opened.label,
+          label: opened ? opened.label : (path as string),
           ...(meta.name !== undefined ? { name: meta.name } : {}),
           ...(meta.license !== undefined ? { license: meta.license } : {}),
         },
@@ -349,6 +380,55 @@ export class LlamaRunner {
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
+  }
+
+  /** Streams an opened source into the engine chunk by chunk. */
+  static async #stream(
+    client: WorkerClient,
+    opened: OpenedSource,
+    contextLength: number,
+    progress: (p: LoadProgress) => void,
+    signal: AbortSignal | undefined,
+  ): Promise<LoadedInfo> {
+    let { total, chunks } = opened;
+    if (total === undefined) {
+      // No length announced: gather the download first, the engine allocates once.
+      const parts: ArrayBuffer[] = [];
+      let loaded = 0;
+      for await (const part of chunks) {
+        parts.push(part);
+        loaded += part.byteLength;
+        progress({ stage: 'download', loaded, total: undefined });
+      }
+      total = loaded;
+      chunks = (async function* () {
+        yield* parts.splice(0);
+      })();
+    }
+    await client.request({
+      op: 'loadBegin',
+      id: client.nextId(),
+      total,
+      sha256: opened.sha256 !== undefined,
+    });
+    let loaded = 0;
+    progress({ stage: 'download', loaded, total });
+    for await (const chunk of chunks) {
+      throwIfAborted(signal);
+      loaded += chunk.byteLength;
+      client.send({ op: 'loadChunk', chunk }, [chunk]);
+      progress({ stage: 'download', loaded, total });
+    }
+    throwIfAborted(signal);
+    return client.request<LoadedInfo>(
+      {
+        op: 'loadEnd',
+        id: client.nextId(),
+        contextLength,
+        ...(opened.sha256 !== undefined ? { sha256: opened.sha256 } : {}),
+      },
+      { onProgress: (stage, done) => progress({ stage, loaded: done ? 1 : 0, total: 1 }) },
+    );
   }
 
   /** The model summary, the engine's configuration and the context length. */
