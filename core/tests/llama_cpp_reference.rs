@@ -218,16 +218,16 @@ fn synthetic(arch: &str, ty: GgmlType, seed: u64) -> Vec<u8> {
     let a = |k: &str| format!("{arch}.{k}");
     w.meta_str("general.architecture", arch)
         .meta_str("general.name", format!("synthetic {arch} {ty}"))
-        .meta_u32(&a("context_length"), 256)
-        .meta_u32(&a("embedding_length"), n_embd as u32)
-        .meta_u32(&a("block_count"), n_layer as u32)
-        .meta_u32(&a("feed_forward_length"), n_ff as u32)
-        .meta_u32(&a("attention.head_count"), n_head as u32)
-        .meta_u32(&a("attention.head_count_kv"), n_head_kv as u32)
-        .meta_u32(&a("attention.key_length"), head_dim as u32)
-        .meta_u32(&a("attention.value_length"), head_dim as u32)
-        .meta_f32(&a("attention.layer_norm_rms_epsilon"), 1e-6)
-        .meta_f32(&a("rope.freq_base"), 10_000.0)
+        .meta_u32(a("context_length"), 256)
+        .meta_u32(a("embedding_length"), n_embd as u32)
+        .meta_u32(a("block_count"), n_layer as u32)
+        .meta_u32(a("feed_forward_length"), n_ff as u32)
+        .meta_u32(a("attention.head_count"), n_head as u32)
+        .meta_u32(a("attention.head_count_kv"), n_head_kv as u32)
+        .meta_u32(a("attention.key_length"), head_dim as u32)
+        .meta_u32(a("attention.value_length"), head_dim as u32)
+        .meta_f32(a("attention.layer_norm_rms_epsilon"), 1e-6)
+        .meta_f32(a("rope.freq_base"), 10_000.0)
         .meta_str("tokenizer.ggml.model", "gpt2")
         .meta_str("tokenizer.ggml.pre", "default")
         .meta(
@@ -241,7 +241,7 @@ fn synthetic(arch: &str, ty: GgmlType, seed: u64) -> Vec<u8> {
         .meta_u32("tokenizer.ggml.bos_token_id", 300)
         .meta_u32("tokenizer.ggml.eos_token_id", 301);
     if arch == "gemma3" {
-        w.meta_u32(&a("attention.sliding_window"), 4);
+        w.meta_u32(a("attention.sliding_window"), 4);
     }
     let mut rng = Rng(seed);
     let mut matrix = |w: &mut GgufWriter, name: &str, cols: usize, rows: usize, scale: f32| {

@@ -136,7 +136,7 @@ impl ModelConfig {
         let n_rot = g
             .get_u64(&format!("{a}.rope.dimension_count"))
             .map_or(head_dim, |v| v as usize);
-        if n_rot > head_dim || n_rot % 2 != 0 {
+        if n_rot > head_dim || !n_rot.is_multiple_of(2) {
             return Err(ModelError::InvalidConfig(format!(
                 "rope dimension {n_rot} for head size {head_dim}"
             )));

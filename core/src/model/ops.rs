@@ -111,6 +111,7 @@ pub fn gelu(x: f32) -> f32 {
 }
 
 /// Softmax in place over `x`, subtracting the max first; sums in f64 like ggml.
+#[cfg(test)]
 pub fn softmax(x: &mut [f32]) {
     let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let mut sum = 0f64;
