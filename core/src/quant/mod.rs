@@ -33,6 +33,7 @@ pub mod q8_k;
 mod simd;
 
 pub use simd::level as simd_level;
+pub(crate) use simd::{f16_dots, f16_mad, f16_scale};
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod oracle_tests;
 

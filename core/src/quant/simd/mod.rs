@@ -77,3 +77,51 @@ pub fn level() -> &'static str {
     let l = "scalar";
     l
 }
+
+// ---------------------------------------------------------------------------
+// f16 helpers for attention over an f16 KV cache. Each gives exactly the result of its
+// plain scalar definition (same roundings, same order of additions), just faster.
+
+/// `out[j] = Σᵢ f32(k[j·stride + i]) · q[i]`, summed from `i = 0` upwards in f32 (starting
+/// from `-0.0`, as `Iterator::sum`), for `i < q.len()`.
+pub(crate) fn f16_dots(q: &[f32], k: &[u16], stride: usize, out: &mut [f32]) {
+    assert!(out.is_empty() || (out.len() - 1) * stride + q.len() <= k.len());
+    #[cfg(target_arch = "x86_64")]
+    if x86::detected() {
+        return x86::f16_dots(q, k, stride, out);
+    }
+    f16_dots_scalar(q, k, stride, out);
+}
+
+fn f16_dots_scalar(q: &[f32], k: &[u16], stride: usize, out: &mut [f32]) {
+    for (j, o) in out.iter_mut().enumerate() {
+        let row = &k[j * stride..j * stride + q.len()];
+        *o = row.iter().zip(q).fold(-0.0f32, |s, (&a, &b)| {
+            s + super::f16_to_f32(a.to_le_bytes()) * b
+        });
+    }
+}
+
+/// `acc[i] = f16(f32(acc[i]) · s)`, rounding to nearest even.
+pub(crate) fn f16_scale(acc: &mut [u16], s: f32) {
+    #[cfg(target_arch = "x86_64")]
+    if x86::detected() {
+        return x86::f16_scale(acc, s);
+    }
+    for a in acc {
+        *a = u16::from_le_bytes(super::f32_to_f16(super::f16_to_f32(a.to_le_bytes()) * s));
+    }
+}
+
+/// `acc[i] = f16(f32(acc[i]) + f32(v[i]) · s)` (a multiply, then an add: no fused rounding).
+pub(crate) fn f16_mad(acc: &mut [u16], v: &[u16], s: f32) {
+    assert_eq!(acc.len(), v.len());
+    #[cfg(target_arch = "x86_64")]
+    if x86::detected() {
+        return x86::f16_mad(acc, v, s);
+    }
+    for (a, &b) in acc.iter_mut().zip(v) {
+        let x = super::f16_to_f32(a.to_le_bytes()) + super::f16_to_f32(b.to_le_bytes()) * s;
+        *a = u16::from_le_bytes(super::f32_to_f16(x));
+    }
+}

@@ -183,3 +183,54 @@ fn simd_activation_quantizers_are_bit_identical() {
         );
     }
 }
+
+/// The attention helpers against their plain definitions with the `half` crate (what
+/// `attend` computed before), bit for bit.
+#[test]
+fn f16_attention_helpers_are_bit_identical() {
+    use half::f16;
+    let mut rng = Rng(0x5555_aaaa_1234_4321);
+    for hd in [8usize, 64, 256, 12] {
+        let stride = 3 * hd + 8;
+        let rows = 37;
+        let k: Vec<u16> = (0..rows * stride)
+            .map(|_| f16::from_f32(rng.unit() * 4.0).to_bits())
+            .collect();
+        let q: Vec<f32> = (0..hd)
+            .map(|_| f16::from_f32(rng.unit() * 3.0).to_f32())
+            .collect();
+        let mut out = vec![0f32; rows];
+        super::f16_dots(&q, &k[hd..], stride, &mut out);
+        for (j, &o) in out.iter().enumerate() {
+            let row = &k[hd + j * stride..hd + j * stride + hd];
+            let want: f32 = row
+                .iter()
+                .zip(&q)
+                .map(|(&a, &b)| f16::from_bits(a).to_f32() * b)
+                .sum();
+            assert_eq!(o.to_bits(), want.to_bits(), "hd={hd} row {j}");
+        }
+
+        let n = hd + 3;
+        let mut acc: Vec<u16> = (0..n)
+            .map(|_| f16::from_f32(rng.unit() * 100.0).to_bits())
+            .collect();
+        let v: Vec<u16> = (0..n)
+            .map(|_| f16::from_f32(rng.unit() * 2.0).to_bits())
+            .collect();
+        for s in [0.37f32, 1.0, 1e-3, 0.999] {
+            let mut want = acc.clone();
+            want.iter_mut()
+                .for_each(|a| *a = f16::from_f32(f16::from_bits(*a).to_f32() * s).to_bits());
+            super::f16_scale(&mut acc, s);
+            assert_eq!(acc, want, "scale {s}");
+            let mut want = acc.clone();
+            want.iter_mut().zip(&v).for_each(|(a, &b)| {
+                let x = f16::from_bits(*a).to_f32() + f16::from_bits(b).to_f32() * s;
+                *a = f16::from_f32(x).to_bits();
+            });
+            super::f16_mad(&mut acc, &v, s);
+            assert_eq!(acc, want, "mad {s}");
+        }
+    }
+}

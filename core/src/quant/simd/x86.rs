@@ -756,3 +756,128 @@ fn quantize_q8_k(src: &[f32], dst: &mut [BlockQ8K]) {
         y.d = (1.0 / iscale).to_le_bytes();
     }
 }
+
+// ---------------------------------------------------------------------------
+// f16 attention helpers (see `super::f16_dots` etc. for the exact semantics).
+
+/// Safe entry point; callers check [`detected`] first.
+pub(crate) fn f16_dots(q: &[f32], k: &[u16], stride: usize, out: &mut [f32]) {
+    // SAFETY: `super::f16_dots` calls this only after `detected()`; it checked that every
+    // row `j < out.len()` lies inside `k`.
+    unsafe { f16_dots_avx2(q, k, stride, out) }
+}
+
+/// Safe entry point; callers check [`detected`] first.
+pub(crate) fn f16_scale(acc: &mut [u16], s: f32) {
+    // SAFETY: called only after `detected()`.
+    unsafe { f16_scale_avx2(acc, s) }
+}
+
+/// Safe entry point; callers check [`detected`] first.
+pub(crate) fn f16_mad(acc: &mut [u16], v: &[u16], s: f32) {
+    // SAFETY: called only after `detected()`.
+    unsafe { f16_mad_avx2(acc, v, s) }
+}
+
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn ld8h(p: &[u16; 8]) -> __m256 {
+    // SAFETY: `p` is 16 readable bytes; `loadu` has no alignment requirement.
+    _mm256_cvtph_ps(unsafe { _mm_loadu_si128(p.as_ptr().cast()) })
+}
+
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn st8h(p: &mut [u16; 8], v: __m256) {
+    let h = _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(v);
+    // SAFETY: `p` is 16 writable bytes; `storeu` has no alignment requirement.
+    unsafe { _mm_storeu_si128(p.as_mut_ptr().cast(), h) }
+}
+
+/// Transposes an 8×8 block of floats.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
+    let t0 = _mm256_unpacklo_ps(r[0], r[1]);
+    let t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    let t2 = _mm256_unpacklo_ps(r[2], r[3]);
+    let t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    let t4 = _mm256_unpacklo_ps(r[4], r[5]);
+    let t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    let t6 = _mm256_unpacklo_ps(r[6], r[7]);
+    let t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    let s0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+    let s1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+    let s2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+    let s3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+    let s4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+    let s5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+    let s6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+    let s7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+    [
+        _mm256_permute2f128_ps::<0x20>(s0, s4),
+        _mm256_permute2f128_ps::<0x20>(s1, s5),
+        _mm256_permute2f128_ps::<0x20>(s2, s6),
+        _mm256_permute2f128_ps::<0x20>(s3, s7),
+        _mm256_permute2f128_ps::<0x31>(s0, s4),
+        _mm256_permute2f128_ps::<0x31>(s1, s5),
+        _mm256_permute2f128_ps::<0x31>(s2, s6),
+        _mm256_permute2f128_ps::<0x31>(s3, s7),
+    ]
+}
+
+/// Eight rows at a time, one row per lane: each lane adds its products in the scalar
+/// order (multiply, then add; no FMA), so every result is bit-identical to the scalar sum.
+#[target_feature(enable = "avx2,fma,f16c")]
+fn f16_dots_avx2(q: &[f32], k: &[u16], stride: usize, out: &mut [f32]) {
+    let hd = q.len();
+    if !hd.is_multiple_of(8) {
+        return super::f16_dots_scalar(q, k, stride, out);
+    }
+    let (blocks, rest) = out.as_chunks_mut::<8>();
+    for (b, o) in blocks.iter_mut().enumerate() {
+        let j0 = 8 * b;
+        let mut acc = _mm256_set1_ps(-0.0);
+        for (c, qc) in q.as_chunks::<8>().0.iter().enumerate() {
+            let rows: [__m256; 8] = std::array::from_fn(|r| {
+                let s = (j0 + r) * stride + 8 * c;
+                ld8h(k[s..s + 8].try_into().unwrap())
+            });
+            let t = transpose8(rows);
+            for i in 0..8 {
+                acc = _mm256_add_ps(acc, _mm256_mul_ps(t[i], _mm256_set1_ps(qc[i])));
+            }
+        }
+        // SAFETY: `o` is 8 writable floats; `storeu` has no alignment requirement.
+        unsafe { _mm256_storeu_ps(o.as_mut_ptr(), acc) };
+    }
+    let done = blocks.len() * 8;
+    super::f16_dots_scalar(q, &k[(done * stride).min(k.len())..], stride, rest);
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn f16_scale_avx2(acc: &mut [u16], s: f32) {
+    let (c, rest) = acc.as_chunks_mut::<8>();
+    let m = _mm256_set1_ps(s);
+    for a in c {
+        st8h(a, _mm256_mul_ps(ld8h(a), m));
+    }
+    for a in rest {
+        *a = u16::from_le_bytes(f32_to_f16(super::super::f16_to_f32(a.to_le_bytes()) * s));
+    }
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn f16_mad_avx2(acc: &mut [u16], v: &[u16], s: f32) {
+    let (c, rest) = acc.as_chunks_mut::<8>();
+    let (vc, vr) = v.as_chunks::<8>();
+    let m = _mm256_set1_ps(s);
+    for (a, b) in c.iter_mut().zip(vc) {
+        st8h(a, _mm256_add_ps(ld8h(a), _mm256_mul_ps(ld8h(b), m)));
+    }
+    for (a, &b) in rest.iter_mut().zip(vr) {
+        let f = super::super::f16_to_f32;
+        let x = f(a.to_le_bytes()) + f(b.to_le_bytes()) * s;
+        *a = u16::from_le_bytes(f32_to_f16(x));
+    }
+}
