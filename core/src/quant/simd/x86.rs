@@ -15,7 +15,7 @@ use super::super::q2_k::BlockQ2K;
 use super::super::q3_k::BlockQ3K;
 use super::super::q4_0::BlockQ4_0;
 use super::super::q4_1::BlockQ4_1;
-use super::super::q4_k::{BlockQ4K, scales_mins_k4};
+use super::super::q4_k::BlockQ4K;
 use super::super::q5_0::BlockQ5_0;
 use super::super::q5_1::BlockQ5_1;
 use super::super::q5_k::BlockQ5K;
@@ -178,13 +178,30 @@ fn st32i(p: &mut [i8; 32], v: __m256i) {
     unsafe { _mm256_storeu_si256(p.as_mut_ptr().cast(), v) }
 }
 
-/// One f16 to f32 (exact, as `f16_to_f32`).
+/// One f16 to f32 (exact): the portable bit arithmetic, which — unlike a one-lane
+/// `vcvtph2ps` fed by `vpinsrw` — carries no false dependency on a vector register
+/// (the compiler merged the loaded half into the accumulator's register, chaining every
+/// block to the previous one). Used once per K-quant super-block.
+#[inline]
+fn h2f(b: [u8; 2]) -> f32 {
+    super::super::f16_to_f32(b)
+}
+
+/// Two f16 widened together: `a` in lane 0, `b` in lane 1 (one `vmovd`, which zeroes the
+/// rest of the register, then one `vcvtph2ps`).
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn h2f(b: [u8; 2]) -> f32 {
-    _mm_cvtss_f32(_mm_cvtph_ps(
-        _mm_cvtsi32_si128(u16::from_le_bytes(b) as i32),
-    ))
+fn h2f_pair(a: [u8; 2], b: [u8; 2]) -> __m128 {
+    let v = u32::from_le_bytes([a[0], a[1], b[0], b[1]]);
+    _mm_cvtph_ps(_mm_cvtsi32_si128(v as i32))
+}
+
+/// `f32(a) · f32(b)` for two f16 scales.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn h2f_mul(a: [u8; 2], b: [u8; 2]) -> f32 {
+    let v = h2f_pair(a, b);
+    _mm_cvtss_f32(_mm_mul_ss(v, _mm_movehdup_ps(v)))
 }
 
 #[inline]
@@ -252,7 +269,7 @@ fn q4_0(w: &[BlockQ4_0], x: &[BlockQ8_0]) -> f32 {
     let mut acc = _mm256_setzero_ps();
     let off = _mm256_set1_epi8(8);
     for (bw, bx) in w.iter().zip(x) {
-        let d = _mm256_set1_ps(h2f(bw.d) * h2f(bx.d));
+        let d = _mm256_set1_ps(h2f_mul(bw.d, bx.d));
         let qx = _mm256_sub_epi8(nibbles(&bw.qs), off);
         acc = _mm256_fmadd_ps(d, mul_sum_i8(qx, ld32i(&bx.qs)), acc);
     }
@@ -262,20 +279,22 @@ fn q4_0(w: &[BlockQ4_0], x: &[BlockQ8_0]) -> f32 {
 #[target_feature(enable = "avx2,fma,f16c")]
 fn q4_1(w: &[BlockQ4_1], x: &[BlockQ8_1]) -> f32 {
     let mut acc = _mm256_setzero_ps();
-    let mut summs = 0f32;
+    let mut summs = _mm_setzero_ps();
     for (bw, bx) in w.iter().zip(x) {
-        summs += h2f(bw.m) * h2f(bx.s);
-        let d = _mm256_set1_ps(h2f(bw.d) * h2f(bx.d));
+        // Lane 0: d·dx, lane 1: m·s (summed in lane 1 of `summs`, in ggml's order).
+        let p = _mm_mul_ps(h2f_pair(bw.d, bw.m), h2f_pair(bx.d, bx.s));
+        summs = _mm_add_ps(summs, p);
+        let d = _mm256_broadcastss_ps(p);
         acc = _mm256_fmadd_ps(d, mul_sum_us8(nibbles(&bw.qs), ld32i(&bx.qs)), acc);
     }
-    hsum_ps(acc) + summs
+    hsum_ps(acc) + _mm_cvtss_f32(_mm_movehdup_ps(summs))
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
 fn q5_0(w: &[BlockQ5_0], x: &[BlockQ8_0]) -> f32 {
     let mut acc = _mm256_setzero_ps();
     for (bw, bx) in w.iter().zip(x) {
-        let d = _mm256_set1_ps(h2f(bw.d) * h2f(bx.d));
+        let d = _mm256_set1_ps(h2f_mul(bw.d, bx.d));
         // Elements without their fifth bit get 0xF0 or'ed in: `q - 16` as i8.
         let hi = _mm256_andnot_si256(bytes_from_bits(bw.qh), _mm256_set1_epi8(0xF0u8 as i8));
         let qx = _mm256_or_si256(nibbles(&bw.qs), hi);
@@ -287,22 +306,24 @@ fn q5_0(w: &[BlockQ5_0], x: &[BlockQ8_0]) -> f32 {
 #[target_feature(enable = "avx2,fma,f16c")]
 fn q5_1(w: &[BlockQ5_1], x: &[BlockQ8_1]) -> f32 {
     let mut acc = _mm256_setzero_ps();
-    let mut summs = 0f32;
+    let mut summs = _mm_setzero_ps();
     for (bw, bx) in w.iter().zip(x) {
-        summs += h2f(bw.m) * h2f(bx.s);
-        let d = _mm256_set1_ps(h2f(bw.d) * h2f(bx.d));
+        // Lane 0: d·dx, lane 1: m·s (summed in lane 1 of `summs`, in ggml's order).
+        let p = _mm_mul_ps(h2f_pair(bw.d, bw.m), h2f_pair(bx.d, bx.s));
+        summs = _mm_add_ps(summs, p);
+        let d = _mm256_broadcastss_ps(p);
         let hi = _mm256_and_si256(bytes_from_bits(bw.qh), _mm256_set1_epi8(0x10));
         let qx = _mm256_or_si256(nibbles(&bw.qs), hi);
         acc = _mm256_fmadd_ps(d, mul_sum_us8(qx, ld32i(&bx.qs)), acc);
     }
-    hsum_ps(acc) + summs
+    hsum_ps(acc) + _mm_cvtss_f32(_mm_movehdup_ps(summs))
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
 fn q8_0(w: &[BlockQ8_0], x: &[BlockQ8_0]) -> f32 {
     let mut acc = _mm256_setzero_ps();
     for (bw, bx) in w.iter().zip(x) {
-        let d = _mm256_set1_ps(h2f(bw.d) * h2f(bx.d));
+        let d = _mm256_set1_ps(h2f_mul(bw.d, bx.d));
         acc = _mm256_fmadd_ps(d, mul_sum_i8(ld32i(&bw.qs), ld32i(&bx.qs)), acc);
     }
     hsum_ps(acc)
@@ -450,11 +471,21 @@ fn q3_k(w: &[BlockQ3K], x: &[BlockQ8K]) -> f32 {
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
 fn k4_scales_mins(scales: &[u8; 12]) -> __m256i {
-    let (sc, m) = scales_mins_k4(scales);
-    _mm256_cvtepu8_epi16(_mm_set_epi64x(
-        i64::from_le_bytes(m),
-        i64::from_le_bytes(sc),
-    ))
+    // ggml's unpacking of the 6-bit fields: utmp[0..2] = scales, utmp[2..4] = mins.
+    const KMASK1: u32 = 0x3f3f_3f3f;
+    const KMASK2: u32 = 0x0f0f_0f0f;
+    const KMASK3: u32 = 0x0303_0303;
+    let c = scales.as_chunks::<4>().0;
+    let (u0, u1, u2) = (
+        u32::from_le_bytes(c[0]),
+        u32::from_le_bytes(c[1]),
+        u32::from_le_bytes(c[2]),
+    );
+    let t3 = ((u2 >> 4) & KMASK2) | (((u1 >> 6) & KMASK3) << 4);
+    let t2 = u1 & KMASK1;
+    let t1 = (u2 & KMASK2) | (((u0 >> 6) & KMASK3) << 4);
+    let t0 = u0 & KMASK1;
+    _mm256_cvtepu8_epi16(_mm_set_epi32(t3 as i32, t2 as i32, t1 as i32, t0 as i32))
 }
 
 /// `Σ mins[j] · (bsums[2j] + bsums[2j+1])` as four i32 lanes.
