@@ -80,7 +80,8 @@ pub struct ForwardScratch {
     o: Vec<f32>,
     gate: Vec<f32>,
     up: Vec<f32>,
-    q16: Vec<f16>,
+    qf: Vec<f32>,
+    scores: Vec<f32>,
     acc16: Vec<f16>,
     rope: Vec<(f32, f32)>,
     mm: MatmulScratch,
@@ -269,7 +270,8 @@ fn layer_forward(
                 v_dim,
                 start..p + 1,
                 kq_scale,
-                &mut s.q16,
+                &mut s.qf,
+                &mut s.scores,
                 &mut s.acc16,
                 out,
             );
@@ -334,37 +336,42 @@ fn attend(
     v_dim: usize,
     range: std::ops::Range<usize>,
     scale: f32,
-    q16: &mut Vec<f16>,
+    qf: &mut Vec<f32>,
+    scores: &mut Vec<f32>,
     acc: &mut Vec<f16>,
     out: &mut [f32],
 ) {
-    q16.clear();
-    q16.extend(q.iter().map(|&v| f16::from_f32(v)));
+    use half::slice::HalfFloatSliceExt;
+    // Q rounded to f16 (as ggml stores it), widened back once.
+    qf.clear();
+    qf.extend(q.iter().map(|&v| f16::from_f32(v).to_f32()));
     acc.clear();
     acc.resize(hdv, f16::ZERO);
+    let accb: &mut [u16] = acc.reinterpret_cast_mut();
+    // All K·Q dots first (each summed in order, exactly as one at a time).
+    let kb: &[u16] = kc.reinterpret_cast();
+    let n = range.len();
+    scores.clear();
+    scores.resize(n, 0.0);
+    if n > 0 {
+        let first = range.start * kv_dim + kvh * hd;
+        crate::quant::f16_dots(qf, &kb[first..], kv_dim, scores);
+    }
+    let vb: &[u16] = vc.reinterpret_cast();
     let mut sum = 0f32;
     let mut max = f32::NEG_INFINITY;
-    for j in range {
-        let k = &kc[j * kv_dim + kvh * hd..j * kv_dim + (kvh + 1) * hd];
-        let dot: f32 = k
-            .iter()
-            .zip(q16.iter())
-            .map(|(&a, &b)| a.to_f32() * b.to_f32())
-            .sum();
+    for (j, &dot) in range.zip(scores.iter()) {
         let s = dot * scale;
         let (mut ms, mut vs) = (1.0f32, 1.0f32);
         if s > max {
             ms = libm::expf(max - s);
             max = s;
-            acc.iter_mut()
-                .for_each(|a| *a = f16::from_f32(a.to_f32() * ms));
+            crate::quant::f16_scale(accb, ms);
         } else {
             vs = libm::expf(s - max);
         }
-        let v = &vc[j * v_dim + kvh * hdv..j * v_dim + (kvh + 1) * hdv];
-        acc.iter_mut()
-            .zip(v)
-            .for_each(|(a, &vv)| *a = f16::from_f32(a.to_f32() + vv.to_f32() * vs));
+        let v = &vb[j * v_dim + kvh * hdv..j * v_dim + (kvh + 1) * hdv];
+        crate::quant::f16_mad(accb, v, vs);
         sum = sum * ms + vs;
     }
     let inv = if sum == 0.0 { 0.0 } else { 1.0 / sum };

@@ -23,51 +23,62 @@ pub fn matmul(w: &QMatrix, x: &[f32], n_tok: usize, out: &mut [f32], s: &mut Mat
     debug_assert_eq!(x.len(), n_tok * w.cols);
     debug_assert_eq!(out.len(), n_tok * w.rows);
     let act_ty = quant::vec_dot_type(w.ty);
-    let act_row = act_ty.row_bytes(w.cols as u64).expect("whole blocks") as usize;
+    // Shapes and types were validated when the weights were mapped, so an error here is a
+    // bug, reported as NaN (which poisons the logits visibly) rather than a panic.
+    let Ok(kern) = quant::VecDot::new(w.ty, w.cols) else {
+        out.fill(f32::NAN);
+        return;
+    };
+    let act_row = kern.x_bytes();
     s.act.resize(act_row * n_tok, 0);
     for (t, dst) in s.act.chunks_exact_mut(act_row).enumerate() {
         quant::quantize_activation_row(act_ty, &x[t * w.cols..(t + 1) * w.cols], dst)
             .expect("activation row sized by row_bytes");
     }
     let act = &s.act[..];
-    let cols = w.cols;
+    let dot = |wrow: &[u8], a: &[u8]| kern.dot(wrow, a).unwrap_or(f32::NAN);
+    // One thread: no task splitting at all.
+    let serial = rayon::current_num_threads() == 1;
     if n_tok == 1 {
-        out.par_chunks_mut(ROWS_PER_TASK)
-            .enumerate()
-            .for_each(|(c, chunk)| {
-                let r0 = c * ROWS_PER_TASK;
-                for (i, o) in chunk.iter_mut().enumerate() {
-                    *o = dot(w, cols, w.row(r0 + i), act);
-                }
-            });
+        let rows = |(c, chunk): (usize, &mut [f32])| {
+            let r0 = c * ROWS_PER_TASK;
+            for (i, o) in chunk.iter_mut().enumerate() {
+                *o = dot(w.row(r0 + i), act);
+            }
+        };
+        if serial {
+            out.chunks_mut(ROWS_PER_TASK).enumerate().for_each(rows);
+        } else {
+            out.par_chunks_mut(ROWS_PER_TASK).enumerate().for_each(rows);
+        }
         return;
     }
     // Batched: each task keeps a block of weight rows hot in cache while it
     // walks every token, writing a row-major [row][token] block.
     s.tmp.resize(w.rows * n_tok, 0.0);
-    s.tmp
-        .par_chunks_mut(ROWS_PER_TASK * n_tok)
-        .enumerate()
-        .for_each(|(c, block)| {
-            let r0 = c * ROWS_PER_TASK;
-            for (i, row_out) in block.chunks_exact_mut(n_tok).enumerate() {
-                let wrow = w.row(r0 + i);
-                for (t, o) in row_out.iter_mut().enumerate() {
-                    *o = dot(w, cols, wrow, &act[t * act_row..(t + 1) * act_row]);
-                }
+    let block = |(c, block): (usize, &mut [f32])| {
+        let r0 = c * ROWS_PER_TASK;
+        for (i, row_out) in block.chunks_exact_mut(n_tok).enumerate() {
+            let wrow = w.row(r0 + i);
+            for (t, o) in row_out.iter_mut().enumerate() {
+                *o = dot(wrow, &act[t * act_row..(t + 1) * act_row]);
             }
-        });
+        }
+    };
+    if serial {
+        s.tmp
+            .chunks_mut(ROWS_PER_TASK * n_tok)
+            .enumerate()
+            .for_each(block);
+    } else {
+        s.tmp
+            .par_chunks_mut(ROWS_PER_TASK * n_tok)
+            .enumerate()
+            .for_each(block);
+    }
     for r in 0..w.rows {
         for t in 0..n_tok {
             out[t * w.rows + r] = s.tmp[r * n_tok + t];
         }
     }
-}
-
-/// One weight row times one activation row. Shapes and types were validated
-/// when the weights were mapped, so an error here is a bug, reported as NaN
-/// (which poisons the logits visibly) rather than a panic across a binding.
-#[inline]
-fn dot(w: &QMatrix, cols: usize, wrow: &[u8], act: &[u8]) -> f32 {
-    quant::vec_dot(w.ty, cols, wrow, act).unwrap_or(f32::NAN)
 }

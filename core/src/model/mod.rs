@@ -94,7 +94,12 @@ impl Decoder {
         which: Logits,
         scratch: &mut ForwardScratch,
     ) -> Result<Vec<f32>, ModelError> {
-        forward::forward(&self.config, &self.weights, cache, tokens, which, scratch)
+        // Run the whole pass on a pool thread: each of its ~200 parallel matmuls then
+        // splits work locally instead of being injected into the pool from outside and
+        // blocking the caller (a sleep and wake-up per matmul).
+        rayon::scope(|_| {
+            forward::forward(&self.config, &self.weights, cache, tokens, which, scratch)
+        })
     }
 
     /// A fresh KV cache for up to `n_ctx` positions.

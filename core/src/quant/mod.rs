@@ -11,8 +11,9 @@
 //! in place by [`as_blocks`]; multi-byte fields are decoded with `from_le_bytes`.
 //!
 //! The per-type kernels (`qX_Y::dequantize`, `qX_Y::vec_dot`, …) are `pub(crate)` portable
-//! scalar code written to auto-vectorise; a later per-arch SIMD layer can sit behind the same
-//! public functions and be tested against them.
+//! scalar code written to auto-vectorise. The per-arch SIMD kernels in [`simd`] sit behind the
+//! same public functions ([`vec_dot`], [`VecDot`], [`quantize_activation_row`]), chosen at run
+//! time, and are tested against the scalar ones.
 
 use crate::GgmlType;
 
@@ -29,7 +30,10 @@ pub mod q6_k;
 pub mod q8_0;
 pub mod q8_1;
 pub mod q8_k;
+mod simd;
 
+pub use simd::level as simd_level;
+pub(crate) use simd::{f16_dots, f16_mad, f16_scale};
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod oracle_tests;
 
@@ -202,8 +206,23 @@ pub fn quantize_row(ty: GgmlType, src: &[f32], dst: &mut [u8]) -> Result<(), Qua
 /// Quantizes one activation row to `ty` (a [`vec_dot_type`]) the way ggml-cpu
 /// does before its dot products — for Q8_0/Q8_1 that is not quite the reference
 /// quantizer (see `q8_0::quantize_activation`) — so matrix products see the same
-/// 8-bit activations as llama.cpp's.
+/// 8-bit activations as llama.cpp's. Uses the SIMD quantizer where there is one
+/// (bit-identical to the scalar one).
 pub fn quantize_activation_row(
+    ty: GgmlType,
+    src: &[f32],
+    dst: &mut [u8],
+) -> Result<(), QuantError> {
+    if let Some(f) = simd::quantize_activation(ty) {
+        check_bytes("dst", ty, src.len(), dst.len())?;
+        f(src, dst);
+        return Ok(());
+    }
+    quantize_activation_row_scalar(ty, src, dst)
+}
+
+/// [`quantize_activation_row`] with the portable scalar code only.
+pub(crate) fn quantize_activation_row_scalar(
     ty: GgmlType,
     src: &[f32],
     dst: &mut [u8],
@@ -223,19 +242,10 @@ pub fn quantize_activation_row(
     }
 }
 
-/// Dot product of one weight row `w` (`n` elements of type `ty`) with one activation row `x`
-/// (`n` elements already quantized to [`vec_dot_type`]`(ty)`).
-///
-/// Mirrors ggml-cpu's `ggml_vec_dot_*`: integer products inside a block, then the same
-/// per-block scaling; block results may be summed in a different order, so results agree with
-/// ggml to float rounding (about 1e-6 relative), not bit for bit. Supports F32, F16, BF16,
-/// Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K and Q6_K weights.
-///
-/// Returns an error (never panics) when a length is wrong: the check is a few comparisons per
-/// row, negligible next to the row's arithmetic.
-pub fn vec_dot(ty: GgmlType, n: usize, w: &[u8], x: &[u8]) -> Result<f32, QuantError> {
+/// The portable scalar dot product for weights of type `ty`.
+fn scalar_vec_dot(ty: GgmlType) -> Option<simd::DotFn> {
     use GgmlType::*;
-    let f: fn(&[u8], &[u8]) -> f32 = match ty {
+    Some(match ty {
         F32 => float::vec_dot_f32,
         F16 => float::vec_dot_f16,
         BF16 => float::vec_dot_bf16,
@@ -249,11 +259,103 @@ pub fn vec_dot(ty: GgmlType, n: usize, w: &[u8], x: &[u8]) -> Result<f32, QuantE
         Q4_K => |w, x| q4_k::vec_dot(as_blocks(w), as_blocks(x)),
         Q5_K => |w, x| q5_k::vec_dot(as_blocks(w), as_blocks(x)),
         Q6_K => |w, x| q6_k::vec_dot(as_blocks(w), as_blocks(x)),
-        _ => return Err(QuantError::Unsupported { ty, op: "vec_dot" }),
-    };
+        _ => return None,
+    })
+}
+
+/// Dot product of one weight row `w` (`n` elements of type `ty`) with one activation row `x`
+/// (`n` elements already quantized to [`vec_dot_type`]`(ty)`).
+///
+/// Mirrors ggml-cpu's `ggml_vec_dot_*`: integer products inside a block, then the same
+/// per-block scaling; block results may be summed in a different order, so results agree with
+/// ggml to float rounding (about 1e-6 relative), not bit for bit. Supports F32, F16, BF16,
+/// Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K and Q6_K weights, with SIMD kernels
+/// where the CPU has them (see [`simd_level`]).
+///
+/// Returns an error (never panics) when a length is wrong. For many rows of one shape,
+/// [`VecDot`] does the type dispatch and size arithmetic once.
+pub fn vec_dot(ty: GgmlType, n: usize, w: &[u8], x: &[u8]) -> Result<f32, QuantError> {
+    VecDot::new(ty, n)?.dot(w, x)
+}
+
+/// [`vec_dot`] with the portable scalar kernels only (the reference for the SIMD ones).
+#[cfg(test)]
+pub(crate) fn vec_dot_scalar(
+    ty: GgmlType,
+    n: usize,
+    w: &[u8],
+    x: &[u8],
+) -> Result<f32, QuantError> {
+    let f = scalar_vec_dot(ty).ok_or(QuantError::Unsupported { ty, op: "vec_dot" })?;
     check_bytes("w", ty, n, w.len())?;
     check_bytes("x", vec_dot_type(ty), n, x.len())?;
     Ok(f(w, x))
+}
+
+/// A [`vec_dot`] kernel chosen once for a weight type and row length: the per-call work is
+/// then two length comparisons and an indirect call.
+#[derive(Clone, Copy, Debug)]
+pub struct VecDot {
+    ty: GgmlType,
+    n: usize,
+    w_bytes: usize,
+    x_bytes: usize,
+    f: simd::DotFn,
+}
+
+impl VecDot {
+    /// The kernel for rows of `n` elements of type `ty` (SIMD where available).
+    pub fn new(ty: GgmlType, n: usize) -> Result<Self, QuantError> {
+        let f = simd::vec_dot(ty)
+            .or_else(|| scalar_vec_dot(ty))
+            .ok_or(QuantError::Unsupported { ty, op: "vec_dot" })?;
+        Ok(VecDot {
+            ty,
+            n,
+            w_bytes: row_bytes(ty, n)?,
+            x_bytes: row_bytes(vec_dot_type(ty), n)?,
+            f,
+        })
+    }
+
+    /// Bytes of one weight row.
+    pub fn w_bytes(&self) -> usize {
+        self.w_bytes
+    }
+
+    /// Bytes of one (quantized) activation row.
+    pub fn x_bytes(&self) -> usize {
+        self.x_bytes
+    }
+
+    /// `w · x`; errors when a row has the wrong length.
+    #[inline]
+    pub fn dot(&self, w: &[u8], x: &[u8]) -> Result<f32, QuantError> {
+        if w.len() != self.w_bytes {
+            return Err(self.mismatch("w", self.ty, self.w_bytes, w.len()));
+        }
+        if x.len() != self.x_bytes {
+            return Err(self.mismatch("x", vec_dot_type(self.ty), self.x_bytes, x.len()));
+        }
+        Ok((self.f)(w, x))
+    }
+
+    #[cold]
+    fn mismatch(
+        &self,
+        what: &'static str,
+        ty: GgmlType,
+        expected: usize,
+        got: usize,
+    ) -> QuantError {
+        QuantError::LengthMismatch {
+            what,
+            ty,
+            n: self.n,
+            expected,
+            got,
+        }
+    }
 }
 
 /// A block struct that can be viewed in place over file bytes.

@@ -287,7 +287,9 @@ fn activations(rng: &mut Rng, ty: GgmlType, n: usize) -> Vec<u8> {
 /// relative to `Σ|wᵢ·xᵢ|` (an upper bound of the block terms' magnitude sum). A plain relative
 /// error `|a - b| / |b|` would be unbounded whenever the dot product cancels to near zero.
 fn assert_dot_close(ty: GgmlType, n: usize, w: &[u8], x: &[u8], what: &str) -> f32 {
+    // Both the dispatched kernel (SIMD where available) and the portable scalar one.
     let ours = vec_dot(ty, n, w, x).unwrap();
+    let scalar = vec_dot_scalar(ty, n, w, x).unwrap();
     let theirs = ggml::vec_dot(ty.id(), n, w, x);
     let wd = ours_dequantized(ty, w, n);
     let xd = ours_dequantized(vec_dot_type(ty), x, n);
@@ -297,7 +299,16 @@ fn assert_dot_close(ty: GgmlType, n: usize, w: &[u8], x: &[u8], what: &str) -> f
         err <= 1e-5 * mag,
         "{ty} n={n} {what}: ours {ours} ggml {theirs} (|Σ|wx|| = {mag})"
     );
-    if mag > 0.0 { err / mag } else { 0.0 }
+    let err_scalar = (scalar - theirs).abs();
+    assert!(
+        err_scalar <= 1e-5 * mag,
+        "{ty} n={n} {what}: scalar {scalar} ggml {theirs} (|Σ|wx|| = {mag})"
+    );
+    if mag > 0.0 {
+        err.max(err_scalar) / mag
+    } else {
+        0.0
+    }
 }
 
 #[test]
@@ -364,6 +375,7 @@ fn speed_vs_ggml() {
             t.elapsed().as_nanos() as f64 / (20 * rows) as f64
         };
         let ours = time(&|r| vec_dot(ty, n, r, &x).unwrap());
+        let scalar = time(&|r| vec_dot_scalar(ty, n, r, &x).unwrap());
         let theirs = time(&|r| ggml::vec_dot(ty.id(), n, r, &x));
         let dq = {
             let mut out = vec![0f32; n];
@@ -377,7 +389,8 @@ fn speed_vs_ggml() {
             t.elapsed().as_nanos() as f64 / (20 * rows) as f64
         };
         eprintln!(
-            "{ty:>5}: vec_dot ours {ours:7.0} ns/row, ggml {theirs:7.0} ns/row; dequantize {dq:7.0} ns/row (n={n})"
+            "{ty:>5}: vec_dot ours {ours:7.0} ns/row ({}), scalar {scalar:7.0}, ggml {theirs:7.0} ns/row; dequantize {dq:7.0} ns/row (n={n})",
+            simd_level()
         );
     }
 }

@@ -1,0 +1,127 @@
+//! Per-architecture SIMD kernels behind the public [`vec_dot`](super::vec_dot),
+//! [`VecDot`](super::VecDot) and [`quantize_activation_row`](super::quantize_activation_row).
+//!
+//! - x86-64: AVX2 + FMA + F16C, detected at run time (once) — see `x86.rs`.
+//! - wasm32: `simd128`, compiled in when the target feature is on (the wasm build enables it
+//!   in `.cargo/config.toml`) — see `wasm.rs`.
+//! - anything else, or a CPU without the features: the portable scalar kernels.
+//!
+//! The SIMD kernels follow ggml-cpu's per-block integer math like the scalar ones; only the
+//! order of float additions differs, so they agree with the scalar kernels to float rounding.
+//! Activation quantizers are bit-identical to the scalar ones. Setting `HEARTH_NO_SIMD` in
+//! the environment forces the scalar kernels on x86-64 (for comparisons).
+
+use crate::GgmlType;
+
+/// A dot product over byte rows whose lengths the caller has checked.
+pub(crate) type DotFn = fn(&[u8], &[u8]) -> f32;
+/// An activation quantizer over a row whose lengths the caller has checked.
+pub(crate) type ActFn = fn(&[f32], &mut [u8]);
+
+#[cfg(target_arch = "x86_64")]
+mod x86;
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod wasm;
+
+#[cfg(test)]
+mod tests;
+
+/// The SIMD dot product for weights of type `ty` on this CPU, if there is one.
+#[inline]
+pub(crate) fn vec_dot(ty: GgmlType) -> Option<DotFn> {
+    #[cfg(target_arch = "x86_64")]
+    let f = x86::vec_dot(ty);
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    let f = wasm::vec_dot(ty);
+    #[cfg(not(any(
+        target_arch = "x86_64",
+        all(target_arch = "wasm32", target_feature = "simd128")
+    )))]
+    let f = {
+        let _ = ty;
+        None
+    };
+    f
+}
+
+/// The SIMD activation quantizer to `ty` on this CPU, if there is one.
+#[inline]
+pub(crate) fn quantize_activation(ty: GgmlType) -> Option<ActFn> {
+    #[cfg(target_arch = "x86_64")]
+    let f = x86::quantize_activation(ty);
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    let f = wasm::quantize_activation(ty);
+    #[cfg(not(any(
+        target_arch = "x86_64",
+        all(target_arch = "wasm32", target_feature = "simd128")
+    )))]
+    let f = {
+        let _ = ty;
+        None
+    };
+    f
+}
+
+/// Which kernel set [`vec_dot`](super::vec_dot) uses here: `"avx2"`, `"simd128"` or
+/// `"scalar"`.
+pub fn level() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    let l = if x86::detected() { "avx2" } else { "scalar" };
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    let l = "simd128";
+    #[cfg(not(any(
+        target_arch = "x86_64",
+        all(target_arch = "wasm32", target_feature = "simd128")
+    )))]
+    let l = "scalar";
+    l
+}
+
+// ---------------------------------------------------------------------------
+// f16 helpers for attention over an f16 KV cache. Each gives exactly the result of its
+// plain scalar definition (same roundings, same order of additions), just faster.
+
+/// `out[j] = Σᵢ f32(k[j·stride + i]) · q[i]`, summed from `i = 0` upwards in f32 (starting
+/// from `-0.0`, as `Iterator::sum`), for `i < q.len()`.
+pub(crate) fn f16_dots(q: &[f32], k: &[u16], stride: usize, out: &mut [f32]) {
+    assert!(out.is_empty() || (out.len() - 1) * stride + q.len() <= k.len());
+    #[cfg(target_arch = "x86_64")]
+    if x86::detected() {
+        return x86::f16_dots(q, k, stride, out);
+    }
+    f16_dots_scalar(q, k, stride, out);
+}
+
+fn f16_dots_scalar(q: &[f32], k: &[u16], stride: usize, out: &mut [f32]) {
+    for (j, o) in out.iter_mut().enumerate() {
+        let row = &k[j * stride..j * stride + q.len()];
+        *o = row.iter().zip(q).fold(-0.0f32, |s, (&a, &b)| {
+            s + super::f16_to_f32(a.to_le_bytes()) * b
+        });
+    }
+}
+
+/// `acc[i] = f16(f32(acc[i]) · s)`, rounding to nearest even.
+pub(crate) fn f16_scale(acc: &mut [u16], s: f32) {
+    #[cfg(target_arch = "x86_64")]
+    if x86::detected() {
+        return x86::f16_scale(acc, s);
+    }
+    for a in acc {
+        *a = u16::from_le_bytes(super::f32_to_f16(super::f16_to_f32(a.to_le_bytes()) * s));
+    }
+}
+
+/// `acc[i] = f16(f32(acc[i]) + f32(v[i]) · s)` (a multiply, then an add: no fused rounding).
+pub(crate) fn f16_mad(acc: &mut [u16], v: &[u16], s: f32) {
+    assert_eq!(acc.len(), v.len());
+    #[cfg(target_arch = "x86_64")]
+    if x86::detected() {
+        return x86::f16_mad(acc, v, s);
+    }
+    for (a, &b) in acc.iter_mut().zip(v) {
+        let x = super::f16_to_f32(a.to_le_bytes()) + super::f16_to_f32(b.to_le_bytes()) * s;
+        *a = u16::from_le_bytes(super::f32_to_f16(x));
+    }
+}

@@ -1,0 +1,236 @@
+//! SIMD kernels against the portable scalar ones, on random blocks and data. Runs on every
+//! target; where this CPU has no SIMD kernels it says so and checks nothing more (the scalar
+//! kernels are checked against ggml in `oracle_tests` and by their own unit tests).
+
+use super::super::*;
+
+/// Weight types with a dot product.
+const TYPES: [GgmlType; 13] = {
+    use GgmlType::*;
+    [
+        F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K,
+    ]
+};
+
+/// xorshift64*.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Uniform in [-1, 1).
+    fn unit(&mut self) -> f32 {
+        (self.next() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+    }
+
+    /// Activation-like floats with per-32 magnitudes over four orders, some zero blocks,
+    /// and values on exact rounding ties of the 8-bit grid.
+    fn floats(&mut self, n: usize) -> Vec<f32> {
+        let mut v = Vec::with_capacity(n);
+        for b in 0..n.div_ceil(32) {
+            let scale = 10f32.powf(self.unit() * 2.0);
+            let kind = self.next() % 8;
+            for i in 0..32 {
+                v.push(match kind {
+                    0 => 0.0,
+                    // amax 127 exactly: x * 127/127 lands on k + 0.5 ties.
+                    1 if i == 0 => 127.0,
+                    1 => (self.next() % 254) as f32 / 2.0 - 63.5,
+                    _ if b == 3 && i == 5 => -scale * 1.5, // a negative maximum
+                    _ => self.unit() * scale,
+                });
+            }
+        }
+        v.truncate(n);
+        v
+    }
+}
+
+/// Random bytes for `ty`, with finite f16/f32 scale fields.
+fn random_row(rng: &mut Rng, ty: GgmlType, n: usize) -> Vec<u8> {
+    let bytes = row_bytes(ty, n).unwrap();
+    match ty {
+        GgmlType::F32 => rng.floats(n).iter().flat_map(|v| v.to_le_bytes()).collect(),
+        GgmlType::F16 => rng
+            .floats(n)
+            .iter()
+            .flat_map(|&v| f32_to_f16(v * 0.01))
+            .collect(),
+        GgmlType::BF16 => rng
+            .floats(n)
+            .iter()
+            .flat_map(|v| ((v.to_bits() >> 16) as u16).to_le_bytes())
+            .collect(),
+        _ => {
+            let mut b: Vec<u8> = (0..bytes).map(|_| rng.next() as u8).collect();
+            let fields: &[usize] = match ty {
+                GgmlType::Q4_0 | GgmlType::Q5_0 | GgmlType::Q8_0 => &[0],
+                GgmlType::Q4_1 | GgmlType::Q5_1 | GgmlType::Q4_K | GgmlType::Q5_K => &[0, 2],
+                GgmlType::Q2_K => &[80, 82],
+                GgmlType::Q3_K => &[108],
+                GgmlType::Q6_K => &[208],
+                _ => unreachable!("{ty}"),
+            };
+            for block in b.chunks_exact_mut(ty.block_bytes()) {
+                for &o in fields {
+                    block[o..o + 2].copy_from_slice(&f32_to_f16(rng.unit() * 0.05));
+                }
+            }
+            b
+        }
+    }
+}
+
+fn dequantized(ty: GgmlType, bytes: &[u8], n: usize) -> Vec<f32> {
+    let mut out = vec![0f32; n];
+    dequantize_row(ty, bytes, &mut out).unwrap();
+    out
+}
+
+#[test]
+fn simd_vec_dot_matches_scalar() {
+    let mut rng = Rng(0x1234_5678_9abc_def1);
+    let mut tested = Vec::new();
+    for ty in TYPES {
+        let Some(f) = super::vec_dot(ty) else {
+            continue;
+        };
+        tested.push(ty);
+        let mut worst = 0f32;
+        // Float rows also get lengths that leave a tail after the 32-element steps.
+        let lengths: &[usize] = if ty.is_quantized() {
+            &[256, 512, 576, 2304, 4096]
+        } else {
+            &[8, 40, 64, 257, 576, 1000]
+        };
+        for &n in lengths {
+            if !n.is_multiple_of(ty.block_elems()) {
+                continue;
+            }
+            for _ in 0..4 {
+                let w = random_row(&mut rng, ty, n);
+                let xt = vec_dot_type(ty);
+                let xf = rng.floats(n);
+                let mut x = vec![0u8; row_bytes(xt, n).unwrap()];
+                quantize_activation_row_scalar(xt, &xf, &mut x).unwrap();
+                let ours = f(&w, &x);
+                let scalar = vec_dot_scalar(ty, n, &w, &x).unwrap();
+                let mag: f32 = dequantized(ty, &w, n)
+                    .iter()
+                    .zip(dequantized(xt, &x, n))
+                    .map(|(a, b)| (a * b).abs())
+                    .sum();
+                let err = (ours - scalar).abs();
+                assert!(
+                    err <= 1e-5 * mag,
+                    "{ty} n={n}: simd {ours} scalar {scalar} (Σ|wx| = {mag})"
+                );
+                if mag > 0.0 {
+                    worst = worst.max(err / mag);
+                }
+                // The public entry points use the SIMD kernel.
+                assert_eq!(vec_dot(ty, n, &w, &x).unwrap().to_bits(), ours.to_bits());
+            }
+        }
+        eprintln!("{ty}: worst |simd - scalar| / Σ|wx| = {worst:e}");
+    }
+    if tested.is_empty() {
+        eprintln!(
+            "note: no SIMD vec_dot kernels on this CPU/target ({}); only the scalar path runs",
+            super::level()
+        );
+    }
+}
+
+#[test]
+fn simd_activation_quantizers_are_bit_identical() {
+    let mut rng = Rng(0x0fed_cba9_8765_4321);
+    let mut tested = false;
+    for ty in [GgmlType::Q8_0, GgmlType::Q8_1, GgmlType::Q8_K] {
+        let Some(f) = super::quantize_activation(ty) else {
+            continue;
+        };
+        tested = true;
+        for n in [256usize, 576, 2304, 4096] {
+            if !n.is_multiple_of(ty.block_elems()) {
+                continue;
+            }
+            for _ in 0..8 {
+                let mut x = rng.floats(n);
+                if ty == GgmlType::Q8_K {
+                    x[..256].fill(0.0); // an all-zero super-block
+                }
+                let mut ours = vec![0u8; row_bytes(ty, n).unwrap()];
+                let mut scalar = ours.clone();
+                f(&x, &mut ours);
+                quantize_activation_row_scalar(ty, &x, &mut scalar).unwrap();
+                assert_eq!(ours, scalar, "{ty} n={n}");
+                let mut public = vec![0u8; ours.len()];
+                quantize_activation_row(ty, &x, &mut public).unwrap();
+                assert_eq!(public, scalar, "{ty} n={n}");
+            }
+        }
+    }
+    if !tested {
+        eprintln!(
+            "note: no SIMD activation quantizers on this CPU/target ({})",
+            super::level()
+        );
+    }
+}
+
+/// The attention helpers against their plain definitions with the `half` crate (what
+/// `attend` computed before), bit for bit.
+#[test]
+fn f16_attention_helpers_are_bit_identical() {
+    use half::f16;
+    let mut rng = Rng(0x5555_aaaa_1234_4321);
+    for hd in [8usize, 64, 256, 12] {
+        let stride = 3 * hd + 8;
+        let rows = 37;
+        let k: Vec<u16> = (0..rows * stride)
+            .map(|_| f16::from_f32(rng.unit() * 4.0).to_bits())
+            .collect();
+        let q: Vec<f32> = (0..hd)
+            .map(|_| f16::from_f32(rng.unit() * 3.0).to_f32())
+            .collect();
+        let mut out = vec![0f32; rows];
+        super::f16_dots(&q, &k[hd..], stride, &mut out);
+        for (j, &o) in out.iter().enumerate() {
+            let row = &k[hd + j * stride..hd + j * stride + hd];
+            let want: f32 = row
+                .iter()
+                .zip(&q)
+                .map(|(&a, &b)| f16::from_bits(a).to_f32() * b)
+                .sum();
+            assert_eq!(o.to_bits(), want.to_bits(), "hd={hd} row {j}");
+        }
+
+        let n = hd + 3;
+        let mut acc: Vec<u16> = (0..n)
+            .map(|_| f16::from_f32(rng.unit() * 100.0).to_bits())
+            .collect();
+        let v: Vec<u16> = (0..n)
+            .map(|_| f16::from_f32(rng.unit() * 2.0).to_bits())
+            .collect();
+        for s in [0.37f32, 1.0, 1e-3, 0.999] {
+            let mut want = acc.clone();
+            want.iter_mut()
+                .for_each(|a| *a = f16::from_f32(f16::from_bits(*a).to_f32() * s).to_bits());
+            super::f16_scale(&mut acc, s);
+            assert_eq!(acc, want, "scale {s}");
+            let mut want = acc.clone();
+            want.iter_mut().zip(&v).for_each(|(a, &b)| {
+                let x = f16::from_bits(*a).to_f32() + f16::from_bits(b).to_f32() * s;
+                *a = f16::from_f32(x).to_bits();
+            });
+            super::f16_mad(&mut acc, &v, s);
+            assert_eq!(acc, want, "mad {s}");
+        }
+    }
+}
