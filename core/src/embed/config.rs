@@ -226,6 +226,7 @@ impl SentenceConfig {
 }
 
 /// Pooling config path relative to the model directory, from `modules.json`'s Pooling entry.
+#[cfg(not(target_arch = "wasm32"))]
 pub(crate) fn pooling_path(modules_json: Option<&[u8]>) -> String {
     modules_json
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())

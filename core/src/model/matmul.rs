@@ -11,6 +11,9 @@ use crate::quant;
 /// enough to balance two to sixteen threads on 500–50 000-row matrices.
 const ROWS_PER_TASK: usize = 16;
 
+/// Activation rows walked per pass over a task's weight rows in the batched path.
+const TOKENS_PER_TILE: usize = 32;
+
 /// Reusable buffers so a forward pass allocates nothing per matmul.
 #[derive(Debug, Default)]
 pub struct MatmulScratch {
@@ -50,10 +53,17 @@ pub fn matmul(w: &QMatrix, x: &[f32], n_tok: usize, out: &mut [f32], s: &mut Mat
         .enumerate()
         .for_each(|(c, block)| {
             let r0 = c * ROWS_PER_TASK;
-            for (i, row_out) in block.chunks_exact_mut(n_tok).enumerate() {
-                let wrow = w.row(r0 + i);
-                for (t, o) in row_out.iter_mut().enumerate() {
-                    *o = dot(w, cols, wrow, &act[t * act_row..(t + 1) * act_row]);
+            let rows = block.len() / n_tok;
+            // Tokens in tiles, so the activations walked per weight row stay in cache
+            // when there are hundreds of tokens (an encoder batch, a long prefill).
+            for t0 in (0..n_tok).step_by(TOKENS_PER_TILE) {
+                let t1 = (t0 + TOKENS_PER_TILE).min(n_tok);
+                for i in 0..rows {
+                    let wrow = w.row(r0 + i);
+                    let row_out = &mut block[i * n_tok..(i + 1) * n_tok];
+                    for t in t0..t1 {
+                        row_out[t] = dot(w, cols, wrow, &act[t * act_row..(t + 1) * act_row]);
+                    }
                 }
             }
         });
