@@ -162,6 +162,57 @@ fn q8_0_matches_numpy_reference() {
     }
 }
 
+/// The wasm entry point (`from_parts`, owned buffer) on an F16 copy of the weights made by
+/// the Python `safetensors` package; vectors stay within 0.999 cosine of F32.
+#[test]
+fn f16_weights_from_parts() {
+    let dir = model_dir();
+    let tmp = std::env::temp_dir().join(format!(
+        "hearth-embed-f16-{}.safetensors",
+        std::process::id()
+    ));
+    let script = "import sys, numpy as np\n\
+from safetensors.numpy import load_file, save_file\n\
+t = load_file(sys.argv[1])\n\
+save_file({k: v.astype(np.float16) if v.dtype.kind == 'f' else v for k, v in t.items()}, sys.argv[2])\n";
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(dir.join("model.safetensors"))
+        .arg(&tmp)
+        .output()
+        .expect("python3: run scripts/setup");
+    assert!(
+        out.status.success(),
+        "writing an F16 copy failed (run scripts/setup): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = |f: &str| std::fs::read(dir.join(f)).unwrap();
+    let bytes = hearth_core::ModelBytes::from_vec(std::fs::read(&tmp).unwrap());
+    std::fs::remove_file(&tmp).unwrap();
+    let m = EmbeddingModel::from_parts(
+        &read("config.json"),
+        &read("tokenizer.json"),
+        bytes,
+        Some(&read("1_Pooling/config.json")),
+        Some(&read("sentence_bert_config.json")),
+        Some(&read("modules.json")),
+        EmbedLoadOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(m.info().matrix_type, hearth_core::GgmlType::F16);
+    let owned = sentences();
+    let texts: Vec<&str> = owned.iter().map(String::as_str).collect();
+    let a = m.embed(&texts, EmbedOptions::default()).unwrap();
+    let b = model().embed(&texts, EmbedOptions::default()).unwrap();
+    assert_eq!(a.truncated, b.truncated);
+    for (i, (x, y)) in a.vectors.iter().zip(&b.vectors).enumerate() {
+        let c = cosine(x, y);
+        eprintln!("f16 #{i}: cosine to f32 {c:.6}");
+        assert!(c >= 0.999, "sentence {i}: {c}");
+    }
+}
+
 #[test]
 fn paraphrases_score_higher_than_unrelated() {
     let m = model();
@@ -247,23 +298,29 @@ fn bad_input_gives_typed_errors() {
 #[test]
 #[ignore]
 fn throughput() {
-    let m = model();
     let texts: Vec<String> = (0..256)
         .map(|i| format!("Sentence number {i} talks about local AI models running on laptops."))
         .collect();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    for batch in [1, 32] {
-        let n = if batch == 1 { 64 } else { 256 };
-        let t = std::time::Instant::now();
-        m.embed(
-            &refs[..n],
-            EmbedOptions {
-                normalize: None,
-                batch_size: batch,
-            },
-        )
-        .unwrap();
-        let s = t.elapsed().as_secs_f64();
-        eprintln!("batch {batch}: {:.1} sentences/s", n as f64 / s);
+    for quantize in [false, true] {
+        let m = EmbeddingModel::load_dir_with(model_dir(), EmbedLoadOptions { quantize }).unwrap();
+        for batch in [1, 32] {
+            let n = if batch == 1 { 64 } else { 256 };
+            let t = std::time::Instant::now();
+            m.embed(
+                &refs[..n],
+                EmbedOptions {
+                    normalize: None,
+                    batch_size: batch,
+                },
+            )
+            .unwrap();
+            let s = t.elapsed().as_secs_f64();
+            eprintln!(
+                "{}: batch {batch}: {:.1} sentences/s",
+                m.info().matrix_type,
+                n as f64 / s
+            );
+        }
     }
 }
