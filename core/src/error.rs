@@ -2,8 +2,10 @@
 //! `code()` that the bindings expose to JavaScript.
 
 use crate::chat_template::TemplateError;
+use crate::embed::EmbedError;
 use crate::gguf::GgufError;
 use crate::model::ModelError;
+use crate::safetensors::SafeTensorsError;
 use crate::sampling::SamplingError;
 use crate::tokenizer::TokenizerError;
 
@@ -23,6 +25,10 @@ pub enum Error {
     Template(#[from] TemplateError),
     #[error(transparent)]
     Sampling(#[from] SamplingError),
+    #[error(transparent)]
+    SafeTensors(SafeTensorsError),
+    #[error(transparent)]
+    Embed(EmbedError),
     #[error("invalid option {option}: {message}")]
     InvalidOption {
         option: &'static str,
@@ -44,6 +50,8 @@ impl Error {
             Error::Tokenizer(_) => "TOKENIZER_ERROR",
             Error::Template(_) => "TEMPLATE_ERROR",
             Error::Sampling(_) => "INVALID_SAMPLING_OPTION",
+            Error::SafeTensors(e) => e.code(),
+            Error::Embed(e) => e.code(),
             Error::InvalidOption { .. } => "INVALID_OPTION",
             Error::PromptTooLong { .. } => "PROMPT_TOO_LONG",
             Error::NoChatTemplate => "NO_CHAT_TEMPLATE",

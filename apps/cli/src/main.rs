@@ -5,6 +5,7 @@
 //! progress and timings go to stderr.
 
 mod chat;
+mod embed;
 mod info;
 mod run;
 mod template;
@@ -37,6 +38,8 @@ enum Command {
     Chat(chat::Args),
     /// Print the chat prompt the model's template renders for a conversation.
     Template(template::Args),
+    /// Embed texts with a sentence-embedding model directory; prints JSON vectors.
+    Embed(embed::Args),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::Chat(args) => chat::run(args),
         Command::Template(args) => template::run(args),
+        Command::Embed(args) => embed::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

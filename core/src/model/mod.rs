@@ -6,7 +6,7 @@
 
 mod config;
 mod forward;
-mod matmul;
+pub(crate) mod matmul;
 mod ops;
 mod weights;
 

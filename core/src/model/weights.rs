@@ -17,6 +17,32 @@ pub struct QMatrix {
 }
 
 impl QMatrix {
+    /// A matrix of `rows × cols` elements of `ty` stored row-major at `offset` in `bytes`
+    /// (SafeTensors weights in place, or a buffer quantized at load).
+    ///
+    /// Panics if the rows do not fit in `bytes` or `cols` is not whole blocks of `ty`.
+    pub(crate) fn from_raw(
+        bytes: ModelBytes,
+        offset: usize,
+        ty: GgmlType,
+        rows: usize,
+        cols: usize,
+    ) -> QMatrix {
+        let row_bytes = ty.row_bytes(cols as u64).expect("whole blocks") as usize;
+        assert!(
+            offset + rows * row_bytes <= bytes.len(),
+            "matrix out of bounds"
+        );
+        QMatrix {
+            bytes,
+            offset,
+            ty,
+            rows,
+            cols,
+            row_bytes,
+        }
+    }
+
     /// The stored bytes of row `i`.
     #[inline]
     pub fn row(&self, i: usize) -> &[u8] {

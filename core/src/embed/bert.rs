@@ -1,0 +1,328 @@
+//! The BERT encoder: weights from SafeTensors and the forward pass over a packed batch.
+//!
+//! A batch is packed: the token rows of all sequences are stacked (no padding rows), every
+//! matmul runs over all of them at once, and attention only looks inside each sequence's own
+//! span. That is exactly BERT with right-padding and an attention mask that hides the
+//! padding (padding keys get weight 0), without computing the padding rows at all.
+
+use rayon::prelude::*;
+
+use super::config::{BertConfig, Pooling};
+use crate::model::QMatrix;
+use crate::model::matmul::{MatmulScratch, matmul};
+use crate::safetensors::{SafeTensors, SafeTensorsError};
+use crate::{GgmlType, ModelBytes, quant};
+
+/// A linear layer `y = W x + b` (`W` is `[out, in]`).
+#[derive(Clone, Debug)]
+pub(crate) struct Linear {
+    w: QMatrix,
+    b: Vec<f32>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct LayerNorm {
+    w: Vec<f32>,
+    b: Vec<f32>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Layer {
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    attn_out: Linear,
+    attn_norm: LayerNorm,
+    ffn_up: Linear,
+    ffn_down: Linear,
+    ffn_norm: LayerNorm,
+}
+
+/// All encoder weights.
+#[derive(Clone, Debug)]
+pub(crate) struct BertWeights {
+    word: Vec<f32>,
+    position: Vec<f32>,
+    token_type: Vec<f32>,
+    emb_norm: LayerNorm,
+    layers: Vec<Layer>,
+    /// The type the matrices are multiplied in (the file's, or Q8_0).
+    pub(crate) matrix_type: GgmlType,
+    /// Bytes of the matrices as multiplied.
+    pub(crate) matrix_bytes: usize,
+}
+
+struct Loader<'a> {
+    st: &'a SafeTensors,
+    prefix: &'static str,
+    quantize: bool,
+    matrix_type: Option<GgmlType>,
+    matrix_bytes: usize,
+}
+
+impl Loader<'_> {
+    fn vec(&self, name: &str, n: usize) -> Result<Vec<f32>, SafeTensorsError> {
+        self.st.to_f32(&format!("{}{name}", self.prefix), &[n])
+    }
+
+    fn norm(&self, name: &str, n: usize) -> Result<LayerNorm, SafeTensorsError> {
+        Ok(LayerNorm {
+            w: self.vec(&format!("{name}.weight"), n)?,
+            b: self.vec(&format!("{name}.bias"), n)?,
+        })
+    }
+
+    fn linear(&mut self, name: &str, out: usize, inp: usize) -> Result<Linear, SafeTensorsError> {
+        let full = format!("{}{name}.weight", self.prefix);
+        let (t, ty) = self.st.expect(&full, &[out, inp])?;
+        let w = if self.quantize && inp.is_multiple_of(32) {
+            let row_bytes = GgmlType::Q8_0.row_bytes(inp as u64).expect("whole blocks") as usize;
+            let mut q = vec![0u8; out * row_bytes];
+            let mut row = vec![0f32; inp];
+            let src = self.st.data(t);
+            let src_row = src.len() / out;
+            for (r, dst) in q.chunks_exact_mut(row_bytes).enumerate() {
+                quant::dequantize_row(ty, &src[r * src_row..(r + 1) * src_row], &mut row)
+                    .and_then(|_| quant::quantize_row(GgmlType::Q8_0, &row, dst))
+                    .map_err(|e| SafeTensorsError::Invalid(format!("{full}: {e}")))?;
+            }
+            QMatrix::from_raw(ModelBytes::from_vec(q), 0, GgmlType::Q8_0, out, inp)
+        } else {
+            QMatrix::from_raw(self.st.bytes().clone(), t.start, ty, out, inp)
+        };
+        self.matrix_bytes += w.rows * w.row_bytes;
+        // Mixed types would run fine; info reports the first one.
+        self.matrix_type.get_or_insert(w.ty);
+        Ok(Linear {
+            w,
+            b: self.vec(&format!("{name}.bias"), out)?,
+        })
+    }
+}
+
+impl BertWeights {
+    /// Maps (or, with `quantize`, converts to Q8_0) the weights of `c` from `st`.
+    /// Tensor names may carry a `bert.` prefix (checkpoints saved from `BertFor*` heads).
+    pub(crate) fn load(
+        st: &SafeTensors,
+        c: &BertConfig,
+        quantize: bool,
+    ) -> Result<BertWeights, SafeTensorsError> {
+        let prefix = if st
+            .tensors()
+            .contains_key("embeddings.word_embeddings.weight")
+        {
+            ""
+        } else if st
+            .tensors()
+            .contains_key("bert.embeddings.word_embeddings.weight")
+        {
+            "bert."
+        } else {
+            return Err(SafeTensorsError::MissingTensor(
+                "embeddings.word_embeddings.weight".into(),
+            ));
+        };
+        let h = c.hidden_size;
+        let mut ld = Loader {
+            st,
+            prefix,
+            quantize,
+            matrix_type: None,
+            matrix_bytes: 0,
+        };
+        let table = |name: &str, rows: usize| {
+            st.to_f32(&format!("{prefix}embeddings.{name}.weight"), &[rows, h])
+        };
+        let word = table("word_embeddings", c.vocab_size)?;
+        let position = table("position_embeddings", c.max_position_embeddings)?;
+        let token_type = table("token_type_embeddings", c.type_vocab_size)?;
+        let emb_norm = ld.norm("embeddings.LayerNorm", h)?;
+        let mut layers = Vec::with_capacity(c.num_hidden_layers);
+        for i in 0..c.num_hidden_layers {
+            let p = format!("encoder.layer.{i}");
+            layers.push(Layer {
+                q: ld.linear(&format!("{p}.attention.self.query"), h, h)?,
+                k: ld.linear(&format!("{p}.attention.self.key"), h, h)?,
+                v: ld.linear(&format!("{p}.attention.self.value"), h, h)?,
+                attn_out: ld.linear(&format!("{p}.attention.output.dense"), h, h)?,
+                attn_norm: ld.norm(&format!("{p}.attention.output.LayerNorm"), h)?,
+                ffn_up: ld.linear(&format!("{p}.intermediate.dense"), c.intermediate_size, h)?,
+                ffn_down: ld.linear(&format!("{p}.output.dense"), h, c.intermediate_size)?,
+                ffn_norm: ld.norm(&format!("{p}.output.LayerNorm"), h)?,
+            });
+        }
+        Ok(BertWeights {
+            word,
+            position,
+            token_type,
+            emb_norm,
+            layers,
+            matrix_type: ld.matrix_type.unwrap_or(GgmlType::F32),
+            matrix_bytes: ld.matrix_bytes,
+        })
+    }
+}
+
+/// Exact GELU, as BERT's `hidden_act: "gelu"`: `0.5 x (1 + erf(x / √2))`.
+#[inline]
+pub(crate) fn gelu_erf(x: f32) -> f32 {
+    0.5 * x * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2))
+}
+
+fn layer_norm(x: &mut [f32], n: &LayerNorm, eps: f32) {
+    let h = n.w.len();
+    x.par_chunks_mut(h).for_each(|row| {
+        let mean = row.iter().sum::<f32>() / h as f32;
+        let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / h as f32;
+        let inv = 1.0 / libm::sqrtf(var + eps);
+        for ((v, w), b) in row.iter_mut().zip(&n.w).zip(&n.b) {
+            *v = (*v - mean) * inv * w + b;
+        }
+    });
+}
+
+fn linear(l: &Linear, x: &[f32], n_tok: usize, out: &mut Vec<f32>, s: &mut MatmulScratch) {
+    out.resize(n_tok * l.w.rows, 0.0);
+    matmul(&l.w, x, n_tok, out, s);
+    out.par_chunks_mut(l.w.rows).for_each(|row| {
+        for (v, b) in row.iter_mut().zip(&l.b) {
+            *v += b;
+        }
+    });
+}
+
+/// Runs the encoder over `seqs` (token ids, each within the position table) and pools
+/// each sequence's final hidden states into one vector.
+pub(crate) fn encode(
+    c: &BertConfig,
+    w: &BertWeights,
+    seqs: &[Vec<u32>],
+    pooling: Pooling,
+) -> Vec<Vec<f32>> {
+    let h = c.hidden_size;
+    let n_head = c.num_attention_heads;
+    let hd = c.head_dim();
+    let scale = 1.0 / libm::sqrtf(hd as f32);
+    // Span (start, len) of each sequence in the packed rows, and each row's span.
+    let mut spans = Vec::with_capacity(seqs.len());
+    let mut row_span = Vec::new();
+    let mut start = 0;
+    for s in seqs {
+        spans.push((start, s.len()));
+        row_span.extend(std::iter::repeat_n((start, s.len()), s.len()));
+        start += s.len();
+    }
+    let n_tok = start;
+
+    // Embeddings: word + position + token type 0, then LayerNorm.
+    let mut x = vec![0f32; n_tok * h];
+    let mut r = 0;
+    for s in seqs {
+        for (pos, &id) in s.iter().enumerate() {
+            let id = id as usize;
+            let dst = &mut x[r * h..(r + 1) * h];
+            let word = &w.word[id * h..(id + 1) * h];
+            let p = &w.position[pos * h..(pos + 1) * h];
+            for i in 0..h {
+                dst[i] = word[i] + p[i] + w.token_type[i];
+            }
+            r += 1;
+        }
+    }
+    layer_norm(&mut x, &w.emb_norm, c.layer_norm_eps);
+
+    let mut s = MatmulScratch::default();
+    let (mut q, mut k, mut v) = (Vec::new(), Vec::new(), Vec::new());
+    let mut attn = vec![0f32; n_tok * h];
+    let (mut proj, mut up, mut down) = (Vec::new(), Vec::new(), Vec::new());
+    for layer in &w.layers {
+        linear(&layer.q, &x, n_tok, &mut q, &mut s);
+        linear(&layer.k, &x, n_tok, &mut k, &mut s);
+        linear(&layer.v, &x, n_tok, &mut v, &mut s);
+        // Self-attention of each row over its own sequence's rows.
+        attn.par_chunks_mut(h)
+            .zip(q.par_chunks(h))
+            .zip(row_span.par_iter())
+            .for_each_init(Vec::new, |scores, ((out, qrow), &(s0, len))| {
+                scores.resize(len, 0f32);
+                for head in 0..n_head {
+                    let hs = head * hd..(head + 1) * hd;
+                    let qh = &qrow[hs.clone()];
+                    let mut max = f32::NEG_INFINITY;
+                    for j in 0..len {
+                        let kr = &k[(s0 + j) * h..][hs.clone()];
+                        let d: f32 = qh.iter().zip(kr).map(|(a, b)| a * b).sum::<f32>() * scale;
+                        scores[j] = d;
+                        max = max.max(d);
+                    }
+                    let mut sum = 0f32;
+                    for sc in scores.iter_mut() {
+                        *sc = libm::expf(*sc - max);
+                        sum += *sc;
+                    }
+                    let o = &mut out[hs.clone()];
+                    o.fill(0.0);
+                    for j in 0..len {
+                        let p = scores[j] / sum;
+                        let vr = &v[(s0 + j) * h..][hs.clone()];
+                        for (oi, vi) in o.iter_mut().zip(vr) {
+                            *oi += p * vi;
+                        }
+                    }
+                }
+            });
+        linear(&layer.attn_out, &attn, n_tok, &mut proj, &mut s);
+        for (xi, pi) in x.iter_mut().zip(&proj) {
+            *xi += pi;
+        }
+        layer_norm(&mut x, &layer.attn_norm, c.layer_norm_eps);
+        linear(&layer.ffn_up, &x, n_tok, &mut up, &mut s);
+        up.par_iter_mut().for_each(|u| *u = gelu_erf(*u));
+        linear(&layer.ffn_down, &up, n_tok, &mut down, &mut s);
+        for (xi, di) in x.iter_mut().zip(&down) {
+            *xi += di;
+        }
+        layer_norm(&mut x, &layer.ffn_norm, c.layer_norm_eps);
+    }
+
+    spans
+        .iter()
+        .map(|&(s0, len)| {
+            let rows = x[s0 * h..(s0 + len) * h].chunks_exact(h);
+            match pooling {
+                Pooling::Cls => x[s0 * h..(s0 + 1) * h].to_vec(),
+                Pooling::Mean => {
+                    let mut acc = vec![0f32; h];
+                    for row in rows {
+                        for (a, v) in acc.iter_mut().zip(row) {
+                            *a += v;
+                        }
+                    }
+                    acc.iter_mut().for_each(|a| *a /= len as f32);
+                    acc
+                }
+                Pooling::Max => {
+                    let mut acc = vec![f32::NEG_INFINITY; h];
+                    for row in rows {
+                        for (a, v) in acc.iter_mut().zip(row) {
+                            *a = a.max(*v);
+                        }
+                    }
+                    acc
+                }
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn gelu_erf_values() {
+        assert_eq!(super::gelu_erf(0.0), 0.0);
+        // 0.5 · (1 + erf(1/√2)) = 0.841344746…
+        assert!((super::gelu_erf(1.0) - 0.841_344_7).abs() < 1e-6);
+        assert!((super::gelu_erf(-1.0) + 0.158_655_25).abs() < 1e-6);
+    }
+}
