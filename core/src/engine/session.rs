@@ -128,10 +128,19 @@ impl Session {
 
     /// Evaluates `tokens` after the cached ones; returns the last one's logits.
     pub fn eval(&mut self, tokens: &[u32]) -> Result<Vec<f32>> {
-        let out =
-            self.model
-                .decoder()
-                .forward(&mut self.cache, tokens, Logits::Last, &mut self.scratch);
+        self.forward(tokens, Logits::Last)
+    }
+
+    /// Evaluates `tokens` and returns logits for every one of them (`n_vocab` each).
+    pub fn eval_all(&mut self, tokens: &[u32]) -> Result<Vec<f32>> {
+        self.forward(tokens, Logits::All)
+    }
+
+    fn forward(&mut self, tokens: &[u32], which: Logits) -> Result<Vec<f32>> {
+        let out = self
+            .model
+            .decoder()
+            .forward(&mut self.cache, tokens, which, &mut self.scratch);
         match out {
             Ok(l) => {
                 self.history.extend_from_slice(tokens);
@@ -139,24 +148,6 @@ impl Session {
             }
             Err(e) => {
                 // A failed batch may have written part of its keys: drop them.
-                self.cache.truncate(self.history.len());
-                Err(e.into())
-            }
-        }
-    }
-
-    /// Evaluates `tokens` and returns logits for every one of them (`n_vocab` each).
-    pub fn eval_all(&mut self, tokens: &[u32]) -> Result<Vec<f32>> {
-        let out =
-            self.model
-                .decoder()
-                .forward(&mut self.cache, tokens, Logits::All, &mut self.scratch);
-        match out {
-            Ok(l) => {
-                self.history.extend_from_slice(tokens);
-                Ok(l)
-            }
-            Err(e) => {
                 self.cache.truncate(self.history.len());
                 Err(e.into())
             }
