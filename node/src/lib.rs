@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use hearth_core::chat_template::ChatMessage;
-use hearth_core::engine::Timings;
+use hearth_core::engine::TimingsJs;
 use hearth_core::{FinishReason, GenerateOptions, GenerationResult, TokenEvent};
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
@@ -274,50 +274,18 @@ struct JsTokenEvent {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct JsTimings {
-    load_ms: f64,
-    prompt_tokens: usize,
-    reused_tokens: usize,
-    prompt_ms: f64,
-    prefill_tok_s: f64,
-    ttft_ms: f64,
-    generated_tokens: usize,
-    decode_ms: f64,
-    decode_tok_s: f64,
-    kv_cache_bytes: usize,
-}
-
-impl From<&Timings> for JsTimings {
-    fn from(t: &Timings) -> Self {
-        JsTimings {
-            load_ms: t.load_ms,
-            prompt_tokens: t.prompt_tokens,
-            reused_tokens: t.reused_tokens,
-            prompt_ms: t.prompt_ms,
-            prefill_tok_s: t.prefill_tok_s,
-            ttft_ms: t.ttft_ms,
-            generated_tokens: t.generated_tokens,
-            decode_ms: t.decode_ms,
-            decode_tok_s: t.decode_tok_s,
-            kv_cache_bytes: t.kv_cache_bytes,
-        }
-    }
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
 struct JsResult {
     text: String,
     tokens: Vec<u32>,
     prompt_tokens: Vec<u32>,
     finish_reason: FinishReason,
-    timings: JsTimings,
+    timings: TimingsJs,
 }
 
 impl From<GenerationResult> for JsResult {
     fn from(r: GenerationResult) -> Self {
         JsResult {
-            timings: JsTimings::from(&r.timings),
+            timings: TimingsJs::from(&r.timings),
             text: r.text,
             tokens: r.tokens,
             prompt_tokens: r.prompt_tokens,

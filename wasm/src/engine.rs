@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use hearth_core::chat_template::ChatMessage;
-use hearth_core::engine::Timings;
+use hearth_core::engine::TimingsJs;
 use hearth_core::gguf::ModelSummary;
 use hearth_core::{
     FinishReason, GenerateOptions, Generation, GenerationResult, Model, ModelBytes, Session,
@@ -336,44 +336,12 @@ struct JsTokenEvent<'a> {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct JsTimings {
-    load_ms: f64,
-    prompt_tokens: usize,
-    reused_tokens: usize,
-    prompt_ms: f64,
-    prefill_tok_s: f64,
-    ttft_ms: f64,
-    generated_tokens: usize,
-    decode_ms: f64,
-    decode_tok_s: f64,
-    kv_cache_bytes: usize,
-}
-
-impl From<&Timings> for JsTimings {
-    fn from(t: &Timings) -> Self {
-        JsTimings {
-            load_ms: t.load_ms,
-            prompt_tokens: t.prompt_tokens,
-            reused_tokens: t.reused_tokens,
-            prompt_ms: t.prompt_ms,
-            prefill_tok_s: t.prefill_tok_s,
-            ttft_ms: t.ttft_ms,
-            generated_tokens: t.generated_tokens,
-            decode_ms: t.decode_ms,
-            decode_tok_s: t.decode_tok_s,
-            kv_cache_bytes: t.kv_cache_bytes,
-        }
-    }
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
 struct JsResult<'a> {
     text: &'a str,
     tokens: &'a [u32],
     prompt_tokens: &'a [u32],
     finish_reason: FinishReason,
-    timings: JsTimings,
+    timings: TimingsJs,
 }
 
 fn result_to_js(r: &GenerationResult) -> Result<JsValue, JsValue> {
@@ -382,7 +350,7 @@ fn result_to_js(r: &GenerationResult) -> Result<JsValue, JsValue> {
         tokens: &r.tokens,
         prompt_tokens: &r.prompt_tokens,
         finish_reason: r.finish_reason,
-        timings: JsTimings::from(&r.timings),
+        timings: TimingsJs::from(&r.timings),
     })
 }
 

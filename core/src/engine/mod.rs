@@ -8,5 +8,5 @@ mod stop;
 
 pub use generate::{FinishReason, GenerateOptions, Generation, GenerationResult, TokenEvent};
 pub use model::Model;
-pub use session::{Session, Timings};
+pub use session::{Session, Timings, TimingsJs};
 pub use stop::{StopMatcher, StopOutcome};

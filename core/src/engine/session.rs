@@ -36,6 +36,41 @@ pub struct Timings {
     pub kv_cache_bytes: usize,
 }
 
+/// [`Timings`] with camelCase field names (`ttftMs`, `decodeTokS` …): the shape
+/// both JavaScript bindings (hearth-wasm, hearth-node) send, so they cannot
+/// drift apart. The CLI prints the snake_case [`Timings`].
+#[derive(Clone, Copy, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TimingsJs {
+    pub load_ms: f64,
+    pub prompt_tokens: usize,
+    pub reused_tokens: usize,
+    pub prompt_ms: f64,
+    pub prefill_tok_s: f64,
+    pub ttft_ms: f64,
+    pub generated_tokens: usize,
+    pub decode_ms: f64,
+    pub decode_tok_s: f64,
+    pub kv_cache_bytes: usize,
+}
+
+impl From<&Timings> for TimingsJs {
+    fn from(t: &Timings) -> Self {
+        TimingsJs {
+            load_ms: t.load_ms,
+            prompt_tokens: t.prompt_tokens,
+            reused_tokens: t.reused_tokens,
+            prompt_ms: t.prompt_ms,
+            prefill_tok_s: t.prefill_tok_s,
+            ttft_ms: t.ttft_ms,
+            generated_tokens: t.generated_tokens,
+            decode_ms: t.decode_ms,
+            decode_tok_s: t.decode_tok_s,
+            kv_cache_bytes: t.kv_cache_bytes,
+        }
+    }
+}
+
 /// A conversation state: the KV cache and the tokens it holds.
 #[derive(Debug)]
 pub struct Session {
