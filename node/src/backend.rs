@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use hearth_core::chat_template::{ChatMessage, ChatTemplate};
-use hearth_core::engine::{StopMatcher, StopOutcome, Timings};
+use hearth_core::engine::{EngineConfigJs, StopMatcher, StopOutcome, Timings};
 use hearth_core::gguf::{Gguf, ModelSummary};
 use hearth_core::model::{ModelConfig, ModelError};
 use hearth_core::sampling::Sampler;
@@ -53,31 +53,11 @@ impl BackendKind {
     }
 }
 
-/// The engine's view of a model (the `config` of `info()`, camelCase as hearth-wasm's).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EngineConfig {
-    architecture: String,
-    n_vocab: usize,
-    n_embd: usize,
-    n_layer: usize,
-    n_head: usize,
-    n_head_kv: usize,
-    head_dim: usize,
-    n_ff: usize,
-    n_ctx_train: usize,
-    sliding_window: Option<usize>,
-    bos_token_id: Option<u32>,
-    eos_token_id: Option<u32>,
-    has_chat_template: bool,
-    load_ms: f64,
-}
-
 /// `{ summary, config, backend }`.
 #[derive(Serialize)]
 pub struct ModelInfo<'a> {
     summary: &'a ModelSummary,
-    config: EngineConfig,
+    config: EngineConfigJs,
     backend: &'static str,
 }
 
@@ -87,26 +67,11 @@ fn engine_config(
     tok: Option<&Tokenizer>,
     has_template: bool,
     load_ms: f64,
-) -> EngineConfig {
+) -> EngineConfigJs {
     let s = |v: Option<u64>| v.unwrap_or(0) as usize;
-    match c {
-        Some(c) => EngineConfig {
-            architecture: format!("{:?}", c.arch).to_lowercase(),
-            n_vocab: c.n_vocab,
-            n_embd: c.n_embd,
-            n_layer: c.n_layer,
-            n_head: c.n_head,
-            n_head_kv: c.n_head_kv,
-            head_dim: c.head_dim,
-            n_ff: c.n_ff,
-            n_ctx_train: c.n_ctx_train,
-            sliding_window: c.sliding_window,
-            bos_token_id: tok.and_then(|t| t.bos()),
-            eos_token_id: tok.and_then(|t| t.eos()),
-            has_chat_template: has_template,
-            load_ms,
-        },
-        None => EngineConfig {
+    match (c, tok) {
+        (Some(c), Some(tok)) => EngineConfigJs::new(c, tok, has_template, load_ms),
+        _ => EngineConfigJs {
             architecture: summary.architecture.clone().unwrap_or_default(),
             n_vocab: summary.vocab_size as usize,
             n_embd: s(summary.embedding_length),

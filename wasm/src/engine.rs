@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use hearth_core::chat_template::ChatMessage;
-use hearth_core::engine::TimingsJs;
+use hearth_core::engine::{EngineConfigJs, TimingsJs};
 use hearth_core::gguf::ModelSummary;
 use hearth_core::{
     FinishReason, GenerateOptions, Generation, GenerationResult, Model, ModelBytes, Session,
@@ -184,30 +184,10 @@ impl ModelLoader {
     }
 }
 
-/// The model facts the runner shows besides the GGUF summary.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct EngineConfig {
-    architecture: String,
-    n_vocab: usize,
-    n_embd: usize,
-    n_layer: usize,
-    n_head: usize,
-    n_head_kv: usize,
-    head_dim: usize,
-    n_ff: usize,
-    n_ctx_train: usize,
-    sliding_window: Option<usize>,
-    bos_token_id: Option<u32>,
-    eos_token_id: Option<u32>,
-    has_chat_template: bool,
-    load_ms: f64,
-}
-
 #[derive(Serialize)]
 struct ModelInfo<'a> {
     summary: &'a ModelSummary,
-    config: EngineConfig,
+    config: EngineConfigJs,
 }
 
 /// A loaded model: weights, tokenizer, chat template. Sessions share it.
@@ -223,26 +203,9 @@ impl WasmModel {
     /// keys) and the engine's view of the model (camelCase keys).
     pub fn info(&self) -> Result<JsValue, JsValue> {
         let m = &self.model;
-        let c = m.config();
-        let tok = m.tokenizer();
         to_js(&ModelInfo {
             summary: m.summary(),
-            config: EngineConfig {
-                architecture: format!("{:?}", c.arch).to_lowercase(),
-                n_vocab: c.n_vocab,
-                n_embd: c.n_embd,
-                n_layer: c.n_layer,
-                n_head: c.n_head,
-                n_head_kv: c.n_head_kv,
-                head_dim: c.head_dim,
-                n_ff: c.n_ff,
-                n_ctx_train: c.n_ctx_train,
-                sliding_window: c.sliding_window,
-                bos_token_id: tok.bos(),
-                eos_token_id: tok.eos(),
-                has_chat_template: m.chat_template().is_some(),
-                load_ms: m.load_ms(),
-            },
+            config: EngineConfigJs::from_model(m),
         })
     }
 

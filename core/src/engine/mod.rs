@@ -7,6 +7,6 @@ mod session;
 mod stop;
 
 pub use generate::{FinishReason, GenerateOptions, Generation, GenerationResult, TokenEvent};
-pub use model::Model;
+pub use model::{EngineConfigJs, Model};
 pub use session::{Session, Timings, TimingsJs};
 pub use stop::{StopMatcher, StopOutcome};

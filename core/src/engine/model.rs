@@ -9,6 +9,59 @@ use crate::model::{Decoder, ModelConfig};
 use crate::tokenizer::Tokenizer;
 use crate::{ModelBytes, Timer};
 
+/// The engine's view of a model with camelCase keys: the `config` that both
+/// JavaScript bindings (hearth-wasm, hearth-node) return from `info()`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EngineConfigJs {
+    pub architecture: String,
+    pub n_vocab: usize,
+    pub n_embd: usize,
+    pub n_layer: usize,
+    pub n_head: usize,
+    pub n_head_kv: usize,
+    pub head_dim: usize,
+    pub n_ff: usize,
+    pub n_ctx_train: usize,
+    pub sliding_window: Option<usize>,
+    pub bos_token_id: Option<u32>,
+    pub eos_token_id: Option<u32>,
+    pub has_chat_template: bool,
+    pub load_ms: f64,
+}
+
+impl EngineConfigJs {
+    /// From a model configuration and its tokenizer.
+    pub fn new(c: &ModelConfig, tok: &Tokenizer, has_chat_template: bool, load_ms: f64) -> Self {
+        EngineConfigJs {
+            architecture: c.arch.name().to_string(),
+            n_vocab: c.n_vocab,
+            n_embd: c.n_embd,
+            n_layer: c.n_layer,
+            n_head: c.n_head,
+            n_head_kv: c.n_head_kv,
+            head_dim: c.head_dim,
+            n_ff: c.n_ff,
+            n_ctx_train: c.n_ctx_train,
+            sliding_window: c.sliding_window,
+            bos_token_id: tok.bos(),
+            eos_token_id: tok.eos(),
+            has_chat_template,
+            load_ms,
+        }
+    }
+
+    /// From a loaded [`Model`].
+    pub fn from_model(m: &Model) -> Self {
+        EngineConfigJs::new(
+            m.config(),
+            m.tokenizer(),
+            m.chat_template().is_some(),
+            m.load_ms(),
+        )
+    }
+}
+
 /// Everything needed to run a model; cheap to share between sessions (`Arc<Model>`).
 #[derive(Debug)]
 pub struct Model {
