@@ -9,7 +9,7 @@
  */
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -35,6 +35,7 @@ const HELP = `npm run bench -- [flags]
   --reps N           repetitions per measurement, median reported (default 3)
   --out DIR          results folder (default bench/results)
   --no-build         use the already built hearth-bench binary and runner
+  --merge            keep the other suites' rows of today's results file (re-run one suite)
   --help`;
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -57,6 +58,7 @@ function parse() {
       reps: { type: 'string' },
       out: { type: 'string' },
       'no-build': { type: 'boolean', default: false },
+      merge: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -86,6 +88,7 @@ function parse() {
     decode: values.quick ? 32 : 128,
     out: values.out ?? join(here, 'results'),
     build: !values['no-build'],
+    merge: values.merge,
   };
 }
 
@@ -152,7 +155,7 @@ async function main() {
       dirty: (git(['status', '--porcelain']) ?? '') !== '',
     },
     machine: await machine(),
-    load: { before: load(), after: /** @type {number[]} */ ([]), suites: {} },
+    load: { before: load(), after: /** @type {number[]} */ ([]) },
     options: {
       quick: opts.quick,
       reps: opts.reps,
@@ -161,7 +164,14 @@ async function main() {
       decode: opts.decode,
     },
     models: opts.models.map((m) => ({ id: m.id, label: m.label, file: m.path.split('/').pop() })),
-    suites: suites.map((s) => ({ name: s.name, description: s.description ?? '' })),
+    suites: suites.map((s) => ({
+      name: s.name,
+      description: s.description ?? '',
+      started_at: '',
+      options: {},
+      models: opts.models.map((m) => m.id),
+      load: { before: /** @type {number[]} */ ([]), after: /** @type {number[]} */ ([]) },
+    })),
     rows: /** @type {any[]} */ ([]),
     ratios: /** @type {any[]} */ ([]),
     notes: /** @type {string[]} */ ([]),
@@ -180,8 +190,11 @@ async function main() {
     log,
     tokens: {},
   };
-  for (const s of suites) {
-    const before = load();
+  for (const [i, s] of suites.entries()) {
+    const info = res.suites[i];
+    info.started_at = new Date().toISOString();
+    info.options = res.options;
+    info.load.before = load();
     log(`suite ${s.name}: ${s.description ?? ''}`);
     try {
       res.rows.push(...(await s.run(ctx)));
@@ -190,7 +203,7 @@ async function main() {
       log(`suite ${s.name} failed: ${message}`);
       res.errors.push({ suite: s.name, message });
     }
-    res.load.suites[s.name] = { before, after: load() };
+    info.load.after = load();
   }
   res.load.after = load();
   res.finished_at = new Date().toISOString();
@@ -202,7 +215,7 @@ async function main() {
       if (a && b && a.join() !== b.join()) {
         const same = a.findIndex((x, i) => x !== b[i]);
         res.notes.push(
-          `${m.id} ${t}t: Hearth's and llama.cpp's greedy decode tokens differ from token ${same} on.`,
+          `native: ${m.id} ${t}t: Hearth's and llama.cpp's greedy decode tokens differ from token ${same} on.`,
         );
       }
     }
@@ -211,17 +224,29 @@ async function main() {
   const busiest = Math.max(
     res.load.before[0],
     res.load.after[0],
-    ...Object.values(res.load.suites).map((l) => l.after[0]),
+    ...res.suites.map((s) => s.load.after[0]),
   );
   if (busiest > nproc * 0.5) {
     res.notes.push(
-      `The machine was busy (1-minute load up to ${busiest} on ${nproc} cores): absolute numbers are low and noisy; the ratios compare engines measured back to back.`,
+      `The machine was busy during ${suites.map((s) => s.name).join(', ')} (1-minute load up to ${busiest} on ${nproc} cores): absolute numbers are low and noisy; the ratios compare engines measured back to back.`,
     );
   }
-  res.ratios = ratios(res.rows);
-
   mkdirSync(opts.out, { recursive: true });
   const base = opts.quick ? `${date}-quick` : date;
+  const previous = join(opts.out, `${base}.json`);
+  if (opts.merge && existsSync(previous)) {
+    // Keep the suites not re-run now, with their own options, load and notes.
+    const old = JSON.parse(readFileSync(previous, 'utf8'));
+    const rerun = new Set(suites.map((s) => s.name));
+    const kept = old.suites.filter((s) => !rerun.has(s.name));
+    res.rows = [...old.rows.filter((r) => !rerun.has(r.suite)), ...res.rows];
+    res.suites = [...kept, ...res.suites];
+    res.notes = [...old.notes.filter((n) => kept.some((s) => n.includes(s.name))), ...res.notes];
+    res.errors = [...old.errors.filter((e) => !rerun.has(e.suite)), ...res.errors];
+    res.started_at = old.started_at;
+    res.load.before = old.load.before;
+  }
+  res.ratios = ratios(res.rows);
   writeFileSync(join(opts.out, `${base}.json`), `${JSON.stringify(res, null, 2)}\n`);
   const md = markdown(res);
   const chart = svg(res);

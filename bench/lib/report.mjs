@@ -37,7 +37,7 @@ export function ratios(rows) {
 
 const fmt = (v, unit) => {
   if (v === null || v === undefined) return 'n/a';
-  if (unit === 'bytes') return `${(v / 2 ** 20).toFixed(0)} MiB`;
+  if (unit === 'bytes') return (v / 2 ** 20).toFixed(0);
   if (unit === 'ms') return v < 100 ? v.toFixed(1) : v.toFixed(0);
   return v < 100 ? v.toFixed(1) : v.toFixed(0);
 };
@@ -53,10 +53,6 @@ export function markdown(res) {
     `Machine: ${m.cpu} (${m.cpu_flags.join(', ') || 'no AVX2'}), ${m.nproc} cores, ` +
       `${(m.memory_bytes / 2 ** 30).toFixed(0)} GiB; ${m.platform}; ${m.rustc ?? ''}; ${m.chromium ?? ''}; Node ${m.node}.`,
   );
-  L.push(
-    `Load average (1/5/15 min) before: ${res.load.before.join(' / ')}, after: ${res.load.after.join(' / ')}.` +
-      ` Median of ${res.options.reps} run(s); prompts ${res.options.prompts.join(' and ')} tokens, decode ${res.options.decode} tokens.`,
-  );
   if (res.notes.length) L.push('', ...res.notes.map((n) => `- ${n}`));
   const suites = [...new Set(res.rows.map((r) => r.suite))];
   for (const suite of suites) {
@@ -64,8 +60,17 @@ export function markdown(res) {
     const metrics = [...new Set(rows.map((r) => r.metric))].sort(
       (a, b) => metricOrder(a) - metricOrder(b),
     );
-    const desc = res.suites.find((s) => s.name === suite)?.description ?? suite;
-    L.push('', `## ${suite}: ${desc}`, '');
+    const info = res.suites.find((s) => s.name === suite);
+    L.push('', `## ${suite}: ${info?.description ?? suite}`, '');
+    if (info?.options?.reps) {
+      const o = info.options;
+      L.push(
+        `Run ${info.started_at.slice(0, 16).replace('T', ' ')} UTC; median of ${o.reps} run(s); prompts of ` +
+          `${o.prompts.join(' and ')} tokens, decode ${o.decode} tokens. Load average (1/5/15 min) ` +
+          `before: ${info.load.before.join(' / ')}, after: ${info.load.after.join(' / ')}.`,
+        '',
+      );
+    }
     L.push(
       `| model | threads | engine | ${metrics.map((x) => `${label(x)} (${unitOf(rows, x)})`).join(' | ')} |`,
     );

@@ -17,7 +17,7 @@ export const METRICS = {
   ttft_ms: { unit: 'ms', better: 'lower', label: 'TTFT (64-tok prompt)' },
   pp64_tok_s: { unit: 'tok/s', better: 'higher', label: 'prefill 64' },
   pp512_tok_s: { unit: 'tok/s', better: 'higher', label: 'prefill 512' },
-  decode_tok_s: { unit: 'tok/s', better: 'higher', label: 'decode 128' },
+  decode_tok_s: { unit: 'tok/s', better: 'higher', label: 'decode' },
   peak_rss_bytes: { unit: 'bytes', better: 'lower', label: 'peak memory' },
 };
 

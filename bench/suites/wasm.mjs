@@ -49,15 +49,24 @@ export async function run(ctx) {
             ...(engine === 'hearth' ? { peer: 'wllama' } : {}),
           };
           ctx.log(`wasm ${engine} ${model.id} ${threads} thread(s)`);
-          const r = await measure(ctx, server.origin, {
-            engine,
-            modelUrl: `${server.origin}/m/${model.id}.gguf`,
-            threads,
-            reps: ctx.reps,
-            tokens,
-            prompts: ctx.prompts,
-            decode: ctx.decode,
-          });
+          let r;
+          try {
+            r = await measure(ctx, server.origin, {
+              engine,
+              modelUrl: `${server.origin}/m/${model.id}.gguf`,
+              threads,
+              reps: ctx.reps,
+              tokens,
+              prompts: ctx.prompts,
+              decode: ctx.decode,
+            });
+          } catch (e) {
+            // One engine failing on one model is a result to record, not the end of the suite.
+            const message = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+            ctx.log(`wasm ${engine} ${model.id} ${threads}t failed: ${message}`);
+            rows.push(...unavailableRows(base, METRIC_NAMES(ctx), `error: ${message}`));
+            continue;
+          }
           if (!r.crossOriginIsolated)
             throw new Error('the bench page is not cross-origin isolated');
           // An engine that silently ran on fewer threads than asked is not that row's measurement.
@@ -85,6 +94,15 @@ export async function run(ctx) {
   }
   return rows;
 }
+
+/** The metrics every measurement reports, in the order of the tables. */
+const METRIC_NAMES = (ctx) => [
+  'load_ms',
+  'ttft_ms',
+  ...ctx.prompts.map((n) => `pp${n}_tok_s`),
+  'decode_tok_s',
+  'peak_rss_bytes',
+];
 
 /** One engine × model × threads in a fresh browser; adds the renderer's peak RSS. */
 async function measure(ctx, origin, spec) {

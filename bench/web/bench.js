@@ -10,10 +10,14 @@
 const now = () => performance.now();
 
 /**
+ * @typedef {{ ids: number[], text: string }} Prompt
  * @typedef {{ engine: 'hearth' | 'wllama', modelUrl: string, threads: number, reps: number,
- *   tokens: Record<string, number[]>, prompts: number[], decode: number }} Spec
- * @typedef {{ load(): Promise<void>, stream(tokens: number[], n: number, onToken: () => void): Promise<void>,
+ *   tokens: Record<string, Prompt>, prompts: number[], decode: number }} Spec
+ * @typedef {{ load(): Promise<void>,
+ *   stream(prompt: Prompt, n: number, onToken: () => void): Promise<number>,
  *   reset(): Promise<void>, close(): Promise<void>, threads(): number | null, internal(): unknown }} Engine
+ * `stream` generates `n` tokens after `prompt` and resolves with the prompt's token count
+ * as the engine evaluated it.
  */
 
 /** @param {Spec} spec @returns {Engine} */
@@ -31,11 +35,17 @@ function hearth(spec) {
       const { LlamaRunner } = await import('@hearth/runner');
       runner = await LlamaRunner.load(spec.modelUrl, options);
     },
-    async stream(tokens, n, onToken) {
+    async stream(prompt, n, onToken) {
       if (!runner) throw new Error('not loaded');
-      const gen = runner.generateText(tokens, { maxTokens: n, temperature: 0, ignoreEos: true });
+      const gen = runner.generateText(prompt.ids, {
+        maxTokens: n,
+        temperature: 0,
+        ignoreEos: true,
+      });
       for await (const chunk of gen) if (chunk.token !== null) onToken();
-      last = (await gen.result).timings;
+      const r = await gen.result;
+      last = r.timings;
+      return r.promptTokens.length;
     },
     async reset() {
       await runner?.reset();
@@ -73,19 +83,23 @@ function wllama(spec) {
         n_parallel: 1,
       });
     },
-    async stream(tokens, n, onToken) {
+    async stream(prompt, n, onToken) {
       if (!w) throw new Error('not loaded');
       let seen = 0;
+      /** @type {any} */
+      let timings;
       await w.createCompletion({
-        // llama-server (which wllama 3 runs) takes a prompt of token ids as is.
-        prompt: /** @type {any} */ (tokens),
+        // wllama 3 rejects token-id prompts: the text of the same ids, which its
+        // tokenizer (llama.cpp's, the same as Hearth's) turns back into them; the
+        // prompt length it reports is checked by the caller.
+        prompt: prompt.text,
         max_tokens: n,
         temperature: 0,
         ignore_eos: true,
         cache_prompt: false,
         stream: true,
         onData: (/** @type {any} */ chunk) => {
-          if (chunk.timings) last = chunk.timings;
+          if (chunk.timings) timings = chunk.timings;
           // One chunk per token; the last one may only carry timings.
           if (chunk.choices?.length && seen < n) {
             seen++;
@@ -93,6 +107,8 @@ function wllama(spec) {
           }
         },
       });
+      last = timings;
+      return Number(timings?.prompt_n ?? Number.NaN);
     },
     async reset() {},
     async close() {
@@ -105,6 +121,16 @@ function wllama(spec) {
       return last;
     },
   };
+}
+
+/** Both engines must have evaluated the same prompt length (BOS included). */
+function checkLength(
+  /** @type {Spec} */ spec,
+  /** @type {number} */ want,
+  /** @type {number} */ got,
+) {
+  if (got !== want)
+    throw new Error(`${spec.engine} evaluated a ${got}-token prompt, expected ${want}`);
 }
 
 /** @param {Spec} spec */
@@ -128,7 +154,10 @@ async function bench(spec) {
     /** @type {number[]} */
     const stamps = [];
     t = now();
-    await e.stream(spec.tokens[String(first)], spec.decode + 1, () => stamps.push(now()));
+    const n1 = await e.stream(spec.tokens[String(first)], spec.decode + 1, () =>
+      stamps.push(now()),
+    );
+    checkLength(spec, first, n1);
     if (stamps.length !== spec.decode + 1) {
       throw new Error(
         `${spec.engine} streamed ${stamps.length} tokens, expected ${spec.decode + 1}`,
@@ -142,8 +171,9 @@ async function bench(spec) {
     for (const n of rest) {
       await e.reset();
       t = now();
-      await e.stream(spec.tokens[String(n)], 1, () => {});
+      const got = await e.stream(spec.tokens[String(n)], 1, () => {});
       s[`pp${n}_tok_s`].push(n / ((now() - t) / 1e3));
+      checkLength(spec, n, got);
     }
     await e.close();
   }

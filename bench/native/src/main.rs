@@ -31,8 +31,8 @@ enum Command {
     Measure(MeasureArgs),
     /// Requantize a GGUF model with llama.cpp's `llama_model_quantize`.
     Quantize(QuantizeArgs),
-    /// Print the benchmark's prompt token ids for each length, as JSON `{ "64": [...] }`,
-    /// so the browser suites feed both engines the same tokens.
+    /// Print the benchmark's prompts for each length, as JSON `{ "64": { "ids": [...], "text": "..." } }`,
+    /// so the browser suites feed both engines the same prompts.
     Tokens(TokensArgs),
 }
 
@@ -315,7 +315,17 @@ fn tokens(a: &TokensArgs) -> Result<(), String> {
     };
     let mut out = serde_json::Map::new();
     for &n in &a.prompt {
-        out.insert(n.to_string(), serde_json::json!(prompt_tokens(&e, n)?));
+        let ids = prompt_tokens(&e, n)?;
+        // The text too, for engines that take no token ids (wllama's completion API).
+        let text = e
+            .session
+            .model()
+            .detokenize(&ids, true)
+            .map_err(|e| e.to_string())?;
+        out.insert(
+            n.to_string(),
+            serde_json::json!({ "ids": ids, "text": text }),
+        );
     }
     println!("{}", serde_json::Value::Object(out));
     Ok(())
