@@ -133,7 +133,10 @@ fn run_threads_sets_the_pool_and_keeps_greedy_tokens() {
     assert_eq!(two["timings"]["threads"], 2);
     let cores = std::thread::available_parallelism().unwrap().get();
     assert_eq!(all["timings"]["threads"], cores, "default: all cores");
-    assert_eq!(one["tokens"], two["tokens"], "threads change speed, not tokens");
+    assert_eq!(
+        one["tokens"], two["tokens"],
+        "threads change speed, not tokens"
+    );
     assert_eq!(one["tokens"], all["tokens"]);
     let t = &one["timings"];
     for key in ["prefill_tok_s", "decode_tok_s", "ttft_ms", "load_ms"] {
