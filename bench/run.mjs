@@ -35,7 +35,7 @@ const HELP = `npm run bench -- [flags]
   --reps N           repetitions per measurement, median reported (default 3)
   --out DIR          results folder (default bench/results)
   --no-build         use the already built hearth-bench binary and runner
-  --merge            keep the other suites' rows of today's results file (re-run one suite)
+  --merge            add to today's results file, replacing only what this run measures again
   --help`;
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -215,7 +215,7 @@ async function main() {
       if (a && b && a.join() !== b.join()) {
         const same = a.findIndex((x, i) => x !== b[i]);
         res.notes.push(
-          `native: ${m.id} ${t}t: Hearth's and llama.cpp's greedy decode tokens differ from token ${same} on.`,
+          `native ${m.id} ${t}t: Hearth's and llama.cpp's greedy decode tokens differ from token ${same} on.`,
         );
       }
     }
@@ -228,21 +228,24 @@ async function main() {
   );
   if (busiest > nproc * 0.5) {
     res.notes.push(
-      `The machine was busy during ${suites.map((s) => s.name).join(', ')} (1-minute load up to ${busiest} on ${nproc} cores): absolute numbers are low and noisy; the ratios compare engines measured back to back.`,
+      `The machine was busy during ${suites.map((s) => s.name).join(', ')} at ${res.options.threads.join(', ')} thread(s) (1-minute load up to ${busiest} on ${nproc} cores): absolute numbers are low and noisy; the ratios compare engines measured back to back.`,
     );
   }
   mkdirSync(opts.out, { recursive: true });
   const base = opts.quick ? `${date}-quick` : date;
   const previous = join(opts.out, `${base}.json`);
   if (opts.merge && existsSync(previous)) {
-    // Keep the suites not re-run now, with their own options, load and notes.
+    // Keep every earlier measurement this run did not redo (suite × model × threads),
+    // and the earlier runs' options, load and notes with them.
     const old = JSON.parse(readFileSync(previous, 'utf8'));
-    const rerun = new Set(suites.map((s) => s.name));
-    const kept = old.suites.filter((s) => !rerun.has(s.name));
-    res.rows = [...old.rows.filter((r) => !rerun.has(r.suite)), ...res.rows];
-    res.suites = [...kept, ...res.suites];
-    res.notes = [...old.notes.filter((n) => kept.some((s) => n.includes(s.name))), ...res.notes];
-    res.errors = [...old.errors.filter((e) => !rerun.has(e.suite)), ...res.errors];
+    const redone = (r) =>
+      suites.some((s) => s.name === r.suite) &&
+      opts.models.some((m) => m.id === r.model) &&
+      opts.threads.includes(r.threads);
+    res.rows = [...old.rows.filter((r) => !redone(r)), ...res.rows];
+    res.suites = [...old.suites, ...res.suites];
+    res.notes = [...old.notes, ...res.notes];
+    res.errors = [...old.errors, ...res.errors];
     res.started_at = old.started_at;
     res.load.before = old.load.before;
   }
@@ -258,6 +261,15 @@ async function main() {
       md.replace(`# Hearth benchmark, ${date}`, `# Hearth benchmark (latest: ${date})`),
     );
     writeFileSync(join(opts.out, 'latest.svg'), chart);
+  }
+  // The repository's formatter owns Markdown and JSON layout: keep `npm run lint` green.
+  const biome = join(root, 'node_modules', '.bin', 'biome');
+  if (existsSync(biome)) {
+    try {
+      execFileSync(biome, ['format', '--write', opts.out], { cwd: root, stdio: 'ignore' });
+    } catch {
+      log('biome could not format the results (they are written unformatted)');
+    }
   }
   process.stdout.write(md);
   log(`wrote ${join(opts.out, base)}.{json,md,svg}`);

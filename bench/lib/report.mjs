@@ -60,17 +60,19 @@ export function markdown(res) {
     const metrics = [...new Set(rows.map((r) => r.metric))].sort(
       (a, b) => metricOrder(a) - metricOrder(b),
     );
-    const info = res.suites.find((s) => s.name === suite);
-    L.push('', `## ${suite}: ${info?.description ?? suite}`, '');
-    if (info?.options?.reps) {
+    const runs = res.suites.filter((s) => s.name === suite);
+    L.push('', `## ${suite}: ${runs[0]?.description ?? suite}`, '');
+    for (const info of runs) {
       const o = info.options;
+      if (!o?.reps) continue;
       L.push(
-        `Run ${info.started_at.slice(0, 16).replace('T', ' ')} UTC; median of ${o.reps} run(s); prompts of ` +
+        `- Run ${info.started_at.slice(0, 16).replace('T', ' ')} UTC: ${info.models.join(', ')} at ` +
+          `${o.threads.join(', ')} thread(s); median of ${o.reps} run(s); prompts of ` +
           `${o.prompts.join(' and ')} tokens, decode ${o.decode} tokens. Load average (1/5/15 min) ` +
           `before: ${info.load.before.join(' / ')}, after: ${info.load.after.join(' / ')}.`,
-        '',
       );
     }
+    L.push('');
     L.push(
       `| model | threads | engine | ${metrics.map((x) => `${label(x)} (${unitOf(rows, x)})`).join(' | ')} |`,
     );
@@ -131,7 +133,15 @@ const esc = (s) => String(s).replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
 /** An SVG bar chart of the speed ratios (prefill and decode), with a line at 1×. */
 export function svg(res) {
   const speed = ['pp64_tok_s', 'pp512_tok_s', 'decode_tok_s'];
-  const rs = res.ratios.filter((r) => speed.includes(r.metric) || METRICS[r.metric] === undefined);
+  const rs = res.ratios
+    .filter((r) => speed.includes(r.metric) || METRICS[r.metric] === undefined)
+    .sort(
+      (a, b) =>
+        a.suite.localeCompare(b.suite) ||
+        a.model.localeCompare(b.model) ||
+        a.threads - b.threads ||
+        metricOrder(a.metric) - metricOrder(b.metric),
+    );
   const max = Math.max(2, ...rs.map((r) => r.ratio ?? 0)) * 1.1;
   const barH = 14;
   const gap = 4;
@@ -140,10 +150,11 @@ export function svg(res) {
   const plotW = width - left - 70;
   const top = 40;
   const height = top + rs.length * (barH + gap) + 40;
-  const x = (v) => left + (v / max) * plotW;
+  const x = (v) => Math.round((left + (v / max) * plotW) * 10) / 10;
   const color = { pp64_tok_s: '#4e79a7', pp512_tok_s: '#59a14f', decode_tok_s: '#e15759' };
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+    `<title>Hearth / peer speed ratios, ${esc(res.date)}</title>`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="10" y="20" font-size="14" font-weight="bold">Hearth / peer speed ratio (${esc(res.date)}; above 1× = Hearth faster)</text>`,
   ];
