@@ -69,11 +69,11 @@ export async function run(ctx) {
           }
           if (!r.crossOriginIsolated)
             throw new Error('the bench page is not cross-origin isolated');
-          // An engine that silently ran on fewer threads than asked is not that row's measurement.
-          if (threads > 1 && r.threads !== threads) {
+          // An engine that ran on another thread count than asked is not that row's measurement.
+          if (r.threads !== threads) {
             const note =
               engine === 'hearth'
-                ? 'n/a (no threaded build)'
+                ? `n/a (ran ${r.threads} thread: no threaded build)`
                 : `n/a (ran ${r.threads ?? '?'} threads)`;
             rows.push(
               ...unavailableRows(base, [...Object.keys(r.samples), 'peak_rss_bytes'], note),

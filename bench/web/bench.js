@@ -28,10 +28,10 @@ function hearth(spec) {
   let last;
   return {
     async load() {
-      /** @type {Record<string, unknown>} */
-      const options = { contextLength: 1024 };
-      // Threaded wasm is chosen by the runner's `threads` option where the build has it.
-      if (spec.threads > 1) options.threads = spec.threads;
+      // `threads` picks the wasm build where the runner has a threaded one (1: the
+      // single-threaded build; left out, the runner would use every core).
+      /** @type {any} */
+      const options = { contextLength: 1024, threads: spec.threads };
       const { LlamaRunner } = await import('@hearth/runner');
       runner = await LlamaRunner.load(spec.modelUrl, options);
     },
@@ -54,9 +54,11 @@ function hearth(spec) {
       runner?.dispose();
     },
     threads() {
-      // The runner reports the thread count it runs with once the threaded build is there.
-      const info = /** @type {any} */ (runner?.info());
-      return typeof info?.threads === 'number' ? info.threads : null;
+      // Runners with the threaded build report the engine's thread count; older ones
+      // have the single-threaded build only.
+      const caps = /** @type {any} */ (runner?.capabilities());
+      const n = caps?.engineThreads ?? caps?.wasm?.threadCount;
+      return typeof n === 'number' ? n : 1;
     },
     internal() {
       return last;
