@@ -263,7 +263,8 @@ async function* download(
     // The hash state is not stored: hash the stored prefix again on resume.
     let prefix = 0;
     const head: number[] = [];
-    for await (const chunk of store.read(key, 0, resumeFrom, signal)) {
+    const stored = resumeFrom > 0 ? store.read(key, 0, resumeFrom, signal) : [];
+    for await (const chunk of stored) {
       const bytes = new Uint8Array(chunk);
       if (head.length < 4) head.push(...bytes.subarray(0, 4 - head.length));
       hash.update(bytes);
