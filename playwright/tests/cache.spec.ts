@@ -24,7 +24,7 @@ interface Result {
   error?: { code: string; message: string };
   stages: Record<string, number>;
   entries: Entry[];
-  verified: boolean;
+  verified?: boolean;
   usage: { used: number; quota?: number };
 }
 
@@ -59,7 +59,7 @@ for (const store of ['indexeddb', 'opfs'] as const) {
   test.describe(store, () => {
     test('a reload loads the model from the cache with no model request', async ({ page }) => {
       const requests = modelRequests(page);
-      const first = await run(page, `store=${store}&model=${MODEL}`);
+      const first = await run(page, `store=${store}&model=${MODEL}&verify`);
       expect(first.error).toBeUndefined();
       expect(first.text).toBe(' Paris.');
       expect(Object.keys(first.stages)).toEqual(['download', 'parse', 'init']);
@@ -85,7 +85,7 @@ for (const store of ['indexeddb', 'opfs'] as const) {
           headers: { ...route.request().headers(), 'x-test-cut-after': String(24 << 20) },
         }),
       );
-      const cut = await run(page, `store=${store}&model=${MODEL}`);
+      const cut = await run(page, `store=${store}&model=${MODEL}&verify`);
       expect(cut.error?.code).toBe('NETWORK_ERROR');
       expect(cut.entries).toHaveLength(1);
       const partial = cut.entries[0] as Entry;
@@ -132,11 +132,27 @@ for (const store of ['indexeddb', 'opfs'] as const) {
 test('an aborted download keeps an incomplete entry that the next load completes', async ({
   page,
 }) => {
-  const aborted = await run(page, `store=indexeddb&model=${MODEL}&abortAfter=${40 << 20}`);
+  const aborted = await run(page, `store=indexeddb&model=${MODEL}&abortAfter=${40 << 20}&verify`);
   expect(aborted.error?.code).toBe('ABORTED');
   expect(aborted.entries).toEqual([expect.objectContaining({ complete: false })]);
   expect(aborted.verified).toBe(false);
   const done = await run(page, `store=indexeddb&model=${MODEL}`);
   expect(done.text).toBe(' Paris.');
   expect(done.entries).toEqual([expect.objectContaining({ complete: true, sha256 })]);
+});
+
+test('a model larger than the quota fails QUOTA_EXCEEDED, naming the sizes, and caches nothing', async ({
+  page,
+  baseURL,
+}) => {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Storage.overrideQuotaForOrigin', {
+    origin: baseURL as string,
+    quotaSize: 32 << 20,
+  });
+  const full = await run(page, `store=indexeddb&model=${MODEL}`);
+  expect(full.error?.code).toBe('QUOTA_EXCEEDED');
+  expect(full.error?.message).toContain(`needs ${size} bytes`);
+  // Chromium's estimate() does not reflect the override: the write fails, not the pre-check.
+  expect(full.entries).toEqual([]);
 });

@@ -352,6 +352,7 @@ export class LlamaRunner {
       client = new WorkerClient(port);
     } catch (e) {
       port.terminate();
+      opened?.close?.();
       throw toHearthError(e, RunnerErrorCode.Worker);
     }
     const onAbort = () =>
@@ -390,6 +391,7 @@ export class LlamaRunner {
       throw error;
     } finally {
       signal?.removeEventListener('abort', onAbort);
+      opened?.close?.();
     }
   }
 

@@ -236,6 +236,17 @@ describe('model cache (fs store)', () => {
     expect(await cache.get(url)).toMatchObject({ complete: true, sha256 });
   });
 
+  it('runs concurrent loads of one URL one after another: one download, then a cache read', async () => {
+    const stages: string[][] = [[], []];
+    const runners = await Promise.all(
+      [0, 1].map((i) => LlamaRunner.load(url, { onProgress: (p) => stages[i]?.push(p.stage) })),
+    );
+    for (const r of runners) r.dispose();
+    expect(server.modelRequests()).toHaveLength(1);
+    expect(stages.map((s) => s.includes('cache-read'))).toEqual([false, true]);
+    expect(await cache.verify(url)).toBe(true);
+  });
+
   it('fails SHA256_MISMATCH and stores nothing when the checksum differs', async () => {
     const e = await rejection(LlamaRunner.load({ url, sha256: 'ab'.repeat(32) }));
     expect(e.code).toBe('SHA256_MISMATCH');
