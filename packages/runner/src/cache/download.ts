@@ -143,6 +143,11 @@ async function openLocked(
   progress: (p: LoadProgress) => void,
 ): Promise<OpenedSource> {
   const expected = input.sha256?.toLowerCase();
+  /** What the caller says about the model now (kept over what was stored). */
+  const described = {
+    ...(input.name !== undefined ? { name: input.name } : {}),
+    ...(input.license !== undefined ? { license: input.license } : {}),
+  };
   throwIfAborted(signal);
   let entry: StoredManifest | undefined;
   try {
@@ -154,7 +159,7 @@ async function openLocked(
   if (entry?.complete && entry.storedBytes === entry.size) {
     if (expected === undefined || entry.sha256 === expected) {
       const { storedBytes: _, ...manifest } = entry;
-      await store.put({ ...manifest, lastUsedAt: Date.now() });
+      await store.put({ ...manifest, ...described, lastUsedAt: Date.now() });
       return {
         total: entry.size,
         chunks: store.read(key, 0, entry.size, signal),
@@ -230,7 +235,12 @@ async function openLocked(
   const now = Date.now();
   const manifest: Manifest =
     resumeFrom > 0 && entry
-      ? (({ storedBytes: _, ...m }) => ({ ...m, lastUsedAt: now }))(entry)
+      ? (({ storedBytes: _, ...m }) => ({
+          ...m,
+          ...described,
+          ...(expected !== undefined ? { sha256: expected } : {}),
+          lastUsedAt: now,
+        }))(entry)
       : {
           key,
           url,
@@ -240,8 +250,7 @@ async function openLocked(
             ? { etag: strongEtag(response) as string }
             : {}),
           ...(expected !== undefined ? { sha256: expected } : {}),
-          ...(input.name !== undefined ? { name: input.name } : {}),
-          ...(input.license !== undefined ? { license: input.license } : {}),
+          ...described,
           source: new URL(url).host || new URL(url).protocol,
           createdAt: now,
           lastUsedAt: now,
