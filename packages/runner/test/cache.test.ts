@@ -306,6 +306,22 @@ describe('model cache (fs store)', () => {
     expect(server.modelRequests()).toHaveLength(2);
   });
 
+  it('drops a cached model the engine rejects, and downloads it again', async () => {
+    (await LlamaRunner.load(url)).dispose();
+    const [entry] = await cache.list();
+    const file = join(process.env.HEARTH_CACHE_DIR as string, `${entry?.key}.bin`);
+    const stored = await readFile(file);
+    stored.write('XXXX', 0);
+    await writeFile(file, stored);
+    const e = await rejection(LlamaRunner.load(url));
+    expect(e.code).toBe('GGUF_BAD_MAGIC');
+    expect(await cache.list()).toEqual([]);
+    expect(server.modelRequests()).toHaveLength(1);
+    (await LlamaRunner.load(url)).dispose();
+    expect(server.modelRequests()).toHaveLength(2);
+    expect(await cache.verify(url)).toBe(true);
+  });
+
   it('opens a store in another directory', async () => {
     const other = await ModelCache.open('fs', {
       dir: join(process.env.HEARTH_CACHE_DIR as string, 'other'),
