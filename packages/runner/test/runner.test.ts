@@ -193,6 +193,14 @@ describe(`LlamaRunner on SmolLM2-135M (Q4_1), ${RUNTIME}`, () => {
     expect(second.timings.promptTokens).toBeGreaterThan(second.timings.reusedTokens);
   });
 
+  it('samples reproducibly from any seed below 2^53', async () => {
+    const sample = { temperature: 1, maxTokens: 6, seed: 5_000_000_017 };
+    const first = await runner.generateText(PROMPT, sample).result;
+    const again = await runner.generateText(PROMPT, sample).result;
+    expect(first.tokens).toHaveLength(6);
+    expect(again.tokens).toEqual(first.tokens);
+  });
+
   it('rejects invalid options with INVALID_OPTION before running anything', async () => {
     for (const bad of [
       { temperature: -1 },
