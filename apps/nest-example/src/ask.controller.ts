@@ -3,12 +3,13 @@ import {
   BadRequestException,
   Controller,
   Get,
+  Inject,
   type MessageEvent,
   Query,
   Sse,
 } from '@nestjs/common';
 import { Observable } from 'rxjs';
-import type { HearthService } from './hearth.service.js';
+import { HearthService } from './hearth.service.js';
 
 /**
  * Streams a generation as Server-Sent Events: one `message` event per token
@@ -46,7 +47,8 @@ function stream(start: (signal: AbortSignal) => Generation): Observable<MessageE
 /** `GET /health`, `GET /complete?prompt=…`, `GET /chat?q=…` (both with `maxTokens`, `temperature`). */
 @Controller()
 export class AskController {
-  constructor(private readonly hearth: HearthService) {}
+  // An explicit token: injection does not depend on emitted type metadata.
+  constructor(@Inject(HearthService) private readonly hearth: HearthService) {}
 
   @Get('health')
   health(): { ok: true; backend: string; model: string | null } {

@@ -111,7 +111,7 @@ describe.runIf(RUNTIME === 'native')('the native addon', () => {
     } finally {
       runner.dispose();
     }
-  });
+  }, 180_000); // Several generations on llama.cpp: slow on a busy 2-core runner.
 
   it('keeps the event loop free while generating', async () => {
     const runner = await LlamaRunner.load(modelPath(SMOLLM2));
