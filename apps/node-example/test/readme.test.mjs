@@ -16,13 +16,12 @@ const models = process.env.HEARTH_MODELS_DIR ?? join(homedir(), '.cache', 'heart
 // The example reads $HOME/.cache/hearth/models: point HOME at wherever the models are.
 const home = models.endsWith('/.cache/hearth/models') ? models.slice(0, -21) : undefined;
 
-test('the README example streams a SmolLM2 answer natively', {
-  skip: !home && 'models are not under */.cache/hearth/models',
-}, async () => {
+/** Runs the example with `env` added; resolves to its stdout, stderr and stdout chunk count. */
+async function runExample(env) {
   assert.ok(script, 'README.md has a `node --input-type=module -e "…"` example');
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
     cwd: root,
-    env: { ...process.env, HOME: home },
+    env: { ...process.env, HOME: home, ...env },
   });
   let out = '';
   let err = '';
@@ -35,10 +34,24 @@ test('the README example streams a SmolLM2 answer natively', {
     err += d;
   });
   const code = await new Promise((resolve) => child.on('close', resolve));
-  console.log(`README example: ${JSON.stringify(out)} in ${chunks} chunks`);
   assert.equal(code, 0, err);
+  return { out, err, chunks };
+}
+
+const skip = !home && 'models are not under */.cache/hearth/models';
+
+test('the README example streams a SmolLM2 answer natively', { skip }, async () => {
+  const { out, err, chunks } = await runExample({});
+  console.log(`README example: ${JSON.stringify(out)} in ${chunks} chunks`);
   assert.match(out, /Paris/);
   assert.ok(chunks > 1, 'the answer streams');
   // No fallback notice: the native addon ran it.
   assert.doesNotMatch(err, /wasm engine/);
+});
+
+test('the README example runs as written on the wasm engine too (the fallback)', {
+  skip,
+}, async () => {
+  const { out } = await runExample({ HEARTH_RUNTIME: 'wasm' });
+  assert.match(out, /Paris/);
 });
