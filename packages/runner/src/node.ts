@@ -54,7 +54,10 @@ export type { ModelInfo, ModelSource, TokenizerInfo, TypeStats } from './types.j
 
 /** The wasm engine in a worker_threads worker, unref'd while idle (a script that forgets `dispose()` still exits). */
 function wasmWorker(): WorkerPort {
-  const worker = new Worker(new URL('./worker-node.js', import.meta.url));
+  const worker = new Worker(new URL('./worker-node.js', import.meta.url), {
+    // Workers inherit the parent's flags; `--input-type` (from `node -e`) would refuse the worker's file.
+    execArgv: process.execArgv.filter((flag) => !flag.startsWith('--input-type')),
+  });
   return {
     postMessage: (message: Request, transfer: Transferable[] = []) =>
       worker.postMessage(message, transfer as never[]),
