@@ -1,0 +1,18 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  resolve: {
+    // The real runner's Node entry (native addon, or wasm in a worker thread), whatever
+    // conditions the jsdom environment resolves with.
+    alias: {
+      '@hearth/runner': fileURLToPath(new URL('../runner/dist/node.js', import.meta.url)),
+    },
+  },
+  test: {
+    include: ['test/**/*.test.tsx'],
+    environment: 'jsdom',
+    // Real models are read from disk and parsed; a cold CI runner needs some slack.
+    testTimeout: 60_000,
+  },
+});
