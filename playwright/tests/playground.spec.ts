@@ -37,9 +37,17 @@ test.beforeAll(() => {
   );
 });
 
+/** Uncaught errors of each page (checked after every test). */
+const pageErrors = new Map<Page, string[]>();
+
+test.afterEach(({ page }) => {
+  expect(pageErrors.get(page) ?? []).toEqual([]);
+});
+
 /** Opens the playground and loads the default model (the served SmolLM2). */
 async function loadDefaultModel(page: Page): Promise<void> {
   const failures: string[] = [];
+  pageErrors.set(page, failures);
   page.on('pageerror', (e) => failures.push(e.message));
   await page.goto('/');
   await expect(page.getByTestId('model-url')).toHaveValue(`/models/${SMOLLM2}`);
@@ -47,7 +55,6 @@ async function loadDefaultModel(page: Page): Promise<void> {
   await page.getByTestId('load').click();
   await expect(page.getByTestId('model-status')).toHaveText('loading');
   await expect(page.getByTestId('model-status')).toHaveText('ready', { timeout: 30_000 });
-  expect(failures).toEqual([]);
 }
 
 async function setSampling(page: Page, values: Record<string, number>): Promise<void> {

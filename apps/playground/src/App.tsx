@@ -5,7 +5,7 @@ import type { Backend, ModelSourceInput } from '@hearth/runner';
 import { useState } from 'react';
 import { ChatView } from './ChatView.js';
 import { CompletionView } from './CompletionView.js';
-import { ModelPanel } from './ModelPanel.js';
+import { ModelPanel, type StageProgress } from './ModelPanel.js';
 import { DEFAULT_SAMPLING, type Sampling, SamplingControls } from './Sampling.js';
 
 /** What the user asked to load; `n` remounts the provider so loading the same source again reloads. */
@@ -20,12 +20,21 @@ export function App() {
   const [request, setRequest] = useState<LoadRequest | undefined>(undefined);
   const [mode, setMode] = useState<'completion' | 'chat'>('completion');
   const [sampling, setSampling] = useState<Sampling>(DEFAULT_SAMPLING);
+  // Every progress event (the provider's `loadProgress` only keeps the latest): one bar per stage.
+  const [stages, setStages] = useState<StageProgress>({});
 
   return (
     <HearthProvider
       key={request?.n ?? 0}
       model={request?.source}
-      loadOptions={request ? { backend: request.backend } : undefined}
+      loadOptions={
+        request
+          ? {
+              backend: request.backend,
+              onProgress: (p) => setStages((s) => ({ ...s, [p.stage]: p })),
+            }
+          : undefined
+      }
     >
       <header>
         <h1>Hearth playground</h1>
@@ -34,9 +43,11 @@ export function App() {
       <main>
         <ModelPanel
           request={request}
-          onLoad={(source, label, backend) =>
-            setRequest({ source, label, backend, n: (request?.n ?? 0) + 1 })
-          }
+          stages={stages}
+          onLoad={(source, label, backend) => {
+            setStages({});
+            setRequest({ source, label, backend, n: (request?.n ?? 0) + 1 });
+          }}
         />
         <SamplingControls value={sampling} onChange={setSampling} />
         <section className="panel">

@@ -7,7 +7,7 @@ import {
   type LoadProgress,
   type ModelSourceInput,
 } from '@hearth/runner';
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import type { LoadRequest } from './App.js';
 
 /** The test model as `apps/playground`'s servers serve it (from $HEARTH_MODELS_DIR). */
@@ -15,30 +15,25 @@ export const DEFAULT_MODEL_URL = '/models/SmolLM2-135M-Instruct.Q4_1.gguf';
 
 const STAGES: LoadProgress['stage'][] = ['download', 'verify', 'parse', 'init'];
 
-/** Progress of each stage seen during this load (a stage not reached stays empty). */
-function useStageProgress(progress: LoadProgress | undefined) {
-  const [stages, setStages] = useState<Partial<Record<LoadProgress['stage'], LoadProgress>>>({});
-  useEffect(() => {
-    if (progress) setStages((s) => ({ ...s, [progress.stage]: progress }));
-  }, [progress]);
-  return stages;
-}
-
 function mib(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }
 
+/** The last progress event of each stage of the current load. */
+export type StageProgress = Partial<Record<LoadProgress['stage'], LoadProgress>>;
+
 export function ModelPanel({
   request,
+  stages,
   onLoad,
 }: {
   request: LoadRequest | undefined;
+  stages: StageProgress;
   onLoad: (source: ModelSourceInput, label: string, backend: Backend) => void;
 }) {
   const model = useHearthModel();
   const [url, setUrl] = useState(DEFAULT_MODEL_URL);
   const [backend, setBackend] = useState<Backend>('auto');
-  const stages = useStageProgress(model.loadProgress);
   const caps = capabilities();
   const info = model.runner?.info();
 

@@ -38,6 +38,9 @@ const IDLE: ModelState = {
   error: undefined,
 };
 
+/** Load progress re-renders at most this often (ms); `onProgress` still sees every event. */
+const PROGRESS_MS = 30;
+
 const objectIds = new WeakMap<object, number>();
 let nextObjectId = 1;
 
@@ -74,6 +77,8 @@ export class ModelStore {
   #key: string | undefined;
   #abort: AbortController | undefined;
   #pendingRelease: ReturnType<typeof setTimeout> | undefined;
+  #progress: LoadProgress | undefined;
+  #progressTimer: ReturnType<typeof setTimeout> | undefined;
   #waiters: { ok: (r: LlamaRunner) => void; fail: (e: Error) => void }[] = [];
 
   /** The current state. */
@@ -121,6 +126,7 @@ export class ModelStore {
     const abort = new AbortController();
     this.#key = key;
     this.#abort = abort;
+    this.#progress = undefined;
     this.#set({ status: 'loading', runner: undefined, loadProgress: undefined, error: undefined });
     const { onProgress } = options;
     const loading = LlamaRunner.load(source, {
@@ -128,8 +134,13 @@ export class ModelStore {
       signal: abort.signal,
       onProgress: (progress) => {
         if (abort.signal.aborted) return;
-        this.#set({ loadProgress: progress });
         onProgress?.(progress);
+        // Downloads report every chunk, often many per task: render at most every PROGRESS_MS.
+        this.#progress = progress;
+        this.#progressTimer ??= setTimeout(() => {
+          this.#progressTimer = undefined;
+          if (!abort.signal.aborted) this.#set({ loadProgress: this.#takeProgress() });
+        }, PROGRESS_MS);
       },
     });
     loading.then(
@@ -138,16 +149,23 @@ export class ModelStore {
           runner.dispose();
           return;
         }
-        this.#set({ status: 'ready', runner });
+        this.#set({ status: 'ready', runner, loadProgress: this.#takeProgress() });
         for (const w of this.#waiters.splice(0)) w.ok(runner);
       },
       (e: unknown) => {
         if (abort.signal.aborted) return;
         const error = e instanceof Error ? e : new Error(String(e));
-        this.#set({ status: 'error', error });
+        this.#set({ status: 'error', error, loadProgress: this.#takeProgress() });
         for (const w of this.#waiters.splice(0)) w.fail(error);
       },
     );
+  }
+
+  /** The latest progress event (cancelling its pending render). */
+  #takeProgress(): LoadProgress | undefined {
+    if (this.#progressTimer !== undefined) clearTimeout(this.#progressTimer);
+    this.#progressTimer = undefined;
+    return this.#progress;
   }
 
   /** Aborts the load in progress or disposes the loaded runner. */
@@ -158,6 +176,8 @@ export class ModelStore {
     this.#state.runner?.dispose();
     this.#key = undefined;
     this.#abort = undefined;
+    this.#takeProgress();
+    this.#progress = undefined;
     for (const w of this.#waiters.splice(0)) {
       w.fail(new HearthError('MODEL_UNLOADED', 'the model was unloaded before it was ready'));
     }
