@@ -4,12 +4,13 @@
  * and `node.ts` (Node) register how a worker is started.
  */
 
+import { type CacheOption, checkCacheOption, openModelSource } from './cache/open.js';
 import { type Capabilities, capabilities } from './capabilities.js';
 import { WorkerClient } from './client.js';
 import { HearthError, RunnerErrorCode, toHearthError } from './errors.js';
 import { type GenerateOptions, toEngineOptions } from './options.js';
 import type { Backend, EngineKind, Request, WireMessage, WorkerPort } from './protocol.js';
-import { type ModelSourceInput, type OpenedSource, openSource, throwIfAborted } from './source.js';
+import { type ModelSourceInput, type OpenedSource, throwIfAborted } from './source.js';
 import type { ModelInfo } from './types.js';
 
 export type { Backend, EngineKind } from './protocol.js';
@@ -45,8 +46,9 @@ export interface LoadProgress {
    * `total` bytes; `total` is `undefined` when the server sends no length);
    * `verify` (SHA-256, when one was given), `parse` (header, weights,
    * tokenizer) and `init` (session): `loaded` goes from 0 to `total` = 1.
+   * `cache-read`: bytes read from the model cache instead of downloaded.
    */
-  stage: 'download' | 'verify' | 'parse' | 'init';
+  stage: 'download' | 'cache-read' | 'verify' | 'parse' | 'init';
   loaded: number;
   total: number | undefined;
 }
@@ -68,6 +70,12 @@ export interface LoadOptions {
    * engine in browsers).
    */
   backend?: Backend;
+  /**
+   * Where URL sources are cached (default `indexeddb` in browsers, `fs` in
+   * Node; `none` turns caching off). Blobs, bytes and file paths are never
+   * cached. See {@link ModelCache}.
+   */
+  cache?: CacheOption;
 }
 
 /** One streamed step: a generated token and the text it completes. */
@@ -293,7 +301,8 @@ export class LlamaRunner {
    *   `INVALID_OPTION`.
    */
   static async load(source: ModelSourceInput, options: LoadOptions = {}): Promise<LlamaRunner> {
-    const { onProgress, signal, contextLength = 0, backend = 'auto' } = options;
+    const { onProgress, signal, contextLength = 0, backend = 'auto', cache } = options;
+    checkCacheOption(cache);
     if (!Number.isSafeInteger(contextLength) || contextLength < 0) {
       throw new HearthError(
         RunnerErrorCode.InvalidOption,
@@ -327,7 +336,7 @@ export class LlamaRunner {
         opened =
           path !== undefined && localFiles
             ? await localFiles.open(path, signal)
-            : await openSource(source, signal);
+            : await openModelSource(source, cache, signal, progress);
       } catch (e) {
         port.terminate();
         throw e;
@@ -375,6 +384,8 @@ export class LlamaRunner {
       const error = signal?.aborted
         ? new HearthError(RunnerErrorCode.Aborted, 'model loading was aborted', { cause: e })
         : toHearthError(e);
+      // Bytes the engine rejects are no model to keep in the cache.
+      if (error.code.startsWith('GGUF_')) await opened?.discard?.().catch(() => {});
       client.fail(error);
       throw error;
     } finally {
@@ -412,12 +423,13 @@ export class LlamaRunner {
       sha256: opened.sha256 !== undefined,
     });
     let loaded = 0;
-    progress({ stage: 'download', loaded, total });
+    const stage = opened.stage ?? 'download';
+    progress({ stage, loaded, total });
     for await (const chunk of chunks) {
       throwIfAborted(signal);
       loaded += chunk.byteLength;
       client.send({ op: 'loadChunk', chunk }, [chunk]);
-      progress({ stage: 'download', loaded, total });
+      progress({ stage, loaded, total });
     }
     throwIfAborted(signal);
     return client.request<LoadedInfo>(
