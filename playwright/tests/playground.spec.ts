@@ -135,3 +135,23 @@ test('chat mode sends a message and streams the answer', async ({ page }) => {
     : test.info().outputPath('playground.png');
   await page.screenshot({ path: shot, fullPage: true });
 });
+
+test('the cache panel lists the loaded model; a reload reads it from the cache; Delete removes it', async ({
+  page,
+}) => {
+  await loadDefaultModel(page);
+  const size = String((await import('node:fs')).statSync(join(modelsDir, SMOLLM2)).size);
+  const entry = page.getByTestId('cache-entry');
+  await expect(entry).toHaveCount(1);
+  await expect(entry).toHaveAttribute('data-size', size);
+  await expect(entry).toHaveAttribute('data-complete', 'true');
+  await expect(entry).toContainText(`/models/${SMOLLM2}`);
+
+  await page.getByTestId('load').click();
+  await expect(page.getByTestId('model-status')).toHaveText('ready', { timeout: 30_000 });
+  await expect(page.getByTestId('progress-cache-read')).toHaveAttribute('data-loaded', size);
+  await expect(page.getByTestId('progress-download')).not.toHaveAttribute('data-loaded', /.*/);
+
+  await page.getByTestId('cache-delete').click();
+  await expect(entry).toHaveCount(0);
+});

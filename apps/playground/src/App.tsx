@@ -3,6 +3,7 @@
 import { HearthProvider } from '@hearth/react';
 import type { Backend, ModelSourceInput } from '@hearth/runner';
 import { useState } from 'react';
+import { CachePanel } from './CachePanel.js';
 import { ChatView } from './ChatView.js';
 import { CompletionView } from './CompletionView.js';
 import { ModelPanel, type StageProgress } from './ModelPanel.js';
@@ -71,6 +72,7 @@ export function App() {
             <CompletionView sampling={sampling} />
           )}
         </section>
+        <CachePanel />
       </main>
     </HearthProvider>
   );

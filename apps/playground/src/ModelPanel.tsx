@@ -13,7 +13,7 @@ import type { LoadRequest } from './App.js';
 /** The test model as `apps/playground`'s servers serve it (from $HEARTH_MODELS_DIR). */
 export const DEFAULT_MODEL_URL = '/models/SmolLM2-135M-Instruct.Q4_1.gguf';
 
-const STAGES: LoadProgress['stage'][] = ['download', 'verify', 'parse', 'init'];
+const STAGES: LoadProgress['stage'][] = ['download', 'cache-read', 'verify', 'parse', 'init'];
 
 function mib(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
@@ -107,7 +107,7 @@ export function ModelPanel({
                   value={p ? p.loaded : 0}
                 />
                 <span>
-                  {p && stage === 'download'
+                  {p && (stage === 'download' || stage === 'cache-read')
                     ? `${mib(p.loaded)}${total === undefined ? '' : ` / ${mib(total)}`}`
                     : p
                       ? p.loaded >= (total ?? 1)

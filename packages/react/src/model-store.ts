@@ -67,7 +67,7 @@ export function sourceKey(source: ModelSourceInput, options: ProviderLoadOptions
     }
     what = `object:${id}`;
   }
-  return `${what}|${options.backend ?? 'auto'}|${options.contextLength ?? 0}`;
+  return `${what}|${options.backend ?? 'auto'}|${options.contextLength ?? 0}|${options.cache ?? ''}`;
 }
 
 /** The model of one provider; subscribe with `useSyncExternalStore`. */

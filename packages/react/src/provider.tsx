@@ -26,7 +26,7 @@ export interface HearthProviderProps {
    * identity) and disposed when the source changes or the provider unmounts.
    */
   model?: ModelSourceInput | undefined;
-  /** Load options: `backend`, `contextLength`, `onProgress`. Changing `backend` or `contextLength` reloads. */
+  /** Load options: `backend`, `contextLength`, `cache`, `onProgress`. Changing any but `onProgress` reloads. */
   loadOptions?: ProviderLoadOptions | undefined;
   children?: ReactNode;
 }
