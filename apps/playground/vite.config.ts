@@ -17,7 +17,14 @@ const isolation = {
 
 /** Mounts the local models directory at /models/ on the dev and preview servers. */
 function localModels(): Plugin {
-  const serve = sirv(modelsDir, { dev: true, etag: true });
+  const serve = sirv(modelsDir, {
+    dev: true,
+    etag: true,
+    // These responses skip Vite's own header middleware.
+    setHeaders: (res) => {
+      for (const [name, value] of Object.entries(isolation)) res.setHeader(name, value);
+    },
+  });
   return {
     name: 'hearth-local-models',
     configureServer(server) {
