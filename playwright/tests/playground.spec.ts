@@ -69,6 +69,7 @@ test('loads SmolLM2 with per-stage progress, shows the backend, completes greedi
   await loadDefaultModel(page);
   // Every stage bar reached its end: the whole file downloaded, then parse and init.
   const download = page.getByTestId('progress-download');
+  await expect(download).toBeVisible();
   const size = (await import('node:fs')).statSync(join(modelsDir, SMOLLM2)).size;
   await expect(download).toHaveAttribute('data-loaded', String(size));
   await expect(download).toHaveAttribute('max', String(size));
