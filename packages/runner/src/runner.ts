@@ -292,8 +292,11 @@ export class LlamaRunner {
    * Node, a file path (or `file:` URL) is memory-mapped by the native addon
    * (no copy), or streamed from disk to the wasm engine.
    *
+   * URL sources go through the model cache (option `cache`; see `ModelCache`).
+   *
    * @throws {HearthError} `HTTP_<status>` (e.g. `HTTP_404`), `NETWORK_ERROR`,
-   *   `ABORTED`, `SHA256_MISMATCH`, `GGUF_*` (not a model or a damaged one),
+   *   `ABORTED`, `SHA256_MISMATCH`, `NOT_A_MODEL` (an HTML page),
+   *   `QUOTA_EXCEEDED`, `CACHE_ERROR`, `GGUF_*` (not a model or a damaged one),
    *   `MODEL_TOO_LARGE` (over 3.5 GiB, more than wasm32 can hold),
    *   `MODEL_ALLOC_FAILED`, `HEARTH_WASM_LOAD`, `HEARTH_WORKER`, `IO_ERROR`
    *   (a file that cannot be read), `LOAD_FAILED` (llama.cpp refused the
@@ -352,6 +355,7 @@ export class LlamaRunner {
       client = new WorkerClient(port);
     } catch (e) {
       port.terminate();
+      opened?.close?.();
       throw toHearthError(e, RunnerErrorCode.Worker);
     }
     const onAbort = () =>
@@ -390,6 +394,7 @@ export class LlamaRunner {
       throw error;
     } finally {
       signal?.removeEventListener('abort', onAbort);
+      opened?.close?.();
     }
   }
 

@@ -35,6 +35,8 @@ export interface OpenedSource {
   stage?: 'download' | 'cache-read';
   /** Forgets the cached copy (called when the engine rejects the bytes). */
   discard?: () => Promise<void>;
+  /** Called once the load ended, either way (releases the cache entry's lock). */
+  close?: () => void;
 }
 
 /** Chunk size used when slicing in-memory sources. */

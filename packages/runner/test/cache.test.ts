@@ -236,6 +236,17 @@ describe('model cache (fs store)', () => {
     expect(await cache.get(url)).toMatchObject({ complete: true, sha256 });
   });
 
+  it('runs concurrent loads of one URL one after another: one download, then a cache read', async () => {
+    const stages: string[][] = [[], []];
+    const runners = await Promise.all(
+      [0, 1].map((i) => LlamaRunner.load(url, { onProgress: (p) => stages[i]?.push(p.stage) })),
+    );
+    for (const r of runners) r.dispose();
+    expect(server.modelRequests()).toHaveLength(1);
+    expect(stages.map((s) => s.includes('cache-read'))).toEqual([false, true]);
+    expect(await cache.verify(url)).toBe(true);
+  });
+
   it('fails SHA256_MISMATCH and stores nothing when the checksum differs', async () => {
     const e = await rejection(LlamaRunner.load({ url, sha256: 'ab'.repeat(32) }));
     expect(e.code).toBe('SHA256_MISMATCH');
@@ -293,6 +304,22 @@ describe('model cache (fs store)', () => {
     // Gone from the cache: the next load downloads again.
     (await LlamaRunner.load(url)).dispose();
     expect(server.modelRequests()).toHaveLength(2);
+  });
+
+  it('drops a cached model the engine rejects, and downloads it again', async () => {
+    (await LlamaRunner.load(url)).dispose();
+    const [entry] = await cache.list();
+    const file = join(process.env.HEARTH_CACHE_DIR as string, `${entry?.key}.bin`);
+    const stored = await readFile(file);
+    stored.write('XXXX', 0);
+    await writeFile(file, stored);
+    const e = await rejection(LlamaRunner.load(url));
+    expect(e.code).toBe('GGUF_BAD_MAGIC');
+    expect(await cache.list()).toEqual([]);
+    expect(server.modelRequests()).toHaveLength(1);
+    (await LlamaRunner.load(url)).dispose();
+    expect(server.modelRequests()).toHaveLength(2);
+    expect(await cache.verify(url)).toBe(true);
   });
 
   it('opens a store in another directory', async () => {

@@ -11,6 +11,7 @@ import { HearthError, RunnerErrorCode } from '../errors.js';
 import type { LoadProgress } from '../runner.js';
 import { checkModelResponse, type OpenedSource, throwIfAborted } from '../source.js';
 import { createSha256, type Sha256 } from './hash.js';
+import { lockEntry } from './lock.js';
 import {
   absoluteUrl,
   type CacheStore,
@@ -115,7 +116,38 @@ export async function openCached(
 ): Promise<OpenedSource> {
   const url = absoluteUrl(input.url);
   const key = cacheKey(url);
+  throwIfAborted(signal);
+  // Held until the caller closes the source (the load ended, either way).
+  const release = await lockEntry(key, signal);
+  try {
+    const opened = await openLocked(store, input, url, key, signal, progress);
+    return {
+      ...opened,
+      close: () => {
+        opened.close?.();
+        release();
+      },
+    };
+  } catch (e) {
+    release();
+    throw e;
+  }
+}
+
+async function openLocked(
+  store: CacheStore,
+  input: CachedSourceInput,
+  url: string,
+  key: string,
+  signal: AbortSignal | undefined,
+  progress: (p: LoadProgress) => void,
+): Promise<OpenedSource> {
   const expected = input.sha256?.toLowerCase();
+  /** What the caller says about the model now (kept over what was stored). */
+  const described = {
+    ...(input.name !== undefined ? { name: input.name } : {}),
+    ...(input.license !== undefined ? { license: input.license } : {}),
+  };
   throwIfAborted(signal);
   let entry: StoredManifest | undefined;
   try {
@@ -127,7 +159,7 @@ export async function openCached(
   if (entry?.complete && entry.storedBytes === entry.size) {
     if (expected === undefined || entry.sha256 === expected) {
       const { storedBytes: _, ...manifest } = entry;
-      await store.put({ ...manifest, lastUsedAt: Date.now() });
+      await store.put({ ...manifest, ...described, lastUsedAt: Date.now() });
       return {
         total: entry.size,
         chunks: store.read(key, 0, entry.size, signal),
@@ -196,20 +228,19 @@ export async function openCached(
     const available = await store.available().catch(() => undefined);
     if (available !== undefined && needed > available) {
       response.body?.cancel().catch(() => {});
-      const { used, quota } = await store.usage().catch(() => ({ used: 0, quota: undefined }));
-      throw new HearthError(
-        RunnerErrorCode.QuotaExceeded,
-        `the ${store.kind} model cache has no room for ${url}: the model needs ${needed} bytes, ` +
-          `${available} are free (cache holds ${used} bytes${quota !== undefined ? `, quota ${quota}` : ''}); ` +
-          "delete cached models (ModelCache) or load with { cache: 'none' }",
-      );
+      throw await quotaError(store, url, needed, `${available} are free`);
     }
   }
 
   const now = Date.now();
   const manifest: Manifest =
     resumeFrom > 0 && entry
-      ? (({ storedBytes: _, ...m }) => ({ ...m, lastUsedAt: now }))(entry)
+      ? (({ storedBytes: _, ...m }) => ({
+          ...m,
+          ...described,
+          ...(expected !== undefined ? { sha256: expected } : {}),
+          lastUsedAt: now,
+        }))(entry)
       : {
           key,
           url,
@@ -219,23 +250,23 @@ export async function openCached(
             ? { etag: strongEtag(response) as string }
             : {}),
           ...(expected !== undefined ? { sha256: expected } : {}),
-          ...(input.name !== undefined ? { name: input.name } : {}),
-          ...(input.license !== undefined ? { license: input.license } : {}),
+          ...described,
           source: new URL(url).host || new URL(url).protocol,
           createdAt: now,
           lastUsedAt: now,
           complete: false,
         };
-  if (resumeFrom === 0 && entry) await store.delete(key);
-  await store.put(manifest);
-
   return {
     total,
-    chunks: download(store, manifest, response, resumeFrom, expected, signal, progress),
+    chunks: download(store, manifest, response, resumeFrom, expected, signal, progress, !!entry),
     sha256: undefined,
     label: url,
     stage: 'download',
     discard: () => store.delete(key).then(() => {}),
+    // A load that failed before reading (e.g. the engine refused the size) leaves the body unread.
+    close: () => {
+      if (!response.bodyUsed) response.body?.cancel().catch(() => {});
+    },
   };
 }
 
@@ -251,19 +282,24 @@ async function* download(
   expected: string | undefined,
   signal: AbortSignal | undefined,
   progress: (p: LoadProgress) => void,
+  replaces: boolean,
 ): AsyncIterable<ArrayBuffer> {
   const { key, url } = manifest;
+  // Nothing is written before the engine asks for the first chunk.
+  if (resumeFrom === 0 && replaces) await store.delete(key);
+  await store.put(manifest);
   const hash: Sha256 = createSha256();
   let writer: CacheWriter | undefined;
   let received = resumeFrom;
   let completed = false;
   /** Whether the partial bytes are worth keeping for a resume. */
-  let keep = manifest.etag !== undefined;
+  let keep = manifest.etag !== undefined && manifest.size > 0;
   try {
     // The hash state is not stored: hash the stored prefix again on resume.
     let prefix = 0;
     const head: number[] = [];
-    for await (const chunk of store.read(key, 0, resumeFrom, signal)) {
+    const prefixChunks = resumeFrom > 0 ? store.read(key, 0, resumeFrom, signal) : [];
+    for await (const chunk of prefixChunks) {
       const bytes = new Uint8Array(chunk);
       if (head.length < 4) head.push(...bytes.subarray(0, 4 - head.length));
       hash.update(bytes);
@@ -297,7 +333,10 @@ async function* download(
         await writer.write(bytes);
       } catch (e) {
         keep = false;
-        throw storageError(e, `storing ${url}`, manifest.size || undefined);
+        const error = storageError(e, `storing ${url}`);
+        if (error.code !== RunnerErrorCode.QuotaExceeded) throw error;
+        const needed = manifest.size > 0 ? manifest.size - resumeFrom : received + bytes.byteLength;
+        throw await quotaError(store, url, needed, `storing failed after ${received} bytes`, e);
       }
       hash.update(bytes);
       received += bytes.byteLength;
@@ -340,6 +379,24 @@ async function* download(
       if (!keep) await store.delete(key).catch(() => {});
     }
   }
+}
+
+/** `QUOTA_EXCEEDED`, naming the model's size and the cache's usage and quota. */
+async function quotaError(
+  store: CacheStore,
+  url: string,
+  needed: number,
+  detail: string,
+  cause?: unknown,
+): Promise<HearthError> {
+  const { used, quota } = await store.usage().catch(() => ({ used: 0, quota: undefined }));
+  return new HearthError(
+    RunnerErrorCode.QuotaExceeded,
+    `the ${store.kind} model cache has no room for ${url}: the model needs ${needed} bytes, ${detail} ` +
+      `(the cache holds ${used} bytes${quota !== undefined ? `, quota ${quota}` : ''}); ` +
+      "delete cached models (ModelCache) or load with { cache: 'none' }",
+    { cause },
+  );
 }
 
 function isGguf(head: number[]): boolean {

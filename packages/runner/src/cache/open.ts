@@ -1,6 +1,6 @@
 /**
- * Which loads go through the model cache: URL sources (a string URL, `URL`
- * or `{ url }`), with the `cache` load option or the environment's default
+ * Which loads go through the model cache: http(s) URL sources (a string URL,
+ * `URL` or `{ url }`), with the `cache` load option or the environment's default
  * store. Blobs, bytes and local paths are read directly.
  */
 
@@ -25,6 +25,16 @@ export function checkCacheOption(cache: unknown): void {
   }
 }
 
+/** Only http(s) downloads are cached (not `data:` or `blob:` URLs, which are local already). */
+function isHttp(url: string | URL): boolean {
+  try {
+    const base = (globalThis as { location?: { href?: string } }).location?.href;
+    return /^https?:$/.test(new URL(String(url), base).protocol);
+  } catch {
+    return false;
+  }
+}
+
 /** Opens `source`, through the cache when it is a URL and caching is on. */
 export async function openModelSource(
   source: ModelSourceInput,
@@ -39,7 +49,9 @@ export async function openModelSource(
         ? source
         : undefined;
   const kind = cache ?? defaultStoreKind();
-  if (!input || kind === undefined || kind === 'none') return openSource(source, signal);
+  if (!input || kind === undefined || kind === 'none' || !isHttp(input.url)) {
+    return openSource(source, signal);
+  }
   // Validates the sha256 and the source's shape as an uncached load would.
   if (input.sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(input.sha256)) {
     return openSource(source, signal);
