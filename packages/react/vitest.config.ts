@@ -12,6 +12,9 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.tsx'],
     environment: 'jsdom',
+    // Node loads the runner itself (not Vite's web transform), so its `import.meta.url`
+    // stays a file: URL for its worker thread and wasm file.
+    server: { deps: { external: [/packages\/runner\/dist\//] } },
     // Real models are read from disk and parsed; a cold CI runner needs some slack.
     testTimeout: 60_000,
   },
