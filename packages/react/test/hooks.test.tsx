@@ -3,7 +3,7 @@
 
 import { pathToFileURL } from 'node:url';
 import { HearthError, LlamaRunner } from '@hearth/runner';
-import { act, render, renderHook, waitFor } from '@testing-library/react';
+import { act, configure, render, renderHook, waitFor } from '@testing-library/react';
 import { type ReactNode, StrictMode } from 'react';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { modelPath, SMOLLM2 } from '../../runner/test/models.js';
@@ -16,6 +16,9 @@ import {
   useLlamaCompletion,
   useLlamaEmbedding,
 } from '../src/index.js';
+
+// Loading and generating on a busy 2-core CI machine (wasm especially) takes seconds.
+configure({ asyncUtilTimeout: 30_000 });
 
 const MODEL = modelPath(SMOLLM2);
 const GREEDY = { temperature: 0, maxTokens: 12 };
