@@ -22,8 +22,10 @@ export {
   useLlamaCompletion,
 } from './use-llama-completion.js';
 export {
+  type Embedder,
   type EmbeddingStatus,
   type UseLlamaEmbeddingHelpers,
+  type UseLlamaEmbeddingOptions,
   useLlamaEmbedding,
   type Vector,
 } from './use-llama-embedding.js';

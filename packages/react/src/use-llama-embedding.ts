@@ -1,6 +1,6 @@
 /** `useLlamaEmbedding`: sentence vectors from the provider's model. */
 
-import { HearthError, type LlamaRunner, type LoadProgress } from '@hearth/runner';
+import { HearthError, type LoadProgress } from '@hearth/runner';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { ModelStatus } from './model-store.js';
 import { useHearthModel, useModelStore } from './provider.js';
@@ -8,9 +8,18 @@ import { useHearthModel, useModelStore } from './provider.js';
 /** One embedding vector. */
 export type Vector = Float32Array | number[];
 
-/** The part of a runner this hook needs: `embed(texts)` (checked at run time). */
-interface EmbeddingRunner {
-  embed(texts: string[]): Promise<Vector[]>;
+/**
+ * What this hook calls: `embed(texts)` resolving to the vectors, or to
+ * `{ vectors }` (the shape of `@hearth/runner`'s `EmbeddingRunner`). Checked at run time.
+ */
+export interface Embedder {
+  embed(texts: string[]): Promise<Vector[] | { vectors: Vector[] }>;
+}
+
+/** Options of {@link useLlamaEmbedding}. */
+export interface UseLlamaEmbeddingOptions {
+  /** The runner to embed with (e.g. an `EmbeddingRunner`); default: the provider's runner. */
+  runner?: Embedder | undefined;
 }
 
 /** Status of the last `embed` call: `submitted` while it runs. */
@@ -29,25 +38,32 @@ export interface UseLlamaEmbeddingHelpers {
   modelError: Error | undefined;
 }
 
-function embeddingRunner(runner: LlamaRunner): EmbeddingRunner {
-  const candidate = runner as unknown as Partial<EmbeddingRunner>;
-  if (typeof candidate.embed !== 'function') {
+function asEmbedder(runner: unknown): Embedder {
+  const candidate = runner as Partial<Embedder> | undefined;
+  if (typeof candidate?.embed !== 'function') {
     throw new HearthError(
       'EMBED_UNAVAILABLE',
-      'this @hearth/runner has no LlamaRunner.embed(texts): update @hearth/runner to a version with embeddings',
+      'this runner has no embed(texts): pass an embedding runner as useLlamaEmbedding({ runner }) or use a @hearth/runner whose runner embeds',
     );
   }
-  return candidate as EmbeddingRunner;
+  return candidate as Embedder;
 }
 
-/** Embeds texts with the model of the nearest `<HearthProvider>` (an embedding model). */
-export function useLlamaEmbedding(): UseLlamaEmbeddingHelpers {
+/**
+ * Embeds texts with `options.runner`, or else with the runner of the nearest
+ * `<HearthProvider>` (which must then have `embed`).
+ */
+export function useLlamaEmbedding(
+  options: UseLlamaEmbeddingOptions = {},
+): UseLlamaEmbeddingHelpers {
   const store = useModelStore();
   const model = useHearthModel();
   const [vectors, setVectors] = useState<Vector[] | undefined>(undefined);
   const [status, setStatus] = useState<EmbeddingStatus>('ready');
   const [error, setError] = useState<Error | undefined>(undefined);
   const call = useRef(0);
+  const given = useRef(options.runner);
+  given.current = options.runner;
   useEffect(
     () => () => {
       call.current += 1;
@@ -64,8 +80,12 @@ export function useLlamaEmbedding(): UseLlamaEmbeddingHelpers {
         if (!Array.isArray(texts) || !texts.every((t) => typeof t === 'string')) {
           throw new HearthError('HEARTH_INVALID_ARGUMENT', 'embed(texts): texts must be strings');
         }
-        const runner = embeddingRunner(await store.runner());
-        const out = await runner.embed(texts);
+        const runner = asEmbedder(given.current ?? (await store.runner()));
+        const answer = await runner.embed(texts);
+        const out = Array.isArray(answer) ? answer : answer?.vectors;
+        if (!Array.isArray(out)) {
+          throw new HearthError('EMBED_UNAVAILABLE', 'embed(texts) returned no vectors');
+        }
         if (mine === call.current) {
           setVectors(out);
           setStatus('ready');
