@@ -22,7 +22,7 @@ pub mod timer;
 pub mod tokenizer;
 
 pub use bytes::ModelBytes;
-pub use embed::{EmbedLoadOptions, EmbedOptions, EmbeddingModel, Embeddings};
+pub use embed::{EmbedInfoJs, EmbedLoadOptions, EmbedOptions, EmbeddingModel, Embeddings};
 pub use engine::{
     FinishReason, GenerateOptions, Generation, GenerationResult, Model, Session, TokenEvent,
 };
