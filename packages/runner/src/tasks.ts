@@ -5,9 +5,10 @@
  * `classify` is zero-shot classification by LLM prompting with a **constrained label
  * choice**: the model reads the text and the labels in a chat prompt, then the answer is
  * decoded greedily one token at a time with a logit bias that allows only tokens continuing
- * one of the labels' token sequences, so the result is always exactly one label — the one
- * whose tokens the model ranks highest step by step (greedy over the labels' token trie; not
- * a full log-probability sum over every label, and not embedding similarity).
+ * one of the labels' token sequences (each label as given, Capitalized and lowercase), so the
+ * result is always exactly one label — the one whose tokens the model ranks highest step by
+ * step (greedy over the labels' token trie; not a full log-probability sum over every label,
+ * and not embedding similarity). Accuracy is the model's: a 135M model is a weak classifier.
  */
 
 import { HearthError, RunnerErrorCode } from './errors.js';
@@ -185,33 +186,43 @@ export async function classify(
     addGenerationPrompt: true,
   });
   const prompt = await model.tokenize(rendered, { addSpecial: false, parseSpecial: true });
-  const seqs = await Promise.all(labels.map((l) => model.tokenize(l, { addSpecial: false })));
-  // Labels whose tokens are a prefix of another's cannot be told apart by a stop: reject.
+  // Each label as given, Capitalized and lowercase: models often answer "Sports" for "sports".
+  const forms: { seq: number[]; label: number }[] = [];
   const key = (s: number[]) => s.join(',');
-  seqs.forEach((s, i) => {
-    if (s.length === 0) {
-      throw new HearthError(RunnerErrorCode.InvalidArgument, `label ${i} has no tokens`);
+  for (const [i, l] of labels.entries()) {
+    const variants = new Set([l, l.charAt(0).toUpperCase() + l.slice(1), l.toLowerCase()]);
+    for (const v of variants) {
+      const seq = await model.tokenize(v, { addSpecial: false });
+      if (seq.length === 0) {
+        throw new HearthError(RunnerErrorCode.InvalidArgument, `label ${i} has no tokens`);
+      }
+      if (!forms.some((f) => key(f.seq) === key(seq))) forms.push({ seq, label: i });
     }
-    if (
-      seqs.some((t, j) => j !== i && t.length > s.length && key(t.slice(0, s.length)) === key(s))
-    ) {
+  }
+  // A label whose tokens begin another label's cannot be told apart: reject.
+  for (const f of forms) {
+    const clash = forms.find(
+      (g) =>
+        g.label !== f.label &&
+        g.seq.length >= f.seq.length &&
+        key(g.seq.slice(0, f.seq.length)) === key(f.seq),
+    );
+    if (clash) {
       throw new HearthError(
         RunnerErrorCode.InvalidArgument,
-        `label ${JSON.stringify(labels[i])} is a token prefix of another label`,
+        `labels ${JSON.stringify(labels[f.label])} and ${JSON.stringify(labels[clash.label])} begin with the same tokens`,
       );
     }
-  });
+  }
   const chosen: number[] = [];
   for (;;) {
     if (options.signal?.aborted) {
       throw new HearthError(RunnerErrorCode.Aborted, 'classify was aborted');
     }
-    const live = seqs
-      .map((s, i) => ({ s, i }))
-      .filter(({ s }) => key(s.slice(0, chosen.length)) === key(chosen));
-    const done = live.find(({ s }) => s.length === chosen.length);
-    if (done) return { label: labels[done.i] as string, index: done.i };
-    const next = [...new Set(live.map(({ s }) => s[chosen.length] as number))];
+    const live = forms.filter((f) => key(f.seq.slice(0, chosen.length)) === key(chosen));
+    const done = live.find((f) => f.seq.length === chosen.length);
+    if (done) return { label: labels[done.label] as string, index: done.label };
+    const next = [...new Set(live.map((f) => f.seq[chosen.length] as number))];
     if (next.length === 1) {
       chosen.push(next[0] as number);
       continue;

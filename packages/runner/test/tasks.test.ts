@@ -42,27 +42,28 @@ describe(`summarize and classify on SmolLM2-135M, ${RUNTIME}`, () => {
   });
   afterAll(() => runner?.dispose());
 
-  it('classifies sentiment into exactly one of the labels', async () => {
-    const labels = ['positive', 'negative'];
-    const good = await runner.classify(
-      'I absolutely loved this movie. The acting was wonderful and I would watch it again!',
-      labels,
-    );
-    const bad = await runner.classify(
-      'This was a terrible movie, boring and far too long. A complete waste of money.',
-      labels,
-    );
-    expect(good).toEqual({ label: 'positive', index: 0 });
-    expect(bad).toEqual({ label: 'negative', index: 1 });
+  // SmolLM2-135M is a weak classifier (its sentiment answers follow the label order more than
+  // the text); a clear topic is a case it gets right, so a broken constraint or label mapping
+  // fails this.
+  it('classifies into the right label in any label order', async () => {
+    const sports =
+      'The striker scored twice in the second half and the team won the championship final.';
+    expect(await runner.classify(sports, ['sports', 'cooking', 'weather'])).toEqual({
+      label: 'sports',
+      index: 0,
+    });
+    expect(await runner.classify(sports, ['weather', 'cooking', 'sports'])).toEqual({
+      label: 'sports',
+      index: 2,
+    });
   });
 
-  it('always answers one of the labels, even multi-token ones', async () => {
-    const labels = ['sports news', 'cooking recipe', 'weather forecast'];
+  it('always answers exactly one of the labels, multi-token ones too', async () => {
+    const labels = ['weather forecast', 'baking recipe', 'football match report'];
     const r = await runner.classify(
-      'Preheat the oven to 200 degrees, mix the flour with butter and sugar, then bake for 25 minutes.',
+      'Heavy rain and strong winds are expected tomorrow, with snow on the hills by evening.',
       labels,
     );
-    expect(labels).toContain(r.label);
     expect(labels[r.index]).toBe(r.label);
   });
 
@@ -88,7 +89,7 @@ describe(`summarize and classify on SmolLM2-135M, ${RUNTIME}`, () => {
       "Although initially criticised by some of France's leading artists and intellectuals for its " +
       'design, it has since become a global cultural icon of France and one of the most recognisable ' +
       'structures in the world.';
-    const r = await runner.summarize(text, { maxWords: 30 }).result;
+    const r = await runner.summarize(text, { maxWords: 20 }).result;
     expect(r.text.trim().length).toBeGreaterThan(10);
     expect(r.text.length).toBeLessThan(text.length);
     expect(r.text).toMatch(/Eiffel/);
