@@ -120,13 +120,16 @@ async function nodeRows(texts, reps, log) {
     [
       'onnxruntime-node',
       () =>
-        EmbeddingRunner.load({
-          onnx: ONNX,
-          tokenizer: join(DIR, 'tokenizer.json'),
-          pooling: join(DIR, '1_Pooling', 'config.json'),
-          modules: join(DIR, 'modules.json'),
-          sentenceConfig: join(DIR, 'sentence_bert_config.json'),
-        }),
+        EmbeddingRunner.load(
+          {
+            onnx: ONNX,
+            tokenizer: join(DIR, 'tokenizer.json'),
+            pooling: join(DIR, '1_Pooling', 'config.json'),
+            modules: join(DIR, 'modules.json'),
+            sentenceConfig: join(DIR, 'sentence_bert_config.json'),
+          },
+          { sessionOptions: { intraOpNumThreads: 1, interOpNumThreads: 1 } },
+        ),
     ],
   ];
   for (const [engine, load] of engines) {
@@ -145,10 +148,10 @@ async function nodeRows(texts, reps, log) {
         {
           engine,
           ...(engine.startsWith('hearth') ? { peer: 'onnxruntime-node' } : {}),
-          threads: engine.startsWith('hearth') ? 1 : cpus().length,
+          threads: 1,
           note:
             engine === 'onnxruntime-node'
-              ? 'int8 ONNX, onnxruntime default intra-op threads'
+              ? 'int8 ONNX, intraOpNumThreads 1'
               : engine === 'hearth'
                 ? 'F32 SafeTensors, native, 1 thread'
                 : 'Q8_0 quantized at load, native, 1 thread',
@@ -256,7 +259,7 @@ async function browserRows(texts, reps, log) {
           {
             engine: name,
             ...(engine.startsWith('hearth') ? { peer: 'transformers.js' } : {}),
-            threads: engine.startsWith('hearth') ? 1 : (r.info.threads ?? 0),
+            threads: engine.startsWith('hearth') ? 1 : r.info.threads,
             note: `chromium, crossOriginIsolated=${r.crossOriginIsolated}${engine === 'transformers.js' ? ', int8 ONNX, onnxruntime-web wasm' : engine === 'hearth' ? ', F32' : ', Q8_0'}`,
           },
           r.samples,
@@ -273,11 +276,21 @@ async function browserRows(texts, reps, log) {
 
 /** Runs the suite; `reps` repetitions per measurement (median reported). */
 export async function measureEmbeddings({ reps = 3, log = console.error } = {}) {
-  const { EmbeddingRunner } = await import('@hearth/runner');
-  const probe = await EmbeddingRunner.load(DIR);
-  const texts = await texts128(probe);
-  probe.dispose();
-  return [...(await nodeRows(texts, reps, log)), ...(await browserRows(texts, reps, log))];
+  // One thread for every engine: hearth-core's rayon pool reads this when it starts (in this
+  // process, on the first native embed); restored afterwards for other suites' children.
+  const saved = process.env.RAYON_NUM_THREADS;
+  process.env.RAYON_NUM_THREADS = '1';
+  try {
+    const { EmbeddingRunner } = await import('@hearth/runner');
+    // The wasm engine for the tokenizer: the native thread pool is not started yet.
+    const probe = await EmbeddingRunner.load(DIR, { backend: 'wasm' });
+    const texts = await texts128(probe);
+    probe.dispose();
+    return [...(await nodeRows(texts, reps, log)), ...(await browserRows(texts, reps, log))];
+  } finally {
+    if (saved === undefined) delete process.env.RAYON_NUM_THREADS;
+    else process.env.RAYON_NUM_THREADS = saved;
+  }
 }
 
 /** Hearth/peer ratios of the sentences/s rows. */

@@ -32,12 +32,14 @@ async function benchEmbeddings(engine, texts, batches, reps) {
     env.allowLocalModels = true;
     env.localModelPath = '/tjs-models/';
     env.backends.onnx.wasm.wasmPaths = '/tjs-ort/';
+    // One thread, as Hearth's wasm engine here: the same work per core.
+    env.backends.onnx.wasm.numThreads = 1;
     const extractor = await pipeline('feature-extraction', 'all-MiniLM-L6-v2', {
       device: 'wasm',
       dtype: 'q8',
     });
     embed = (batch) => extractor(batch, { pooling: 'mean', normalize: true });
-    info = { threads: env.backends.onnx.wasm.numThreads ?? null };
+    info = { threads: env.backends.onnx.wasm.numThreads };
   } else {
     const runner = await EmbeddingRunner.load('/models/all-MiniLM-L6-v2/', {
       quantize: engine === 'hearth-q8',

@@ -9,7 +9,9 @@
  * tokens, as all-MiniLM-L6-v2).
  *
  * Source: `{ onnx, tokenizer, pooling?, modules?, sentenceConfig? }`, each a file source
- * (URL, Node path, `Blob` or bytes).
+ * (URL, Node path, `Blob` or bytes). Load options of its own: `wasmPaths` (browsers: where
+ * onnxruntime-web's files are served) and `sessionOptions` (merged into onnxruntime's, e.g.
+ * `{ intraOpNumThreads: 1 }`).
  */
 
 import type { ModelAdapter } from './adapters.js';
@@ -274,7 +276,11 @@ export function onnxAdapter(platform: OnnxPlatform): ModelAdapter {
       const tokenizer = await platform.tokenizer(tokJson);
       let session: OrtSession;
       try {
-        session = await ort.InferenceSession.create(model, platform.sessionOptions);
+        const extra = options.sessionOptions;
+        session = await ort.InferenceSession.create(model, {
+          ...platform.sessionOptions,
+          ...(typeof extra === 'object' && extra !== null ? extra : {}),
+        });
       } catch (e) {
         throw new HearthError(
           OnnxErrorCode.BadModel,
