@@ -12,7 +12,7 @@
 //! [`error::code`]); panics are caught and become `HEARTH_INTERNAL`.
 
 mod backend;
-mod embed;
+pub mod embed;
 mod error;
 
 use std::path::PathBuf;
