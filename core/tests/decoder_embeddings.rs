@@ -3,7 +3,8 @@
 //!
 //! Tolerance: both engines pass 8-bit activations between layers, so rounding differences
 //! grow through the layers (see llama_cpp_reference.rs); the pooled 576-dim vectors must
-//! still point the same way: cosine ≥ 0.999 per text (measured ≥ 0.9997), and the texts' similarity ranking agrees.
+//! still point the same way: cosine ≥ 0.999 per text (measured ≥ 0.9997), and the texts'
+//! similarity ranking agrees.
 
 mod common;
 
