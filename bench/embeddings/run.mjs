@@ -245,7 +245,7 @@ async function browserRows(texts, reps, log) {
       const errors = [];
       page.on('pageerror', (e) => errors.push(e.message));
       await page.goto(`${server.origin}/index.html`);
-      await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+      await page.waitForSelector('body[data-ready="true"]', { state: 'attached', timeout: 30_000 });
       const r = await page.evaluate(
         ([e, t, n]) => window.benchEmbeddings(e, t, [1, 32], n),
         [engine, texts, reps],
