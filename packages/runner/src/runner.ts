@@ -4,12 +4,20 @@
  * and `node.ts` (Node) register how a worker is started.
  */
 
+import { type CacheOption, checkCacheOption, openModelSource } from './cache/open.js';
 import { type Capabilities, capabilities } from './capabilities.js';
 import { WorkerClient } from './client.js';
 import { HearthError, RunnerErrorCode, toHearthError } from './errors.js';
 import { type GenerateOptions, toEngineOptions } from './options.js';
 import type { Backend, EngineKind, Request, WireMessage, WorkerPort } from './protocol.js';
-import { type ModelSourceInput, type OpenedSource, openSource, throwIfAborted } from './source.js';
+import { type ModelSourceInput, type OpenedSource, throwIfAborted } from './source.js';
+import {
+  type Classification,
+  type ClassifyOptions,
+  classify,
+  type SummarizeOptions,
+  summarize,
+} from './tasks.js';
 import type { ModelInfo } from './types.js';
 
 export type { Backend, EngineKind } from './protocol.js';
@@ -27,6 +35,8 @@ export interface LocalFiles {
   pathOf(source: ModelSourceInput): string | undefined;
   /** Opens a file as chunks (for engines that cannot memory-map it). */
   open(path: string, signal: AbortSignal | undefined): Promise<OpenedSource>;
+  /** Whether `path` is a directory (embedding model directories). */
+  isDirectory?(path: string): Promise<boolean>;
 }
 
 let localFiles: LocalFiles | undefined;
@@ -34,6 +44,14 @@ let localFiles: LocalFiles | undefined;
 /** Registers local file support (Node). @internal */
 export function setLocalFiles(files: LocalFiles): void {
   localFiles = files;
+}
+
+/** The registered worker factory and local file support (for `EmbeddingRunner`). @internal */
+export function platform(): {
+  spawn: ((backend: Backend) => WorkerPort) | undefined;
+  files: LocalFiles | undefined;
+} {
+  return { spawn: spawnWorker, files: localFiles };
 }
 
 const BACKENDS: readonly Backend[] = ['auto', 'hearth', 'llama.cpp', 'wasm'];
@@ -45,8 +63,9 @@ export interface LoadProgress {
    * `total` bytes; `total` is `undefined` when the server sends no length);
    * `verify` (SHA-256, when one was given), `parse` (header, weights,
    * tokenizer) and `init` (session): `loaded` goes from 0 to `total` = 1.
+   * `cache-read`: bytes read from the model cache instead of downloaded.
    */
-  stage: 'download' | 'verify' | 'parse' | 'init';
+  stage: 'download' | 'cache-read' | 'verify' | 'parse' | 'init';
   loaded: number;
   total: number | undefined;
 }
@@ -68,6 +87,12 @@ export interface LoadOptions {
    * engine in browsers).
    */
   backend?: Backend;
+  /**
+   * Where URL sources are cached (default `indexeddb` in browsers, `fs` in
+   * Node; `none` turns caching off). Blobs, bytes and file paths are never
+   * cached. See {@link ModelCache}.
+   */
+  cache?: CacheOption;
 }
 
 /** One streamed step: a generated token and the text it completes. */
@@ -284,8 +309,11 @@ export class LlamaRunner {
    * Node, a file path (or `file:` URL) is memory-mapped by the native addon
    * (no copy), or streamed from disk to the wasm engine.
    *
+   * URL sources go through the model cache (option `cache`; see `ModelCache`).
+   *
    * @throws {HearthError} `HTTP_<status>` (e.g. `HTTP_404`), `NETWORK_ERROR`,
-   *   `ABORTED`, `SHA256_MISMATCH`, `GGUF_*` (not a model or a damaged one),
+   *   `ABORTED`, `SHA256_MISMATCH`, `NOT_A_MODEL` (an HTML page),
+   *   `QUOTA_EXCEEDED`, `CACHE_ERROR`, `GGUF_*` (not a model or a damaged one),
    *   `MODEL_TOO_LARGE` (over 3.5 GiB, more than wasm32 can hold),
    *   `MODEL_ALLOC_FAILED`, `HEARTH_WASM_LOAD`, `HEARTH_WORKER`, `IO_ERROR`
    *   (a file that cannot be read), `LOAD_FAILED` (llama.cpp refused the
@@ -293,7 +321,8 @@ export class LlamaRunner {
    *   `INVALID_OPTION`.
    */
   static async load(source: ModelSourceInput, options: LoadOptions = {}): Promise<LlamaRunner> {
-    const { onProgress, signal, contextLength = 0, backend = 'auto' } = options;
+    const { onProgress, signal, contextLength = 0, backend = 'auto', cache } = options;
+    checkCacheOption(cache);
     if (!Number.isSafeInteger(contextLength) || contextLength < 0) {
       throw new HearthError(
         RunnerErrorCode.InvalidOption,
@@ -327,7 +356,7 @@ export class LlamaRunner {
         opened =
           path !== undefined && localFiles
             ? await localFiles.open(path, signal)
-            : await openSource(source, signal);
+            : await openModelSource(source, cache, signal, progress);
       } catch (e) {
         port.terminate();
         throw e;
@@ -343,6 +372,7 @@ export class LlamaRunner {
       client = new WorkerClient(port);
     } catch (e) {
       port.terminate();
+      opened?.close?.();
       throw toHearthError(e, RunnerErrorCode.Worker);
     }
     const onAbort = () =>
@@ -375,10 +405,13 @@ export class LlamaRunner {
       const error = signal?.aborted
         ? new HearthError(RunnerErrorCode.Aborted, 'model loading was aborted', { cause: e })
         : toHearthError(e);
+      // Bytes the engine rejects are no model to keep in the cache.
+      if (error.code.startsWith('GGUF_')) await opened?.discard?.().catch(() => {});
       client.fail(error);
       throw error;
     } finally {
       signal?.removeEventListener('abort', onAbort);
+      opened?.close?.();
     }
   }
 
@@ -412,12 +445,13 @@ export class LlamaRunner {
       sha256: opened.sha256 !== undefined,
     });
     let loaded = 0;
-    progress({ stage: 'download', loaded, total });
+    const stage = opened.stage ?? 'download';
+    progress({ stage, loaded, total });
     for await (const chunk of chunks) {
       throwIfAborted(signal);
       loaded += chunk.byteLength;
       client.send({ op: 'loadChunk', chunk }, [chunk]);
-      progress({ stage: 'download', loaded, total });
+      progress({ stage, loaded, total });
     }
     throwIfAborted(signal);
     return client.request<LoadedInfo>(
@@ -576,6 +610,27 @@ export class LlamaRunner {
       messages: checkMessages(messages),
       addGenerationPrompt: options.addGenerationPrompt ?? true,
     }));
+  }
+
+  /**
+   * Summarizes `text` with the model's chat template (greedy by default; `maxWords`,
+   * `style: 'paragraph' | 'bullets'`, and any generation option). Stream it or await `result`.
+   *
+   * @throws {HearthError} synchronously, `EMPTY_INPUT` or `INVALID_OPTION`.
+   */
+  summarize(text: string, options: SummarizeOptions = {}): Generation {
+    return summarize(this, text, options);
+  }
+
+  /**
+   * Zero-shot classification: the model picks one of `labels` for `text`, decoded greedily
+   * with the choice constrained to the labels' tokens (see `tasks.ts`).
+   *
+   * @throws {HearthError} `HEARTH_INVALID_ARGUMENT` (no labels, duplicates, a label that is a
+   *   token prefix of another), `ABORTED`.
+   */
+  classify(text: string, labels: string[], options: ClassifyOptions = {}): Promise<Classification> {
+    return classify(this, text, labels, options);
   }
 
   /** Empties the KV cache (after the queued generations). */

@@ -7,7 +7,12 @@
  * @internal
  */
 
-import { ModelLoader, type WasmModel, type WasmSession } from '../wasm/hearth_wasm.js';
+import {
+  ModelLoader,
+  WasmEmbeddingModel,
+  type WasmModel,
+  type WasmSession,
+} from '../wasm/hearth_wasm.js';
 import type { Request, Response, WireError } from './protocol.js';
 
 /** How the host answers. */
@@ -53,6 +58,7 @@ export function createHost(post: Post, ready: () => Promise<void>): (req: Reques
   let loader: ModelLoader | undefined;
   let model: WasmModel | undefined;
   let session: WasmSession | undefined;
+  let embedder: WasmEmbeddingModel | undefined;
   /** A chunk that failed (more bytes than announced): reported by `loadEnd`. */
   let pendingLoadError: unknown;
   /** Requests cancelled (possibly before they started). */
@@ -63,6 +69,15 @@ export function createHost(post: Post, ready: () => Promise<void>): (req: Reques
 
   const fail = (id: number, e: unknown, fallback?: string) =>
     post({ type: 'error', id, error: wireError(e, fallback) });
+
+  const needEmbedder = (): WasmEmbeddingModel => {
+    if (!embedder) {
+      throw Object.assign(new Error('no embedding model is loaded'), {
+        code: 'HEARTH_NOT_LOADED',
+      });
+    }
+    return embedder;
+  };
 
   const needSession = (): [WasmModel, WasmSession] => {
     if (!model || !session) {
@@ -75,6 +90,9 @@ export function createHost(post: Post, ready: () => Promise<void>): (req: Reques
     const [, s] = needSession();
     try {
       start(s);
+      // A cancel posted right behind the request (an already aborted signal)
+      // arrives as the next message: take it before the first token.
+      await yieldNow();
       for (;;) {
         if (cancelled.has(id)) s.cancel();
         const ev = s.next() as { token: number | null; text: string } | undefined;
@@ -177,6 +195,43 @@ export function createHost(post: Post, ready: () => Promise<void>): (req: Reques
         needSession()[1].reset();
         post({ type: 'done', id: req.id, value: null });
         return;
+      case 'embedLoad': {
+        await ready().catch((e: unknown) => {
+          const { message } = wireError(e);
+          throw Object.assign(new Error(`cannot start hearth-wasm: ${message}`), {
+            code: 'HEARTH_WASM_LOAD',
+          });
+        });
+        const f = req.files;
+        const bytes = (b: ArrayBuffer | undefined) => (b ? new Uint8Array(b) : undefined);
+        embedder?.free();
+        embedder = undefined;
+        embedder = new WasmEmbeddingModel(
+          new Uint8Array(f.config),
+          new Uint8Array(f.tokenizer),
+          new Uint8Array(f.weights),
+          bytes(f.pooling),
+          bytes(f.sentenceConfig),
+          bytes(f.modules),
+          req.quantize,
+        );
+        post({ type: 'done', id: req.id, value: embedder.info() });
+        return;
+      }
+      case 'embed': {
+        const truncated: boolean[] = [];
+        const vectors = needEmbedder().embed(req.texts, req.normalize, req.batchSize, truncated);
+        const dims = vectors.length / req.texts.length;
+        post({ type: 'done', id: req.id, value: { vectors, dims, truncated } });
+        return;
+      }
+      case 'embedEncode':
+        post({ type: 'done', id: req.id, value: needEmbedder().encode(req.text) });
+        return;
+      case 'embedLoadDir':
+        throw Object.assign(new Error('the wasm engine cannot read directories'), {
+          code: 'HEARTH_INTERNAL',
+        });
       case 'cancel':
         return;
     }
