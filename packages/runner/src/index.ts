@@ -18,12 +18,12 @@ import type { Request, Response } from './protocol.js';
 import { setWorkerFactory } from './runner.js';
 import type { ModelInfo, ModelSource } from './types.js';
 
+export type { AdapterLoadOptions, ModelAdapter } from './adapters.js';
+export { adapterNames, registerAdapter } from './adapters.js';
 export type { CacheEntry } from './cache/model-cache.js';
 export { ModelCache } from './cache/model-cache.js';
 export type { CacheOption } from './cache/open.js';
 export type { CacheStoreKind } from './cache/store.js';
-export type { AdapterLoadOptions, ModelAdapter } from './adapters.js';
-export { adapterNames, registerAdapter } from './adapters.js';
 export type { Capabilities } from './capabilities.js';
 export { capabilities } from './capabilities.js';
 export type {
