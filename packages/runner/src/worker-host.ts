@@ -7,11 +7,20 @@
  * @internal
  */
 
-import { ModelLoader, type WasmModel, type WasmSession } from '../wasm/hearth_wasm.js';
-import type { Request, Response, WireError } from './protocol.js';
+import type { ModelLoader, WasmModel, WasmSession } from '../wasm/hearth_wasm.js';
+import type { Request, Response, WasmEngineReport, WireError } from './protocol.js';
 
 /** How the host answers. */
 export type Post = (message: Response) => void;
+
+/** An instantiated wasm build (both builds export the same classes) and what it is. */
+export interface WasmEngineModule {
+  ModelLoader: typeof ModelLoader;
+  report: WasmEngineReport;
+}
+
+/** Instantiates a build once, for `threads` threads (a hint: the host may pick fewer). */
+export type Ready = (threads: number | undefined) => Promise<WasmEngineModule>;
 
 /**
  * Yields to the event loop so that pending messages (cancels) are handled:
@@ -49,7 +58,7 @@ export function wireError(e: unknown, fallback = 'HEARTH_INTERNAL'): WireError {
 }
 
 /** Creates the request handler; `ready` instantiates the wasm module (once). */
-export function createHost(post: Post, ready: () => Promise<void>): (req: Request) => void {
+export function createHost(post: Post, ready: Ready): (req: Request) => void {
   let loader: ModelLoader | undefined;
   let model: WasmModel | undefined;
   let session: WasmSession | undefined;
@@ -91,17 +100,18 @@ export function createHost(post: Post, ready: () => Promise<void>): (req: Reques
 
   async function handle(req: Request): Promise<void> {
     switch (req.op) {
-      case 'loadBegin':
-        await ready().catch((e: unknown) => {
+      case 'loadBegin': {
+        const engine = await ready(req.threads).catch((e: unknown) => {
           const { message } = wireError(e);
           throw Object.assign(new Error(`cannot start hearth-wasm: ${message}`), {
             code: 'HEARTH_WASM_LOAD',
           });
         });
         loader?.free();
-        loader = new ModelLoader(req.total, req.sha256);
-        post({ type: 'done', id: req.id, value: null });
+        loader = new engine.ModelLoader(req.total, req.sha256);
+        post({ type: 'done', id: req.id, value: engine.report });
         return;
+      }
       case 'loadChunk':
         // Errors (too many bytes) surface at loadEnd: the loader is dropped here.
         try {
