@@ -65,6 +65,10 @@ describe(`LlamaRunner on SmolLM2-135M (Q4_1), ${RUNTIME}`, () => {
     expect(info.config.hasChatTemplate).toBe(true);
     expect(info.contextLength).toBe(8192);
     expect(info.backend).toBe(ENGINE);
+    // Node's wasm engine is the single-threaded SIMD build; the native addon reports no wasm build.
+    expect(runner.capabilities().wasm).toEqual(
+      ENGINE === 'wasm' ? { simd: true, threads: false, threadCount: 1, build: 'simd' } : undefined,
+    );
   });
 
   it('tokenizes as the native engine does', async () => {
@@ -295,6 +299,13 @@ describe(`LlamaRunner from a file path, ${RUNTIME}`, () => {
   it('rejects a missing file with IO_ERROR', async () => {
     const e = await rejection(() => LlamaRunner.load('/nonexistent/model.gguf'));
     expect(e.code).toBe('IO_ERROR');
+  });
+
+  it('rejects a thread count that is not a positive integer with INVALID_OPTION', async () => {
+    for (const threads of [0, -2, 1.5, Number.NaN]) {
+      const e = await rejection(() => LlamaRunner.load(modelPath(SMOLLM2), { threads }));
+      expect(e.code, String(threads)).toBe('INVALID_OPTION');
+    }
   });
 
   it('rejects an unknown backend with INVALID_OPTION', async () => {
