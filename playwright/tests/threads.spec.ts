@@ -74,13 +74,16 @@ test('an isolated page runs the threaded build by default', async ({ page }) => 
 
 test('a page without COOP/COEP runs the single-threaded build and logs why', async ({ page }) => {
   // Drop the isolation headers from the page itself (its workers inherit its state).
-  await page.route((url) => url.pathname === '/generate.html', async (route) => {
-    const response = await route.fetch();
-    const headers = { ...response.headers() };
-    delete headers['cross-origin-opener-policy'];
-    delete headers['cross-origin-embedder-policy'];
-    await route.fulfill({ response, headers });
-  });
+  await page.route(
+    (url) => url.pathname === '/generate.html',
+    async (route) => {
+      const response = await route.fetch();
+      const headers = { ...response.headers() };
+      delete headers['cross-origin-opener-policy'];
+      delete headers['cross-origin-embedder-policy'];
+      await route.fulfill({ response, headers });
+    },
+  );
   const notices: string[] = [];
   page.on('console', (m) => {
     if (m.text().includes('cross-origin isolated')) notices.push(m.text());
