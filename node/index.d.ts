@@ -52,7 +52,7 @@ export declare class NativeSession {
    * sampling: { temperature, topK, topP, minP, repeatPenalty, seed, … } }`).
    * `onToken` receives each `{ token, text }` event, then `null` once when
    * the generation has ended; the promise settles right after that with
-   * `{ text, tokens, promptTokens, finishReason, timings }`.
+   * `{ text, tokens, promptTokens, finishReason, topLogits, timings }`.
    */
   generate(prompt: Array<number> | Uint32Array, options: object | undefined | null, onToken: (event: { token: number | null; text: string } | null) => void): Promise<any>
   /**

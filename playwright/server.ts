@@ -2,7 +2,8 @@
  * A small static file server for the end-to-end tests: cross-origin isolated
  * (COOP/COEP, so pages get SharedArrayBuffer and threads), correct MIME types
  * (wasm streaming compilation needs `application/wasm`) and single HTTP Range
- * requests with `If-Range`, which model downloads use to resume.
+ * requests with `If-Range`, which model downloads use to resume (and a test
+ * header that cuts a response short).
  */
 
 import { createReadStream } from 'node:fs';
@@ -131,9 +132,13 @@ async function handle(
     res.end();
     return;
   }
-  const stream = createReadStream(file, { start, end });
+  // Tests: `X-Test-Cut-After: N` sends N body bytes, then drops the connection (an interrupted download).
+  const cut = Number(req.headers['x-test-cut-after']);
+  const last = cut > 0 ? Math.min(end, start + cut - 1) : end;
+  const stream = createReadStream(file, { start, end: last });
   stream.on('error', () => res.destroy());
-  stream.pipe(res);
+  if (last < end) stream.on('end', () => res.socket?.end());
+  stream.pipe(res, { end: last === end });
 }
 
 /**

@@ -122,10 +122,31 @@ fn parse_messages(messages: serde_json::Value) -> Outcome<Vec<ChatMessage>> {
     })
 }
 
+/// Whole numbers as integers: napi hands JS numbers beyond 32 bits over as
+/// floats, which serde refuses for integer fields (`seed: 5e9` is a valid seed).
+fn integral_numbers(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|f| n.is_f64() && f.fract() == 0.0)
+                && (0.0..9_007_199_254_740_992.0).contains(&f)
+            {
+                *n = serde_json::Number::from(f as u64);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integral_numbers),
+        serde_json::Value::Object(map) => map.values_mut().for_each(integral_numbers),
+        _ => {}
+    }
+}
+
 fn parse_options(options: Option<serde_json::Value>) -> Outcome<GenerateOptions> {
     match options {
         None | Some(serde_json::Value::Null) => Ok(GenerateOptions::default()),
-        Some(v) => serde_json::from_value(v).map_err(|e| {
+        Some(mut v) => serde_json::from_value({
+            integral_numbers(&mut v);
+            v
+        })
+        .map_err(|e| {
             Failure::new(
                 code::INVALID_OPTION,
                 format!("invalid generate options: {e}"),
@@ -279,6 +300,9 @@ struct JsResult {
     tokens: Vec<u32>,
     prompt_tokens: Vec<u32>,
     finish_reason: FinishReason,
+    /// The ten highest raw logits `[token, logit]` at the first generated
+    /// position, as `hearth run --json` prints them (for the Node CLI).
+    top_logits: Vec<(u32, f32)>,
     timings: TimingsJs,
 }
 
@@ -286,6 +310,7 @@ impl From<GenerationResult> for JsResult {
     fn from(r: GenerationResult) -> Self {
         JsResult {
             timings: TimingsJs::from(&r.timings),
+            top_logits: r.top_logits,
             text: r.text,
             tokens: r.tokens,
             prompt_tokens: r.prompt_tokens,
@@ -338,7 +363,7 @@ impl NativeSession {
     /// sampling: { temperature, topK, topP, minP, repeatPenalty, seed, … } }`).
     /// `onToken` receives each `{ token, text }` event, then `null` once when
     /// the generation has ended; the promise settles right after that with
-    /// `{ text, tokens, promptTokens, finishReason, timings }`.
+    /// `{ text, tokens, promptTokens, finishReason, topLogits, timings }`.
     #[napi(
         ts_args_type = "prompt: Array<number> | Uint32Array, options: object | undefined | null, onToken: (event: { token: number | null; text: string } | null) => void",
         ts_return_type = "Promise<any>"

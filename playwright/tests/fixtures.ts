@@ -13,6 +13,10 @@ export const modelsDir: string =
 
 /** The built `@hearth/runner` package, resolved as a dependency would be. */
 const runnerDir = dirname(createRequire(import.meta.url).resolve('@hearth/runner/package.json'));
+/** `@noble/hashes` (the runner's SHA-256), as the runner resolves it; pages map it in their import map. */
+const nobleDir = dirname(
+  createRequire(join(runnerDir, 'package.json')).resolve('@noble/hashes/sha2.js'),
+);
 
 export const test = base.extend<object, { server: StaticServer }>({
   server: [
@@ -21,6 +25,7 @@ export const test = base.extend<object, { server: StaticServer }>({
       const server = await startStaticServer({
         '/': fileURLToPath(new URL('../fixtures/', import.meta.url)),
         '/runner/': runnerDir,
+        '/noble-hashes/': nobleDir,
         '/models/': modelsDir,
       });
       await use(server);

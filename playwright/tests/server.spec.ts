@@ -48,3 +48,10 @@ test('resumes only when If-Range still matches the ETag', async ({ request }) =>
 test('never serves files outside its roots', async ({ request }) => {
   expect((await request.get('/runner/..%2f..%2fpackage.json')).status()).toBe(404);
 });
+
+test('X-Test-Cut-After drops the connection after that many body bytes', async ({ request }) => {
+  const cut = request.get(FILE, { headers: { 'X-Test-Cut-After': '5' } });
+  await expect(cut).rejects.toThrow();
+  const whole = await request.get(FILE, { headers: { 'X-Test-Cut-After': '100' } });
+  expect(await whole.text()).toBe('<html>404</html>\n');
+});

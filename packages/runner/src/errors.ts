@@ -14,10 +14,16 @@ export const RunnerErrorCode = {
   InvalidOption: 'INVALID_OPTION',
   /** Loading was aborted through its `signal`. */
   Aborted: 'ABORTED',
-  /** The downloaded model's SHA-256 is not the one given (raised by the engine). */
+  /** The downloaded model's SHA-256 is not the one given. */
   Sha256Mismatch: 'SHA256_MISMATCH',
   /** The model could not be downloaded (network error; HTTP errors are `HTTP_<status>`). */
   Network: 'NETWORK_ERROR',
+  /** The server answered with something that is not a model (an HTML page). */
+  NotAModel: 'NOT_A_MODEL',
+  /** The model cache has no room for the model (the message names the sizes). */
+  QuotaExceeded: 'QUOTA_EXCEEDED',
+  /** The model cache's storage failed (IndexedDB, OPFS or file system). */
+  Cache: 'CACHE_ERROR',
   /** The engine worker could not start or died. */
   Worker: 'HEARTH_WORKER',
   /** `backend: 'hearth' | 'llama.cpp'` was asked for but the native addon cannot be loaded. */

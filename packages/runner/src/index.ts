@@ -6,12 +6,19 @@
  */
 
 import init from '../wasm/hearth_wasm.js';
+import { IndexedDbStore } from './cache/indexeddb.js';
+import { OpfsStore } from './cache/opfs.js';
+import { registerStore } from './cache/store.js';
 import { lazyLoader, readModelInfoWith, versionWith } from './engine.js';
 import { HearthError, RunnerErrorCode } from './errors.js';
 import type { Request, Response } from './protocol.js';
 import { setWorkerFactory } from './runner.js';
 import type { ModelInfo, ModelSource } from './types.js';
 
+export type { CacheEntry } from './cache/model-cache.js';
+export { ModelCache } from './cache/model-cache.js';
+export type { CacheOption } from './cache/open.js';
+export type { CacheStoreKind } from './cache/store.js';
 export type { Capabilities } from './capabilities.js';
 export { capabilities } from './capabilities.js';
 export { HearthError, RunnerErrorCode } from './errors.js';
@@ -58,6 +65,10 @@ setWorkerFactory((backend) => {
     terminate: () => worker.terminate(),
   };
 });
+
+// Model cache: IndexedDB by default, OPFS on request.
+registerStore('indexeddb', () => IndexedDbStore.open(), true);
+registerStore('opfs', () => OpfsStore.open());
 
 const ready = lazyLoader(() =>
   init({ module_or_path: new URL('../wasm/hearth_wasm_bg.wasm', import.meta.url) }),

@@ -308,7 +308,9 @@ export class NativePort implements WorkerPort {
       });
       // Cancelled while queued: start, then stop before the first token (as the wasm engine does).
       if (this.#cancelled.has(id)) s.cancel();
-      return await done;
+      // The runner's result is the same in every engine: `topLogits` is for the CLI.
+      const { topLogits: _, ...result } = (await done) as { topLogits?: unknown };
+      return result;
     } finally {
       this.#running = undefined;
       this.#cancelled.delete(id);

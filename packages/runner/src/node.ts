@@ -8,12 +8,16 @@
  * @module
  */
 
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import init from '../wasm/hearth_wasm.js';
+import { FsStore } from './cache/fs.js';
+import { setSha256 } from './cache/hash.js';
+import { registerStore } from './cache/store.js';
 import { lazyLoader, readModelInfoWith, versionWith } from './engine.js';
 import { HearthError, RunnerErrorCode } from './errors.js';
 import { loadAddon, NativePort } from './native-host.js';
@@ -22,6 +26,10 @@ import { setLocalFiles, setWorkerFactory } from './runner.js';
 import type { ModelSourceInput, OpenedSource } from './source.js';
 import type { ModelInfo, ModelSource } from './types.js';
 
+export type { CacheEntry } from './cache/model-cache.js';
+export { ModelCache } from './cache/model-cache.js';
+export type { CacheOption } from './cache/open.js';
+export type { CacheStoreKind } from './cache/store.js';
 export type { Capabilities } from './capabilities.js';
 export { capabilities } from './capabilities.js';
 export { HearthError, RunnerErrorCode } from './errors.js';
@@ -46,7 +54,10 @@ export type { ModelInfo, ModelSource, TokenizerInfo, TypeStats } from './types.j
 
 /** The wasm engine in a worker_threads worker, unref'd while idle (a script that forgets `dispose()` still exits). */
 function wasmWorker(): WorkerPort {
-  const worker = new Worker(new URL('./worker-node.js', import.meta.url));
+  const worker = new Worker(new URL('./worker-node.js', import.meta.url), {
+    // Workers inherit the parent's flags; `--input-type` (from `node -e`) would refuse the worker's file.
+    execArgv: process.execArgv.filter((flag) => !flag.startsWith('--input-type')),
+  });
   return {
     postMessage: (message: Request, transfer: Transferable[] = []) =>
       worker.postMessage(message, transfer as never[]),
@@ -128,6 +139,18 @@ setLocalFiles({
     }
     return { total: size, chunks: chunks(), sha256: undefined, label: path };
   },
+});
+
+// Model cache: a directory ($HEARTH_CACHE_DIR, ~/.cache/hearth/models-cache), hashed with node:crypto.
+registerStore('fs', ({ dir }) => FsStore.open(dir), true);
+setSha256(() => {
+  const h = createHash('sha256');
+  return {
+    update: (bytes) => {
+      h.update(bytes);
+    },
+    hex: () => h.digest('hex'),
+  };
 });
 
 const ready = lazyLoader(async () =>

@@ -4,6 +4,7 @@
  * and `node.ts` (Node) register how a worker is started.
  */
 
+import { type CacheOption, checkCacheOption, openModelSource } from './cache/open.js';
 import { type Capabilities, capabilities, type WasmEngine } from './capabilities.js';
 import { WorkerClient } from './client.js';
 import { HearthError, RunnerErrorCode, toHearthError } from './errors.js';
@@ -16,7 +17,7 @@ import type {
   WireMessage,
   WorkerPort,
 } from './protocol.js';
-import { type ModelSourceInput, type OpenedSource, openSource, throwIfAborted } from './source.js';
+import { type ModelSourceInput, type OpenedSource, throwIfAborted } from './source.js';
 import type { ModelInfo } from './types.js';
 
 export type { Backend, EngineKind } from './protocol.js';
@@ -52,8 +53,9 @@ export interface LoadProgress {
    * `total` bytes; `total` is `undefined` when the server sends no length);
    * `verify` (SHA-256, when one was given), `parse` (header, weights,
    * tokenizer) and `init` (session): `loaded` goes from 0 to `total` = 1.
+   * `cache-read`: bytes read from the model cache instead of downloaded.
    */
-  stage: 'download' | 'verify' | 'parse' | 'init';
+  stage: 'download' | 'cache-read' | 'verify' | 'parse' | 'init';
   loaded: number;
   total: number | undefined;
 }
@@ -75,6 +77,12 @@ export interface LoadOptions {
    * engine in browsers).
    */
   backend?: Backend;
+  /**
+   * Where URL sources are cached (default `indexeddb` in browsers, `fs` in
+   * Node; `none` turns caching off). Blobs, bytes and file paths are never
+   * cached. See {@link ModelCache}.
+   */
+  cache?: CacheOption;
   /**
    * Threads for the wasm engine in browsers (default: the logical cores, at
    * most 8). More than 1 runs the threaded build when the page is
@@ -304,8 +312,11 @@ export class LlamaRunner {
    * Node, a file path (or `file:` URL) is memory-mapped by the native addon
    * (no copy), or streamed from disk to the wasm engine.
    *
+   * URL sources go through the model cache (option `cache`; see `ModelCache`).
+   *
    * @throws {HearthError} `HTTP_<status>` (e.g. `HTTP_404`), `NETWORK_ERROR`,
-   *   `ABORTED`, `SHA256_MISMATCH`, `GGUF_*` (not a model or a damaged one),
+   *   `ABORTED`, `SHA256_MISMATCH`, `NOT_A_MODEL` (an HTML page),
+   *   `QUOTA_EXCEEDED`, `CACHE_ERROR`, `GGUF_*` (not a model or a damaged one),
    *   `MODEL_TOO_LARGE` (over 3.5 GiB, more than wasm32 can hold),
    *   `MODEL_ALLOC_FAILED`, `HEARTH_WASM_LOAD`, `HEARTH_WORKER`, `IO_ERROR`
    *   (a file that cannot be read), `LOAD_FAILED` (llama.cpp refused the
@@ -313,7 +324,8 @@ export class LlamaRunner {
    *   `INVALID_OPTION`.
    */
   static async load(source: ModelSourceInput, options: LoadOptions = {}): Promise<LlamaRunner> {
-    const { onProgress, signal, contextLength = 0, backend = 'auto', threads } = options;
+    const { onProgress, signal, contextLength = 0, backend = 'auto', cache, threads } = options;
+    checkCacheOption(cache);
     if (threads !== undefined && (!Number.isSafeInteger(threads) || threads < 1)) {
       throw new HearthError(
         RunnerErrorCode.InvalidOption,
@@ -353,7 +365,7 @@ export class LlamaRunner {
         opened =
           path !== undefined && localFiles
             ? await localFiles.open(path, signal)
-            : await openSource(source, signal);
+            : await openModelSource(source, cache, signal, progress);
       } catch (e) {
         port.terminate();
         throw e;
@@ -369,6 +381,7 @@ export class LlamaRunner {
       client = new WorkerClient(port);
     } catch (e) {
       port.terminate();
+      opened?.close?.();
       throw toHearthError(e, RunnerErrorCode.Worker);
     }
     const onAbort = () =>
@@ -417,10 +430,13 @@ export class LlamaRunner {
       const error = signal?.aborted
         ? new HearthError(RunnerErrorCode.Aborted, 'model loading was aborted', { cause: e })
         : toHearthError(e);
+      // Bytes the engine rejects are no model to keep in the cache.
+      if (error.code.startsWith('GGUF_')) await opened?.discard?.().catch(() => {});
       client.fail(error);
       throw error;
     } finally {
       signal?.removeEventListener('abort', onAbort);
+      opened?.close?.();
     }
   }
 
@@ -456,12 +472,13 @@ export class LlamaRunner {
       ...(threads !== undefined ? { threads } : {}),
     });
     let loaded = 0;
-    progress({ stage: 'download', loaded, total });
+    const stage = opened.stage ?? 'download';
+    progress({ stage, loaded, total });
     for await (const chunk of chunks) {
       throwIfAborted(signal);
       loaded += chunk.byteLength;
       client.send({ op: 'loadChunk', chunk }, [chunk]);
-      progress({ stage: 'download', loaded, total });
+      progress({ stage, loaded, total });
     }
     throwIfAborted(signal);
     const info = await client.request<LoadedInfo>(

@@ -31,6 +31,12 @@ export interface OpenedSource {
   sha256: string | undefined;
   /** For error messages. */
   label: string;
+  /** The progress stage reading it is (default `download`). */
+  stage?: 'download' | 'cache-read';
+  /** Forgets the cached copy (called when the engine rejects the bytes). */
+  discard?: () => Promise<void>;
+  /** Called once the load ended, either way (releases the cache entry's lock). */
+  close?: () => void;
 }
 
 /** Chunk size used when slicing in-memory sources. */
@@ -103,6 +109,25 @@ async function* sliceBytes(bytes: Uint8Array): AsyncIterable<ArrayBuffer> {
   }
 }
 
+/** Throws `HTTP_<status>` or `NOT_A_MODEL` (an HTML page) for a response that cannot be a model. */
+export function checkModelResponse(response: Response, label: string): void {
+  if (!response.ok) {
+    response.body?.cancel().catch(() => {});
+    throw new HearthError(
+      `HTTP_${response.status}`,
+      `cannot download ${label}: ${response.status} ${response.statusText}`.trim(),
+    );
+  }
+  const type = response.headers.get('content-type') ?? '';
+  if (/^\s*text\/html\b/i.test(type)) {
+    response.body?.cancel().catch(() => {});
+    throw new HearthError(
+      RunnerErrorCode.NotAModel,
+      `${label} is not a model: the server sent an HTML page (${type})`,
+    );
+  }
+}
+
 async function openUrl(
   url: string | URL,
   signal: AbortSignal | undefined,
@@ -119,13 +144,7 @@ async function openUrl(
       { cause: e },
     );
   }
-  if (!response.ok) {
-    response.body?.cancel().catch(() => {});
-    throw new HearthError(
-      `HTTP_${response.status}`,
-      `cannot download ${label}: ${response.status} ${response.statusText}`.trim(),
-    );
-  }
+  checkModelResponse(response, label);
   if (!response.body) {
     return { total: 0, chunks: sliceBytes(new Uint8Array()), label };
   }

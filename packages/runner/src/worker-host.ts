@@ -84,6 +84,9 @@ export function createHost(post: Post, ready: Ready): (req: Request) => void {
     const [, s] = needSession();
     try {
       start(s);
+      // A cancel posted right behind the request (an already aborted signal)
+      // arrives as the next message: take it before the first token.
+      await yieldNow();
       for (;;) {
         if (cancelled.has(id)) s.cancel();
         const ev = s.next() as { token: number | null; text: string } | undefined;

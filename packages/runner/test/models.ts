@@ -17,5 +17,4 @@ export function modelPath(file: string): string {
   return path;
 }
 
-export const SMOLLM2 = 'SmolLM2-135M-Instruct.Q4_1.gguf';
-export const GEMMA3 = 'gemma-3-270m-q4_k_m.gguf';
+export { GEMMA3, SMOLLM2 } from './model-files.js';

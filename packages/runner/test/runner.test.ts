@@ -1,10 +1,10 @@
-// LlamaRunner end to end in Node: the built package and the real SmolLM2
-// model, greedy. The same suite runs twice (`npm test`): HEARTH_RUNTIME=native
-// (the @hearth/node addon; the default when it is built) and HEARTH_RUNTIME=wasm
-// (hearth-wasm in a worker_threads worker).
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { pathToFileURL } from 'node:url';
+// LlamaRunner end to end: the built package and the real SmolLM2 model,
+// greedy. One suite, three runtimes (`npm test`), picked by HEARTH_RUNTIME:
+// `native` (the @hearth/node addon; the default when it is built), `wasm`
+// (hearth-wasm in a worker_threads worker) and `browser` (hearth-wasm in a Web
+// Worker in Chromium, vitest browser mode). All three must produce the Rust
+// CLI's greedy tokens (computed by test/global-setup.ts). Node-only sources
+// (file paths) and the addon's extras are in runner-node.test.ts.
 import {
   type GenerationResult,
   HearthError,
@@ -12,20 +12,15 @@ import {
   type LoadProgress,
   type TokenChunk,
 } from '@hearth/runner';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { modelPath, SMOLLM2 } from './models.js';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { modelBytes, runtime as RUNTIME, serveModel } from '#test-env';
+import { SMOLLM2 } from './model-files.js';
 
-const PROMPT = 'The capital of France is';
-/** What the native CLI generates, greedy (the first 30 tokens start with this). */
-const CONTINUATION = ' Paris.\n\nThe United States has a population of approximately';
-/** The 30 greedy tokens of hearth-core, native and wasm alike. */
-const GREEDY_30 = [
-  7042, 30, 198, 198, 504, 1797, 1918, 553, 253, 2155, 282, 4723, 216, 35, 33, 33, 2215, 701, 30,
-  198, 198, 504, 1797, 1918, 553, 253, 2155, 282, 4723, 216,
-];
+/** The Rust CLI's greedy continuation (30 tokens) of the reference prompt. */
+const REFERENCE = inject('reference');
+const PROMPT = REFERENCE.prompt;
 /** Which engine `auto` runs here. */
-const RUNTIME = process.env.HEARTH_RUNTIME === 'wasm' ? 'wasm' : 'native';
-const ENGINE = RUNTIME === 'wasm' ? 'wasm' : 'hearth';
+const ENGINE = RUNTIME === 'native' ? 'hearth' : 'wasm';
 
 /** Awaits a rejection (or catches a throw) and returns it as a HearthError. */
 async function rejection(f: () => unknown): Promise<HearthError> {
@@ -45,7 +40,7 @@ describe(`LlamaRunner on SmolLM2-135M (Q4_1), ${RUNTIME}`, () => {
   const progress: LoadProgress[] = [];
 
   beforeAll(async () => {
-    bytes = await readFile(modelPath(SMOLLM2));
+    bytes = await modelBytes(SMOLLM2);
     runner = await LlamaRunner.load(bytes, { onProgress: (p) => progress.push({ ...p }) });
   });
   afterAll(() => runner?.dispose());
@@ -65,15 +60,26 @@ describe(`LlamaRunner on SmolLM2-135M (Q4_1), ${RUNTIME}`, () => {
     expect(info.config.hasChatTemplate).toBe(true);
     expect(info.contextLength).toBe(8192);
     expect(info.backend).toBe(ENGINE);
-    // Node's wasm engine is the single-threaded SIMD build; the native addon reports no wasm build.
-    expect(runner.capabilities().wasm).toEqual(
-      ENGINE === 'wasm' ? { simd: true, threads: false, threadCount: 1, build: 'simd' } : undefined,
-    );
+    // Which wasm build runs: none on the addon, the single-threaded one in Node, the threaded
+    // one in a cross-origin isolated page when there is more than one core.
+    const caps = runner.capabilities();
+    if (ENGINE === 'hearth') expect(caps.wasm).toBeUndefined();
+    else if (RUNTIME === 'wasm') {
+      expect(caps.wasm).toEqual({ simd: true, threads: false, threadCount: 1, build: 'simd' });
+    } else {
+      const threads = Math.min(navigator.hardwareConcurrency, 8);
+      expect(caps.wasm).toEqual(
+        caps.crossOriginIsolated && threads > 1
+          ? { simd: true, threads: true, threadCount: threads, build: 'threads' }
+          : { simd: true, threads: false, threadCount: 1, build: 'simd' },
+      );
+    }
+    expect(caps.engineThreads).toBe(caps.wasm?.threadCount ?? 1);
   });
 
   it('tokenizes as the native engine does', async () => {
-    expect(await runner.tokenize(PROMPT)).toEqual([504, 3575, 282, 4649, 314]);
-    expect(await runner.detokenize([504, 3575, 282, 4649, 314])).toBe(PROMPT);
+    expect(await runner.tokenize(PROMPT)).toEqual(REFERENCE.promptTokens);
+    expect(await runner.detokenize(REFERENCE.promptTokens)).toBe(PROMPT);
     const template = await runner.applyChatTemplate([{ role: 'user', content: 'Hi' }]);
     expect(template).toContain('<|im_start|>user\nHi<|im_end|>');
     expect(template.endsWith('<|im_start|>assistant\n')).toBe(true);
@@ -85,12 +91,12 @@ describe(`LlamaRunner on SmolLM2-135M (Q4_1), ${RUNTIME}`, () => {
     for await (const chunk of generation) chunks.push(chunk);
     const result = await generation.result;
     console.log(
-      `${ENGINE} in Node: ${JSON.stringify(result.text)}; decode ${result.timings.decodeTokS.toFixed(1)} tok/s, ttft ${result.timings.ttftMs.toFixed(0)} ms`,
+      `${ENGINE} (${RUNTIME}): ${JSON.stringify(result.text)}; decode ${result.timings.decodeTokS.toFixed(1)} tok/s, ttft ${result.timings.ttftMs.toFixed(0)} ms`,
     );
-    expect(result.text.startsWith(CONTINUATION)).toBe(true);
+    expect(result.text).toBe(REFERENCE.text);
     expect(result.finishReason).toBe('length');
-    expect(result.tokens).toEqual(GREEDY_30);
-    expect(result.promptTokens).toEqual([504, 3575, 282, 4649, 314]);
+    expect(result.tokens).toEqual(REFERENCE.tokens);
+    expect(result.promptTokens).toEqual(REFERENCE.promptTokens);
     expect(chunks.length).toBeGreaterThan(5);
     expect(chunks.map((c) => c.text).join('')).toBe(result.text);
     expect(result.timings.ttftMs).toBeGreaterThan(0);
@@ -117,7 +123,7 @@ describe(`LlamaRunner on SmolLM2-135M (Q4_1), ${RUNTIME}`, () => {
     expect(result.finishReason).toBe('cancelled');
     // The native engine generates on its own thread: a token or two may be under way.
     expect(result.tokens.length).toBeGreaterThanOrEqual(3);
-    expect(result.tokens.length).toBeLessThanOrEqual(RUNTIME === 'wasm' ? 4 : 8);
+    expect(result.tokens.length).toBeLessThanOrEqual(RUNTIME === 'native' ? 8 : 4);
     expect(result.text.startsWith(' Paris')).toBe(true);
   });
 
@@ -142,6 +148,44 @@ describe(`LlamaRunner on SmolLM2-135M (Q4_1), ${RUNTIME}`, () => {
     expect(rb.timings.reusedTokens).toBe(4);
   });
 
+  it('gives each of many concurrent generations the text it gets alone', async () => {
+    const prompts = [
+      PROMPT,
+      'The capital of Italy is',
+      'Once upon a time',
+      '1, 2, 3, 4,',
+      'The best way to learn a language is',
+      PROMPT,
+    ];
+    const options = { temperature: 0, maxTokens: 8 };
+    const alone: string[] = [];
+    for (const prompt of prompts) {
+      await runner.reset();
+      alone.push((await runner.generateText(prompt, options).result).text);
+    }
+    // Different answers, so any interleaving of two generations would show.
+    expect(new Set(alone).size).toBe(prompts.length - 1);
+    // All at once, streamed; a queued one aborted before its turn does not disturb the rest.
+    const controller = new AbortController();
+    const generations = prompts.map((prompt) => runner.generateText(prompt, options));
+    const aborted = runner.generateText(PROMPT, { ...options, signal: controller.signal });
+    controller.abort();
+    const streamed = await Promise.all(
+      generations.map(async (generation) => {
+        let text = '';
+        for await (const chunk of generation) text += chunk.text;
+        return text;
+      }),
+    );
+    const results = await Promise.all(generations.map((g) => g.result));
+    expect(results.map((r) => r.text)).toEqual(alone);
+    expect(streamed).toEqual(alone);
+    const cancelled = await aborted.result;
+    expect(cancelled.finishReason).toBe('cancelled');
+    expect(cancelled.tokens).toEqual([]);
+    expect((await runner.generateText(PROMPT, options).result).text).toBe(alone[0]);
+  });
+
   it('chats with the template and reuses the KV cache on the next turn', async () => {
     await runner.reset();
     const conversation = [{ role: 'user', content: 'What is the capital of France?' }];
@@ -162,6 +206,14 @@ describe(`LlamaRunner on SmolLM2-135M (Q4_1), ${RUNTIME}`, () => {
     expect(second.text.length).toBeGreaterThan(0);
     expect(second.timings.reusedTokens).toBeGreaterThan(first.timings.promptTokens - 1);
     expect(second.timings.promptTokens).toBeGreaterThan(second.timings.reusedTokens);
+  });
+
+  it('samples reproducibly from any seed below 2^53', async () => {
+    const sample = { temperature: 1, maxTokens: 6, seed: 5_000_000_017 };
+    const first = await runner.generateText(PROMPT, sample).result;
+    const again = await runner.generateText(PROMPT, sample).result;
+    expect(first.tokens).toHaveLength(6);
+    expect(again.tokens).toEqual(first.tokens);
   });
 
   it('rejects invalid options with INVALID_OPTION before running anything', async () => {
@@ -198,19 +250,31 @@ describe(`LlamaRunner on SmolLM2-135M (Q4_1), ${RUNTIME}`, () => {
 });
 
 describe('LlamaRunner.load errors', () => {
+  it.runIf(RUNTIME === 'browser')('runs in a cross-origin isolated page (COOP/COEP)', () => {
+    expect(globalThis.crossOriginIsolated).toBe(true);
+    expect(typeof SharedArrayBuffer).toBe('function');
+  });
+
+  it('rejects a thread count that is not a positive integer with INVALID_OPTION', async () => {
+    for (const threads of [0, -2, 1.5, Number.NaN]) {
+      const e = await rejection(() => LlamaRunner.load(new Uint8Array(64), { threads }));
+      expect(e.code, String(threads)).toBe('INVALID_OPTION');
+    }
+  });
+
   it('rejects bytes that are not a model with the GGUF code', async () => {
     const e = await rejection(() => LlamaRunner.load(new TextEncoder().encode('<html>404</html>')));
     expect(e.code).toBe('GGUF_BAD_MAGIC');
   });
 
   it("rejects a truncated model and leaves the caller's bytes alone", async () => {
-    const bytes = await readFile(modelPath(SMOLLM2));
+    const bytes = await modelBytes(SMOLLM2);
     const e = await rejection(() => LlamaRunner.load(bytes.subarray(0, 1 << 20)));
     expect(e.code).toBe('GGUF_COUNT_TOO_LARGE');
     expect(bytes.byteLength).toBeGreaterThan(1 << 20);
   });
 
-  it.runIf(RUNTIME === 'wasm')(
+  it.runIf(RUNTIME !== 'native')(
     'rejects a model larger than wasm32 can hold before reading it',
     async () => {
       const huge = { size: 5 * 2 ** 30, stream: () => new Blob([]).stream() };
@@ -221,49 +285,37 @@ describe('LlamaRunner.load errors', () => {
   );
 
   it('checks the SHA-256 when one is given', async () => {
-    const { createServer } = await import('node:http');
-    const bytes = await readFile(modelPath(SMOLLM2));
-    const server = createServer((req, res) => {
-      if (req.url === '/missing.gguf') return res.writeHead(404).end('<html>404</html>');
-      res.writeHead(200, { 'Content-Length': bytes.byteLength }).end(bytes);
-    });
-    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-    const address = server.address();
-    const origin = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    const bytes = await modelBytes(SMOLLM2);
+    const served = await serveModel(SMOLLM2);
     try {
       const stages: string[] = [];
       const e = await rejection(() =>
         LlamaRunner.load(
-          { url: `${origin}/model.gguf`, sha256: '0'.repeat(64) },
+          { url: served.url, sha256: '0'.repeat(64) },
           { onProgress: (p) => stages.push(p.stage) },
         ),
       );
       expect(e.code).toBe('SHA256_MISMATCH');
       expect(stages).toContain('verify');
       expect(stages).not.toContain('parse');
-      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new Uint8Array(bytes)));
+      const sha256 = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
       const verified = await LlamaRunner.load(
-        {
-          url: `${origin}/model.gguf`,
-          sha256: sha256.toUpperCase(),
-          name: 'SmolLM2',
-          license: 'Apache-2.0',
-        },
+        { url: served.url, sha256: sha256.toUpperCase(), name: 'SmolLM2', license: 'Apache-2.0' },
         { onProgress: (p) => stages.push(p.stage) },
       );
       expect(verified.info().source).toMatchObject({ name: 'SmolLM2', license: 'Apache-2.0' });
       expect(stages.filter((s) => s === 'verify')).toHaveLength(3);
       verified.dispose();
-      const missing = await rejection(() => LlamaRunner.load(`${origin}/missing.gguf`));
+      const missing = await rejection(() => LlamaRunner.load(served.missingUrl));
       expect(missing.code).toBe('HTTP_404');
     } finally {
-      server.closeAllConnections();
-      server.close();
+      await served.close();
     }
   });
 
   it('aborts a load with ABORTED', async () => {
-    const bytes = await readFile(modelPath(SMOLLM2));
+    const bytes = await modelBytes(SMOLLM2);
     const controller = new AbortController();
     const loading = LlamaRunner.load(bytes, {
       signal: controller.signal,
@@ -274,130 +326,4 @@ describe('LlamaRunner.load errors', () => {
     const e = await rejection(() => loading);
     expect(e.code).toBe('ABORTED');
   });
-});
-
-describe(`LlamaRunner from a file path, ${RUNTIME}`, () => {
-  it('loads a path (memory-mapped by the addon, streamed from disk to wasm) and a file: URL', async () => {
-    const path = modelPath(SMOLLM2);
-    const stages: string[] = [];
-    const runner = await LlamaRunner.load(path, { onProgress: (p) => stages.push(p.stage) });
-    try {
-      expect(runner.info().source.label).toBe(path);
-      expect(runner.info().backend).toBe(ENGINE);
-      expect(stages.includes('download')).toBe(RUNTIME === 'wasm');
-      expect(stages).toContain('parse');
-      const result = await runner.generateText(PROMPT, { temperature: 0, maxTokens: 2 }).result;
-      expect(result.text).toBe(' Paris.');
-    } finally {
-      runner.dispose();
-    }
-    const viaUrl = await LlamaRunner.load(pathToFileURL(path));
-    expect(viaUrl.info().model.architecture).toBe('llama');
-    viaUrl.dispose();
-  });
-
-  it('rejects a missing file with IO_ERROR', async () => {
-    const e = await rejection(() => LlamaRunner.load('/nonexistent/model.gguf'));
-    expect(e.code).toBe('IO_ERROR');
-  });
-
-  it('rejects a thread count that is not a positive integer with INVALID_OPTION', async () => {
-    for (const threads of [0, -2, 1.5, Number.NaN]) {
-      const e = await rejection(() => LlamaRunner.load(modelPath(SMOLLM2), { threads }));
-      expect(e.code, String(threads)).toBe('INVALID_OPTION');
-    }
-  });
-
-  it('rejects an unknown backend with INVALID_OPTION', async () => {
-    const e = await rejection(() =>
-      LlamaRunner.load(modelPath(SMOLLM2), { backend: 'onnx' as never }),
-    );
-    expect(e.code).toBe('INVALID_OPTION');
-  });
-});
-
-describe.runIf(RUNTIME === 'native')('the native addon', () => {
-  it('runs llama.cpp as a second backend with the same options, events and errors', async () => {
-    const runner = await LlamaRunner.load(modelPath(SMOLLM2), { backend: 'llama.cpp' });
-    try {
-      expect(runner.info().backend).toBe('llama.cpp');
-      expect(runner.info().config.nVocab).toBe(49152);
-      expect(await runner.tokenize(PROMPT)).toEqual([504, 3575, 282, 4649, 314]);
-      const generation = runner.generateText(PROMPT, { temperature: 0, maxTokens: 30 });
-      const chunks: TokenChunk[] = [];
-      for await (const chunk of generation) chunks.push(chunk);
-      const result = await generation.result;
-      console.log(
-        `llama.cpp in Node: ${JSON.stringify(result.text)}; decode ${result.timings.decodeTokS.toFixed(1)} tok/s`,
-      );
-      expect(result.text.startsWith(' Paris.')).toBe(true);
-      expect(result.tokens.slice(0, 13)).toEqual(GREEDY_30.slice(0, 13));
-      expect(result.finishReason).toBe('length');
-      expect(chunks.map((c) => c.text).join('')).toBe(result.text);
-      // Sampling reuses hearth-core's sampler: one seed, one output.
-      const sample = { temperature: 0.9, topK: 40, seed: 42, maxTokens: 12 };
-      const s1 = await runner.generateText(PROMPT, sample).result;
-      const s2 = await runner.generateText(PROMPT, sample).result;
-      expect(s2.tokens).toEqual(s1.tokens);
-      // Chat templates are hearth-core's; stop strings and errors are shared.
-      const template = await runner.applyChatTemplate([{ role: 'user', content: 'Hi' }]);
-      expect(template).toContain('<|im_start|>user\nHi<|im_end|>');
-      const chat = await runner.chat(
-        [{ role: 'user', content: 'What is the capital of France?' }],
-        {
-          temperature: 0,
-          maxTokens: 20,
-        },
-      ).result;
-      console.log(`llama.cpp chat: ${JSON.stringify(chat.text)}`);
-      expect(chat.text.length).toBeGreaterThan(0);
-      const stopped = await runner.generateText(PROMPT, { temperature: 0, stop: '\n' }).result;
-      expect(stopped.text).toBe(' Paris.');
-      expect(stopped.finishReason).toBe('stop');
-      const e = await rejection(() => runner.generateText([60000]).result);
-      expect(e.code).toBe('TOKEN_OUT_OF_RANGE');
-      const controller = new AbortController();
-      const aborted = runner.generateText(PROMPT, {
-        temperature: 0,
-        maxTokens: 30,
-        signal: controller.signal,
-      });
-      let seen = 0;
-      for await (const chunk of aborted) {
-        if (chunk.token !== null && ++seen === 3) controller.abort();
-      }
-      expect((await aborted.result).finishReason).toBe('cancelled');
-    } finally {
-      runner.dispose();
-    }
-  });
-
-  it('keeps the event loop free while generating', async () => {
-    const runner = await LlamaRunner.load(modelPath(SMOLLM2));
-    try {
-      let ticks = 0;
-      const timer = setInterval(() => ticks++, 1);
-      const result = await runner.generateText(PROMPT, { temperature: 0, maxTokens: 30 }).result;
-      clearInterval(timer);
-      expect(result.tokens).toEqual(GREEDY_30);
-      expect(ticks).toBeGreaterThan(20);
-    } finally {
-      runner.dispose();
-    }
-  });
-
-  it('keeps memory bounded over 100 load/dispose cycles (memory-mapped SmolLM2)', async () => {
-    const path = modelPath(SMOLLM2);
-    const cycle = async () => {
-      const runner = await LlamaRunner.load(path);
-      await runner.generateText(PROMPT, { temperature: 0, maxTokens: 1 }).result;
-      runner.dispose();
-    };
-    for (let i = 0; i < 5; i++) await cycle();
-    const before = process.memoryUsage().rss;
-    for (let i = 0; i < 100; i++) await cycle();
-    const growth = (process.memoryUsage().rss - before) / 2 ** 20;
-    console.log(`RSS growth over 100 native load/dispose cycles: ${growth.toFixed(1)} MiB`);
-    expect(growth).toBeLessThan(50);
-  }, 300_000);
 });

@@ -1,0 +1,150 @@
+// LlamaRunner in Node only (HEARTH_RUNTIME=native|wasm): file paths and
+// file: URLs as sources, and the native addon's llama.cpp backend, event loop
+// and memory. The behaviour shared with the browser is in runner.test.ts.
+
+import { pathToFileURL } from 'node:url';
+import { HearthError, LlamaRunner, type TokenChunk } from '@hearth/runner';
+import { describe, expect, inject, it } from 'vitest';
+import { runtime as RUNTIME } from '#test-env';
+import { modelPath, SMOLLM2 } from './models.js';
+
+const REFERENCE = inject('reference');
+const PROMPT = REFERENCE.prompt;
+const ENGINE = RUNTIME === 'native' ? 'hearth' : 'wasm';
+
+/** Awaits a rejection (or catches a throw) and returns it as a HearthError. */
+async function rejection(f: () => unknown): Promise<HearthError> {
+  let error: unknown;
+  try {
+    await f();
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(HearthError);
+  return error as HearthError;
+}
+
+describe(`LlamaRunner from a file path, ${RUNTIME}`, () => {
+  it('loads a path (memory-mapped by the addon, streamed from disk to wasm) and a file: URL', async () => {
+    const path = modelPath(SMOLLM2);
+    const stages: string[] = [];
+    const runner = await LlamaRunner.load(path, { onProgress: (p) => stages.push(p.stage) });
+    try {
+      expect(runner.info().source.label).toBe(path);
+      expect(runner.info().backend).toBe(ENGINE);
+      expect(stages.includes('download')).toBe(RUNTIME === 'wasm');
+      expect(stages).toContain('parse');
+      const result = await runner.generateText(PROMPT, { temperature: 0, maxTokens: 2 }).result;
+      expect(result.text).toBe(' Paris.');
+    } finally {
+      runner.dispose();
+    }
+    const viaUrl = await LlamaRunner.load(pathToFileURL(path));
+    expect(viaUrl.info().model.architecture).toBe('llama');
+    viaUrl.dispose();
+  });
+
+  it('rejects a missing file with IO_ERROR', async () => {
+    const e = await rejection(() => LlamaRunner.load('/nonexistent/model.gguf'));
+    expect(e.code).toBe('IO_ERROR');
+  });
+
+  it('rejects an unknown backend with INVALID_OPTION', async () => {
+    const e = await rejection(() =>
+      LlamaRunner.load(modelPath(SMOLLM2), { backend: 'onnx' as never }),
+    );
+    expect(e.code).toBe('INVALID_OPTION');
+  });
+});
+
+describe.runIf(RUNTIME === 'native')('the native addon', () => {
+  it('runs llama.cpp as a second backend with the same options, events and errors', async () => {
+    const runner = await LlamaRunner.load(modelPath(SMOLLM2), { backend: 'llama.cpp' });
+    try {
+      expect(runner.info().backend).toBe('llama.cpp');
+      expect(runner.info().config.nVocab).toBe(49152);
+      expect(await runner.tokenize(PROMPT)).toEqual(REFERENCE.promptTokens);
+      const generation = runner.generateText(PROMPT, { temperature: 0, maxTokens: 30 });
+      const chunks: TokenChunk[] = [];
+      for await (const chunk of generation) chunks.push(chunk);
+      const result = await generation.result;
+      console.log(
+        `llama.cpp in Node: ${JSON.stringify(result.text)}; decode ${result.timings.decodeTokS.toFixed(1)} tok/s`,
+      );
+      expect(result.text.startsWith(' Paris.')).toBe(true);
+      expect(result.tokens.slice(0, 13)).toEqual(REFERENCE.tokens.slice(0, 13));
+      expect(result.finishReason).toBe('length');
+      expect(chunks.map((c) => c.text).join('')).toBe(result.text);
+      // Sampling reuses hearth-core's sampler: one seed, one output.
+      const sample = { temperature: 0.9, topK: 40, seed: 42, maxTokens: 12 };
+      const s1 = await runner.generateText(PROMPT, sample).result;
+      const s2 = await runner.generateText(PROMPT, sample).result;
+      expect(s2.tokens).toEqual(s1.tokens);
+      // Chat templates are hearth-core's; stop strings and errors are shared.
+      const template = await runner.applyChatTemplate([{ role: 'user', content: 'Hi' }]);
+      expect(template).toContain('<|im_start|>user\nHi<|im_end|>');
+      const chat = await runner.chat(
+        [{ role: 'user', content: 'What is the capital of France?' }],
+        {
+          temperature: 0,
+          maxTokens: 20,
+        },
+      ).result;
+      console.log(`llama.cpp chat: ${JSON.stringify(chat.text)}`);
+      expect(chat.text.length).toBeGreaterThan(0);
+      const stopped = await runner.generateText(PROMPT, { temperature: 0, stop: '\n' }).result;
+      expect(stopped.text).toBe(' Paris.');
+      expect(stopped.finishReason).toBe('stop');
+      const e = await rejection(() => runner.generateText([60000]).result);
+      expect(e.code).toBe('TOKEN_OUT_OF_RANGE');
+      const controller = new AbortController();
+      const aborted = runner.generateText(PROMPT, {
+        temperature: 0,
+        maxTokens: 30,
+        signal: controller.signal,
+      });
+      let seen = 0;
+      for await (const chunk of aborted) {
+        if (chunk.token !== null && ++seen === 3) controller.abort();
+      }
+      expect((await aborted.result).finishReason).toBe('cancelled');
+    } finally {
+      runner.dispose();
+    }
+  }, 180_000); // Several generations on llama.cpp: slow on a busy 2-core runner.
+
+  it('keeps the event loop free while generating', async () => {
+    const runner = await LlamaRunner.load(modelPath(SMOLLM2));
+    try {
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 1);
+      const result = await runner.generateText(PROMPT, { temperature: 0, maxTokens: 30 }).result;
+      clearInterval(timer);
+      expect(result.tokens).toEqual(REFERENCE.tokens);
+      expect(ticks).toBeGreaterThan(20);
+    } finally {
+      runner.dispose();
+    }
+  });
+
+  it('keeps memory bounded over 100 load/dispose cycles (memory-mapped SmolLM2)', async () => {
+    const path = modelPath(SMOLLM2);
+    const cycle = async () => {
+      const runner = await LlamaRunner.load(path);
+      await runner.generateText(PROMPT, { temperature: 0, maxTokens: 1 }).result;
+      runner.dispose();
+    };
+    for (let i = 0; i < 5; i++) await cycle();
+    const before = process.memoryUsage();
+    for (let i = 0; i < 100; i++) await cycle();
+    const after = process.memoryUsage();
+    const growth = (after.rss - before.rss) / 2 ** 20;
+    const external = (after.external - before.external) / 2 ** 20;
+    console.log(
+      `growth over 100 native load/dispose cycles: RSS ${growth.toFixed(1)} MiB, external ${external.toFixed(1)} MiB`,
+    );
+    // One model is ~94 MiB: a leak of one per cycle would be gigabytes.
+    expect(growth).toBeLessThan(50);
+    expect(external).toBeLessThan(10);
+  }, 300_000);
+});
