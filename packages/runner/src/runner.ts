@@ -393,7 +393,9 @@ export class LlamaRunner {
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const loadedInfo: LoadedInfo & { wasm?: WasmEngineReport } = opened
-        ? await LlamaRunner.#stream(client, opened, contextLength, threads, progress, signal)
+        ? await LlamaRunner.#stream(client, opened, contextLength, threads, progress, signal, {
+            pipelined: (port.engine ?? 'wasm') === 'wasm',
+          })
         : await client.request<LoadedInfo>(
             { op: 'loadFile', id: client.nextId(), path: path as string, contextLength },
             { onProgress: (stage, done) => progress({ stage, loaded: done ? 1 : 0, total: 1 }) },
@@ -448,6 +450,7 @@ export class LlamaRunner {
     threads: number | undefined,
     progress: (p: LoadProgress) => void,
     signal: AbortSignal | undefined,
+    { pipelined }: { pipelined: boolean },
   ): Promise<LoadedInfo & { wasm?: WasmEngineReport }> {
     let { total, chunks } = opened;
     if (total === undefined) {
@@ -464,23 +467,36 @@ export class LlamaRunner {
         yield* parts.splice(0);
       })();
     }
-    const wasm = await client.request<WasmEngineReport | null>({
+    const begin = client.request<WasmEngineReport | null>({
       op: 'loadBegin',
       id: client.nextId(),
       total,
       sha256: opened.sha256 !== undefined,
       ...(threads !== undefined ? { threads } : {}),
     });
+    // A wasm engine queues chunks behind `loadBegin`: keep reading the download while it
+    // starts (the threaded build takes a moment; a stream that errors drops what it had
+    // buffered), and stop at the first chunk after a failed start.
+    let failed: { error: unknown } | undefined;
+    if (pipelined) {
+      begin.catch((error: unknown) => {
+        failed = { error };
+      });
+    } else {
+      await begin;
+    }
     let loaded = 0;
     const stage = opened.stage ?? 'download';
     progress({ stage, loaded, total });
     for await (const chunk of chunks) {
       throwIfAborted(signal);
+      if (failed) throw failed.error;
       loaded += chunk.byteLength;
       client.send({ op: 'loadChunk', chunk }, [chunk]);
       progress({ stage, loaded, total });
     }
     throwIfAborted(signal);
+    const wasm = await begin;
     const info = await client.request<LoadedInfo>(
       {
         op: 'loadEnd',
