@@ -9,6 +9,21 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** A loaded BERT-family embedding model. */
+export declare class NativeEmbeddingModel {
+  /**
+   * `{ architecture, dims, layers, heads, vocabSize, maxTokens, pooling, normalize,
+   * matrixType, quantized, matrixBytes }`.
+   */
+  info(): any
+  /** The token ids `embed` runs for `text` (special tokens, truncation). */
+  encode(text: string): NativeEncoded
+  /** Embeds `texts` off the main thread. Rejects with `EMPTY_INPUT` for no texts. */
+  embed(texts: Array<string>, options?: NativeEmbedOptions | undefined | null): Promise<NativeEmbeddings>
+  /** Releases the model (running `embed` calls finish first). */
+  dispose(): void
+}
+
 /** A loaded model: weights (memory-mapped), tokenizer, chat template. */
 export declare class NativeModel {
   /**
@@ -72,6 +87,34 @@ export declare class NativeSession {
 }
 
 /**
+ * A bare tokenizer from a Hugging Face `tokenizer.json` (for engines that bring their own
+ * weights, such as the ONNX adapter of `@hearth/runner`).
+ */
+export declare class NativeTokenizer {
+  /** Parses `tokenizer.json` bytes; throws a tokenizer error code when it is not one. */
+  static fromJson(json: Uint8Array): NativeTokenizer
+  /** Token ids of `text`; `addSpecial` adds the post-processor's tokens (`[CLS]`/`[SEP]`). */
+  encode(text: string, addSpecial: boolean): Array<number>
+  /** Whether `id` is a special (control) token. */
+  isSpecial(id: number): boolean
+}
+
+/**
+ * Loads a Hugging Face embedding model directory (`config.json`, `tokenizer.json`,
+ * `model.safetensors`, sentence-transformers files) off the main thread.
+ *
+ * Rejects with `IO_ERROR` (not a directory), `MISSING_MODEL_FILE`, `SAFETENSORS_*`,
+ * `INVALID_MODEL_CONFIG`, `UNSUPPORTED_ARCHITECTURE`.
+ */
+export declare function loadEmbeddingModel(dir: string, options?: LoadEmbeddingOptions | undefined | null): Promise<NativeEmbeddingModel>
+
+/** Options of `loadEmbeddingModel`. */
+export interface LoadEmbeddingOptions {
+  /** Quantize the encoder matrices to Q8_0 at load (default false). */
+  quantize?: boolean
+}
+
+/**
  * Memory-maps and loads the GGUF model at `path` off the main thread.
  *
  * Rejects with `IO_ERROR` (cannot read), `GGUF_*` (not a model or a damaged
@@ -86,6 +129,32 @@ export declare function loadModelFromBytes(bytes: Uint8Array): Promise<NativeMod
 export interface LoadModelOptions {
   /** `'hearth'` (default) or `'llama.cpp'`. */
   backend?: string
+}
+
+/** What `embed` resolves with: `vectors` is one flat array of `count × dims` values. */
+export interface NativeEmbeddings {
+  /** All vectors back to back, in input order. */
+  vectors: Float32Array
+  /** Vector length. */
+  dims: number
+  /** Per input: whether it was cut at the model's length limit. */
+  truncated: Array<boolean>
+}
+
+/** Options of `NativeEmbeddingModel.embed`. */
+export interface NativeEmbedOptions {
+  /** L2-normalise; absent: as the model declares. */
+  normalize?: boolean
+  /** Texts per encoder batch (default 32). */
+  batchSize?: number
+}
+
+/** `{ ids, truncated }`: one text as the encoder sees it. */
+export interface NativeEncoded {
+  /** Token ids with special tokens. */
+  ids: Array<number>
+  /** Whether it was cut at the model's length limit. */
+  truncated: boolean
 }
 
 /** The version of this addon (and of hearth-core, which shares it). */

@@ -835,8 +835,11 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.NativeEmbeddingModel = nativeBinding.NativeEmbeddingModel
 module.exports.NativeModel = nativeBinding.NativeModel
 module.exports.NativeSession = nativeBinding.NativeSession
+module.exports.NativeTokenizer = nativeBinding.NativeTokenizer
+module.exports.loadEmbeddingModel = nativeBinding.loadEmbeddingModel
 module.exports.loadModel = nativeBinding.loadModel
 module.exports.loadModelFromBytes = nativeBinding.loadModelFromBytes
 module.exports.version = nativeBinding.version

@@ -22,9 +22,10 @@ pub mod timer;
 pub mod tokenizer;
 
 pub use bytes::ModelBytes;
-pub use embed::{EmbedLoadOptions, EmbedOptions, EmbeddingModel, Embeddings};
+pub use embed::{EmbedInfoJs, EmbedLoadOptions, EmbedOptions, EmbeddingModel, Embeddings};
 pub use engine::{
-    FinishReason, GenerateOptions, Generation, GenerationResult, Model, Session, TokenEvent,
+    DecoderPooling, FinishReason, GenerateOptions, Generation, GenerationResult, Model, Session,
+    TokenEvent,
 };
 pub use error::{Error, Result};
 pub use ggml_type::GgmlType;

@@ -12,6 +12,7 @@
 //! [`error::code`]); panics are caught and become `HEARTH_INTERNAL`.
 
 mod backend;
+pub mod embed;
 mod error;
 
 use std::path::PathBuf;

@@ -11,11 +11,16 @@ import { type StaticServer, startStaticServer } from '../server.js';
 export const modelsDir: string =
   process.env.HEARTH_MODELS_DIR ?? join(homedir(), '.cache', 'hearth', 'models');
 
+const require = createRequire(import.meta.url);
 /** The built `@hearth/runner` package, resolved as a dependency would be. */
-const runnerDir = dirname(createRequire(import.meta.url).resolve('@hearth/runner/package.json'));
+const runnerDir = dirname(require.resolve('@hearth/runner/package.json'));
 /** `@noble/hashes` (the runner's SHA-256), as the runner resolves it; pages map it in their import map. */
 const nobleDir = dirname(
   createRequire(join(runnerDir, 'package.json')).resolve('@noble/hashes/sha2.js'),
+);
+/** onnxruntime-web's browser files (the ONNX adapter's tests serve them; no CDN). */
+const ortDir = dirname(
+  require.resolve('onnxruntime-web/ort-wasm-simd-threaded.wasm', { paths: [runnerDir] }),
 );
 
 export const test = base.extend<object, { server: StaticServer }>({
@@ -27,6 +32,7 @@ export const test = base.extend<object, { server: StaticServer }>({
         '/runner/': runnerDir,
         '/noble-hashes/': nobleDir,
         '/models/': modelsDir,
+        '/ort/': ortDir,
       });
       await use(server);
       await server.close();

@@ -9,8 +9,10 @@
 //! (e.g. `"GGUF_BAD_MAGIC"`); inputs are never unwrapped, so malformed bytes
 //! give an error, not a trap.
 
+mod embed;
 mod engine;
 
+pub use embed::WasmEmbeddingModel;
 pub use engine::{MAX_MODEL_BYTES, ModelLoader, WasmModel, WasmSession};
 use hearth_core::gguf::{Gguf, GgufError, ModelSummary};
 use serde::Serialize;

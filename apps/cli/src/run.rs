@@ -120,6 +120,7 @@ pub fn run(args: Args) -> CliResult {
     if args.json {
         let mut v = serde_json::to_value(&result)?;
         v["timings"]["peak_rss_bytes"] = crate::peak_rss_bytes().into();
+        v["timings"]["threads"] = rayon::current_num_threads().into();
         writeln!(out, "{v}")?;
     } else if std::io::IsTerminal::is_terminal(&out) {
         // stdout carries the text alone; a newline only for a person's terminal.

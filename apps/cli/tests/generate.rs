@@ -105,6 +105,50 @@ fn run_json_has_tokens_logits_and_timings() {
 }
 
 #[test]
+fn run_threads_sets_the_pool_and_keeps_greedy_tokens() {
+    let s = m(SMOLLM2);
+    let run = |threads: Option<&str>| {
+        let mut args = vec![
+            "run",
+            "--model",
+            &s,
+            "--prompt",
+            "The capital of France is",
+            "--max-tokens",
+            "12",
+            "--temperature",
+            "0",
+            "--json",
+        ];
+        if let Some(t) = threads {
+            args.extend(["--threads", t]);
+        }
+        let v: Value = serde_json::from_str(hearth_ok(&args).trim()).unwrap();
+        v
+    };
+    let one = run(Some("1"));
+    let two = run(Some("2"));
+    let all = run(None);
+    assert_eq!(one["timings"]["threads"], 1);
+    assert_eq!(two["timings"]["threads"], 2);
+    let cores = std::thread::available_parallelism().unwrap().get();
+    assert_eq!(all["timings"]["threads"], cores, "default: all cores");
+    assert_eq!(
+        one["tokens"], two["tokens"],
+        "threads change speed, not tokens"
+    );
+    assert_eq!(one["tokens"], all["tokens"]);
+    let t = &one["timings"];
+    for key in ["prefill_tok_s", "decode_tok_s", "ttft_ms", "load_ms"] {
+        assert!(t[key].as_f64().unwrap() > 0.0, "timings.{key}: {t}");
+    }
+    assert_eq!(t["prompt_tokens"], 5);
+    // The weights are mapped and read: peak RSS is at least the model file.
+    let file = std::fs::metadata(&s).unwrap().len();
+    assert!(t["peak_rss_bytes"].as_u64().unwrap() >= file, "{t}");
+}
+
+#[test]
 fn seeded_sampling_repeats_and_stop_strings_cut() {
     let s = m(SMOLLM2);
     let args = [

@@ -124,6 +124,53 @@ pub struct EmbedInfo {
     pub matrix_bytes: usize,
 }
 
+/// [`EmbedInfo`] with camelCase keys: what both JavaScript bindings (hearth-wasm, hearth-node)
+/// return from an embedding model's `info()`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EmbedInfoJs {
+    /// Architecture family (`"bert"`).
+    pub architecture: &'static str,
+    /// Output vector length.
+    pub dims: usize,
+    /// Encoder layers.
+    pub layers: usize,
+    /// Attention heads.
+    pub heads: usize,
+    /// Vocabulary size.
+    pub vocab_size: usize,
+    /// Longest token sequence before truncation.
+    pub max_tokens: usize,
+    /// `"mean"`, `"cls"` or `"max"`.
+    pub pooling: &'static str,
+    /// Whether vectors are L2-normalised by default.
+    pub normalize: bool,
+    /// Type the encoder matrices are multiplied in (`"F32"`, `"Q8_0"` …).
+    pub matrix_type: &'static str,
+    /// Whether the matrices were quantized at load.
+    pub quantized: bool,
+    /// Bytes of the encoder matrices as multiplied.
+    pub matrix_bytes: usize,
+}
+
+impl From<&EmbedInfo> for EmbedInfoJs {
+    fn from(i: &EmbedInfo) -> Self {
+        EmbedInfoJs {
+            architecture: i.architecture,
+            dims: i.dims,
+            layers: i.layers,
+            heads: i.heads,
+            vocab_size: i.vocab_size,
+            max_tokens: i.max_tokens,
+            pooling: i.pooling.as_str(),
+            normalize: i.normalize,
+            matrix_type: i.matrix_type.name(),
+            quantized: i.quantized,
+            matrix_bytes: i.matrix_bytes,
+        }
+    }
+}
+
 /// A loaded BERT-family sentence embedding model.
 #[derive(Debug)]
 pub struct EmbeddingModel {

@@ -121,6 +121,11 @@ impl Model {
         &self.decoder.config
     }
 
+    /// The GGUF file's bytes (for metadata read on demand).
+    pub(crate) fn bytes(&self) -> &ModelBytes {
+        &self.bytes
+    }
+
     pub(crate) fn decoder(&self) -> &Decoder {
         &self.decoder
     }

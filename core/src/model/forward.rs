@@ -94,6 +94,9 @@ pub enum Logits {
     Last,
     /// Every token of the batch.
     All,
+    /// No logits: every token's final hidden state after the output norm (`n_embd` each), for
+    /// pooled embeddings.
+    Hidden,
 }
 
 /// Runs `tokens` (at positions `cache.len()…`) through the model, appends their
@@ -139,7 +142,7 @@ pub fn forward(
 
     let rows: Vec<usize> = match which {
         Logits::Last => vec![n - 1],
-        Logits::All => (0..n).collect(),
+        Logits::All | Logits::Hidden => (0..n).collect(),
     };
     s.xn.resize(rows.len() * d, 0.0);
     for (i, &t) in rows.iter().enumerate() {
@@ -149,6 +152,9 @@ pub fn forward(
             cfg.rms_eps,
             &mut s.xn[i * d..(i + 1) * d],
         );
+    }
+    if which == Logits::Hidden {
+        return Ok(s.xn[..rows.len() * d].to_vec());
     }
     let mut logits = vec![0f32; rows.len() * cfg.n_vocab];
     matmul(&w.output, &s.xn, rows.len(), &mut logits, &mut s.mm);

@@ -335,6 +335,87 @@ impl Drop for Context<'_> {
     }
 }
 
+/// How llama.cpp pools token embeddings into one vector per sequence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pooling {
+    /// Mean over the tokens (`LLAMA_POOLING_TYPE_MEAN`).
+    Mean,
+    /// The last token (`LLAMA_POOLING_TYPE_LAST`).
+    Last,
+    /// The first token (`LLAMA_POOLING_TYPE_CLS`, BERT models).
+    Cls,
+}
+
+/// A context in embeddings mode: each [`Embedder::embed`] runs one sequence from an empty
+/// cache and returns llama.cpp's pooled vector (`llama_get_embeddings_seq`), not normalised.
+#[derive(Debug)]
+pub struct Embedder<'m> {
+    ctx: Context<'m>,
+}
+
+impl<'m> Embedder<'m> {
+    /// Creates an embeddings context for sequences of up to `n_ctx` tokens.
+    pub fn new(
+        model: &'m Model,
+        n_ctx: u32,
+        n_threads: i32,
+        pooling: Pooling,
+    ) -> Result<Self, LlamaError> {
+        // SAFETY: valid model and params.
+        let ptr = unsafe {
+            let mut p = sys::llama_context_default_params();
+            p.n_ctx = n_ctx;
+            p.n_batch = n_ctx;
+            p.n_ubatch = n_ctx;
+            p.n_threads = n_threads;
+            p.n_threads_batch = n_threads;
+            p.no_perf = true;
+            p.embeddings = true;
+            p.pooling_type = match pooling {
+                Pooling::Mean => sys::LLAMA_POOLING_TYPE_MEAN,
+                Pooling::Last => sys::LLAMA_POOLING_TYPE_LAST,
+                Pooling::Cls => sys::LLAMA_POOLING_TYPE_CLS,
+            };
+            sys::llama_init_from_model(model.ptr.as_ptr(), p)
+        };
+        let ptr = NonNull::new(ptr).ok_or(LlamaError::Context)?;
+        Ok(Embedder {
+            ctx: Context {
+                ptr,
+                model,
+                n_past: 0,
+            },
+        })
+    }
+
+    /// The pooled embedding of `tokens` (`n_embd` values).
+    pub fn embed(&mut self, tokens: &[Token]) -> Result<Vec<f32>, LlamaError> {
+        if tokens.is_empty() {
+            return Err(LlamaError::Invalid("no tokens to embed".into()));
+        }
+        self.ctx.clear();
+        let ctx = self.ctx.ptr.as_ptr();
+        let mut toks = tokens.to_vec();
+        // SAFETY: the batch borrows `toks`, which outlives the decode call; a batch from
+        // llama_batch_get_one is sequence 0, and with pooling every token is an output.
+        let rc = unsafe {
+            let batch = sys::llama_batch_get_one(toks.as_mut_ptr(), toks.len() as i32);
+            sys::llama_decode(ctx, batch)
+        };
+        if rc != 0 {
+            return Err(LlamaError::Decode(rc));
+        }
+        // SAFETY: valid model pointer.
+        let n = unsafe { sys::llama_model_n_embd(self.ctx.model.ptr.as_ptr()) } as usize;
+        // SAFETY: after a successful decode with pooling, sequence 0 has n_embd floats.
+        let v = unsafe { sys::llama_get_embeddings_seq(ctx, 0) };
+        if v.is_null() {
+            return Err(LlamaError::Decode(-101));
+        }
+        Ok(unsafe { std::slice::from_raw_parts(v, n) }.to_vec())
+    }
+}
+
 /// Index of the largest value (first on ties, as llama.cpp's greedy sampler).
 pub fn argmax(v: &[f32]) -> usize {
     let mut best = 0;

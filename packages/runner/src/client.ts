@@ -13,6 +13,8 @@ import type { Request, Response, WorkerPort } from './protocol.js';
 export interface Handlers {
   onToken?(token: number | null, text: string): void;
   onProgress?(stage: 'verify' | 'parse' | 'init', done: boolean): void;
+  /** Buffers of the request to transfer to the worker (not handlers: read once at send). */
+  transfer?: Transferable[];
 }
 
 interface Pending extends Handlers {
@@ -57,7 +59,7 @@ export class WorkerClient {
     return new Promise<T>((resolve, reject) => {
       this.#pending.set(req.id, { ...handlers, resolve: resolve as (v: unknown) => void, reject });
       this.#port.setBusy?.(true);
-      this.#port.postMessage(req);
+      this.#port.postMessage(req, handlers.transfer);
     });
   }
 

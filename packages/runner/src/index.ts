@@ -5,23 +5,41 @@
  * @module
  */
 
-import init from '../wasm/hearth_wasm.js';
+import init, { WasmTokenizer } from '../wasm/hearth_wasm.js';
+import { registerAdapter } from './adapters.js';
+import './embedding.js';
 import { IndexedDbStore } from './cache/indexeddb.js';
 import { OpfsStore } from './cache/opfs.js';
 import { registerStore } from './cache/store.js';
 import { lazyLoader, readModelInfoWith, versionWith } from './engine.js';
 import { HearthError, RunnerErrorCode } from './errors.js';
+import { type OrtModule, onnxAdapter } from './onnx.js';
 import type { Request, Response } from './protocol.js';
 import { setWorkerFactory } from './runner.js';
 import type { ModelInfo, ModelSource } from './types.js';
 
+export type { AdapterLoadOptions, ModelAdapter } from './adapters.js';
+export { adapterNames, registerAdapter } from './adapters.js';
 export type { CacheEntry } from './cache/model-cache.js';
 export { ModelCache } from './cache/model-cache.js';
 export type { CacheOption } from './cache/open.js';
 export type { CacheStoreKind } from './cache/store.js';
 export type { Capabilities } from './capabilities.js';
 export { capabilities } from './capabilities.js';
+export type {
+  EmbeddingEngine,
+  EmbeddingFileSource,
+  EmbeddingFiles,
+  EmbeddingInfo,
+  EmbeddingLoadOptions,
+  EmbeddingSource,
+  EmbedOptions,
+  EmbedResult,
+} from './embedding.js';
+export { EmbeddingRunner, EmbedErrorCode, similarity, topK } from './embedding.js';
 export { HearthError, RunnerErrorCode } from './errors.js';
+export type { OnnxEmbeddingSource } from './onnx.js';
+export { OnnxErrorCode } from './onnx.js';
 export type { GenerateOptions } from './options.js';
 export type {
   Backend,
@@ -39,6 +57,14 @@ export type {
 } from './runner.js';
 export { Generation, LlamaRunner } from './runner.js';
 export type { ModelSourceInput } from './source.js';
+export type {
+  Classification,
+  ClassifyOptions,
+  PromptTemplate,
+  PromptVariables,
+  SummarizeOptions,
+} from './tasks.js';
+export { definePrompt } from './tasks.js';
 export type { ModelInfo, ModelSource, TokenizerInfo, TypeStats } from './types.js';
 
 // Each runner's engine runs in a module Web Worker. The `new Worker(new URL(…))`
@@ -90,3 +116,15 @@ export function readModelInfo(source: ModelSource): Promise<ModelInfo> {
 export function version(): Promise<string> {
   return versionWith(ready);
 }
+
+registerAdapter(
+  onnxAdapter({
+    runtime: () => import('onnxruntime-web') as Promise<unknown> as Promise<OrtModule>,
+    runtimeName: 'onnxruntime-web',
+    sessionOptions: { executionProviders: ['wasm'] },
+    async tokenizer(json) {
+      await ready();
+      return new WasmTokenizer(json);
+    },
+  }),
+);

@@ -44,7 +44,26 @@ export interface NativeModel {
   dispose(): void;
 }
 
+/** A native embedding model (`@hearth/node`'s `NativeEmbeddingModel`). */
+export interface NativeEmbeddingModel {
+  info(): unknown;
+  encode(text: string): { ids: number[]; truncated: boolean };
+  embed(
+    texts: string[],
+    options?: { normalize?: boolean; batchSize?: number },
+  ): Promise<{ vectors: Float32Array; dims: number; truncated: boolean[] }>;
+  dispose(): void;
+}
+
+/** A bare `tokenizer.json` tokenizer (`@hearth/node`'s `NativeTokenizer`). */
+export interface NativeTokenizer {
+  encode(text: string, addSpecial: boolean): number[];
+  isSpecial(id: number): boolean;
+}
+
 export interface NativeAddon {
+  loadEmbeddingModel(dir: string, options?: { quantize?: boolean }): Promise<NativeEmbeddingModel>;
+  NativeTokenizer: { fromJson(json: Uint8Array): NativeTokenizer };
   loadModel(path: string, options?: { backend?: string }): Promise<NativeModel>;
   loadModelFromBytes(bytes: Uint8Array): Promise<NativeModel>;
   version(): string;
@@ -91,6 +110,7 @@ export class NativePort implements WorkerPort {
   #onMessage: ((m: Response) => void) | undefined;
   #model: NativeModel | undefined;
   #session: NativeSession | undefined;
+  #embedder: NativeEmbeddingModel | undefined;
   #terminated = false;
   /** Requests run one after another (loads, generations, reset). */
   #queue: Promise<void> = Promise.resolve();
@@ -141,6 +161,8 @@ export class NativePort implements WorkerPort {
     this.#model?.dispose();
     this.#session = undefined;
     this.#model = undefined;
+    this.#embedder?.dispose();
+    this.#embedder = undefined;
   }
 
   #post(m: Response): void {
@@ -159,6 +181,11 @@ export class NativePort implements WorkerPort {
   #need(): [NativeModel, NativeSession] {
     if (!this.#model || !this.#session) throw coded('HEARTH_NOT_LOADED', 'no model is loaded');
     return [this.#model, this.#session];
+  }
+
+  #needEmbedder(): NativeEmbeddingModel {
+    if (!this.#embedder) throw coded('HEARTH_NOT_LOADED', 'no embedding model is loaded');
+    return this.#embedder;
   }
 
   #tokenizer(req: Request): unknown {
@@ -252,6 +279,25 @@ export class NativePort implements WorkerPort {
       case 'reset':
         this.#need()[1].reset();
         return null;
+      case 'embedLoadDir': {
+        const model = await this.#addon.loadEmbeddingModel(req.path, { quantize: req.quantize });
+        if (this.#terminated) {
+          model.dispose();
+          return NO_ANSWER;
+        }
+        this.#embedder?.dispose();
+        this.#embedder = model;
+        return model.info();
+      }
+      case 'embed': {
+        const e = this.#needEmbedder();
+        return e.embed(req.texts, {
+          batchSize: req.batchSize,
+          ...(req.normalize !== undefined ? { normalize: req.normalize } : {}),
+        });
+      }
+      case 'embedEncode':
+        return this.#needEmbedder().encode(req.text);
       default:
         throw coded('HEARTH_INTERNAL', `unexpected request ${req.op}`);
     }

@@ -14,25 +14,43 @@ import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import init from '../wasm/hearth_wasm.js';
+import init, { WasmTokenizer } from '../wasm/hearth_wasm.js';
+import { registerAdapter } from './adapters.js';
+import './embedding.js';
 import { FsStore } from './cache/fs.js';
 import { setSha256 } from './cache/hash.js';
 import { registerStore } from './cache/store.js';
 import { lazyLoader, readModelInfoWith, versionWith } from './engine.js';
 import { HearthError, RunnerErrorCode } from './errors.js';
 import { loadAddon, NativePort } from './native-host.js';
+import { type OrtModule, onnxAdapter } from './onnx.js';
 import type { Backend, Request, Response, WorkerPort } from './protocol.js';
 import { setLocalFiles, setWorkerFactory } from './runner.js';
 import type { ModelSourceInput, OpenedSource } from './source.js';
 import type { ModelInfo, ModelSource } from './types.js';
 
+export type { AdapterLoadOptions, ModelAdapter } from './adapters.js';
+export { adapterNames, registerAdapter } from './adapters.js';
 export type { CacheEntry } from './cache/model-cache.js';
 export { ModelCache } from './cache/model-cache.js';
 export type { CacheOption } from './cache/open.js';
 export type { CacheStoreKind } from './cache/store.js';
 export type { Capabilities } from './capabilities.js';
 export { capabilities } from './capabilities.js';
+export type {
+  EmbeddingEngine,
+  EmbeddingFileSource,
+  EmbeddingFiles,
+  EmbeddingInfo,
+  EmbeddingLoadOptions,
+  EmbeddingSource,
+  EmbedOptions,
+  EmbedResult,
+} from './embedding.js';
+export { EmbeddingRunner, EmbedErrorCode, similarity, topK } from './embedding.js';
 export { HearthError, RunnerErrorCode } from './errors.js';
+export type { OnnxEmbeddingSource } from './onnx.js';
+export { OnnxErrorCode } from './onnx.js';
 export type { GenerateOptions } from './options.js';
 export type {
   Backend,
@@ -50,6 +68,14 @@ export type {
 } from './runner.js';
 export { Generation, LlamaRunner } from './runner.js';
 export type { ModelSourceInput } from './source.js';
+export type {
+  Classification,
+  ClassifyOptions,
+  PromptTemplate,
+  PromptVariables,
+  SummarizeOptions,
+} from './tasks.js';
+export { definePrompt } from './tasks.js';
 export type { ModelInfo, ModelSource, TokenizerInfo, TypeStats } from './types.js';
 
 /** The wasm engine in a worker_threads worker, unref'd while idle (a script that forgets `dispose()` still exits). */
@@ -139,6 +165,12 @@ setLocalFiles({
     }
     return { total: size, chunks: chunks(), sha256: undefined, label: path };
   },
+  async isDirectory(path: string): Promise<boolean> {
+    return stat(path).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
+  },
 });
 
 // Model cache: a directory ($HEARTH_CACHE_DIR, ~/.cache/hearth/models-cache), hashed with node:crypto.
@@ -175,3 +207,23 @@ export function readModelInfo(source: ModelSource): Promise<ModelInfo> {
 export function version(): Promise<string> {
   return versionWith(ready);
 }
+
+registerAdapter(
+  onnxAdapter({
+    runtime: () => import('onnxruntime-node') as Promise<unknown> as Promise<OrtModule>,
+    runtimeName: 'onnxruntime-node',
+    sessionOptions: { executionProviders: ['cpu'] },
+    // Hearth's tokenizer: the native addon's, else hearth-wasm's.
+    async tokenizer(json) {
+      if (process.env.HEARTH_RUNTIME !== 'wasm') {
+        try {
+          return loadAddon().NativeTokenizer.fromJson(json);
+        } catch (e) {
+          if ((e as { code?: unknown }).code !== undefined) throw e;
+        }
+      }
+      await ready();
+      return new WasmTokenizer(json);
+    },
+  }),
+);

@@ -31,7 +31,33 @@ export type Request =
   | { op: 'tokenize'; id: number; text: string; addSpecial: boolean; parseSpecial: boolean }
   | { op: 'detokenize'; id: number; ids: number[]; skipSpecial: boolean }
   | { op: 'applyChatTemplate'; id: number; messages: WireMessage[]; addGenerationPrompt: boolean }
-  | { op: 'reset'; id: number };
+  | { op: 'reset'; id: number }
+  /** An embedding model from its files' bytes (see `EmbeddingFiles`). */
+  | { op: 'embedLoad'; id: number; files: WireEmbeddingFiles; quantize: boolean }
+  /** Native engines only: an embedding model directory on disk. */
+  | { op: 'embedLoadDir'; id: number; path: string; quantize: boolean }
+  | { op: 'embed'; id: number; texts: string[]; normalize?: boolean; batchSize: number }
+  | { op: 'embedEncode'; id: number; text: string };
+
+/** The files of a Hugging Face embedding model directory, as bytes. */
+export interface WireEmbeddingFiles {
+  config: ArrayBuffer;
+  tokenizer: ArrayBuffer;
+  weights: ArrayBuffer;
+  /** The Pooling module's `config.json`. */
+  pooling?: ArrayBuffer;
+  /** `sentence_bert_config.json`. */
+  sentenceConfig?: ArrayBuffer;
+  /** `modules.json`. */
+  modules?: ArrayBuffer;
+}
+
+/** What `embed` answers: all vectors back to back in one array. */
+export interface WireEmbeddings {
+  vectors: Float32Array;
+  dims: number;
+  truncated: boolean[];
+}
 
 /** The wasm build a worker runs, and why not the threaded one (`notice`, logged once by the runner). */
 export interface WasmEngineReport extends WasmEngine {

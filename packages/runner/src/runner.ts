@@ -18,6 +18,13 @@ import type {
   WorkerPort,
 } from './protocol.js';
 import { type ModelSourceInput, type OpenedSource, throwIfAborted } from './source.js';
+import {
+  type Classification,
+  type ClassifyOptions,
+  classify,
+  type SummarizeOptions,
+  summarize,
+} from './tasks.js';
 import type { ModelInfo } from './types.js';
 
 export type { Backend, EngineKind } from './protocol.js';
@@ -35,6 +42,8 @@ export interface LocalFiles {
   pathOf(source: ModelSourceInput): string | undefined;
   /** Opens a file as chunks (for engines that cannot memory-map it). */
   open(path: string, signal: AbortSignal | undefined): Promise<OpenedSource>;
+  /** Whether `path` is a directory (embedding model directories). */
+  isDirectory?(path: string): Promise<boolean>;
 }
 
 let localFiles: LocalFiles | undefined;
@@ -42,6 +51,14 @@ let localFiles: LocalFiles | undefined;
 /** Registers local file support (Node). @internal */
 export function setLocalFiles(files: LocalFiles): void {
   localFiles = files;
+}
+
+/** The registered worker factory and local file support (for `EmbeddingRunner`). @internal */
+export function platform(): {
+  spawn: ((backend: Backend) => WorkerPort) | undefined;
+  files: LocalFiles | undefined;
+} {
+  return { spawn: spawnWorker, files: localFiles };
 }
 
 const BACKENDS: readonly Backend[] = ['auto', 'hearth', 'llama.cpp', 'wasm'];
@@ -660,6 +677,27 @@ export class LlamaRunner {
       messages: checkMessages(messages),
       addGenerationPrompt: options.addGenerationPrompt ?? true,
     }));
+  }
+
+  /**
+   * Summarizes `text` with the model's chat template (greedy by default; `maxWords`,
+   * `style: 'paragraph' | 'bullets'`, and any generation option). Stream it or await `result`.
+   *
+   * @throws {HearthError} synchronously, `EMPTY_INPUT` or `INVALID_OPTION`.
+   */
+  summarize(text: string, options: SummarizeOptions = {}): Generation {
+    return summarize(this, text, options);
+  }
+
+  /**
+   * Zero-shot classification: the model picks one of `labels` for `text`, decoded greedily
+   * with the choice constrained to the labels' tokens (see `tasks.ts`).
+   *
+   * @throws {HearthError} `HEARTH_INVALID_ARGUMENT` (no labels, duplicates, a label that is a
+   *   token prefix of another), `ABORTED`.
+   */
+  classify(text: string, labels: string[], options: ClassifyOptions = {}): Promise<Classification> {
+    return classify(this, text, labels, options);
   }
 
   /** Empties the KV cache (after the queued generations). */

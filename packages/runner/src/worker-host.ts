@@ -7,7 +7,12 @@
  * @internal
  */
 
-import type { ModelLoader, WasmModel, WasmSession } from '../wasm/hearth_wasm.js';
+import type {
+  ModelLoader,
+  WasmEmbeddingModel,
+  WasmModel,
+  WasmSession,
+} from '../wasm/hearth_wasm.js';
 import type { Request, Response, WasmEngineReport, WireError } from './protocol.js';
 
 /** How the host answers. */
@@ -16,6 +21,7 @@ export type Post = (message: Response) => void;
 /** An instantiated wasm build (both builds export the same classes) and what it is. */
 export interface WasmEngineModule {
   ModelLoader: typeof ModelLoader;
+  WasmEmbeddingModel: typeof WasmEmbeddingModel;
   report: WasmEngineReport;
 }
 
@@ -62,6 +68,7 @@ export function createHost(post: Post, ready: Ready): (req: Request) => void {
   let loader: ModelLoader | undefined;
   let model: WasmModel | undefined;
   let session: WasmSession | undefined;
+  let embedder: WasmEmbeddingModel | undefined;
   /** A chunk that failed (more bytes than announced): reported by `loadEnd`. */
   let pendingLoadError: unknown;
   /** Requests cancelled (possibly before they started). */
@@ -72,6 +79,15 @@ export function createHost(post: Post, ready: Ready): (req: Request) => void {
 
   const fail = (id: number, e: unknown, fallback?: string) =>
     post({ type: 'error', id, error: wireError(e, fallback) });
+
+  const needEmbedder = (): WasmEmbeddingModel => {
+    if (!embedder) {
+      throw Object.assign(new Error('no embedding model is loaded'), {
+        code: 'HEARTH_NOT_LOADED',
+      });
+    }
+    return embedder;
+  };
 
   const needSession = (): [WasmModel, WasmSession] => {
     if (!model || !session) {
@@ -190,6 +206,43 @@ export function createHost(post: Post, ready: Ready): (req: Request) => void {
         needSession()[1].reset();
         post({ type: 'done', id: req.id, value: null });
         return;
+      case 'embedLoad': {
+        const engine = await ready(undefined).catch((e: unknown) => {
+          const { message } = wireError(e);
+          throw Object.assign(new Error(`cannot start hearth-wasm: ${message}`), {
+            code: 'HEARTH_WASM_LOAD',
+          });
+        });
+        const f = req.files;
+        const bytes = (b: ArrayBuffer | undefined) => (b ? new Uint8Array(b) : undefined);
+        embedder?.free();
+        embedder = undefined;
+        embedder = new engine.WasmEmbeddingModel(
+          new Uint8Array(f.config),
+          new Uint8Array(f.tokenizer),
+          new Uint8Array(f.weights),
+          bytes(f.pooling),
+          bytes(f.sentenceConfig),
+          bytes(f.modules),
+          req.quantize,
+        );
+        post({ type: 'done', id: req.id, value: embedder.info() });
+        return;
+      }
+      case 'embed': {
+        const truncated: boolean[] = [];
+        const vectors = needEmbedder().embed(req.texts, req.normalize, req.batchSize, truncated);
+        const dims = vectors.length / req.texts.length;
+        post({ type: 'done', id: req.id, value: { vectors, dims, truncated } });
+        return;
+      }
+      case 'embedEncode':
+        post({ type: 'done', id: req.id, value: needEmbedder().encode(req.text) });
+        return;
+      case 'embedLoadDir':
+        throw Object.assign(new Error('the wasm engine cannot read directories'), {
+          code: 'HEARTH_INTERNAL',
+        });
       case 'cancel':
         return;
     }

@@ -8,7 +8,12 @@
 
 import { readFile } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
-import init, { ModelLoader, simdLevel, threadCount } from '../wasm/hearth_wasm.js';
+import init, {
+  ModelLoader,
+  simdLevel,
+  threadCount,
+  WasmEmbeddingModel,
+} from '../wasm/hearth_wasm.js';
 import type { Request } from './protocol.js';
 import { createHost, type WasmEngineModule } from './worker-host.js';
 
@@ -22,6 +27,7 @@ const ready = () => {
     .then((bytes) => init({ module_or_path: bytes }))
     .then(() => ({
       ModelLoader,
+      WasmEmbeddingModel,
       report: {
         simd: simdLevel() === 'simd128',
         threads: false,

@@ -10,7 +10,12 @@
  * @module
  */
 
-import init, { ModelLoader, simdLevel, threadCount } from '../wasm/hearth_wasm.js';
+import init, {
+  ModelLoader,
+  simdLevel,
+  threadCount,
+  WasmEmbeddingModel,
+} from '../wasm/hearth_wasm.js';
 import type { Request, Response, WasmEngineReport } from './protocol.js';
 import { createHost, type WasmEngineModule } from './worker-host.js';
 
@@ -49,7 +54,7 @@ async function simdBuild(notice?: string): Promise<WasmEngineModule> {
     build: 'simd',
   };
   if (notice !== undefined) report.notice = notice;
-  return { ModelLoader, report };
+  return { ModelLoader, WasmEmbeddingModel, report };
 }
 
 /** The threaded build with a pool of `threads` workers. */
@@ -61,6 +66,7 @@ async function threadedBuild(threads: number): Promise<WasmEngineModule> {
   await wasm.initThreadPool(threads);
   return {
     ModelLoader: wasm.ModelLoader,
+    WasmEmbeddingModel: wasm.WasmEmbeddingModel,
     report: {
       simd: wasm.simdLevel() === 'simd128',
       threads: true,
