@@ -32,6 +32,24 @@ pub fn start() {
     hearth_core::timer::set_clock(performance_now);
 }
 
+/// Starts the engine's rayon pool of `n` Web Workers sharing this module's memory
+/// (threaded build only). Await it once, before loading a model.
+#[cfg(all(feature = "threads", target_arch = "wasm32"))]
+pub use wasm_bindgen_rayon::init_thread_pool;
+
+/// Threads the engine's matrix products run on: the rayon pool's size in the
+/// threaded build (after `initThreadPool`), 1 in the single-threaded build.
+#[wasm_bindgen(js_name = threadCount)]
+pub fn thread_count() -> usize {
+    rayon::current_num_threads()
+}
+
+/// The SIMD kernel set the engine uses (`"simd128"` in the wasm builds, `"scalar"` without it).
+#[wasm_bindgen(js_name = simdLevel)]
+pub fn simd_level() -> String {
+    hearth_core::quant::simd_level().to_string()
+}
+
 /// Error code for a result that could not be converted to a JS value.
 const SERIALIZE_CODE: &str = "HEARTH_SERIALIZE";
 

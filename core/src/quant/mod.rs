@@ -34,7 +34,7 @@ mod simd;
 
 pub use simd::level as simd_level;
 pub(crate) use simd::{f16_dots, f16_mad, f16_scale};
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(all(test, not(target_arch = "wasm32"), not(hearth_no_llama_cpp)))]
 mod oracle_tests;
 
 pub use q2_k::BlockQ2K;

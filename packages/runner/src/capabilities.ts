@@ -1,4 +1,16 @@
-/** What the current JS environment offers the engine. */
+/** What the current JS environment offers the engine, and which wasm build a runner uses. */
+
+/** The wasm engine build a runner runs on; see `LlamaRunner.capabilities()`. */
+export interface WasmEngine {
+  /** 128-bit SIMD kernels (both builds have them). */
+  simd: boolean;
+  /** The threaded build: shared memory and a rayon pool of Web Workers (browsers, cross-origin isolated). */
+  threads: boolean;
+  /** Threads the matrix products run on: the pool's size, 1 in the single-threaded build. */
+  threadCount: number;
+  /** `threads`: `wasm-threads/` (atomics, shared memory); `simd`: `wasm/` (one thread). */
+  build: 'threads' | 'simd';
+}
 
 /** Feature detection results; see {@link capabilities}. */
 export interface Capabilities {
@@ -10,8 +22,10 @@ export interface Capabilities {
   webgpu: boolean;
   /** The page is cross-origin isolated (COOP/COEP); always `false` outside browsers. */
   crossOriginIsolated: boolean;
-  /** Threads the engine uses today: 1 (the wasm build is single-threaded). */
+  /** Threads the engine runs on: the wasm pool's size for a runner on the threaded build, else 1. */
   engineThreads: number;
+  /** The wasm build of a runner's engine (only from `runner.capabilities()` on the wasm engine). */
+  wasm?: WasmEngine;
 }
 
 /** A module with one function using `i8x16.splat` (from wasm-feature-detect). */

@@ -7,6 +7,8 @@
  * @internal
  */
 
+import type { WasmEngine } from './capabilities.js';
+
 /** `{ role, content }` chat message. */
 export interface WireMessage {
   role: string;
@@ -14,7 +16,11 @@ export interface WireMessage {
 }
 
 export type Request =
-  | { op: 'loadBegin'; id: number; total: number; sha256: boolean }
+  /**
+   * Answered with the {@link WasmEngineReport} by wasm engines (`null` by native ones).
+   * `threads`: the pool size asked for (browsers: more than 1 picks the threaded build).
+   */
+  | { op: 'loadBegin'; id: number; total: number; sha256: boolean; threads?: number }
   | { op: 'loadChunk'; chunk: ArrayBuffer }
   | { op: 'loadEnd'; id: number; sha256?: string; contextLength: number }
   /** Native engines only ({@link WorkerPort.loadsFiles}): memory-map a local file. */
@@ -51,6 +57,11 @@ export interface WireEmbeddings {
   vectors: Float32Array;
   dims: number;
   truncated: boolean[];
+}
+
+/** The wasm build a worker runs, and why not the threaded one (`notice`, logged once by the runner). */
+export interface WasmEngineReport extends WasmEngine {
+  notice?: string;
 }
 
 /** A serialized error: `Error`s lose their own properties in `postMessage`. */

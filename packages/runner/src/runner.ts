@@ -5,11 +5,18 @@
  */
 
 import { type CacheOption, checkCacheOption, openModelSource } from './cache/open.js';
-import { type Capabilities, capabilities } from './capabilities.js';
+import { type Capabilities, capabilities, type WasmEngine } from './capabilities.js';
 import { WorkerClient } from './client.js';
 import { HearthError, RunnerErrorCode, toHearthError } from './errors.js';
 import { type GenerateOptions, toEngineOptions } from './options.js';
-import type { Backend, EngineKind, Request, WireMessage, WorkerPort } from './protocol.js';
+import type {
+  Backend,
+  EngineKind,
+  Request,
+  WasmEngineReport,
+  WireMessage,
+  WorkerPort,
+} from './protocol.js';
 import { type ModelSourceInput, type OpenedSource, throwIfAborted } from './source.js';
 import {
   type Classification,
@@ -93,7 +100,18 @@ export interface LoadOptions {
    * cached. See {@link ModelCache}.
    */
   cache?: CacheOption;
+  /**
+   * Threads for the wasm engine in browsers (default: the logical cores, at
+   * most 8). More than 1 runs the threaded build when the page is
+   * cross-origin isolated (COOP/COEP), else the single-threaded build with a
+   * one-time console notice; `1` always runs the single-threaded build.
+   * `runner.capabilities().wasm` tells which build runs. Ignored in Node.
+   */
+  threads?: number;
 }
+
+/** Notices already logged (once per page, not once per runner). */
+const noticed = new Set<string>();
 
 /** One streamed step: a generated token and the text it completes. */
 export interface TokenChunk {
@@ -296,10 +314,12 @@ export class LlamaRunner {
   #info: RunnerInfo;
   #queue: Promise<unknown> = Promise.resolve();
   #disposed = false;
+  #wasm: WasmEngine | undefined;
 
-  private constructor(client: WorkerClient, info: RunnerInfo) {
+  private constructor(client: WorkerClient, info: RunnerInfo, wasm: WasmEngine | undefined) {
     this.#client = client;
     this.#info = info;
+    this.#wasm = wasm;
   }
 
   /**
@@ -321,8 +341,14 @@ export class LlamaRunner {
    *   `INVALID_OPTION`.
    */
   static async load(source: ModelSourceInput, options: LoadOptions = {}): Promise<LlamaRunner> {
-    const { onProgress, signal, contextLength = 0, backend = 'auto', cache } = options;
+    const { onProgress, signal, contextLength = 0, backend = 'auto', cache, threads } = options;
     checkCacheOption(cache);
+    if (threads !== undefined && (!Number.isSafeInteger(threads) || threads < 1)) {
+      throw new HearthError(
+        RunnerErrorCode.InvalidOption,
+        `invalid option threads: ${String(threads)} (expected an integer >= 1)`,
+      );
+    }
     if (!Number.isSafeInteger(contextLength) || contextLength < 0) {
       throw new HearthError(
         RunnerErrorCode.InvalidOption,
@@ -383,8 +409,10 @@ export class LlamaRunner {
       );
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const loadedInfo = opened
-        ? await LlamaRunner.#stream(client, opened, contextLength, progress, signal)
+      const loadedInfo: LoadedInfo & { wasm?: WasmEngineReport } = opened
+        ? await LlamaRunner.#stream(client, opened, contextLength, threads, progress, signal, {
+            pipelined: (port.engine ?? 'wasm') === 'wasm',
+          })
         : await client.request<LoadedInfo>(
             { op: 'loadFile', id: client.nextId(), path: path as string, contextLength },
             { onProgress: (stage, done) => progress({ stage, loaded: done ? 1 : 0, total: 1 }) },
@@ -400,7 +428,23 @@ export class LlamaRunner {
           ...(meta.license !== undefined ? { license: meta.license } : {}),
         },
       };
-      return new LlamaRunner(client, info);
+      const { wasm } = loadedInfo;
+      if (wasm?.notice !== undefined && !noticed.has(wasm.notice)) {
+        noticed.add(wasm.notice);
+        console.info(wasm.notice);
+      }
+      return new LlamaRunner(
+        client,
+        info,
+        wasm
+          ? {
+              simd: wasm.simd,
+              threads: wasm.threads,
+              threadCount: wasm.threadCount,
+              build: wasm.build,
+            }
+          : undefined,
+      );
     } catch (e) {
       const error = signal?.aborted
         ? new HearthError(RunnerErrorCode.Aborted, 'model loading was aborted', { cause: e })
@@ -420,9 +464,11 @@ export class LlamaRunner {
     client: WorkerClient,
     opened: OpenedSource,
     contextLength: number,
+    threads: number | undefined,
     progress: (p: LoadProgress) => void,
     signal: AbortSignal | undefined,
-  ): Promise<LoadedInfo> {
+    { pipelined }: { pipelined: boolean },
+  ): Promise<LoadedInfo & { wasm?: WasmEngineReport }> {
     let { total, chunks } = opened;
     if (total === undefined) {
       // No length announced: gather the download first, the engine allocates once.
@@ -438,23 +484,37 @@ export class LlamaRunner {
         yield* parts.splice(0);
       })();
     }
-    await client.request({
+    const begin = client.request<WasmEngineReport | null>({
       op: 'loadBegin',
       id: client.nextId(),
       total,
       sha256: opened.sha256 !== undefined,
+      ...(threads !== undefined ? { threads } : {}),
     });
+    // A wasm engine queues chunks behind `loadBegin`: keep reading the download while it
+    // starts (the threaded build takes a moment; a stream that errors drops what it had
+    // buffered), and stop at the first chunk after a failed start.
+    let failed: { error: unknown } | undefined;
+    if (pipelined) {
+      begin.catch((error: unknown) => {
+        failed = { error };
+      });
+    } else {
+      await begin;
+    }
     let loaded = 0;
     const stage = opened.stage ?? 'download';
     progress({ stage, loaded, total });
     for await (const chunk of chunks) {
       throwIfAborted(signal);
+      if (failed) throw failed.error;
       loaded += chunk.byteLength;
       client.send({ op: 'loadChunk', chunk }, [chunk]);
       progress({ stage, loaded, total });
     }
     throwIfAborted(signal);
-    return client.request<LoadedInfo>(
+    const wasm = await begin;
+    const info = await client.request<LoadedInfo>(
       {
         op: 'loadEnd',
         id: client.nextId(),
@@ -463,6 +523,7 @@ export class LlamaRunner {
       },
       { onProgress: (stage, done) => progress({ stage, loaded: done ? 1 : 0, total: 1 }) },
     );
+    return wasm ? { ...info, wasm } : info;
   }
 
   /** The model summary, the engine's configuration and the context length. */
@@ -470,9 +531,15 @@ export class LlamaRunner {
     return this.#info;
   }
 
-  /** What the environment offers (SIMD, threads, WebGPU, cross-origin isolation). */
+  /**
+   * What the environment offers (SIMD, threads, WebGPU, cross-origin
+   * isolation) and, on the wasm engine, which build runs (`wasm`).
+   */
   capabilities(): Capabilities {
-    return capabilities();
+    const wasm = this.#wasm;
+    return wasm
+      ? { ...capabilities(), engineThreads: wasm.threadCount, wasm: { ...wasm } }
+      : capabilities();
   }
 
   /** Whether {@link dispose} was called or the worker died. */

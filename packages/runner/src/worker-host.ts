@@ -7,16 +7,26 @@
  * @internal
  */
 
-import {
+import type {
   ModelLoader,
   WasmEmbeddingModel,
-  type WasmModel,
-  type WasmSession,
+  WasmModel,
+  WasmSession,
 } from '../wasm/hearth_wasm.js';
-import type { Request, Response, WireError } from './protocol.js';
+import type { Request, Response, WasmEngineReport, WireError } from './protocol.js';
 
 /** How the host answers. */
 export type Post = (message: Response) => void;
+
+/** An instantiated wasm build (both builds export the same classes) and what it is. */
+export interface WasmEngineModule {
+  ModelLoader: typeof ModelLoader;
+  WasmEmbeddingModel: typeof WasmEmbeddingModel;
+  report: WasmEngineReport;
+}
+
+/** Instantiates a build once, for `threads` threads (a hint: the host may pick fewer). */
+export type Ready = (threads: number | undefined) => Promise<WasmEngineModule>;
 
 /**
  * Yields to the event loop so that pending messages (cancels) are handled:
@@ -54,7 +64,7 @@ export function wireError(e: unknown, fallback = 'HEARTH_INTERNAL'): WireError {
 }
 
 /** Creates the request handler; `ready` instantiates the wasm module (once). */
-export function createHost(post: Post, ready: () => Promise<void>): (req: Request) => void {
+export function createHost(post: Post, ready: Ready): (req: Request) => void {
   let loader: ModelLoader | undefined;
   let model: WasmModel | undefined;
   let session: WasmSession | undefined;
@@ -109,17 +119,18 @@ export function createHost(post: Post, ready: () => Promise<void>): (req: Reques
 
   async function handle(req: Request): Promise<void> {
     switch (req.op) {
-      case 'loadBegin':
-        await ready().catch((e: unknown) => {
+      case 'loadBegin': {
+        const engine = await ready(req.threads).catch((e: unknown) => {
           const { message } = wireError(e);
           throw Object.assign(new Error(`cannot start hearth-wasm: ${message}`), {
             code: 'HEARTH_WASM_LOAD',
           });
         });
         loader?.free();
-        loader = new ModelLoader(req.total, req.sha256);
-        post({ type: 'done', id: req.id, value: null });
+        loader = new engine.ModelLoader(req.total, req.sha256);
+        post({ type: 'done', id: req.id, value: engine.report });
         return;
+      }
       case 'loadChunk':
         // Errors (too many bytes) surface at loadEnd: the loader is dropped here.
         try {
@@ -196,7 +207,7 @@ export function createHost(post: Post, ready: () => Promise<void>): (req: Reques
         post({ type: 'done', id: req.id, value: null });
         return;
       case 'embedLoad': {
-        await ready().catch((e: unknown) => {
+        const engine = await ready(undefined).catch((e: unknown) => {
           const { message } = wireError(e);
           throw Object.assign(new Error(`cannot start hearth-wasm: ${message}`), {
             code: 'HEARTH_WASM_LOAD',
@@ -206,7 +217,7 @@ export function createHost(post: Post, ready: () => Promise<void>): (req: Reques
         const bytes = (b: ArrayBuffer | undefined) => (b ? new Uint8Array(b) : undefined);
         embedder?.free();
         embedder = undefined;
-        embedder = new WasmEmbeddingModel(
+        embedder = new engine.WasmEmbeddingModel(
           new Uint8Array(f.config),
           new Uint8Array(f.tokenizer),
           new Uint8Array(f.weights),

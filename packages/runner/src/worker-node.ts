@@ -8,18 +8,33 @@
 
 import { readFile } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
-import init from '../wasm/hearth_wasm.js';
+import init, {
+  ModelLoader,
+  simdLevel,
+  threadCount,
+  WasmEmbeddingModel,
+} from '../wasm/hearth_wasm.js';
 import type { Request } from './protocol.js';
-import { createHost } from './worker-host.js';
+import { createHost, type WasmEngineModule } from './worker-host.js';
 
 const port = parentPort;
 if (!port) throw new Error('@hearth/runner: worker-node.js must run in a worker thread');
 
-let wasm: Promise<void> | undefined;
+// The single-threaded build: the threaded one's rayon pool needs Web Workers.
+let wasm: Promise<WasmEngineModule> | undefined;
 const ready = () => {
   wasm ??= readFile(new URL('../wasm/hearth_wasm_bg.wasm', import.meta.url))
     .then((bytes) => init({ module_or_path: bytes }))
-    .then(() => undefined);
+    .then(() => ({
+      ModelLoader,
+      WasmEmbeddingModel,
+      report: {
+        simd: simdLevel() === 'simd128',
+        threads: false,
+        threadCount: threadCount(),
+        build: 'simd' as const,
+      },
+    }));
   return wasm;
 };
 const handle = createHost((m) => port.postMessage(m), ready);

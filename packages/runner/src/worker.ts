@@ -2,27 +2,110 @@
  * The engine worker for browsers: a module Web Worker started by
  * `LlamaRunner.load` (`new Worker(new URL('./worker.js', import.meta.url), { type: 'module' })`).
  *
+ * It runs the threaded wasm build (`wasm-threads/`: shared memory, a rayon pool
+ * of nested Web Workers) when more than one thread is wanted and the page is
+ * cross-origin isolated, else the single-threaded SIMD build (`wasm/`).
+ *
  * @internal
  * @module
  */
 
-import init from '../wasm/hearth_wasm.js';
-import type { Request, Response } from './protocol.js';
-import { createHost } from './worker-host.js';
+import init, {
+  ModelLoader,
+  simdLevel,
+  threadCount,
+  WasmEmbeddingModel,
+} from '../wasm/hearth_wasm.js';
+import type { Request, Response, WasmEngineReport } from './protocol.js';
+import { createHost, type WasmEngineModule } from './worker-host.js';
 
 /** The parts of `DedicatedWorkerGlobalScope` used here (the DOM lib lacks its types). */
 interface WorkerScope {
   postMessage(message: Response): void;
   onmessage: ((event: MessageEvent<Request>) => void) | null;
+  crossOriginIsolated?: boolean;
+  navigator?: { hardwareConcurrency?: number };
 }
 
+/**
+ * Default pool size: the logical cores, at most 8 (decoding a small model is
+ * bound by memory bandwidth; more threads mostly add synchronisation).
+ */
+const MAX_DEFAULT_THREADS = 8;
+
+/** How long the threaded build may take to start its pool before the single-threaded one is used. */
+const THREADS_TIMEOUT_MS = 30_000;
+
+const ISOLATION_NOTICE =
+  '@hearth/runner: the page is not cross-origin isolated, so the engine runs the single-threaded ' +
+  'wasm build. Serve the page with `Cross-Origin-Opener-Policy: same-origin` and ' +
+  '`Cross-Origin-Embedder-Policy: require-corp` (or `credentialless`) to enable SharedArrayBuffer ' +
+  'and the multi-threaded build.';
+
 const scope = globalThis as unknown as WorkerScope;
-let wasm: Promise<void> | undefined;
-const ready = () => {
-  wasm ??= init({
-    module_or_path: new URL('../wasm/hearth_wasm_bg.wasm', import.meta.url),
-  }).then(() => undefined);
-  return wasm;
+
+/** The single-threaded SIMD build. */
+async function simdBuild(notice?: string): Promise<WasmEngineModule> {
+  await init({ module_or_path: new URL('../wasm/hearth_wasm_bg.wasm', import.meta.url) });
+  const report: WasmEngineReport = {
+    simd: simdLevel() === 'simd128',
+    threads: false,
+    threadCount: threadCount(),
+    build: 'simd',
+  };
+  if (notice !== undefined) report.notice = notice;
+  return { ModelLoader, WasmEmbeddingModel, report };
+}
+
+/** The threaded build with a pool of `threads` workers. */
+async function threadedBuild(threads: number): Promise<WasmEngineModule> {
+  const wasm = await import('../wasm-threads/hearth_wasm.js');
+  await wasm.default({
+    module_or_path: new URL('../wasm-threads/hearth_wasm_bg.wasm', import.meta.url),
+  });
+  await wasm.initThreadPool(threads);
+  return {
+    ModelLoader: wasm.ModelLoader,
+    WasmEmbeddingModel: wasm.WasmEmbeddingModel,
+    report: {
+      simd: wasm.simdLevel() === 'simd128',
+      threads: true,
+      threadCount: wasm.threadCount(),
+      build: 'threads',
+    },
+  };
+}
+
+/** Picks and instantiates a build (once per worker: one runner, one model). */
+async function start(threads: number | undefined): Promise<WasmEngineModule> {
+  const cores = scope.navigator?.hardwareConcurrency ?? 1;
+  const wanted = threads ?? Math.max(1, Math.min(cores, MAX_DEFAULT_THREADS));
+  if (wanted <= 1) return simdBuild();
+  if (scope.crossOriginIsolated !== true || typeof SharedArrayBuffer !== 'function') {
+    return simdBuild(ISOLATION_NOTICE);
+  }
+  try {
+    // A pool worker that never starts must not hang the load: give up after a while.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no thread pool after ${THREADS_TIMEOUT_MS / 1000} s`)),
+        THREADS_TIMEOUT_MS,
+      );
+    });
+    return await Promise.race([threadedBuild(wanted), timeout]).finally(() => clearTimeout(timer));
+  } catch (e) {
+    const reason = e instanceof Error ? e.message : String(e);
+    return simdBuild(
+      `@hearth/runner: the threaded wasm build failed to start (${reason}); using the single-threaded build`,
+    );
+  }
+}
+
+let engine: Promise<WasmEngineModule> | undefined;
+const ready = (threads: number | undefined) => {
+  engine ??= start(threads);
+  return engine;
 };
 const handle = createHost((m) => scope.postMessage(m), ready);
 scope.onmessage = (event) => handle(event.data);

@@ -60,6 +60,23 @@ describe(`LlamaRunner on SmolLM2-135M (Q4_1), ${RUNTIME}`, () => {
     expect(info.config.hasChatTemplate).toBe(true);
     expect(info.contextLength).toBe(8192);
     expect(info.backend).toBe(ENGINE);
+    // Which wasm build runs: none on the addon, the single-threaded one in Node. In the
+    // browser either: Vitest's browser mode rewrites `import()` in every module to a helper
+    // of its page, which the thread pool's workers lack, so the pool cannot start here and
+    // the runner falls back at once. playwright/tests/threads.spec.ts checks the threaded
+    // build in a plain isolated page.
+    const caps = runner.capabilities();
+    if (ENGINE === 'hearth') expect(caps.wasm).toBeUndefined();
+    else if (RUNTIME === 'wasm') {
+      expect(caps.wasm).toEqual({ simd: true, threads: false, threadCount: 1, build: 'simd' });
+    } else {
+      const threads = Math.min(navigator.hardwareConcurrency, 8);
+      expect([
+        { simd: true, threads: true, threadCount: threads, build: 'threads' },
+        { simd: true, threads: false, threadCount: 1, build: 'simd' },
+      ]).toContainEqual(caps.wasm);
+    }
+    expect(caps.engineThreads).toBe(caps.wasm?.threadCount ?? 1);
   });
 
   it('tokenizes as the native engine does', async () => {
@@ -238,6 +255,13 @@ describe('LlamaRunner.load errors', () => {
   it.runIf(RUNTIME === 'browser')('runs in a cross-origin isolated page (COOP/COEP)', () => {
     expect(globalThis.crossOriginIsolated).toBe(true);
     expect(typeof SharedArrayBuffer).toBe('function');
+  });
+
+  it('rejects a thread count that is not a positive integer with INVALID_OPTION', async () => {
+    for (const threads of [0, -2, 1.5, Number.NaN]) {
+      const e = await rejection(() => LlamaRunner.load(new Uint8Array(64), { threads }));
+      expect(e.code, String(threads)).toBe('INVALID_OPTION');
+    }
   });
 
   it('rejects bytes that are not a model with the GGUF code', async () => {

@@ -2,6 +2,8 @@
 //! [`VecDot`](super::VecDot) and [`quantize_activation_row`](super::quantize_activation_row).
 //!
 //! - x86-64: AVX2 + FMA + F16C, detected at run time (once) — see `x86.rs`.
+//! - aarch64: NEON (always there), with `sdot` where `dotprod` is detected at run time — see
+//!   `aarch64.rs`.
 //! - wasm32: `simd128`, compiled in when the target feature is on (the wasm build enables it
 //!   in `.cargo/config.toml`) — see `wasm.rs`.
 //! - anything else, or a CPU without the features: the portable scalar kernels.
@@ -9,7 +11,7 @@
 //! The SIMD kernels follow ggml-cpu's per-block integer math like the scalar ones; only the
 //! order of float additions differs, so they agree with the scalar kernels to float rounding.
 //! Activation quantizers are bit-identical to the scalar ones. Setting `HEARTH_NO_SIMD` in
-//! the environment forces the scalar kernels on x86-64 (for comparisons).
+//! the environment forces the scalar kernels on x86-64 and aarch64 (for comparisons).
 
 use crate::GgmlType;
 
@@ -20,6 +22,9 @@ pub(crate) type ActFn = fn(&[f32], &mut [u8]);
 
 #[cfg(target_arch = "x86_64")]
 mod x86;
+
+#[cfg(target_arch = "aarch64")]
+mod aarch64;
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod wasm;
@@ -32,10 +37,13 @@ mod tests;
 pub(crate) fn vec_dot(ty: GgmlType) -> Option<DotFn> {
     #[cfg(target_arch = "x86_64")]
     let f = x86::vec_dot(ty);
+    #[cfg(target_arch = "aarch64")]
+    let f = aarch64::vec_dot(ty);
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     let f = wasm::vec_dot(ty);
     #[cfg(not(any(
         target_arch = "x86_64",
+        target_arch = "aarch64",
         all(target_arch = "wasm32", target_feature = "simd128")
     )))]
     let f = {
@@ -50,10 +58,13 @@ pub(crate) fn vec_dot(ty: GgmlType) -> Option<DotFn> {
 pub(crate) fn quantize_activation(ty: GgmlType) -> Option<ActFn> {
     #[cfg(target_arch = "x86_64")]
     let f = x86::quantize_activation(ty);
+    #[cfg(target_arch = "aarch64")]
+    let f = aarch64::quantize_activation(ty);
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     let f = wasm::quantize_activation(ty);
     #[cfg(not(any(
         target_arch = "x86_64",
+        target_arch = "aarch64",
         all(target_arch = "wasm32", target_feature = "simd128")
     )))]
     let f = {
@@ -63,15 +74,22 @@ pub(crate) fn quantize_activation(ty: GgmlType) -> Option<ActFn> {
     f
 }
 
-/// Which kernel set [`vec_dot`](super::vec_dot) uses here: `"avx2"`, `"simd128"` or
-/// `"scalar"`.
+/// Which kernel set [`vec_dot`](super::vec_dot) uses here: `"avx2"`, `"neon-dotprod"`,
+/// `"neon"`, `"simd128"` or `"scalar"`.
 pub fn level() -> &'static str {
     #[cfg(target_arch = "x86_64")]
     let l = if x86::detected() { "avx2" } else { "scalar" };
+    #[cfg(target_arch = "aarch64")]
+    let l = match aarch64::level() {
+        aarch64::Level::DotProd => "neon-dotprod",
+        aarch64::Level::Neon => "neon",
+        aarch64::Level::Scalar => "scalar",
+    };
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     let l = "simd128";
     #[cfg(not(any(
         target_arch = "x86_64",
+        target_arch = "aarch64",
         all(target_arch = "wasm32", target_feature = "simd128")
     )))]
     let l = "scalar";

@@ -1,8 +1,12 @@
 //! SIMD kernels against the portable scalar ones, on random blocks and data. Runs on every
-//! target; where this CPU has no SIMD kernels it says so and checks nothing more (the scalar
-//! kernels are checked against ggml in `oracle_tests` and by their own unit tests).
+//! target (x86-64; aarch64 under qemu-user; wasm32 in Node and Chromium); where this CPU has
+//! no SIMD kernels it says so and checks nothing more (the scalar kernels are checked against
+//! ggml in `oracle_tests` and by their own unit tests).
 
 use super::super::*;
+// In wasm these run under wasm-bindgen-test (Node and Chromium; see scripts/test).
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 /// Weight types with a dot product.
 const TYPES: [GgmlType; 13] = {
@@ -92,6 +96,50 @@ fn dequantized(ty: GgmlType, bytes: &[u8], n: usize) -> Vec<f32> {
     out
 }
 
+/// Checks `f` against the scalar dot product for `ty` on random rows; `public`: `f` is the
+/// kernel the public entry points dispatch to. Returns the worst relative error.
+fn check_vec_dot(rng: &mut Rng, ty: GgmlType, f: super::DotFn, public: bool) -> f32 {
+    let mut worst = 0f32;
+    // Float rows also get lengths that leave a tail after the 32-element steps.
+    let lengths: &[usize] = if ty.is_quantized() {
+        &[256, 512, 576, 2304, 4096]
+    } else {
+        &[8, 40, 64, 257, 576, 1000]
+    };
+    for &n in lengths {
+        if !n.is_multiple_of(ty.block_elems()) {
+            continue;
+        }
+        for _ in 0..4 {
+            let w = random_row(rng, ty, n);
+            let xt = vec_dot_type(ty);
+            let xf = rng.floats(n);
+            let mut x = vec![0u8; row_bytes(xt, n).unwrap()];
+            quantize_activation_row_scalar(xt, &xf, &mut x).unwrap();
+            let ours = f(&w, &x);
+            let scalar = vec_dot_scalar(ty, n, &w, &x).unwrap();
+            let mag: f32 = dequantized(ty, &w, n)
+                .iter()
+                .zip(dequantized(xt, &x, n))
+                .map(|(a, b)| (a * b).abs())
+                .sum();
+            let err = (ours - scalar).abs();
+            assert!(
+                err <= 1e-5 * mag,
+                "{ty} n={n}: simd {ours} scalar {scalar} (Σ|wx| = {mag})"
+            );
+            if mag > 0.0 {
+                worst = worst.max(err / mag);
+            }
+            if public {
+                // The public entry points use the SIMD kernel.
+                assert_eq!(vec_dot(ty, n, &w, &x).unwrap().to_bits(), ours.to_bits());
+            }
+        }
+    }
+    worst
+}
+
 #[test]
 fn simd_vec_dot_matches_scalar() {
     let mut rng = Rng(0x1234_5678_9abc_def1);
@@ -101,43 +149,19 @@ fn simd_vec_dot_matches_scalar() {
             continue;
         };
         tested.push(ty);
-        let mut worst = 0f32;
-        // Float rows also get lengths that leave a tail after the 32-element steps.
-        let lengths: &[usize] = if ty.is_quantized() {
-            &[256, 512, 576, 2304, 4096]
-        } else {
-            &[8, 40, 64, 257, 576, 1000]
-        };
-        for &n in lengths {
-            if !n.is_multiple_of(ty.block_elems()) {
-                continue;
-            }
-            for _ in 0..4 {
-                let w = random_row(&mut rng, ty, n);
-                let xt = vec_dot_type(ty);
-                let xf = rng.floats(n);
-                let mut x = vec![0u8; row_bytes(xt, n).unwrap()];
-                quantize_activation_row_scalar(xt, &xf, &mut x).unwrap();
-                let ours = f(&w, &x);
-                let scalar = vec_dot_scalar(ty, n, &w, &x).unwrap();
-                let mag: f32 = dequantized(ty, &w, n)
-                    .iter()
-                    .zip(dequantized(xt, &x, n))
-                    .map(|(a, b)| (a * b).abs())
-                    .sum();
-                let err = (ours - scalar).abs();
-                assert!(
-                    err <= 1e-5 * mag,
-                    "{ty} n={n}: simd {ours} scalar {scalar} (Σ|wx| = {mag})"
-                );
-                if mag > 0.0 {
-                    worst = worst.max(err / mag);
-                }
-                // The public entry points use the SIMD kernel.
-                assert_eq!(vec_dot(ty, n, &w, &x).unwrap().to_bits(), ours.to_bits());
-            }
-        }
+        let worst = check_vec_dot(&mut rng, ty, f, true);
         eprintln!("{ty}: worst |simd - scalar| / Σ|wx| = {worst:e}");
+    }
+    // The wasm build and every aarch64 CPU always have SIMD kernels: a build without them
+    // (simd128 missing from the rustflags, a lost dispatch arm) must not pass silently.
+    #[cfg(target_arch = "wasm32")]
+    assert_eq!(super::level(), "simd128", "the wasm build lacks simd128");
+    #[cfg(target_arch = "aarch64")]
+    if std::env::var_os("HEARTH_NO_SIMD").is_none() {
+        assert!(
+            tested.contains(&GgmlType::Q4_K),
+            "no NEON kernels dispatched"
+        );
     }
     if tested.is_empty() {
         eprintln!(
@@ -145,6 +169,33 @@ fn simd_vec_dot_matches_scalar() {
             super::level()
         );
     }
+}
+
+/// Both NEON variants, whichever the dispatch picks: widening multiplies on every aarch64
+/// CPU, `sdot` where the CPU (or qemu's default `max` CPU) has `dotprod`.
+#[cfg(target_arch = "aarch64")]
+#[test]
+fn neon_widening_and_dotprod_kernels_match_scalar() {
+    use super::aarch64::{vec_dot_dotprod, vec_dot_neon};
+    let mut rng = Rng(0x0bad_cafe_f00d_1234);
+    let required = {
+        use GgmlType::*;
+        [F32, F16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K]
+    };
+    for ty in required {
+        let f = vec_dot_neon(ty).unwrap_or_else(|| panic!("no NEON kernel for {ty}"));
+        let worst = check_vec_dot(&mut rng, ty, f, false);
+        eprintln!("{ty} neon: worst {worst:e}");
+        if let Some(f) = vec_dot_dotprod(ty) {
+            let worst = check_vec_dot(&mut rng, ty, f, false);
+            eprintln!("{ty} neon-dotprod: worst {worst:e}");
+        }
+    }
+    eprintln!(
+        "dispatch: {}; dotprod kernels tested: {}",
+        super::level(),
+        vec_dot_dotprod(GgmlType::Q8_0).is_some()
+    );
 }
 
 #[test]
