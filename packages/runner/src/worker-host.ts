@@ -195,6 +195,7 @@ export function createHost(post: Post, ready: () => Promise<void>): (req: Reques
         needSession()[1].reset();
         post({ type: 'done', id: req.id, value: null });
         return;
+      case 'embedLoadGguf':
       case 'embedLoad': {
         await ready().catch((e: unknown) => {
           const { message } = wireError(e);
@@ -202,10 +203,15 @@ export function createHost(post: Post, ready: () => Promise<void>): (req: Reques
             code: 'HEARTH_WASM_LOAD',
           });
         });
-        const f = req.files;
-        const bytes = (b: ArrayBuffer | undefined) => (b ? new Uint8Array(b) : undefined);
         embedder?.free();
         embedder = undefined;
+        if (req.op === 'embedLoadGguf') {
+          embedder = WasmEmbeddingModel.fromGguf(new Uint8Array(req.bytes), req.quantize);
+          post({ type: 'done', id: req.id, value: embedder.info() });
+          return;
+        }
+        const f = req.files;
+        const bytes = (b: ArrayBuffer | undefined) => (b ? new Uint8Array(b) : undefined);
         embedder = new WasmEmbeddingModel(
           new Uint8Array(f.config),
           new Uint8Array(f.tokenizer),
