@@ -26,10 +26,13 @@ use serde_json::json;
 
 use super::config::{BertConfig, Pooling, SentenceConfig};
 use super::{EmbedError, EmbedLoadOptions, EmbeddingModel};
-use crate::gguf::{Gguf, GgufWriter, MetaArray, MetaValue};
+use crate::gguf::{Gguf, MetaArray, MetaValue};
 use crate::safetensors::{SafeTensors, SafeTensorsError, TensorEntry};
-use crate::tokenizer::{TokenAttr, Tokenizer};
-use crate::{GgmlType, ModelBytes, Result, quant};
+use crate::tokenizer::Tokenizer;
+use crate::{ModelBytes, Result};
+
+#[cfg(not(target_arch = "wasm32"))]
+pub use convert::convert_dir;
 
 /// The phantom-space marker llama.cpp's WordPiece vocabulary puts before word-start pieces.
 const PHANTOM: char = '\u{2581}';
@@ -312,131 +315,138 @@ fn wordpiece_json(g: &Gguf) -> std::result::Result<Vec<u8>, EmbedError> {
     Ok(serde_json::to_vec(&j).expect("JSON values serialise"))
 }
 
-/// Converts a Hugging Face BERT directory (as [`EmbeddingModel::load_dir`] reads it) into a
-/// `bert` GGUF file with llama.cpp's names and keys. The layer matrices are stored as
-/// `matrix_type` (`F32`, `F16` or `Q8_0`); embedding tables, biases and norms stay F32.
 #[cfg(not(target_arch = "wasm32"))]
-pub fn convert_dir(dir: impl AsRef<std::path::Path>, matrix_type: GgmlType) -> Result<Vec<u8>> {
-    if !matches!(matrix_type, GgmlType::F32 | GgmlType::F16 | GgmlType::Q8_0) {
-        return Err(crate::Error::InvalidOption {
-            option: "type",
-            message: format!("{matrix_type} (use F32, F16 or Q8_0)"),
-        });
-    }
-    let dir = dir.as_ref();
-    // Loading validates the whole directory first (config, tokenizer, tensor shapes).
-    let model = EmbeddingModel::load_dir(dir)?;
-    let c = model.config.clone();
-    let pooling = match model.sentence.pooling {
-        Pooling::Mean => POOLING_MEAN,
-        Pooling::Cls => POOLING_CLS,
-        Pooling::Max => {
-            return Err(invalid("max pooling has no GGUF pooling_type").into());
-        }
-    };
-    let st_path = dir.join("model.safetensors");
-    let st_bytes = ModelBytes::map_file(&st_path).map_err(|e| crate::Error::Io {
-        path: st_path.display().to_string(),
-        message: e.to_string(),
-    })?;
-    let st = SafeTensors::from_bytes(st_bytes)?;
-    let prefix = if st
-        .tensors()
-        .contains_key("embeddings.word_embeddings.weight")
-    {
-        ""
-    } else {
-        "bert."
-    };
+mod convert {
+    use super::*;
+    use crate::gguf::GgufWriter;
+    use crate::tokenizer::TokenAttr;
+    use crate::{GgmlType, quant};
 
-    let tok = model.tokenizer();
-    let mut tokens = Vec::with_capacity(tok.vocab_size());
-    let mut types = Vec::with_capacity(tok.vocab_size());
-    for id in 0..tok.vocab_size() as u32 {
-        let t = tok.token_text(id).unwrap_or_default();
-        let control = tok
-            .token_attr(id)
-            .is_some_and(|a| a.intersects(TokenAttr::CONTROL));
-        // convert_hf_to_gguf.py's phantom-space form (see the module docs).
-        tokens.push(if control || (t.starts_with('[') && t.ends_with(']')) {
-            t.to_string()
-        } else if let Some(rest) = t.strip_prefix("##") {
-            rest.to_string()
-        } else {
-            format!("{PHANTOM}{t}")
-        });
-        types.push(if control { 3 } else { 1 });
-    }
-    let find = |name: &str| tok.token_to_id(name);
-
-    let mut w = GgufWriter::new();
-    w.meta_str("general.architecture", "bert")
-        .meta_str(
-            "general.name",
-            dir.file_name()
-                .map(|n| n.to_string_lossy())
-                .unwrap_or_default(),
-        )
-        .meta_u32("bert.context_length", c.max_position_embeddings as u32)
-        .meta_u32("bert.embedding_length", c.hidden_size as u32)
-        .meta_u32("bert.feed_forward_length", c.intermediate_size as u32)
-        .meta_u32("bert.block_count", c.num_hidden_layers as u32)
-        .meta_u32("bert.attention.head_count", c.num_attention_heads as u32)
-        .meta_f32("bert.attention.layer_norm_epsilon", c.layer_norm_eps)
-        .meta("bert.attention.causal", MetaValue::Bool(false))
-        .meta_u32("bert.pooling_type", pooling as u32)
-        .meta_u32(
-            "general.file_type",
-            match matrix_type {
-                GgmlType::F32 => 0,
-                GgmlType::F16 => 1,
-                _ => 7,
-            },
-        )
-        .meta_str("tokenizer.ggml.model", "bert")
-        .meta(
-            "tokenizer.ggml.tokens",
-            MetaValue::Array(MetaArray::String(tokens)),
-        )
-        .meta(
-            "tokenizer.ggml.token_type",
-            MetaValue::Array(MetaArray::I32(types)),
-        )
-        .meta_u32("tokenizer.ggml.token_type_count", c.type_vocab_size as u32);
-    for (key, names) in [
-        ("tokenizer.ggml.cls_token_id", ["[CLS]", "<s>"]),
-        ("tokenizer.ggml.seperator_token_id", ["[SEP]", "</s>"]),
-        ("tokenizer.ggml.unknown_token_id", ["[UNK]", "<unk>"]),
-        ("tokenizer.ggml.padding_token_id", ["[PAD]", "<pad>"]),
-        ("tokenizer.ggml.mask_token_id", ["[MASK]", "<mask>"]),
-    ] {
-        if let Some(id) = names.iter().find_map(|n| find(n)) {
-            w.meta_u32(key, id);
+    /// Converts a Hugging Face BERT directory (as [`EmbeddingModel::load_dir`] reads it) into a
+    /// `bert` GGUF file with llama.cpp's names and keys. The layer matrices are stored as
+    /// `matrix_type` (`F32`, `F16` or `Q8_0`); embedding tables, biases and norms stay F32.
+    pub fn convert_dir(dir: impl AsRef<std::path::Path>, matrix_type: GgmlType) -> Result<Vec<u8>> {
+        if !matches!(matrix_type, GgmlType::F32 | GgmlType::F16 | GgmlType::Q8_0) {
+            return Err(crate::Error::InvalidOption {
+                option: "type",
+                message: format!("{matrix_type} (use F32, F16 or Q8_0)"),
+            });
         }
-    }
-    for (hf, gg) in tensor_names(c.num_hidden_layers) {
-        let name = format!("{prefix}{hf}");
-        let t = st.get(&name)?;
-        let shape = t.shape.clone();
-        let values = st.to_f32(&name, &shape)?;
-        let dims: Vec<u64> = shape.iter().rev().map(|&d| d as u64).collect();
-        let is_matrix = gg.starts_with("blk.") && gg.ends_with(".weight") && shape.len() == 2;
-        if !is_matrix || matrix_type == GgmlType::F32 || !shape[1].is_multiple_of(32) {
-            w.tensor_f32(gg, &dims, &values);
-            continue;
-        }
-        let row_bytes = matrix_type
-            .row_bytes(shape[1] as u64)
-            .expect("whole blocks") as usize;
-        let mut data = vec![0u8; shape[0] * row_bytes];
-        for (src, dst) in values
-            .chunks_exact(shape[1])
-            .zip(data.chunks_exact_mut(row_bytes))
+        let dir = dir.as_ref();
+        // Loading validates the whole directory first (config, tokenizer, tensor shapes).
+        let model = EmbeddingModel::load_dir(dir)?;
+        let c = model.config.clone();
+        let pooling = match model.sentence.pooling {
+            Pooling::Mean => POOLING_MEAN,
+            Pooling::Cls => POOLING_CLS,
+            Pooling::Max => {
+                return Err(invalid("max pooling has no GGUF pooling_type").into());
+            }
+        };
+        let st_path = dir.join("model.safetensors");
+        let st_bytes = ModelBytes::map_file(&st_path).map_err(|e| crate::Error::Io {
+            path: st_path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let st = SafeTensors::from_bytes(st_bytes)?;
+        let prefix = if st
+            .tensors()
+            .contains_key("embeddings.word_embeddings.weight")
         {
-            quant::quantize_row(matrix_type, src, dst)
-                .map_err(|e| SafeTensorsError::Invalid(format!("{name}: {e}")))?;
+            ""
+        } else {
+            "bert."
+        };
+
+        let tok = model.tokenizer();
+        let mut tokens = Vec::with_capacity(tok.vocab_size());
+        let mut types = Vec::with_capacity(tok.vocab_size());
+        for id in 0..tok.vocab_size() as u32 {
+            let t = tok.token_text(id).unwrap_or_default();
+            let control = tok
+                .token_attr(id)
+                .is_some_and(|a| a.intersects(TokenAttr::CONTROL));
+            // convert_hf_to_gguf.py's phantom-space form (see the module docs).
+            tokens.push(if control || (t.starts_with('[') && t.ends_with(']')) {
+                t.to_string()
+            } else if let Some(rest) = t.strip_prefix("##") {
+                rest.to_string()
+            } else {
+                format!("{PHANTOM}{t}")
+            });
+            types.push(if control { 3 } else { 1 });
         }
-        w.tensor(gg, &dims, matrix_type, data);
+        let find = |name: &str| tok.token_to_id(name);
+
+        let mut w = GgufWriter::new();
+        w.meta_str("general.architecture", "bert")
+            .meta_str(
+                "general.name",
+                dir.file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default(),
+            )
+            .meta_u32("bert.context_length", c.max_position_embeddings as u32)
+            .meta_u32("bert.embedding_length", c.hidden_size as u32)
+            .meta_u32("bert.feed_forward_length", c.intermediate_size as u32)
+            .meta_u32("bert.block_count", c.num_hidden_layers as u32)
+            .meta_u32("bert.attention.head_count", c.num_attention_heads as u32)
+            .meta_f32("bert.attention.layer_norm_epsilon", c.layer_norm_eps)
+            .meta("bert.attention.causal", MetaValue::Bool(false))
+            .meta_u32("bert.pooling_type", pooling as u32)
+            .meta_u32(
+                "general.file_type",
+                match matrix_type {
+                    GgmlType::F32 => 0,
+                    GgmlType::F16 => 1,
+                    _ => 7,
+                },
+            )
+            .meta_str("tokenizer.ggml.model", "bert")
+            .meta(
+                "tokenizer.ggml.tokens",
+                MetaValue::Array(MetaArray::String(tokens)),
+            )
+            .meta(
+                "tokenizer.ggml.token_type",
+                MetaValue::Array(MetaArray::I32(types)),
+            )
+            .meta_u32("tokenizer.ggml.token_type_count", c.type_vocab_size as u32);
+        for (key, names) in [
+            ("tokenizer.ggml.cls_token_id", ["[CLS]", "<s>"]),
+            ("tokenizer.ggml.seperator_token_id", ["[SEP]", "</s>"]),
+            ("tokenizer.ggml.unknown_token_id", ["[UNK]", "<unk>"]),
+            ("tokenizer.ggml.padding_token_id", ["[PAD]", "<pad>"]),
+            ("tokenizer.ggml.mask_token_id", ["[MASK]", "<mask>"]),
+        ] {
+            if let Some(id) = names.iter().find_map(|n| find(n)) {
+                w.meta_u32(key, id);
+            }
+        }
+        for (hf, gg) in tensor_names(c.num_hidden_layers) {
+            let name = format!("{prefix}{hf}");
+            let t = st.get(&name)?;
+            let shape = t.shape.clone();
+            let values = st.to_f32(&name, &shape)?;
+            let dims: Vec<u64> = shape.iter().rev().map(|&d| d as u64).collect();
+            let is_matrix = gg.starts_with("blk.") && gg.ends_with(".weight") && shape.len() == 2;
+            if !is_matrix || matrix_type == GgmlType::F32 || !shape[1].is_multiple_of(32) {
+                w.tensor_f32(gg, &dims, &values);
+                continue;
+            }
+            let row_bytes = matrix_type
+                .row_bytes(shape[1] as u64)
+                .expect("whole blocks") as usize;
+            let mut data = vec![0u8; shape[0] * row_bytes];
+            for (src, dst) in values
+                .chunks_exact(shape[1])
+                .zip(data.chunks_exact_mut(row_bytes))
+            {
+                quant::quantize_row(matrix_type, src, dst)
+                    .map_err(|e| SafeTensorsError::Invalid(format!("{name}: {e}")))?;
+            }
+            w.tensor(gg, &dims, matrix_type, data);
+        }
+        Ok(w.to_bytes())
     }
-    Ok(w.to_bytes())
 }
