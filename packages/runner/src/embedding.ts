@@ -522,12 +522,7 @@ async function loadHearth(
       });
     } else if (gguf) {
       // A copy: the bytes are transferred to the worker, and a caller's buffer stays usable.
-      const bytes = await readFileSource(
-        source as EmbeddingFileSource,
-        signal,
-        'GGUF file',
-        true,
-      );
+      const bytes = await readFileSource(source as EmbeddingFileSource, signal, 'GGUF file', true);
       throwIfAborted(signal);
       const buffer = bytes as ArrayBuffer;
       const id = client.nextId();
