@@ -7,6 +7,7 @@ mod common;
 
 use hearth_core::embed::gguf::{convert_dir, is_gguf};
 use hearth_core::embed::similarity::cosine;
+use hearth_core::gguf::{GgufWriter, MetaValue};
 use hearth_core::{EmbedLoadOptions, EmbedOptions, EmbeddingModel, GgmlType, ModelBytes};
 use hearth_llama_cpp as llama;
 
@@ -123,6 +124,33 @@ fn bad_gguf_inputs_are_typed_errors() {
     let e = EmbeddingModel::from_gguf(ModelBytes::from_vec(b"GGUF".to_vec()), Default::default())
         .unwrap_err();
     assert!(e.code().starts_with("GGUF"), "{}", e.code());
+    // Metadata a bert encoder cannot run with, and missing tensors.
+    let bert = |extra: &dyn Fn(&mut GgufWriter)| {
+        let mut w = GgufWriter::new();
+        w.meta_str("general.architecture", "bert")
+            .meta_u32("bert.embedding_length", 8)
+            .meta_u32("bert.block_count", 1)
+            .meta_u32("bert.attention.head_count", 2)
+            .meta_u32("bert.feed_forward_length", 16)
+            .meta_u32("bert.context_length", 4);
+        extra(&mut w);
+        EmbeddingModel::from_gguf(ModelBytes::from_vec(w.to_bytes()), Default::default())
+            .unwrap_err()
+            .code()
+    };
+    assert_eq!(bert(&|_| {}), "MISSING_TENSOR");
+    assert_eq!(
+        bert(&|w| {
+            w.meta_u32("bert.pooling_type", 3);
+        }),
+        "INVALID_MODEL_CONFIG"
+    );
+    assert_eq!(
+        bert(&|w| {
+            w.meta("bert.attention.causal", MetaValue::Bool(true));
+        }),
+        "INVALID_MODEL_CONFIG"
+    );
     // Converter options.
     let e = convert_dir(&dir, GgmlType::Q4_0).unwrap_err();
     assert_eq!(e.code(), "INVALID_OPTION");
