@@ -101,9 +101,9 @@ export declare class NativeTokenizer {
 
 /**
  * Loads a Hugging Face embedding model directory (`config.json`, `tokenizer.json`,
- * `model.safetensors`, sentence-transformers files) off the main thread.
+ * `model.safetensors`, sentence-transformers files) or a `bert` GGUF file off the main thread.
  *
- * Rejects with `IO_ERROR` (not a directory), `MISSING_MODEL_FILE`, `SAFETENSORS_*`,
+ * Rejects with `IO_ERROR` (unreadable path), `GGUF_*`, `MISSING_MODEL_FILE`, `SAFETENSORS_*`,
  * `INVALID_MODEL_CONFIG`, `UNSUPPORTED_ARCHITECTURE`.
  */
 export declare function loadEmbeddingModel(dir: string, options?: LoadEmbeddingOptions | undefined | null): Promise<NativeEmbeddingModel>

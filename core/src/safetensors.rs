@@ -135,6 +135,19 @@ impl SafeTensors {
         })
     }
 
+    /// A view over tensors laid out in another container (a GGUF file's data section), with
+    /// entries already validated against `bytes` by the caller.
+    pub(crate) fn from_entries(
+        bytes: ModelBytes,
+        tensors: HashMap<String, TensorEntry>,
+    ) -> SafeTensors {
+        SafeTensors {
+            bytes,
+            tensors,
+            metadata: HashMap::new(),
+        }
+    }
+
     /// The underlying bytes.
     pub fn bytes(&self) -> &ModelBytes {
         &self.bytes

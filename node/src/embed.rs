@@ -1,5 +1,5 @@
-//! Sentence embeddings: `loadEmbeddingModel(dir, { quantize })` loads a Hugging Face
-//! BERT-family model directory (`model.safetensors` memory-mapped) and
+//! Sentence embeddings: `loadEmbeddingModel(path, { quantize })` loads a Hugging Face
+//! BERT-family model directory (`model.safetensors` memory-mapped) or a `bert` GGUF file, and
 //! `NativeEmbeddingModel.embed` encodes on libuv worker threads, never on the event loop.
 
 use std::path::PathBuf;
@@ -37,7 +37,7 @@ impl Task for LoadEmbeddingTask {
             quantize: self.quantize,
         };
         Ok(guard(|| {
-            EmbeddingModel::load_dir_with(&self.dir, options).map_err(Failure::from)
+            EmbeddingModel::load_path_with(&self.dir, options).map_err(Failure::from)
         }))
     }
 
@@ -52,9 +52,9 @@ impl Task for LoadEmbeddingTask {
 }
 
 /// Loads a Hugging Face embedding model directory (`config.json`, `tokenizer.json`,
-/// `model.safetensors`, sentence-transformers files) off the main thread.
+/// `model.safetensors`, sentence-transformers files) or a `bert` GGUF file off the main thread.
 ///
-/// Rejects with `IO_ERROR` (not a directory), `MISSING_MODEL_FILE`, `SAFETENSORS_*`,
+/// Rejects with `IO_ERROR` (unreadable path), `GGUF_*`, `MISSING_MODEL_FILE`, `SAFETENSORS_*`,
 /// `INVALID_MODEL_CONFIG`, `UNSUPPORTED_ARCHITECTURE`.
 #[napi(ts_return_type = "Promise<NativeEmbeddingModel>")]
 pub fn load_embedding_model(

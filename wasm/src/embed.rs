@@ -55,6 +55,24 @@ impl WasmEmbeddingModel {
         Ok(WasmEmbeddingModel { model })
     }
 
+    /// Builds the model from the bytes of a `bert` GGUF file (llama.cpp's layout).
+    /// `quantize`: Q8_0 matrices. Throws `GGUF_*`, `UNSUPPORTED_ARCHITECTURE` (any other
+    /// architecture), `INVALID_MODEL_CONFIG`, `MISSING_TENSOR`.
+    #[wasm_bindgen(js_name = fromGguf)]
+    pub fn from_gguf(
+        bytes: Vec<u8>,
+        quantize: Option<bool>,
+    ) -> Result<WasmEmbeddingModel, JsValue> {
+        let model = EmbeddingModel::from_gguf(
+            ModelBytes::from_vec(bytes),
+            EmbedLoadOptions {
+                quantize: quantize.unwrap_or(false),
+            },
+        )
+        .map_err(core_error)?;
+        Ok(WasmEmbeddingModel { model })
+    }
+
     /// `{ architecture, dims, layers, heads, vocabSize, maxTokens, pooling, normalize,
     /// matrixType, quantized, matrixBytes }`.
     pub fn info(&self) -> Result<JsValue, JsValue> {

@@ -1,4 +1,4 @@
-//! `hearth embed --model DIR [--json] [--quantize] [--batch-size N] TEXT…` → sentence
+//! `hearth embed --model DIR|FILE.gguf [--json] [--quantize] [--batch-size N] TEXT…` → sentence
 //! embeddings on stdout: a JSON array of vectors, one per text (with `--json`, an object
 //! `{"vectors":[…],"truncated":[…],"dims":N}`). A timing line goes to stderr.
 
@@ -12,7 +12,7 @@ use crate::CliResult;
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Hugging Face model directory (config.json, tokenizer.json, model.safetensors and the
-    /// sentence-transformers files), e.g. all-MiniLM-L6-v2.
+    /// sentence-transformers files), e.g. all-MiniLM-L6-v2, or a `bert` GGUF file.
     #[arg(long)]
     model: PathBuf,
     /// Print an object with the vectors, per-text truncation flags and dims.
@@ -34,7 +34,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> CliResult {
     let t0 = Instant::now();
-    let model = EmbeddingModel::load_dir_with(
+    let model = EmbeddingModel::load_path_with(
         &args.model,
         EmbedLoadOptions {
             quantize: args.quantize,

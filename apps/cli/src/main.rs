@@ -5,6 +5,7 @@
 //! progress and timings go to stderr.
 
 mod chat;
+mod convert_embedding;
 mod embed;
 mod info;
 mod run;
@@ -40,6 +41,8 @@ enum Command {
     Template(template::Args),
     /// Embed texts with a sentence-embedding model directory; prints JSON vectors.
     Embed(embed::Args),
+    /// Convert a Hugging Face BERT embedding directory into a `bert` GGUF file (llama.cpp layout).
+    ConvertEmbedding(convert_embedding::Args),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +54,7 @@ fn main() -> ExitCode {
         Command::Chat(args) => chat::run(args),
         Command::Template(args) => template::run(args),
         Command::Embed(args) => embed::run(args),
+        Command::ConvertEmbedding(args) => convert_embedding::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

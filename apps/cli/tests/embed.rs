@@ -61,3 +61,32 @@ fn embed_errors_have_codes() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("MISSING_MODEL_FILE"));
 }
+
+#[test]
+fn convert_embedding_then_embed_the_gguf() {
+    let dir = model(MINILM);
+    let d = dir.to_str().unwrap();
+    let out = std::env::temp_dir().join(format!("hearth-cli-minilm-{}.gguf", std::process::id()));
+    let o = out.to_str().unwrap();
+    hearth_ok(&["convert-embedding", "--out", o, "--type", "f16", d]);
+    let texts = [
+        "A man is playing a guitar.",
+        "The stock market fell sharply.",
+    ];
+    let from_dir: Value =
+        serde_json::from_str(&hearth_ok(&["embed", "--model", d, texts[0], texts[1]])).unwrap();
+    let from_gguf: Value =
+        serde_json::from_str(&hearth_ok(&["embed", "--model", o, texts[0], texts[1]])).unwrap();
+    std::fs::remove_file(&out).unwrap();
+    for (a, b) in vecs(&from_dir).iter().zip(&vecs(&from_gguf)) {
+        assert_eq!(b.len(), 384);
+        assert!(cosine(a, b) >= 0.999, "cosine {}", cosine(a, b));
+    }
+    // A decoder LLM GGUF is not a bert embedding model; a bad --type is refused.
+    let smol = model("SmolLM2-135M-Instruct.Q4_1.gguf");
+    let r = hearth(&["embed", "--model", smol.to_str().unwrap(), "x"]);
+    assert!(!r.status.success());
+    assert!(String::from_utf8_lossy(&r.stderr).contains("UNSUPPORTED_ARCHITECTURE"));
+    let r = hearth(&["convert-embedding", "--out", o, "--type", "q4_0", d]);
+    assert!(!r.status.success());
+}

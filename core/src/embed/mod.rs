@@ -10,6 +10,7 @@
 
 mod bert;
 mod config;
+pub mod gguf;
 pub mod similarity;
 
 pub use config::{BertConfig, Pooling, SentenceConfig};
@@ -289,7 +290,18 @@ impl EmbeddingModel {
             .into());
         }
         let st = SafeTensors::from_bytes(safetensors)?;
-        let weights = BertWeights::load(&st, &config, options.quantize)?;
+        Self::from_tensors(config, sentence, tokenizer, &st, options)
+    }
+
+    /// Builds a model from parsed configuration, tokenizer and HF-named tensors.
+    fn from_tensors(
+        config: BertConfig,
+        sentence: SentenceConfig,
+        tokenizer: Tokenizer,
+        st: &SafeTensors,
+        options: EmbedLoadOptions,
+    ) -> Result<EmbeddingModel> {
+        let weights = BertWeights::load(st, &config, options.quantize)?;
         let max_tokens = sentence
             .max_seq_length
             .unwrap_or(config.max_position_embeddings)

@@ -2,7 +2,7 @@
 // HEARTH_RUNTIME=wasm) and the real SmolLM2 test model, rendered by React in jsdom.
 
 import { pathToFileURL } from 'node:url';
-import { HearthError, LlamaRunner } from '@hearth/runner';
+import { EmbeddingRunner, HearthError, LlamaRunner, similarity } from '@hearth/runner';
 import { act, configure, render, renderHook, waitFor } from '@testing-library/react';
 import { type ReactNode, StrictMode } from 'react';
 import { afterEach, describe, expect, test, vi } from 'vitest';
@@ -288,6 +288,42 @@ describe('useLlamaCompletion', () => {
 });
 
 describe('useLlamaEmbedding', () => {
+  test('returns real vectors from an EmbeddingRunner (all-MiniLM-L6-v2)', async () => {
+    // HEARTH_RUNTIME=wasm runs the wasm engine; otherwise the native addon.
+    const runner = await EmbeddingRunner.load(
+      modelPath('all-MiniLM-L6-v2'),
+      process.env.HEARTH_RUNTIME === 'wasm' ? { backend: 'wasm' } : {},
+    );
+    try {
+      const { result, unmount } = renderHook(() => useLlamaEmbedding({ runner }), {
+        wrapper: withModel(undefined),
+      });
+      const texts = [
+        'A man is playing a guitar on the stage.',
+        'Someone plays the guitar in front of an audience.',
+        'The stock market fell sharply on Monday morning.',
+      ];
+      let returned: unknown;
+      await act(async () => {
+        returned = await result.current.embed(texts);
+      });
+      const vectors = result.current.vectors ?? [];
+      expect(returned).toEqual(vectors);
+      expect(result.current.status).toBe('ready');
+      expect(vectors).toHaveLength(3);
+      for (const v of vectors) {
+        expect(v).toHaveLength(384);
+        const norm = Math.sqrt(Array.from(v).reduce((s, x) => s + x * x, 0));
+        expect(norm).toBeCloseTo(1, 4);
+      }
+      const [a, b, c] = vectors as [Float32Array, Float32Array, Float32Array];
+      expect(similarity(a, b)).toBeGreaterThan(similarity(a, c) + 0.3);
+      unmount();
+    } finally {
+      runner.dispose();
+    }
+  });
+
   const hasEmbed =
     typeof (LlamaRunner.prototype as unknown as { embed?: unknown }).embed === 'function';
   test.runIf(!hasEmbed)(

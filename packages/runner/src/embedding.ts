@@ -2,7 +2,7 @@
  * Sentence embeddings: {@link EmbeddingRunner} loads an embedding model through the adapter
  * registry (`adapters.ts`) and turns texts into vectors; {@link similarity} and {@link topK}
  * search them. The built-in `hearth` adapter runs BERT-family models (all-MiniLM-L6-v2 …) from
- * a Hugging Face directory in hearth-core: natively in Node (`@hearth/node`, libuv threads)
+ * a Hugging Face directory or a `bert` GGUF file (llama.cpp's layout) in hearth-core: natively in Node (`@hearth/node`, libuv threads)
  * or as wasm in the runner's worker (browsers, `HEARTH_RUNTIME=wasm`).
  */
 
@@ -33,7 +33,8 @@ export interface EmbeddingFiles {
 }
 
 /**
- * Where an embedding model comes from: a directory (a path or `file:` URL in Node, a base URL
+ * Where an embedding model comes from: a `bert` GGUF file (a path or URL ending in `.gguf`, or
+ * its bytes as `ArrayBuffer`/`Uint8Array`/`Blob`), a directory (a path or `file:` URL in Node, a base URL
  * whose `config.json`, `tokenizer.json`, `model.safetensors` and sentence-transformers files
  * are fetched in browsers), its files one by one, or anything a registered adapter accepts
  * (the ONNX adapter: `{ onnx, tokenizer }`).
@@ -341,6 +342,34 @@ function poolingPath(modules: ArrayBuffer | undefined): string {
   }
 }
 
+/** Whether bytes start with the GGUF magic. */
+function isGgufHeader(header: Uint8Array | undefined): boolean {
+  return (
+    header !== undefined &&
+    header.length >= 4 &&
+    header[0] === 0x47 &&
+    header[1] === 0x47 &&
+    header[2] === 0x55 &&
+    header[3] === 0x46
+  );
+}
+
+/** Whether a path or URL names a `.gguf` file. */
+function isGgufName(source: unknown): boolean {
+  return (
+    (typeof source === 'string' || source instanceof URL) &&
+    /\.gguf$/i.test(String(source).replace(/[?#].*$/, ''))
+  );
+}
+
+function isBytes(source: unknown): source is ArrayBuffer | Uint8Array | Blob {
+  return (
+    source instanceof ArrayBuffer ||
+    source instanceof Uint8Array ||
+    (typeof Blob !== 'undefined' && source instanceof Blob)
+  );
+}
+
 function isFiles(source: unknown): source is EmbeddingFiles {
   return (
     typeof source === 'object' &&
@@ -453,7 +482,7 @@ interface CoreEmbedInfo {
 }
 
 async function loadHearth(
-  source: string | URL | EmbeddingFiles,
+  source: string | URL | EmbeddingFiles | ArrayBuffer | Uint8Array | Blob,
   options: EmbeddingLoadOptions,
 ): Promise<EmbeddingEngine> {
   const { spawn, files } = platform();
@@ -466,8 +495,10 @@ async function loadHearth(
       `invalid option backend: ${JSON.stringify(backend)} (expected auto or wasm)`,
     );
   }
-  const dir = isFiles(source) ? undefined : files?.pathOf(source as string);
-  if (dir !== undefined && files?.isDirectory && !(await files.isDirectory(dir))) {
+  // A GGUF file (by name or bytes) is one file; anything else is a directory's files.
+  const gguf = isBytes(source) || isGgufName(source);
+  const dir = isFiles(source) || isBytes(source) ? undefined : files?.pathOf(source as string);
+  if (!gguf && dir !== undefined && files?.isDirectory && !(await files.isDirectory(dir))) {
     throw new HearthError('IO_ERROR', `${dir} is not a directory`);
   }
   let port: ReturnType<typeof spawn>;
@@ -489,8 +520,18 @@ async function loadHearth(
         path: dir,
         quantize,
       });
+    } else if (gguf) {
+      // A copy: the bytes are transferred to the worker, and a caller's buffer stays usable.
+      const bytes = await readFileSource(source as EmbeddingFileSource, signal, 'GGUF file', true);
+      throwIfAborted(signal);
+      const buffer = bytes as ArrayBuffer;
+      const id = client.nextId();
+      info = await client.request<CoreEmbedInfo>(
+        { op: 'embedLoadGguf', id, bytes: buffer, quantize },
+        { transfer: [buffer] },
+      );
     } else {
-      const wire = await gatherFiles(source, signal);
+      const wire = await gatherFiles(source as string | URL | EmbeddingFiles, signal);
       throwIfAborted(signal);
       const transfer = Object.values(wire) as ArrayBuffer[];
       const id = client.nextId();
@@ -525,13 +566,15 @@ async function loadHearth(
 
 registerAdapter({
   name: 'hearth',
-  canLoad(source) {
+  canLoad(source, header) {
     if (isFiles(source)) return true;
+    if (header !== undefined) return isGgufHeader(header);
     if (typeof source === 'string' || source instanceof URL) {
-      // A directory: not a single model file of another format.
-      return !/\.(gguf|onnx|safetensors|bin)$/i.test(String(source).replace(/[?#].*$/, ''));
+      // A GGUF file, or a directory: not a single model file of another format.
+      return !/\.(onnx|safetensors|bin)$/i.test(String(source).replace(/[?#].*$/, ''));
     }
     return false;
   },
-  load: (source, options) => loadHearth(source as string | URL | EmbeddingFiles, options),
+  load: (source, options) =>
+    loadHearth(source as string | URL | EmbeddingFiles | ArrayBuffer | Uint8Array, options),
 });

@@ -34,7 +34,9 @@ export type Request =
   | { op: 'reset'; id: number }
   /** An embedding model from its files' bytes (see `EmbeddingFiles`). */
   | { op: 'embedLoad'; id: number; files: WireEmbeddingFiles; quantize: boolean }
-  /** Native engines only: an embedding model directory on disk. */
+  /** A `bert` GGUF embedding model from its bytes. */
+  | { op: 'embedLoadGguf'; id: number; bytes: ArrayBuffer; quantize: boolean }
+  /** Native engines only: an embedding model directory or `bert` GGUF file on disk. */
   | { op: 'embedLoadDir'; id: number; path: string; quantize: boolean }
   | { op: 'embed'; id: number; texts: string[]; normalize?: boolean; batchSize: number }
   | { op: 'embedEncode'; id: number; text: string };

@@ -206,6 +206,7 @@ export function createHost(post: Post, ready: Ready): (req: Request) => void {
         needSession()[1].reset();
         post({ type: 'done', id: req.id, value: null });
         return;
+      case 'embedLoadGguf':
       case 'embedLoad': {
         const engine = await ready(undefined).catch((e: unknown) => {
           const { message } = wireError(e);
@@ -213,10 +214,15 @@ export function createHost(post: Post, ready: Ready): (req: Request) => void {
             code: 'HEARTH_WASM_LOAD',
           });
         });
-        const f = req.files;
-        const bytes = (b: ArrayBuffer | undefined) => (b ? new Uint8Array(b) : undefined);
         embedder?.free();
         embedder = undefined;
+        if (req.op === 'embedLoadGguf') {
+          embedder = engine.WasmEmbeddingModel.fromGguf(new Uint8Array(req.bytes), req.quantize);
+          post({ type: 'done', id: req.id, value: embedder.info() });
+          return;
+        }
+        const f = req.files;
+        const bytes = (b: ArrayBuffer | undefined) => (b ? new Uint8Array(b) : undefined);
         embedder = new engine.WasmEmbeddingModel(
           new Uint8Array(f.config),
           new Uint8Array(f.tokenizer),

@@ -2,7 +2,7 @@
 // against the numpy reference, Q8_0, truncation flags, search helpers, typed errors, and the
 // ONNX adapter (onnxruntime-node, int8 model) agreeing with Hearth. Runs under
 // HEARTH_RUNTIME=native (the @hearth/node addon) and HEARTH_RUNTIME=wasm (worker thread).
-import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -15,7 +15,8 @@ import {
 } from '@hearth/runner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bertReference, LONG, SENTENCES } from './bert-reference.js';
-import { modelPath } from './models.js';
+import { modelPath, SMOLLM2 } from './models.js';
+import { runRustCli } from './rust-cli.js';
 
 const RUNTIME = process.env.HEARTH_RUNTIME === 'wasm' ? 'wasm' : 'native';
 const DIR = modelPath('all-MiniLM-L6-v2');
@@ -202,6 +203,62 @@ describe(`EmbeddingRunner on all-MiniLM-L6-v2, ${RUNTIME}`, () => {
       unregister();
     }
     expect(adapterNames()).not.toContain('test-fixed');
+  });
+});
+
+// The GGUF is written by the Rust CLI's converter (`hearth convert-embedding`, tested against
+// llama.cpp in core/tests/embed_gguf.rs): the simplest honest way to get a bert GGUF here
+// without a second GGUF writer in JavaScript.
+describe(`EmbeddingRunner on a bert GGUF (all-MiniLM-L6-v2 converted), ${RUNTIME}`, () => {
+  let tmp: string;
+  let gguf: string;
+
+  beforeAll(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'hearth-embed-gguf-'));
+    gguf = join(tmp, 'all-MiniLM-L6-v2.f16.gguf');
+    await runRustCli(['convert-embedding', '--out', gguf, '--type', 'f16', DIR]);
+  }, 120_000);
+  afterAll(() => rm(tmp, { recursive: true, force: true }));
+
+  it('embeds from a path and from bytes like the SafeTensors directory', async () => {
+    const st = await EmbeddingRunner.load(DIR);
+    const fromPath = await EmbeddingRunner.load(gguf);
+    // Bytes always run in the wasm engine (the native addon maps files from disk).
+    const fromBytes = await EmbeddingRunner.load(new Uint8Array(await readFile(gguf)));
+    try {
+      expect(fromPath.info()).toMatchObject({
+        adapter: 'hearth',
+        engine: RUNTIME === 'wasm' ? 'wasm' : 'hearth',
+        dims: 384,
+        pooling: 'mean',
+        normalize: true,
+      });
+      expect(fromPath.info().details).toMatchObject({ architecture: 'bert', matrixType: 'F16' });
+      expect(fromBytes.info().engine).toBe('wasm');
+      const texts = SENTENCES.slice(0, 4);
+      const want = await st.embed(texts);
+      for (const r of [fromPath, fromBytes]) {
+        const got = await r.embed(texts);
+        got.vectors.forEach((v, i) => {
+          expect(similarity(v, want.vectors[i] as Float32Array)).toBeGreaterThanOrEqual(0.999);
+        });
+        expect((await r.encode(texts[0] as string)).ids).toEqual(
+          (await st.encode(texts[0] as string)).ids,
+        );
+      }
+    } finally {
+      st.dispose();
+      fromPath.dispose();
+      fromBytes.dispose();
+    }
+  });
+
+  it('refuses a decoder LLM GGUF and damaged GGUF bytes with typed errors', async () => {
+    const e = await rejection(() => EmbeddingRunner.load(modelPath(SMOLLM2)));
+    expect(e.code).toBe('UNSUPPORTED_ARCHITECTURE');
+    const bytes = new Uint8Array(await readFile(gguf));
+    const cut = await rejection(() => EmbeddingRunner.load(bytes.subarray(0, 4096)));
+    expect(cut.code).toMatch(/^GGUF_/);
   });
 });
 
