@@ -97,9 +97,15 @@ pub fn matmul(w: &QMatrix, x: &[f32], n_tok: usize, out: &mut [f32], s: &mut Mat
             .enumerate()
             .for_each(block);
     }
-    for r in 0..w.rows {
-        for t in 0..n_tok {
-            out[t * w.rows + r] = s.tmp[r * n_tok + t];
+    // Back to token-major, in 16×16 blocks so both sides stay in cache.
+    const B: usize = 16;
+    for r0 in (0..w.rows).step_by(B) {
+        for t0 in (0..n_tok).step_by(B) {
+            for r in r0..(r0 + B).min(w.rows) {
+                for t in t0..(t0 + B).min(n_tok) {
+                    out[t * w.rows + r] = s.tmp[r * n_tok + t];
+                }
+            }
         }
     }
 }

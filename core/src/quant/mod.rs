@@ -334,7 +334,7 @@ impl VecDot {
     /// back) and the activation rows in `x`: `out[r · toks + t] = w_r · x_t`, row-major.
     ///
     /// Each result is bit-identical to [`dot`](Self::dot) of that pair; types with a tile
-    /// kernel (Q4_0, Q4_1, Q8_0, Q4_K, Q6_K on AVX2) compute several rows × several tokens
+    /// kernel (Q4_0, Q4_1, Q5_0, Q8_0, Q4_K, Q6_K on AVX2) compute several rows × several tokens
     /// at once, sharing each unpacked weight block and each loaded activation block.
     /// Errors when a buffer is not a whole number of rows or `out` has the wrong size.
     pub fn dot_tile(&self, w: &[u8], x: &[u8], out: &mut [f32]) -> Result<(), QuantError> {

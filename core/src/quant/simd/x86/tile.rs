@@ -1,4 +1,4 @@
-//! AVX2 matrix–matrix tiles: `R` weight rows × `C` activation rows at once, for batched
+//! AVX2 matrix–matrix tiles (Q4_0, Q4_1, Q5_0, Q8_0, Q4_K, Q6_K): `R` weight rows × `C` activation rows at once, for batched
 //! prompt processing. Each weight block is unpacked once for all `C` tokens and each
 //! activation block loaded once for all `R` rows (the idea of ggml's `vec_dot` with
 //! `nrc > 1` and llamafile's tinyBLAS), while every output keeps exactly the float
@@ -12,6 +12,7 @@ use std::arch::x86_64::*;
 use super::super::super::q4_0::BlockQ4_0;
 use super::super::super::q4_1::BlockQ4_1;
 use super::super::super::q4_k::BlockQ4K;
+use super::super::super::q5_0::BlockQ5_0;
 use super::super::super::q6_k::BlockQ6K;
 use super::super::super::q8_0::BlockQ8_0;
 use super::super::super::q8_1::BlockQ8_1;
@@ -19,7 +20,7 @@ use super::super::super::q8_k::BlockQ8K;
 use super::super::super::{RawBlock, as_blocks};
 use super::super::{DotFn, TileFn};
 use super::{
-    h2f, h2f_pair, hsum_ps, k4_mins_prod, k4_scales_mins, ld16u, ld32i, ld32u, mul_sum_us8,
+    bytes_from_bits, h2f, h2f_pair, hsum_ps, k4_mins_prod, k4_scales_mins, ld16u, ld32i, ld32u, mul_sum_us8,
     nibbles, shuffle_one,
 };
 use crate::GgmlType;
@@ -33,6 +34,7 @@ pub(crate) fn dot_tile(ty: GgmlType) -> Option<TileFn> {
     Some(match ty {
         Q4_0 => tile_q4_0,
         Q4_1 => tile_q4_1,
+        Q5_0 => tile_q5_0,
         Q8_0 => tile_q8_0,
         Q4_K => tile_q4_k,
         Q6_K => tile_q6_k,
@@ -102,6 +104,7 @@ macro_rules! tile_wrappers {
 tile_wrappers! {
     tile_q4_0 => q4_0(BlockQ4_0, BlockQ8_0) [2 x 4], dot_q4_0;
     tile_q4_1 => q4_1(BlockQ4_1, BlockQ8_1) [2 x 4], dot_q4_1;
+    tile_q5_0 => q5_0(BlockQ5_0, BlockQ8_0) [2 x 4], dot_q5_0;
     tile_q8_0 => q8_0(BlockQ8_0, BlockQ8_0) [2 x 4], dot_q8_0;
     tile_q4_k => q4_k(BlockQ4K, BlockQ8K) [2 x 2], dot_q4_k;
     tile_q6_k => q6_k(BlockQ6K, BlockQ8K) [2 x 2], dot_q6_k;
@@ -153,6 +156,19 @@ fn q4_0<const R: usize, const C: usize>(
     let off = _mm256_set1_epi8(8);
     signed_tile(w, x, |bw| {
         (h2f(bw.d), _mm256_sub_epi8(nibbles(&bw.qs), off))
+    })
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn q5_0<const R: usize, const C: usize>(
+    w: [&[BlockQ5_0]; R],
+    x: [&[BlockQ8_0]; C],
+) -> [[f32; C]; R] {
+    let f0 = _mm256_set1_epi8(0xF0u8 as i8);
+    signed_tile(w, x, |bw| {
+        // Elements without their fifth bit get 0xF0 or'ed in: `q - 16` as i8.
+        let hi = _mm256_andnot_si256(bytes_from_bits(bw.qh), f0);
+        (h2f(bw.d), _mm256_or_si256(nibbles(&bw.qs), hi))
     })
 }
 
