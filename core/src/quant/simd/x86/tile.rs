@@ -20,8 +20,8 @@ use super::super::super::q8_k::BlockQ8K;
 use super::super::super::{RawBlock, as_blocks};
 use super::super::{DotFn, TileFn};
 use super::{
-    bytes_from_bits, h2f, h2f_pair, hsum_ps, k4_mins_prod, k4_scales_mins, ld16u, ld32i, ld32u, mul_sum_us8,
-    nibbles, shuffle_one,
+    bytes_from_bits, h2f, h2f_pair, hsum_ps, k4_mins_prod, k4_scales_mins, ld16u, ld32i, ld32u,
+    mul_sum_us8, nibbles, shuffle_one,
 };
 use crate::GgmlType;
 
