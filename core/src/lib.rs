@@ -29,5 +29,6 @@ pub use engine::{
 };
 pub use error::{Error, Result};
 pub use ggml_type::GgmlType;
+pub use model::KvType;
 pub use sampling::SamplingOptions;
 pub use timer::Timer;

@@ -47,7 +47,8 @@ pub fn read_messages(path: &PathBuf) -> Result<Vec<ChatMessage>, Box<dyn std::er
 pub fn run(args: Args) -> CliResult {
     args.gen_args.init_threads()?;
     let model = Model::load_file(&args.model)?;
-    let mut session = Session::new(model.clone(), args.gen_args.ctx_size)?;
+    let mut session =
+        Session::with_kv_type(model.clone(), args.gen_args.ctx_size, args.gen_args.kv_type)?;
     if let Some(path) = &args.messages {
         let messages = read_messages(path)?;
         let prompt = model.tokenize_chat(&messages)?;

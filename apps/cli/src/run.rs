@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use hearth_core::{GenerateOptions, Model, SamplingOptions, Session};
+use hearth_core::{GenerateOptions, KvType, Model, SamplingOptions, Session};
 
 use crate::CliResult;
 
@@ -44,6 +44,9 @@ pub struct GenArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// KV cache element type: f16 (llama.cpp's default) or f32.
+    #[arg(long, default_value = "f16")]
+    pub kv_type: KvType,
 }
 
 impl GenArgs {
@@ -106,7 +109,8 @@ pub fn run(args: Args) -> CliResult {
     args.gen_args.init_threads()?;
     let model = Model::load_file(&args.model)?;
     let prompt = model.tokenize(&args.prompt, true, args.special)?;
-    let mut session = Session::new(model.clone(), args.gen_args.ctx_size)?;
+    let mut session =
+        Session::with_kv_type(model.clone(), args.gen_args.ctx_size, args.gen_args.kv_type)?;
     let mut generation = session.generate(&prompt, args.gen_args.options(args.special))?;
     let mut out = std::io::stdout().lock();
     for ev in generation.by_ref() {

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::Model;
 use crate::error::{Error, Result};
-use crate::model::{ForwardScratch, KvCache, Logits};
+use crate::model::{ForwardScratch, KvCache, KvType, Logits};
 
 /// Prompt tokens evaluated per forward call (bounds scratch memory).
 const PREFILL_BATCH: usize = 512;
@@ -81,8 +81,14 @@ pub struct Session {
 }
 
 impl Session {
-    /// A session with room for `n_ctx` tokens (0: the model's training context).
+    /// A session with room for `n_ctx` tokens (0: the model's training context) and an f16
+    /// KV cache (llama.cpp's default).
     pub fn new(model: Arc<Model>, n_ctx: usize) -> Result<Session> {
+        Self::with_kv_type(model, n_ctx, KvType::F16)
+    }
+
+    /// [`Session::new`] with the KV cache's element type chosen (see [`KvType`]).
+    pub fn with_kv_type(model: Arc<Model>, n_ctx: usize, kv_type: KvType) -> Result<Session> {
         let train = model.config().n_ctx_train;
         let n_ctx = if n_ctx == 0 { train } else { n_ctx };
         if n_ctx > train.max(1) * 4 {
@@ -93,7 +99,7 @@ impl Session {
                 ),
             });
         }
-        let cache = model.decoder().new_cache(n_ctx);
+        let cache = model.decoder().new_cache_of(n_ctx, kv_type);
         Ok(Session {
             model,
             cache,
@@ -115,6 +121,11 @@ impl Session {
     /// Tokens currently in the KV cache.
     pub fn history(&self) -> &[u32] {
         &self.history
+    }
+
+    /// The KV cache's element type.
+    pub fn kv_type(&self) -> KvType {
+        self.cache.kv_type()
     }
 
     /// Bytes held by the KV cache.

@@ -11,12 +11,94 @@ use super::ops::{gelu, rms_norm, rms_norm_inplace, rope_apply, rope_cache, silu}
 use super::weights::{LayerWeights, Weights};
 use super::{Activation, ModelError};
 
-/// Keys and values of every layer for the positions evaluated so far, in f16
-/// (as llama.cpp's default cache type).
+/// The element type of the KV cache.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum KvType {
+    /// Half precision, llama.cpp's default cache type (`-ctk f16 -ctv f16`); attention then
+    /// follows ggml's flash-attention numerics for an f16 cache, so greedy outputs match
+    /// llama.cpp's defaults.
+    #[default]
+    F16,
+    /// Single precision: twice the memory, keys and values kept exactly as computed and
+    /// attention in f32 throughout (as ggml's flash attention over an f32 cache).
+    F32,
+}
+
+impl KvType {
+    /// The lower-case name (`"f16"`, `"f32"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            KvType::F16 => "f16",
+            KvType::F32 => "f32",
+        }
+    }
+
+    /// Bytes per cached element.
+    pub fn bytes(self) -> usize {
+        match self {
+            KvType::F16 => 2,
+            KvType::F32 => 4,
+        }
+    }
+}
+
+impl std::str::FromStr for KvType {
+    type Err = String;
+
+    /// Parses `f16` or `f32` (any case).
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "f16" => Ok(KvType::F16),
+            "f32" => Ok(KvType::F32),
+            _ => Err(format!("unknown KV cache type {s:?} (expected f16 or f32)")),
+        }
+    }
+}
+
+/// One layer's cached keys or values, `positions × dim` row-major.
+#[derive(Debug, Clone)]
+enum KvRows {
+    F16(Vec<f16>),
+    F32(Vec<f32>),
+}
+
+impl KvRows {
+    fn new(ty: KvType) -> Self {
+        match ty {
+            KvType::F16 => KvRows::F16(Vec::new()),
+            KvType::F32 => KvRows::F32(Vec::new()),
+        }
+    }
+
+    fn truncate(&mut self, n: usize) {
+        match self {
+            KvRows::F16(v) => v.truncate(n),
+            KvRows::F32(v) => v.truncate(n),
+        }
+    }
+
+    fn extend(&mut self, x: &[f32]) {
+        match self {
+            KvRows::F16(v) => v.extend(x.iter().map(|&x| f16::from_f32(x))),
+            KvRows::F32(v) => v.extend_from_slice(x),
+        }
+    }
+
+    fn capacity_bytes(&self) -> usize {
+        match self {
+            KvRows::F16(v) => v.capacity() * 2,
+            KvRows::F32(v) => v.capacity() * 4,
+        }
+    }
+}
+
+/// Keys and values of every layer for the positions evaluated so far, in f16 (as
+/// llama.cpp's default cache type) or f32 (see [`KvType`]).
 #[derive(Debug, Clone)]
 pub struct KvCache {
-    k: Vec<Vec<f16>>,
-    v: Vec<Vec<f16>>,
+    k: Vec<KvRows>,
+    v: Vec<KvRows>,
+    ty: KvType,
     kv_dim: usize,
     v_dim: usize,
     len: usize,
@@ -24,16 +106,27 @@ pub struct KvCache {
 }
 
 impl KvCache {
-    /// An empty cache for `capacity` positions; memory grows as positions are added.
+    /// An empty f16 cache for `capacity` positions; memory grows as positions are added.
     pub fn new(cfg: &ModelConfig, capacity: usize) -> Self {
+        Self::with_type(cfg, capacity, KvType::F16)
+    }
+
+    /// An empty cache of element type `ty` for `capacity` positions.
+    pub fn with_type(cfg: &ModelConfig, capacity: usize, ty: KvType) -> Self {
         KvCache {
-            k: vec![Vec::new(); cfg.n_layer],
-            v: vec![Vec::new(); cfg.n_layer],
+            k: vec![KvRows::new(ty); cfg.n_layer],
+            v: vec![KvRows::new(ty); cfg.n_layer],
+            ty,
             kv_dim: cfg.n_head_kv * cfg.head_dim,
             v_dim: cfg.n_head_kv * cfg.head_dim_v,
             len: 0,
             capacity,
         }
+    }
+
+    /// The element type.
+    pub fn kv_type(&self) -> KvType {
+        self.ty
     }
 
     /// Number of cached positions.
@@ -64,7 +157,11 @@ impl KvCache {
 
     /// Bytes held by the cache.
     pub fn memory_bytes(&self) -> usize {
-        self.k.iter().chain(&self.v).map(|b| b.capacity() * 2).sum()
+        self.k
+            .iter()
+            .chain(&self.v)
+            .map(KvRows::capacity_bytes)
+            .sum()
     }
 }
 
@@ -83,6 +180,7 @@ pub struct ForwardScratch {
     qf: Vec<f32>,
     scores: Vec<f32>,
     acc16: Vec<f16>,
+    acc32: Vec<f32>,
     rope: Vec<(f32, f32)>,
     mm: MatmulScratch,
 }
@@ -248,10 +346,9 @@ fn layer_forward(
     } else {
         cfg.attn_scale
     };
-    let kc = &mut cache.k[il];
-    let vc = &mut cache.v[il];
-    kc.extend(s.k.iter().map(|&v| f16::from_f32(v)));
-    vc.extend(s.v.iter().map(|&v| f16::from_f32(v)));
+    cache.k[il].extend(&s.k);
+    cache.v[il].extend(&s.v);
+    let (kc, vc) = (&cache.k[il], &cache.v[il]);
 
     s.attn.resize(n * cfg.n_head * hdv, 0.0);
     let group = cfg.n_head / cfg.n_head_kv;
@@ -265,22 +362,39 @@ fn layer_forward(
             let kvh = h / group;
             let q = &s.q[t * q_dim + h * hd..t * q_dim + (h + 1) * hd];
             let out = &mut s.attn[(t * cfg.n_head + h) * hdv..(t * cfg.n_head + h + 1) * hdv];
-            attend(
-                q,
-                kc,
-                vc,
+            let shape = Head {
                 kvh,
                 hd,
                 hdv,
                 kv_dim,
                 v_dim,
-                start..p + 1,
-                kq_scale,
-                &mut s.qf,
-                &mut s.scores,
-                &mut s.acc16,
-                out,
-            );
+            };
+            match (kc, vc) {
+                (KvRows::F16(kc), KvRows::F16(vc)) => attend(
+                    q,
+                    kc,
+                    vc,
+                    shape,
+                    start..p + 1,
+                    kq_scale,
+                    &mut s.qf,
+                    &mut s.scores,
+                    &mut s.acc16,
+                    out,
+                ),
+                (KvRows::F32(kc), KvRows::F32(vc)) => attend_f32(
+                    q,
+                    kc,
+                    vc,
+                    shape,
+                    start..p + 1,
+                    kq_scale,
+                    &mut s.scores,
+                    &mut s.acc32,
+                    out,
+                ),
+                _ => unreachable!("keys and values share one cache type"),
+            }
         }
     }
 
@@ -330,16 +444,29 @@ fn layer_forward(
 /// default): Q rounded to f16, `K·Q` in f32, an online softmax, and the
 /// weighted sum of V accumulated in f16. Keeping its rounding points keeps
 /// our logits within noise of llama.cpp's.
-#[allow(clippy::too_many_arguments)]
-fn attend(
-    q: &[f32],
-    kc: &[f16],
-    vc: &[f16],
+/// Where one query head reads the cache: its KV head `kvh`, the key and value head sizes,
+/// and the key and value row strides.
+#[derive(Clone, Copy)]
+struct Head {
     kvh: usize,
     hd: usize,
     hdv: usize,
     kv_dim: usize,
     v_dim: usize,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn attend(
+    q: &[f32],
+    kc: &[f16],
+    vc: &[f16],
+    Head {
+        kvh,
+        hd,
+        hdv,
+        kv_dim,
+        v_dim,
+    }: Head,
     range: std::ops::Range<usize>,
     scale: f32,
     qf: &mut Vec<f32>,
@@ -384,4 +511,54 @@ fn attend(
     out.iter_mut()
         .zip(acc.iter())
         .for_each(|(o, &a)| *o = a.to_f32() * inv);
+}
+
+/// [`attend`] over an f32 cache, as ggml-cpu's flash-attention kernel does when K and V
+/// are f32: Q as is, `K·Q` in f32, the same online softmax, and the weighted sum of V
+/// accumulated in f32 (scale, then multiply-add).
+#[allow(clippy::too_many_arguments)]
+fn attend_f32(
+    q: &[f32],
+    kc: &[f32],
+    vc: &[f32],
+    Head {
+        kvh,
+        hd,
+        hdv,
+        kv_dim,
+        v_dim,
+    }: Head,
+    range: std::ops::Range<usize>,
+    scale: f32,
+    scores: &mut Vec<f32>,
+    acc: &mut Vec<f32>,
+    out: &mut [f32],
+) {
+    acc.clear();
+    acc.resize(hdv, 0.0);
+    scores.clear();
+    scores.extend(range.clone().map(|j| {
+        let k = &kc[j * kv_dim + kvh * hd..j * kv_dim + (kvh + 1) * hd];
+        k.iter().zip(q).map(|(&a, &b)| a * b).sum::<f32>()
+    }));
+    let mut sum = 0f32;
+    let mut max = f32::NEG_INFINITY;
+    for (j, &dot) in range.zip(scores.iter()) {
+        let s = dot * scale;
+        let (mut ms, mut vs) = (1.0f32, 1.0f32);
+        if s > max {
+            ms = libm::expf(max - s);
+            max = s;
+            acc.iter_mut().for_each(|a| *a *= ms);
+        } else {
+            vs = libm::expf(s - max);
+        }
+        let v = &vc[j * v_dim + kvh * hdv..j * v_dim + (kvh + 1) * hdv];
+        acc.iter_mut().zip(v).for_each(|(a, &b)| *a += b * vs);
+        sum = sum * ms + vs;
+    }
+    let inv = if sum == 0.0 { 0.0 } else { 1.0 / sum };
+    out.iter_mut()
+        .zip(acc.iter())
+        .for_each(|(o, &a)| *o = a * inv);
 }

@@ -11,6 +11,12 @@ use crate::quant;
 /// enough to balance two to sixteen threads on 500–50 000-row matrices.
 const ROWS_PER_TASK: usize = 16;
 
+/// Activation bytes per token chunk of the batched path: about half of a 32 KiB L1.
+const ACT_CHUNK_BYTES: usize = 16 * 1024;
+
+/// Most tokens in one chunk (bounds the per-task stack buffer).
+const MAX_CHUNK_TOKENS: usize = 64;
+
 /// Reusable buffers so a forward pass allocates nothing per matmul.
 #[derive(Debug, Default)]
 pub struct MatmulScratch {
@@ -53,15 +59,30 @@ pub fn matmul(w: &QMatrix, x: &[f32], n_tok: usize, out: &mut [f32], s: &mut Mat
         }
         return;
     }
-    // Batched: each task keeps a block of weight rows hot in cache while it
-    // walks every token, writing a row-major [row][token] block.
+    // Batched: each task takes a block of weight rows and multiplies it with every token
+    // in tiles (several rows × several tokens per kernel call, see `VecDot::dot_tile`),
+    // a chunk of tokens at a time so that both the rows and the chunk's activations stay
+    // in L1 while every pair is computed; it writes a row-major [row][token] block.
     s.tmp.resize(w.rows * n_tok, 0.0);
+    let data = w.data();
+    let wb = w.row_bytes;
+    let chunk = (ACT_CHUNK_BYTES / act_row).clamp(4, MAX_CHUNK_TOKENS) / 4 * 4;
     let block = |(c, block): (usize, &mut [f32])| {
         let r0 = c * ROWS_PER_TASK;
-        for (i, row_out) in block.chunks_exact_mut(n_tok).enumerate() {
-            let wrow = w.row(r0 + i);
-            for (t, o) in row_out.iter_mut().enumerate() {
-                *o = dot(wrow, &act[t * act_row..(t + 1) * act_row]);
+        let nr = block.len() / n_tok;
+        let rows = &data[r0 * wb..(r0 + nr) * wb];
+        let mut local = [0f32; ROWS_PER_TASK * MAX_CHUNK_TOKENS];
+        for t0 in (0..n_tok).step_by(chunk) {
+            let nt = chunk.min(n_tok - t0);
+            let part = &mut local[..nr * nt];
+            if kern
+                .dot_tile(rows, &act[t0 * act_row..(t0 + nt) * act_row], part)
+                .is_err()
+            {
+                part.fill(f32::NAN);
+            }
+            for (dst, src) in block.chunks_exact_mut(n_tok).zip(part.chunks_exact(nt)) {
+                dst[t0..t0 + nt].copy_from_slice(src);
             }
         }
     };
@@ -76,9 +97,15 @@ pub fn matmul(w: &QMatrix, x: &[f32], n_tok: usize, out: &mut [f32], s: &mut Mat
             .enumerate()
             .for_each(block);
     }
-    for r in 0..w.rows {
-        for t in 0..n_tok {
-            out[t * w.rows + r] = s.tmp[r * n_tok + t];
+    // Back to token-major, in 16×16 blocks so both sides stay in cache.
+    const B: usize = 16;
+    for r0 in (0..w.rows).step_by(B) {
+        for t0 in (0..n_tok).step_by(B) {
+            for r in r0..(r0 + B).min(w.rows) {
+                for t in t0..(t0 + B).min(n_tok) {
+                    out[t * w.rows + r] = s.tmp[r * n_tok + t];
+                }
+            }
         }
     }
 }

@@ -11,7 +11,7 @@ mod ops;
 mod weights;
 
 pub use config::{Activation, Architecture, ModelConfig, RopeStyle};
-pub use forward::{ForwardScratch, KvCache, Logits};
+pub use forward::{ForwardScratch, KvCache, KvType, Logits};
 pub use weights::{LayerWeights, QMatrix, Weights};
 
 use crate::ModelBytes;
@@ -102,8 +102,13 @@ impl Decoder {
         })
     }
 
-    /// A fresh KV cache for up to `n_ctx` positions.
+    /// A fresh f16 KV cache for up to `n_ctx` positions.
     pub fn new_cache(&self, n_ctx: usize) -> KvCache {
         KvCache::new(&self.config, n_ctx)
+    }
+
+    /// A fresh KV cache of element type `ty` for up to `n_ctx` positions.
+    pub fn new_cache_of(&self, n_ctx: usize, ty: KvType) -> KvCache {
+        KvCache::with_type(&self.config, n_ctx, ty)
     }
 }

@@ -301,12 +301,15 @@ pub struct VecDot {
     w_bytes: usize,
     x_bytes: usize,
     f: simd::DotFn,
+    /// Several rows × several tokens at once, bit-identical to `f` (SIMD types only).
+    tile: Option<simd::TileFn>,
 }
 
 impl VecDot {
     /// The kernel for rows of `n` elements of type `ty` (SIMD where available).
     pub fn new(ty: GgmlType, n: usize) -> Result<Self, QuantError> {
-        let f = simd::vec_dot(ty)
+        let simd = simd::vec_dot(ty);
+        let f = simd
             .or_else(|| scalar_vec_dot(ty))
             .ok_or(QuantError::Unsupported { ty, op: "vec_dot" })?;
         Ok(VecDot {
@@ -315,7 +318,63 @@ impl VecDot {
             w_bytes: row_bytes(ty, n)?,
             x_bytes: row_bytes(vec_dot_type(ty), n)?,
             f,
+            // A tile kernel reproduces the SIMD single-row kernel, so only pair it with that.
+            tile: simd.and_then(|_| simd::dot_tile(ty)),
         })
+    }
+
+    /// [`VecDot::new`] with the single-row kernel only (no tiles), for comparisons.
+    #[cfg(test)]
+    pub(crate) fn without_tiles(mut self) -> Self {
+        self.tile = None;
+        self
+    }
+
+    /// All dot products between the weight rows in `w` (`w.len() / w_bytes()` rows, back to
+    /// back) and the activation rows in `x`: `out[r · toks + t] = w_r · x_t`, row-major.
+    ///
+    /// Each result is bit-identical to [`dot`](Self::dot) of that pair; types with a tile
+    /// kernel (Q4_0, Q4_1, Q5_0, Q8_0, Q4_K, Q6_K on AVX2) compute several rows × several tokens
+    /// at once, sharing each unpacked weight block and each loaded activation block.
+    /// Errors when a buffer is not a whole number of rows or `out` has the wrong size.
+    pub fn dot_tile(&self, w: &[u8], x: &[u8], out: &mut [f32]) -> Result<(), QuantError> {
+        if self.n == 0 {
+            // Empty rows: every dot product is zero, whatever the row counts.
+            out.fill(0.0);
+            return Ok(());
+        }
+        if !w.len().is_multiple_of(self.w_bytes) {
+            let rows = w.len().div_ceil(self.w_bytes);
+            return Err(self.mismatch("w", self.ty, rows * self.w_bytes, w.len()));
+        }
+        let xt = vec_dot_type(self.ty);
+        if !x.len().is_multiple_of(self.x_bytes) {
+            let toks = x.len().div_ceil(self.x_bytes);
+            return Err(self.mismatch("x", xt, toks * self.x_bytes, x.len()));
+        }
+        let (rows, toks) = (w.len() / self.w_bytes, x.len() / self.x_bytes);
+        if out.len() != rows * toks {
+            return Err(QuantError::LengthMismatch {
+                what: "out",
+                ty: GgmlType::F32,
+                n: self.n,
+                expected: rows * toks,
+                got: out.len(),
+            });
+        }
+        if let Some(tile) = self.tile {
+            tile(w, self.w_bytes, x, self.x_bytes, out);
+            return Ok(());
+        }
+        for (wr, o) in w
+            .chunks_exact(self.w_bytes)
+            .zip(out.chunks_exact_mut(toks.max(1)))
+        {
+            for (xr, o) in x.chunks_exact(self.x_bytes).zip(o) {
+                *o = (self.f)(wr, xr);
+            }
+        }
+        Ok(())
     }
 
     /// Bytes of one weight row.

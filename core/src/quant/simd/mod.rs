@@ -17,6 +17,10 @@ use crate::GgmlType;
 
 /// A dot product over byte rows whose lengths the caller has checked.
 pub(crate) type DotFn = fn(&[u8], &[u8]) -> f32;
+/// A tile of dot products: `out[r · toks + t] = w_r · x_t` for the `rows = w.len() / wb`
+/// weight rows of `wb` bytes and `toks = x.len() / xb` activation rows of `xb` bytes,
+/// each bit-identical to the type's [`DotFn`]. Lengths are checked by the caller.
+pub(crate) type TileFn = fn(&[u8], usize, &[u8], usize, &mut [f32]);
 /// An activation quantizer over a row whose lengths the caller has checked.
 pub(crate) type ActFn = fn(&[f32], &mut [u8]);
 
@@ -46,6 +50,19 @@ pub(crate) fn vec_dot(ty: GgmlType) -> Option<DotFn> {
         target_arch = "aarch64",
         all(target_arch = "wasm32", target_feature = "simd128")
     )))]
+    let f = {
+        let _ = ty;
+        None
+    };
+    f
+}
+
+/// The SIMD tile kernel (several weight rows × several tokens) for `ty`, if there is one.
+#[inline]
+pub(crate) fn dot_tile(ty: GgmlType) -> Option<TileFn> {
+    #[cfg(target_arch = "x86_64")]
+    let f = x86::dot_tile(ty);
+    #[cfg(not(target_arch = "x86_64"))]
     let f = {
         let _ = ty;
         None

@@ -285,3 +285,71 @@ fn f16_attention_helpers_are_bit_identical() {
         }
     }
 }
+
+/// The tile kernels (several rows × several tokens) against the single-row kernel, bit for
+/// bit, on shapes with and without edges left over for the single kernel.
+#[test]
+fn tiled_dots_are_bit_identical_to_single_dots() {
+    let mut rng = Rng(0x7777_1357_2468_9bdf);
+    let mut tested = Vec::new();
+    for ty in TYPES {
+        let Some(tile) = super::dot_tile(ty) else {
+            continue;
+        };
+        tested.push(ty);
+        let single = super::vec_dot(ty).expect("a tile kernel has a single-row kernel");
+        let xt = vec_dot_type(ty);
+        for &(n, rows, toks) in &[
+            (256usize, 1usize, 1usize),
+            (512, 2, 4),
+            (768, 5, 7),
+            (2304, 4, 8),
+            (1024, 3, 2),
+            (256, 6, 13),
+        ] {
+            let wb = row_bytes(ty, n).unwrap();
+            let xb = row_bytes(xt, n).unwrap();
+            let w: Vec<u8> = (0..rows)
+                .flat_map(|_| random_row(&mut rng, ty, n))
+                .collect();
+            let mut x = vec![0u8; xb * toks];
+            for xr in x.chunks_exact_mut(xb) {
+                quantize_activation_row_scalar(xt, &rng.floats(n), xr).unwrap();
+            }
+            let mut out = vec![f32::NAN; rows * toks];
+            tile(&w, wb, &x, xb, &mut out);
+            let mut public = vec![f32::NAN; rows * toks];
+            let k = VecDot::new(ty, n).unwrap();
+            k.dot_tile(&w, &x, &mut public).unwrap();
+            let mut plain = vec![f32::NAN; rows * toks];
+            k.without_tiles().dot_tile(&w, &x, &mut plain).unwrap();
+            for r in 0..rows {
+                for t in 0..toks {
+                    let want = single(&w[r * wb..(r + 1) * wb], &x[t * xb..(t + 1) * xb]);
+                    let i = r * toks + t;
+                    assert_eq!(
+                        out[i].to_bits(),
+                        want.to_bits(),
+                        "{ty} n={n} {rows}x{toks} at ({r},{t}): tile {} single {want}",
+                        out[i]
+                    );
+                    assert_eq!(public[i].to_bits(), want.to_bits(), "{ty} public");
+                    assert_eq!(plain[i].to_bits(), want.to_bits(), "{ty} untiled");
+                }
+            }
+        }
+    }
+    eprintln!("tile kernels tested: {tested:?}");
+}
+
+#[test]
+fn dot_tile_checks_lengths() {
+    let k = VecDot::new(GgmlType::Q4_0, 64).unwrap();
+    let (w, x) = (vec![0u8; 2 * k.w_bytes()], vec![0u8; 3 * k.x_bytes()]);
+    let mut out = vec![1f32; 6];
+    k.dot_tile(&w, &x, &mut out).unwrap();
+    assert_eq!(out, [0.0; 6]);
+    assert!(k.dot_tile(&w[1..], &x, &mut out).is_err());
+    assert!(k.dot_tile(&w, &x[1..], &mut out).is_err());
+    assert!(k.dot_tile(&w, &x, &mut out[1..]).is_err());
+}

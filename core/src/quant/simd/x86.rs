@@ -27,6 +27,9 @@ use super::super::{QK_K, as_blocks, as_blocks_mut, f32_to_f16};
 use super::{ActFn, DotFn};
 use crate::GgmlType;
 
+mod tile;
+pub(crate) use tile::dot_tile;
+
 /// 0: not yet checked, 1: missing, 2: present.
 static AVX2: AtomicU8 = AtomicU8::new(0);
 
