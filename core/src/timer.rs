@@ -3,6 +3,7 @@
 //! `std::time::Instant` panics on wasm32-unknown-unknown and core must not
 //! depend on JavaScript, so in wasm the binding installs a clock
 //! (`performance.now()`) with [`set_clock`]; without one, timings read zero.
+//! [`peak_rss_bytes`] is the memory figure the CLI and the benchmark both report.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -51,4 +52,18 @@ impl Timer {
     pub fn ms(&self) -> f64 {
         now_ms() - self.0
     }
+}
+
+/// Peak resident memory of this process (Linux `VmHWM`), 0 where unknown
+/// (other systems, wasm).
+pub fn peak_rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
 }

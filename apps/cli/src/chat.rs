@@ -58,7 +58,7 @@ pub fn run(args: Args) -> CliResult {
         let mut out = std::io::stdout().lock();
         if args.json {
             let mut v = serde_json::to_value(&result)?;
-            v["timings"]["peak_rss_bytes"] = crate::peak_rss_bytes().into();
+            v["timings"]["peak_rss_bytes"] = hearth_core::timer::peak_rss_bytes().into();
             writeln!(out, "{v}")?;
         } else {
             write!(out, "{}", result.text)?;

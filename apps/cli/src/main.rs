@@ -68,19 +68,6 @@ fn main() -> ExitCode {
 /// A CLI error: a message for stderr (the typed core errors render themselves).
 pub type CliResult = Result<(), Box<dyn std::error::Error>>;
 
-/// Peak resident memory of this process (Linux `VmHWM`), 0 where unknown.
-pub fn peak_rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb * 1024)
-}
-
 /// One line of timings on stderr.
 pub fn print_timings(t: &hearth_core::engine::Timings) {
     eprintln!(
@@ -93,6 +80,6 @@ pub fn print_timings(t: &hearth_core::engine::Timings) {
         t.generated_tokens,
         t.decode_tok_s,
         t.load_ms,
-        peak_rss_bytes() as f64 / (1 << 20) as f64
+        hearth_core::timer::peak_rss_bytes() as f64 / (1 << 20) as f64
     );
 }

@@ -123,7 +123,7 @@ pub fn run(args: Args) -> CliResult {
     let result = generation.result();
     if args.json {
         let mut v = serde_json::to_value(&result)?;
-        v["timings"]["peak_rss_bytes"] = crate::peak_rss_bytes().into();
+        v["timings"]["peak_rss_bytes"] = hearth_core::timer::peak_rss_bytes().into();
         v["timings"]["threads"] = rayon::current_num_threads().into();
         writeln!(out, "{v}")?;
     } else if std::io::IsTerminal::is_terminal(&out) {

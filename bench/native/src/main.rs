@@ -310,7 +310,7 @@ fn measure(args: &MeasureArgs) -> Result<Measurement, String> {
             }
         }
     }
-    m.peak_rss_bytes = peak_rss_bytes();
+    m.peak_rss_bytes = hearth_core::timer::peak_rss_bytes();
     Ok(m)
 }
 
@@ -335,19 +335,6 @@ fn tokens(a: &TokensArgs) -> Result<(), String> {
     }
     println!("{}", serde_json::Value::Object(out));
     Ok(())
-}
-
-/// Peak resident memory of this process (Linux `VmHWM`), 0 where unknown.
-fn peak_rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb * 1024)
 }
 
 fn main() -> std::process::ExitCode {

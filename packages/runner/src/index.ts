@@ -18,54 +18,7 @@ import type { Request, Response } from './protocol.js';
 import { setWorkerFactory } from './runner.js';
 import type { ModelInfo, ModelSource } from './types.js';
 
-export type { AdapterLoadOptions, ModelAdapter } from './adapters.js';
-export { adapterNames, registerAdapter } from './adapters.js';
-export type { CacheEntry } from './cache/model-cache.js';
-export { ModelCache } from './cache/model-cache.js';
-export type { CacheOption } from './cache/open.js';
-export type { CacheStoreKind } from './cache/store.js';
-export type { Capabilities } from './capabilities.js';
-export { capabilities } from './capabilities.js';
-export type {
-  EmbeddingEngine,
-  EmbeddingFileSource,
-  EmbeddingFiles,
-  EmbeddingInfo,
-  EmbeddingLoadOptions,
-  EmbeddingSource,
-  EmbedOptions,
-  EmbedResult,
-} from './embedding.js';
-export { EmbeddingRunner, EmbedErrorCode, similarity, topK } from './embedding.js';
-export { HearthError, RunnerErrorCode } from './errors.js';
-export type { OnnxEmbeddingSource } from './onnx.js';
-export { OnnxErrorCode } from './onnx.js';
-export type { GenerateOptions } from './options.js';
-export type {
-  Backend,
-  ChatMessage,
-  EngineConfig,
-  EngineKind,
-  FinishReason,
-  GenerateTextOptions,
-  GenerationResult,
-  LoadOptions,
-  LoadProgress,
-  RunnerInfo,
-  Timings,
-  TokenChunk,
-} from './runner.js';
-export { Generation, LlamaRunner } from './runner.js';
-export type { ModelSourceInput } from './source.js';
-export type {
-  Classification,
-  ClassifyOptions,
-  PromptTemplate,
-  PromptVariables,
-  SummarizeOptions,
-} from './tasks.js';
-export { definePrompt } from './tasks.js';
-export type { ModelInfo, ModelSource, TokenizerInfo, TypeStats } from './types.js';
+export * from './api.js';
 
 // Each runner's engine runs in a module Web Worker. The `new Worker(new URL(…))`
 // form is the one bundlers (Vite, webpack, esbuild plugins) recognize.
