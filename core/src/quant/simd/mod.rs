@@ -1,7 +1,9 @@
 //! Per-architecture SIMD kernels behind the public [`vec_dot`](super::vec_dot),
 //! [`VecDot`](super::VecDot) and [`quantize_activation_row`](super::quantize_activation_row).
 //!
-//! - x86-64: AVX2 + FMA + F16C, detected at run time (once) — see `x86.rs`.
+//! - x86-64: AVX2 + FMA + F16C, detected at run time (once) — see `x86.rs`; on CPUs with
+//!   AVX-512 F/BW/VNNI, Q4_0/Q4_1/Q5_0/Q8_0 dots use `x86_avx512.rs` instead (bit-identical
+//!   results; `HEARTH_NO_AVX512` keeps the AVX2 ones).
 //! - wasm32: `simd128`, compiled in when the target feature is on (the wasm build enables it
 //!   in `.cargo/config.toml`) — see `wasm.rs`.
 //! - anything else, or a CPU without the features: the portable scalar kernels.
@@ -24,6 +26,8 @@ pub(crate) type ActFn = fn(&[f32], &mut [u8]);
 
 #[cfg(target_arch = "x86_64")]
 mod x86;
+#[cfg(target_arch = "x86_64")]
+mod x86_avx512;
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod wasm;
@@ -80,11 +84,17 @@ pub(crate) fn quantize_activation(ty: GgmlType) -> Option<ActFn> {
     f
 }
 
-/// Which kernel set [`vec_dot`](super::vec_dot) uses here: `"avx2"`, `"simd128"` or
-/// `"scalar"`.
+/// Which kernel set [`vec_dot`](super::vec_dot) uses here: `"avx512-vnni"` (AVX2 plus
+/// AVX-512 VNNI kernels for the 32-element block types), `"avx2"`, `"simd128"` or `"scalar"`.
 pub fn level() -> &'static str {
     #[cfg(target_arch = "x86_64")]
-    let l = if x86::detected() { "avx2" } else { "scalar" };
+    let l = if x86_avx512::detected() {
+        "avx512-vnni"
+    } else if x86::detected() {
+        "avx2"
+    } else {
+        "scalar"
+    };
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     let l = "simd128";
     #[cfg(not(any(

@@ -1,0 +1,256 @@
+//! x86-64 AVX-512 VNNI dot kernels (`vpdpbusd`, two 32-element blocks per 512-bit
+//! register) for Q4_0, Q4_1, Q5_0 and Q8_0 weights, chosen over the AVX2 ones at run time.
+//!
+//! `vpdpbusd` sums four adjacent unsigned × signed byte products into each i32 lane —
+//! the same lanes the AVX2 `maddubs` + `madd` pair produces, with the same values — and
+//! each block's float work (scale, one FMA into a single accumulator, block by block, then
+//! [`hsum_ps`]) is the AVX2 kernel's. So every result is bit-identical to
+//! [`super::x86`]'s, which keeps the AVX2 tile kernels bit-identical to these single dots.
+//! Signed × signed products use the usual sign trick (`|x|` unsigned, `x`'s sign moved to
+//! `y`), as ggml's AVX-VNNI paths do.
+//!
+//! `HEARTH_NO_AVX512` set in the environment keeps the AVX2 kernels (for comparisons);
+//! `HEARTH_NO_SIMD` turns both off.
+
+use std::arch::x86_64::*;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use super::super::q4_0::BlockQ4_0;
+use super::super::q4_1::BlockQ4_1;
+use super::super::q5_0::BlockQ5_0;
+use super::super::q8_0::BlockQ8_0;
+use super::super::q8_1::BlockQ8_1;
+use super::super::{RawBlock, as_blocks};
+use super::DotFn;
+use super::x86::{h2f_mul, h2f_pair, hsum_ps};
+use crate::GgmlType;
+
+/// 0: not yet checked, 1: missing, 2: present.
+static VNNI: AtomicU8 = AtomicU8::new(0);
+
+/// Whether these kernels run here: the AVX2 set is on ([`super::x86::detected`]), the CPU
+/// has AVX-512 F, BW and VNNI, and `HEARTH_NO_AVX512` is not set (checked once).
+#[inline]
+pub(crate) fn detected() -> bool {
+    match VNNI.load(Ordering::Relaxed) {
+        2 => true,
+        1 => false,
+        _ => {
+            let yes = super::x86::detected()
+                && std::env::var_os("HEARTH_NO_AVX512").is_none()
+                && is_x86_feature_detected!("avx512f")
+                && is_x86_feature_detected!("avx512bw")
+                && is_x86_feature_detected!("avx512vnni");
+            VNNI.store(if yes { 2 } else { 1 }, Ordering::Relaxed);
+            yes
+        }
+    }
+}
+
+/// The AVX-512 VNNI dot product for `ty`, if there is one and the CPU has the features.
+pub(crate) fn vec_dot(ty: GgmlType) -> Option<DotFn> {
+    if !detected() {
+        return None;
+    }
+    kernel(ty)
+}
+
+/// The kernel for `ty` without the detection check (tests call it after checking the
+/// features themselves, whatever `HEARTH_NO_AVX512` says).
+fn kernel(ty: GgmlType) -> Option<DotFn> {
+    Some(match ty {
+        GgmlType::Q4_0 => dot_q4_0,
+        GgmlType::Q4_1 => dot_q4_1,
+        GgmlType::Q5_0 => dot_q5_0,
+        GgmlType::Q8_0 => dot_q8_0,
+        _ => return None,
+    })
+}
+
+/// For tests: the kernel for `ty` when this CPU has the features, even if
+/// `HEARTH_NO_AVX512` or `HEARTH_NO_SIMD` is set.
+#[cfg(test)]
+pub(crate) fn kernel_if_supported(ty: GgmlType) -> Option<DotFn> {
+    let yes = is_x86_feature_detected!("avx2")
+        && is_x86_feature_detected!("fma")
+        && is_x86_feature_detected!("f16c")
+        && is_x86_feature_detected!("avx512f")
+        && is_x86_feature_detected!("avx512bw")
+        && is_x86_feature_detected!("avx512vnni");
+    if yes { kernel(ty) } else { None }
+}
+
+/// Safe entry points over byte rows (lengths were checked by the caller; a trailing
+/// partial block is ignored by `as_blocks`).
+macro_rules! wrappers {
+    ($($name:ident => $imp:ident ( $w:ty, $x:ty );)*) => {$(
+        fn $name(w: &[u8], x: &[u8]) -> f32 {
+            // SAFETY: only handed out by `kernel`, whose callers confirmed AVX2, FMA, F16C
+            // and AVX-512 F/BW/VNNI on this CPU.
+            unsafe { $imp(as_blocks::<$w>(w), as_blocks::<$x>(x)) }
+        }
+    )*};
+}
+
+wrappers! {
+    dot_q4_0 => q4_0(BlockQ4_0, BlockQ8_0);
+    dot_q4_1 => q4_1(BlockQ4_1, BlockQ8_1);
+    dot_q5_0 => q5_0(BlockQ5_0, BlockQ8_0);
+    dot_q8_0 => q8_0(BlockQ8_0, BlockQ8_0);
+}
+
+// ---------------------------------------------------------------------------
+// Helpers. Every pair helper takes two blocks `(a, b)`: `a` fills the low 256 bits, `b`
+// the high 256 bits, each in the AVX2 kernels' byte order.
+
+/// Two 32-byte arrays in one register.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vnni")]
+fn ld2x32(a: &[i8; 32], b: &[i8; 32]) -> __m512i {
+    // SAFETY: `a` and `b` are 32 readable bytes each; `loadu` has no alignment requirement.
+    let (a, b) = unsafe {
+        (
+            _mm256_loadu_si256(a.as_ptr().cast()),
+            _mm256_loadu_si256(b.as_ptr().cast()),
+        )
+    };
+    _mm512_inserti64x4::<1>(_mm512_castsi256_si512(a), b)
+}
+
+/// Two blocks of 32 nibbles to bytes: per block, low nibbles in bytes 0..16 and high
+/// nibbles in 16..32 (the AVX2 `nibbles` layout).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vnni")]
+fn nibbles2(a: &[u8; 16], b: &[u8; 16]) -> __m512i {
+    // SAFETY: `a` and `b` are 16 readable bytes each; `loadu` has no alignment requirement.
+    let (a, b) = unsafe {
+        (
+            _mm_loadu_si128(a.as_ptr().cast()),
+            _mm_loadu_si128(b.as_ptr().cast()),
+        )
+    };
+    let t = _mm512_castsi256_si512(_mm256_set_m128i(b, a));
+    // 128-bit lanes [a, a, b, b]; the second copy of each is shifted down by a nibble.
+    let t = _mm512_shuffle_i64x2::<0b01_01_00_00>(t, t);
+    let t = _mm512_mask_srli_epi16::<4>(t, 0xFF00_FF00, t);
+    _mm512_and_si512(t, _mm512_set1_epi8(0x0F))
+}
+
+/// Unsigned × signed bytes summed in fours (`vpdpbusd`), as floats.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vnni")]
+fn mul_sum_us8(ax: __m512i, sy: __m512i) -> __m512 {
+    _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(_mm512_setzero_si512(), ax, sy))
+}
+
+/// Signed × signed bytes summed in fours, as floats: `|x|` times `y` negated where `x < 0`
+/// (where `x = 0` the product is 0 either way).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vnni")]
+fn mul_sum_i8(x: __m512i, y: __m512i) -> __m512 {
+    let neg = _mm512_movepi8_mask(x);
+    let sy = _mm512_mask_sub_epi8(y, neg, _mm512_setzero_si512(), y);
+    mul_sum_us8(_mm512_abs_epi8(x), sy)
+}
+
+/// The high 256 bits of `s` (AVX-512 F only; `vextractf32x8` would need DQ).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vnni")]
+fn hi_ps(s: __m512) -> __m256 {
+    _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(s)))
+}
+
+/// `acc + d_a · lo(s) + d_b · hi(s)` as two FMAs, low half first (the AVX2 kernels' order).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vnni")]
+fn fma2(acc: __m256, da: __m256, db: __m256, s: __m512) -> __m256 {
+    let acc = _mm256_fmadd_ps(da, _mm512_castps512_ps256(s), acc);
+    _mm256_fmadd_ps(db, hi_ps(s), acc)
+}
+
+/// Walks `w` and `x` two blocks at a time, calling `pair(a_w, a_x, b_w, b_x, last)`; an odd
+/// last block comes as `(blk, blk, true)` and only its low half may be used.
+#[inline(always)]
+fn pairs<W: RawBlock, X: RawBlock>(w: &[W], x: &[X], mut pair: impl FnMut(&W, &X, &W, &X, bool)) {
+    let n = w.len().min(x.len());
+    let (w2, wt) = w[..n].as_chunks::<2>();
+    let (x2, xt) = x[..n].as_chunks::<2>();
+    for ([wa, wb], [xa, xb]) in w2.iter().zip(x2) {
+        pair(wa, xa, wb, xb, false);
+    }
+    if let ([w1], [x1]) = (wt, xt) {
+        pair(w1, x1, w1, x1, true);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Kernels (each mirrors the AVX2 one of the same name in `x86.rs`).
+
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vnni")]
+fn q8_0(w: &[BlockQ8_0], x: &[BlockQ8_0]) -> f32 {
+    let mut acc = _mm256_setzero_ps();
+    pairs(w, x, |wa, xa, wb, xb, last| {
+        let s = mul_sum_i8(ld2x32(&wa.qs, &wb.qs), ld2x32(&xa.qs, &xb.qs));
+        acc = fma_blocks(acc, h2f_mul(wa.d, xa.d), h2f_mul(wb.d, xb.d), s, last);
+    });
+    hsum_ps(acc)
+}
+
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vnni")]
+fn q4_0(w: &[BlockQ4_0], x: &[BlockQ8_0]) -> f32 {
+    let mut acc = _mm256_setzero_ps();
+    let off = _mm512_set1_epi8(8);
+    pairs(w, x, |wa, xa, wb, xb, last| {
+        let qw = _mm512_sub_epi8(nibbles2(&wa.qs, &wb.qs), off);
+        let s = mul_sum_i8(qw, ld2x32(&xa.qs, &xb.qs));
+        acc = fma_blocks(acc, h2f_mul(wa.d, xa.d), h2f_mul(wb.d, xb.d), s, last);
+    });
+    hsum_ps(acc)
+}
+
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vnni")]
+fn q5_0(w: &[BlockQ5_0], x: &[BlockQ8_0]) -> f32 {
+    let mut acc = _mm256_setzero_ps();
+    let sixteen = _mm512_set1_epi8(16);
+    pairs(w, x, |wa, xa, wb, xb, last| {
+        // Bit i of the mask is element i's fifth bit (block `a` in bits 0..32); elements
+        // without it get 16 subtracted (`q - 16`, as the AVX2 kernel's 0xF0 or).
+        let bits =
+            u64::from(u32::from_le_bytes(wa.qh)) | u64::from(u32::from_le_bytes(wb.qh)) << 32;
+        let nib = nibbles2(&wa.qs, &wb.qs);
+        let qw = _mm512_mask_sub_epi8(nib, !bits, nib, sixteen);
+        let s = mul_sum_i8(qw, ld2x32(&xa.qs, &xb.qs));
+        acc = fma_blocks(acc, h2f_mul(wa.d, xa.d), h2f_mul(wb.d, xb.d), s, last);
+    });
+    hsum_ps(acc)
+}
+
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vnni")]
+fn q4_1(w: &[BlockQ4_1], x: &[BlockQ8_1]) -> f32 {
+    let mut acc = _mm256_setzero_ps();
+    let mut summs = _mm_setzero_ps();
+    pairs(w, x, |wa, xa, wb, xb, last| {
+        let s = mul_sum_us8(nibbles2(&wa.qs, &wb.qs), ld2x32(&xa.qs, &xb.qs));
+        // Lane 0: d·dx, lane 1: m·s (summed in lane 1 of `summs`), block by block.
+        let pa = _mm_mul_ps(h2f_pair(wa.d, wa.m), h2f_pair(xa.d, xa.s));
+        summs = _mm_add_ps(summs, pa);
+        acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(pa), _mm512_castps512_ps256(s), acc);
+        if !last {
+            let pb = _mm_mul_ps(h2f_pair(wb.d, wb.m), h2f_pair(xb.d, xb.s));
+            summs = _mm_add_ps(summs, pb);
+            acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(pb), hi_ps(s), acc);
+        }
+    });
+    hsum_ps(acc) + _mm_cvtss_f32(_mm_movehdup_ps(summs))
+}
+
+/// [`fma2`] with the block scales `da`, `db`; only the low half when `last`.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vnni")]
+fn fma_blocks(acc: __m256, da: f32, db: f32, s: __m512, last: bool) -> __m256 {
+    if last {
+        _mm256_fmadd_ps(_mm256_set1_ps(da), _mm512_castps512_ps256(s), acc)
+    } else {
+        fma2(acc, _mm256_set1_ps(da), _mm256_set1_ps(db), s)
+    }
+}
