@@ -15,12 +15,12 @@
 use std::arch::x86_64::*;
 use std::sync::atomic::{AtomicU8, Ordering};
 
+use super::super::as_blocks;
 use super::super::q4_0::BlockQ4_0;
 use super::super::q4_1::BlockQ4_1;
 use super::super::q5_0::BlockQ5_0;
 use super::super::q8_0::BlockQ8_0;
 use super::super::q8_1::BlockQ8_1;
-use super::super::{RawBlock, as_blocks};
 use super::DotFn;
 use super::x86::{h2f_mul, h2f_pair, hsum_ps};
 use crate::GgmlType;
@@ -168,19 +168,24 @@ fn fma2(acc: __m256, da: __m256, db: __m256, s: __m512) -> __m256 {
     _mm256_fmadd_ps(db, hi_ps(s), acc)
 }
 
-/// Walks `w` and `x` two blocks at a time, calling `pair(a_w, a_x, b_w, b_x, last)`; an odd
-/// last block comes as `(blk, blk, true)` and only its low half may be used.
-#[inline(always)]
-fn pairs<W: RawBlock, X: RawBlock>(w: &[W], x: &[X], mut pair: impl FnMut(&W, &X, &W, &X, bool)) {
-    let n = w.len().min(x.len());
-    let (w2, wt) = w[..n].as_chunks::<2>();
-    let (x2, xt) = x[..n].as_chunks::<2>();
-    for ([wa, wb], [xa, xb]) in w2.iter().zip(x2) {
-        pair(wa, xa, wb, xb, false);
-    }
-    if let ([w1], [x1]) = (wt, xt) {
-        pair(w1, x1, w1, x1, true);
-    }
+/// Walks `w` and `x` two blocks at a time, running `body` with `wa, xa, wb, xb, last`
+/// bound; an odd last block comes as `wa = wb`, `xa = xb`, `last = true`, and only the low
+/// half may be used then. A macro rather than a function taking a closure: the closure
+/// was not inlined into the kernels, which cost a call and a spill per pair.
+macro_rules! for_pairs {
+    ($w:expr, $x:expr, |$wa:ident, $xa:ident, $wb:ident, $xb:ident, $last:ident| $body:block) => {{
+        let n = $w.len().min($x.len());
+        let (w2, wt) = $w[..n].as_chunks::<2>();
+        let (x2, xt) = $x[..n].as_chunks::<2>();
+        for ([$wa, $wb], [$xa, $xb]) in w2.iter().zip(x2) {
+            let $last = false;
+            $body
+        }
+        if let ([$wa], [$xa]) = (wt, xt) {
+            let ($wb, $xb, $last) = ($wa, $xa, true);
+            $body
+        }
+    }};
 }
 
 // ---------------------------------------------------------------------------
@@ -189,7 +194,7 @@ fn pairs<W: RawBlock, X: RawBlock>(w: &[W], x: &[X], mut pair: impl FnMut(&W, &X
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vnni")]
 fn q8_0(w: &[BlockQ8_0], x: &[BlockQ8_0]) -> f32 {
     let mut acc = _mm256_setzero_ps();
-    pairs(w, x, |wa, xa, wb, xb, last| {
+    for_pairs!(w, x, |wa, xa, wb, xb, last| {
         let s = mul_sum_i8(ld2x32(&wa.qs, &wb.qs), ld2x32(&xa.qs, &xb.qs));
         acc = fma_blocks(acc, h2f_mul(wa.d, xa.d), h2f_mul(wb.d, xb.d), s, last);
     });
@@ -200,7 +205,7 @@ fn q8_0(w: &[BlockQ8_0], x: &[BlockQ8_0]) -> f32 {
 fn q4_0(w: &[BlockQ4_0], x: &[BlockQ8_0]) -> f32 {
     let mut acc = _mm256_setzero_ps();
     let off = _mm512_set1_epi8(8);
-    pairs(w, x, |wa, xa, wb, xb, last| {
+    for_pairs!(w, x, |wa, xa, wb, xb, last| {
         let qw = _mm512_sub_epi8(nibbles2(&wa.qs, &wb.qs), off);
         let s = mul_sum_i8(qw, ld2x32(&xa.qs, &xb.qs));
         acc = fma_blocks(acc, h2f_mul(wa.d, xa.d), h2f_mul(wb.d, xb.d), s, last);
@@ -212,7 +217,7 @@ fn q4_0(w: &[BlockQ4_0], x: &[BlockQ8_0]) -> f32 {
 fn q5_0(w: &[BlockQ5_0], x: &[BlockQ8_0]) -> f32 {
     let mut acc = _mm256_setzero_ps();
     let sixteen = _mm512_set1_epi8(16);
-    pairs(w, x, |wa, xa, wb, xb, last| {
+    for_pairs!(w, x, |wa, xa, wb, xb, last| {
         // Bit i of the mask is element i's fifth bit (block `a` in bits 0..32); elements
         // without it get 16 subtracted (`q - 16`, as the AVX2 kernel's 0xF0 or).
         let bits =
@@ -229,7 +234,7 @@ fn q5_0(w: &[BlockQ5_0], x: &[BlockQ8_0]) -> f32 {
 fn q4_1(w: &[BlockQ4_1], x: &[BlockQ8_1]) -> f32 {
     let mut acc = _mm256_setzero_ps();
     let mut summs = _mm_setzero_ps();
-    pairs(w, x, |wa, xa, wb, xb, last| {
+    for_pairs!(w, x, |wa, xa, wb, xb, last| {
         let s = mul_sum_us8(nibbles2(&wa.qs, &wb.qs), ld2x32(&xa.qs, &xb.qs));
         // Lane 0: d·dx, lane 1: m·s (summed in lane 1 of `summs`), block by block.
         let pa = _mm_mul_ps(h2f_pair(wa.d, wa.m), h2f_pair(xa.d, xa.s));
