@@ -195,7 +195,7 @@ fn st32i(p: &mut [i8; 32], v: __m256i) {
 /// (the compiler merged the loaded half into the accumulator's register, chaining every
 /// block to the previous one). Used once per K-quant super-block.
 #[inline]
-fn h2f(b: [u8; 2]) -> f32 {
+pub(super) fn h2f(b: [u8; 2]) -> f32 {
     super::super::f16_to_f32(b)
 }
 
@@ -482,7 +482,7 @@ fn q3_k(w: &[BlockQ3K], x: &[BlockQ8K]) -> f32 {
 /// Q4_K/Q5_K scales (low 8 i16) and minimums (high 8 i16).
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn k4_scales_mins(scales: &[u8; 12]) -> __m256i {
+pub(super) fn k4_scales_mins(scales: &[u8; 12]) -> __m256i {
     // ggml's unpacking of the 6-bit fields: utmp[0..2] = scales, utmp[2..4] = mins.
     const KMASK1: u32 = 0x3f3f_3f3f;
     const KMASK2: u32 = 0x0f0f_0f0f;
@@ -503,7 +503,7 @@ fn k4_scales_mins(scales: &[u8; 12]) -> __m256i {
 /// `Σ mins[j] · (bsums[2j] + bsums[2j+1])` as four i32 lanes.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn k4_mins_prod(mins_and_scales: __m256i, bx: &BlockQ8K) -> __m128i {
+pub(super) fn k4_mins_prod(mins_and_scales: __m256i, bx: &BlockQ8K) -> __m128i {
     let q8sums = ld32u(&bx.bsums);
     let q8s = _mm_hadd_epi16(
         _mm256_castsi256_si128(q8sums),

@@ -18,11 +18,13 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use super::super::as_blocks;
 use super::super::q4_0::BlockQ4_0;
 use super::super::q4_1::BlockQ4_1;
+use super::super::q4_k::BlockQ4K;
 use super::super::q5_0::BlockQ5_0;
 use super::super::q8_0::BlockQ8_0;
 use super::super::q8_1::BlockQ8_1;
+use super::super::q8_k::BlockQ8K;
 use super::DotFn;
-use super::x86::{h2f_mul, h2f_pair, hsum_ps};
+use super::x86::{h2f, h2f_mul, h2f_pair, hsum_ps, k4_mins_prod, k4_scales_mins};
 use crate::GgmlType;
 
 /// 0: not yet checked, 1: missing, 2: present.
@@ -63,6 +65,7 @@ fn kernel(ty: GgmlType) -> Option<DotFn> {
         GgmlType::Q4_1 => dot_q4_1,
         GgmlType::Q5_0 => dot_q5_0,
         GgmlType::Q8_0 => dot_q8_0,
+        GgmlType::Q4_K => dot_q4_k,
         _ => return None,
     })
 }
@@ -97,6 +100,7 @@ wrappers! {
     dot_q4_1 => q4_1(BlockQ4_1, BlockQ8_1);
     dot_q5_0 => q5_0(BlockQ5_0, BlockQ8_0);
     dot_q8_0 => q8_0(BlockQ8_0, BlockQ8_0);
+    dot_q4_k => q4_k(BlockQ4K, BlockQ8K);
 }
 
 // ---------------------------------------------------------------------------
@@ -258,4 +262,53 @@ fn fma_blocks(acc: __m256, da: f32, db: f32, s: __m512, last: bool) -> __m256 {
     } else {
         fma2(acc, _mm256_set1_ps(da), _mm256_set1_ps(db), s)
     }
+}
+
+/// Q4_K: two 64-element steps of the AVX2 kernel per register; `maddubs` then `vpdpwssd`
+/// (the AVX2 `madd` by the sub-block scale and the add, fused). The i32 sums per lane
+/// are exact, so adding the two halves at the end gives the AVX2 kernel's `sumi`.
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vnni")]
+fn q4_k(w: &[BlockQ4K], x: &[BlockQ8K]) -> f32 {
+    let m4 = _mm512_set1_epi8(0xF);
+    // Word indices into the eight i16 scales: sub-block `4k + o` in the low half and
+    // `4k + 2 + o` in the high half, for the low (o = 0) and high (o = 1) nibbles of step k.
+    let idx = |a: i16, b: i16| {
+        _mm512_inserti64x4::<1>(
+            _mm512_castsi256_si512(_mm256_set1_epi16(a)),
+            _mm256_set1_epi16(b),
+        )
+    };
+    let sel = [[idx(0, 2), idx(1, 3)], [idx(4, 6), idx(5, 7)]];
+    let mut acc = _mm256_setzero_ps();
+    let mut acc_m = _mm_setzero_ps();
+    for (bw, bx) in w.iter().zip(x) {
+        let d = bx.d() * h2f(bw.d);
+        let dmin = -bx.d() * h2f(bw.dmin);
+        let ms = k4_scales_mins(&bw.scales);
+        let prod = k4_mins_prod(ms, bx);
+        acc_m = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(prod), acc_m);
+        let scales = _mm512_castsi128_si512(_mm256_castsi256_si128(ms));
+        let mut sumi = _mm512_setzero_si512();
+        let q8 = bx.qs.as_chunks::<32>().0;
+        for (k, q4) in bw.qs.as_chunks::<64>().0.iter().enumerate() {
+            // SAFETY: `q4` is 64 readable bytes; `loadu` has no alignment requirement.
+            let bits = unsafe { _mm512_loadu_si512(q4.as_ptr().cast()) };
+            let ql = _mm512_and_si512(bits, m4);
+            let qh = _mm512_and_si512(_mm512_srli_epi16::<4>(bits), m4);
+            let yl = ld2x32(&q8[4 * k], &q8[4 * k + 2]);
+            let yh = ld2x32(&q8[4 * k + 1], &q8[4 * k + 3]);
+            let sl = _mm512_permutexvar_epi16(sel[k][0], scales);
+            let sh = _mm512_permutexvar_epi16(sel[k][1], scales);
+            sumi = _mm512_dpwssd_epi32(sumi, sl, _mm512_maddubs_epi16(ql, yl));
+            sumi = _mm512_dpwssd_epi32(sumi, sh, _mm512_maddubs_epi16(qh, yh));
+        }
+        let sumi = _mm256_add_epi32(
+            _mm512_castsi512_si256(sumi),
+            _mm512_extracti64x4_epi64::<1>(sumi),
+        );
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    let acc_m = _mm_add_ps(acc_m, _mm_movehl_ps(acc_m, acc_m));
+    let acc_m = _mm_add_ss(acc_m, _mm_movehdup_ps(acc_m));
+    hsum_ps(acc) + _mm_cvtss_f32(acc_m)
 }
