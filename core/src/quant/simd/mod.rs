@@ -2,7 +2,7 @@
 //! [`VecDot`](super::VecDot) and [`quantize_activation_row`](super::quantize_activation_row).
 //!
 //! - x86-64: AVX2 + FMA + F16C, detected at run time (once) — see `x86.rs`; on CPUs with
-//!   AVX-512 F/BW/VNNI, Q4_0/Q4_1/Q5_0/Q8_0 dots use `x86_avx512.rs` instead (bit-identical
+//!   AVX-512 F/BW/VNNI, Q4_0/Q4_1/Q5_0/Q8_0/Q4_K dots use `x86_avx512.rs` instead (bit-identical
 //!   results; `HEARTH_NO_AVX512` keeps the AVX2 ones).
 //! - wasm32: `simd128`, compiled in when the target feature is on (the wasm build enables it
 //!   in `.cargo/config.toml`) — see `wasm.rs`.
@@ -85,7 +85,7 @@ pub(crate) fn quantize_activation(ty: GgmlType) -> Option<ActFn> {
 }
 
 /// Which kernel set [`vec_dot`](super::vec_dot) uses here: `"avx512-vnni"` (AVX2 plus
-/// AVX-512 VNNI kernels for the 32-element block types), `"avx2"`, `"simd128"` or `"scalar"`.
+/// AVX-512 VNNI kernels for Q4_0/Q4_1/Q5_0/Q8_0/Q4_K), `"avx2"`, `"simd128"` or `"scalar"`.
 pub fn level() -> &'static str {
     #[cfg(target_arch = "x86_64")]
     let l = if x86_avx512::detected() {

@@ -1,5 +1,6 @@
 //! x86-64 AVX-512 VNNI dot kernels (`vpdpbusd`, two 32-element blocks per 512-bit
-//! register) for Q4_0, Q4_1, Q5_0 and Q8_0 weights, chosen over the AVX2 ones at run time.
+//! register) for Q4_0, Q4_1, Q5_0 and Q8_0 weights, and Q4_K (two 64-element steps per
+//! register), chosen over the AVX2 ones at run time.
 //!
 //! `vpdpbusd` sums four adjacent unsigned × signed byte products into each i32 lane —
 //! the same lanes the AVX2 `maddubs` + `madd` pair produces, with the same values — and
