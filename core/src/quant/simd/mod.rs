@@ -1,7 +1,9 @@
 //! Per-architecture SIMD kernels behind the public [`vec_dot`](super::vec_dot),
 //! [`VecDot`](super::VecDot) and [`quantize_activation_row`](super::quantize_activation_row).
 //!
-//! - x86-64: AVX2 + FMA + F16C, detected at run time (once) — see `x86.rs`.
+//! - x86-64: AVX2 + FMA + F16C, detected at run time (once) — see `x86.rs`; on CPUs with
+//!   AVX-512 F/BW/VNNI, Q4_0/Q4_1/Q5_0/Q8_0/Q4_K dots use `x86_avx512.rs` instead (bit-identical
+//!   results; `HEARTH_NO_AVX512` keeps the AVX2 ones).
 //! - aarch64: NEON (always there), with `sdot` where `dotprod` is detected at run time — see
 //!   `aarch64.rs`.
 //! - wasm32: `simd128`, compiled in when the target feature is on (the wasm build enables it
@@ -26,6 +28,8 @@ pub(crate) type ActFn = fn(&[f32], &mut [u8]);
 
 #[cfg(target_arch = "x86_64")]
 mod x86;
+#[cfg(target_arch = "x86_64")]
+mod x86_avx512;
 
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
@@ -91,11 +95,18 @@ pub(crate) fn quantize_activation(ty: GgmlType) -> Option<ActFn> {
     f
 }
 
-/// Which kernel set [`vec_dot`](super::vec_dot) uses here: `"avx2"`, `"neon-dotprod"`,
-/// `"neon"`, `"simd128"` or `"scalar"`.
+/// Which kernel set [`vec_dot`](super::vec_dot) uses here: `"avx512-vnni"` (AVX2 plus
+/// AVX-512 VNNI kernels for Q4_0/Q4_1/Q5_0/Q8_0/Q4_K), `"avx2"`, `"neon-dotprod"`, `"neon"`,
+/// `"simd128"` or `"scalar"`.
 pub fn level() -> &'static str {
     #[cfg(target_arch = "x86_64")]
-    let l = if x86::detected() { "avx2" } else { "scalar" };
+    let l = if x86_avx512::detected() {
+        "avx512-vnni"
+    } else if x86::detected() {
+        "avx2"
+    } else {
+        "scalar"
+    };
     #[cfg(target_arch = "aarch64")]
     let l = match aarch64::level() {
         aarch64::Level::DotProd => "neon-dotprod",

@@ -353,3 +353,55 @@ fn dot_tile_checks_lengths() {
     assert!(k.dot_tile(&w, &x[1..], &mut out).is_err());
     assert!(k.dot_tile(&w, &x, &mut out[1..]).is_err());
 }
+
+/// The AVX-512 VNNI kernels against the AVX2 ones (bit-identical by design) and the scalar
+/// ones, whatever `HEARTH_NO_AVX512` says, so both x86 paths stay checked on a CPU with both.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn avx512_vec_dot_is_bit_identical_to_avx2() {
+    let mut rng = Rng(0x0bad_cafe_f00d_1234);
+    let mut tested = Vec::new();
+    for ty in TYPES {
+        let Some(f) = super::x86_avx512::kernel_if_supported(ty) else {
+            continue;
+        };
+        // `kernel_if_supported` checked AVX2, FMA and F16C too.
+        let avx2 = super::x86::avx2_vec_dot(ty).unwrap();
+        tested.push(ty);
+        // Odd block counts exercise the single-block tail.
+        for n in [32usize, 64, 96, 224, 576, 768, 4096] {
+            if !n.is_multiple_of(ty.block_elems()) {
+                continue;
+            }
+            for _ in 0..4 {
+                let w = random_row(&mut rng, ty, n);
+                let xt = vec_dot_type(ty);
+                let xf = rng.floats(n);
+                let mut x = vec![0u8; row_bytes(xt, n).unwrap()];
+                quantize_activation_row_scalar(xt, &xf, &mut x).unwrap();
+                let ours = f(&w, &x);
+                let theirs = avx2(&w, &x);
+                assert_eq!(
+                    ours.to_bits(),
+                    theirs.to_bits(),
+                    "{ty} n={n}: avx512 {ours} avx2 {theirs}"
+                );
+                let scalar = vec_dot_scalar(ty, n, &w, &x).unwrap();
+                let mag: f32 = dequantized(ty, &w, n)
+                    .iter()
+                    .zip(dequantized(xt, &x, n))
+                    .map(|(a, b)| (a * b).abs())
+                    .sum();
+                assert!(
+                    (ours - scalar).abs() <= 1e-5 * mag,
+                    "{ty} n={n}: avx512 {ours} scalar {scalar} (Σ|wx| = {mag})"
+                );
+            }
+        }
+    }
+    if tested.is_empty() {
+        eprintln!("note: this CPU has no AVX-512 VNNI; only the AVX2/scalar paths run");
+    } else {
+        eprintln!("avx512-vnni kernels checked: {tested:?}");
+    }
+}

@@ -56,6 +56,15 @@ pub(crate) fn vec_dot(ty: GgmlType) -> Option<DotFn> {
     if !detected() {
         return None;
     }
+    if let Some(f) = super::x86_avx512::vec_dot(ty) {
+        return Some(f);
+    }
+    avx2_vec_dot(ty)
+}
+
+/// The AVX2 kernel for `ty` (the caller checked [`detected`]; tests also compare the
+/// AVX-512 kernels with these).
+pub(super) fn avx2_vec_dot(ty: GgmlType) -> Option<DotFn> {
     use GgmlType::*;
     Some(match ty {
         F32 => dot_f32,
@@ -186,7 +195,7 @@ fn st32i(p: &mut [i8; 32], v: __m256i) {
 /// (the compiler merged the loaded half into the accumulator's register, chaining every
 /// block to the previous one). Used once per K-quant super-block.
 #[inline]
-fn h2f(b: [u8; 2]) -> f32 {
+pub(super) fn h2f(b: [u8; 2]) -> f32 {
     super::super::f16_to_f32(b)
 }
 
@@ -194,7 +203,7 @@ fn h2f(b: [u8; 2]) -> f32 {
 /// rest of the register, then one `vcvtph2ps`).
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn h2f_pair(a: [u8; 2], b: [u8; 2]) -> __m128 {
+pub(super) fn h2f_pair(a: [u8; 2], b: [u8; 2]) -> __m128 {
     let v = u32::from_le_bytes([a[0], a[1], b[0], b[1]]);
     _mm_cvtph_ps(_mm_cvtsi32_si128(v as i32))
 }
@@ -202,14 +211,14 @@ fn h2f_pair(a: [u8; 2], b: [u8; 2]) -> __m128 {
 /// `f32(a) · f32(b)` for two f16 scales.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn h2f_mul(a: [u8; 2], b: [u8; 2]) -> f32 {
+pub(super) fn h2f_mul(a: [u8; 2], b: [u8; 2]) -> f32 {
     let v = h2f_pair(a, b);
     _mm_cvtss_f32(_mm_mul_ss(v, _mm_movehdup_ps(v)))
 }
 
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn hsum_ps(x: __m256) -> f32 {
+pub(super) fn hsum_ps(x: __m256) -> f32 {
     let r = _mm_add_ps(_mm256_extractf128_ps::<1>(x), _mm256_castps256_ps128(x));
     let r = _mm_add_ps(r, _mm_movehl_ps(r, r));
     let r = _mm_add_ss(r, _mm_movehdup_ps(r));
@@ -473,7 +482,7 @@ fn q3_k(w: &[BlockQ3K], x: &[BlockQ8K]) -> f32 {
 /// Q4_K/Q5_K scales (low 8 i16) and minimums (high 8 i16).
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn k4_scales_mins(scales: &[u8; 12]) -> __m256i {
+pub(super) fn k4_scales_mins(scales: &[u8; 12]) -> __m256i {
     // ggml's unpacking of the 6-bit fields: utmp[0..2] = scales, utmp[2..4] = mins.
     const KMASK1: u32 = 0x3f3f_3f3f;
     const KMASK2: u32 = 0x0f0f_0f0f;
@@ -494,7 +503,7 @@ fn k4_scales_mins(scales: &[u8; 12]) -> __m256i {
 /// `Σ mins[j] · (bsums[2j] + bsums[2j+1])` as four i32 lanes.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn k4_mins_prod(mins_and_scales: __m256i, bx: &BlockQ8K) -> __m128i {
+pub(super) fn k4_mins_prod(mins_and_scales: __m256i, bx: &BlockQ8K) -> __m128i {
     let q8sums = ld32u(&bx.bsums);
     let q8s = _mm_hadd_epi16(
         _mm256_castsi256_si128(q8sums),
