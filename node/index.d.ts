@@ -157,5 +157,11 @@ export interface NativeEncoded {
   truncated: boolean
 }
 
+/**
+ * Threads in the engine's pool: `RAYON_NUM_THREADS` when set before the first
+ * generation, else every core (what `hearth run --json` reports as `threads`).
+ */
+export declare function threadCount(): number
+
 /** The version of this addon (and of hearth-core, which shares it). */
 export declare function version(): string

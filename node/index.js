@@ -842,4 +842,5 @@ module.exports.NativeTokenizer = nativeBinding.NativeTokenizer
 module.exports.loadEmbeddingModel = nativeBinding.loadEmbeddingModel
 module.exports.loadModel = nativeBinding.loadModel
 module.exports.loadModelFromBytes = nativeBinding.loadModelFromBytes
+module.exports.threadCount = nativeBinding.threadCount
 module.exports.version = nativeBinding.version

@@ -37,6 +37,13 @@ pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
 }
 
+/// Threads in the engine's pool: `RAYON_NUM_THREADS` when set before the first
+/// generation, else every core (what `hearth run --json` reports as `threads`).
+#[napi]
+pub fn thread_count() -> u32 {
+    u32::try_from(rayon::current_num_threads()).unwrap_or(u32::MAX)
+}
+
 /// Options of `loadModel`.
 #[napi(object)]
 #[derive(Debug, Default)]

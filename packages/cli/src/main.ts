@@ -165,6 +165,8 @@ const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}
 
 /** Peak resident memory of this process in bytes. */
 const peakRss = () => process.resourceUsage().maxRSS * 1024;
+/** The engine pool's size, as the Rust CLI reports it. */
+const addonThreads = () => addon().threadCount();
 
 /** The Rust CLI's `--json` object for a result. */
 function resultJson(r: NativeResult): string {
@@ -174,7 +176,7 @@ function resultJson(r: NativeResult): string {
       finish_reason: r.finishReason,
       prompt_tokens: r.promptTokens,
       text: r.text,
-      timings: { ...timings, peak_rss_bytes: peakRss() },
+      timings: { ...timings, peak_rss_bytes: peakRss(), threads: addonThreads() },
       tokens: r.tokens,
       top_logits: r.topLogits,
     }),
