@@ -203,7 +203,9 @@ export interface GenerateTextOptions extends GenerateOptions {
 /**
  * A running generation: iterate it (`for await`) for {@link TokenChunk}s, or
  * await {@link Generation.result}. Chunks are buffered, so iterating late (or
- * twice) still sees every chunk from the start.
+ * twice) still sees every chunk from the start. Once its signal aborts, iteration
+ * ends at once: chunks the engine made before it saw the cancel are not yielded
+ * (they are still in `result`, whose `finishReason` is `'cancelled'`).
  */
 export class Generation implements AsyncIterable<TokenChunk> {
   /** Resolves when the generation ends (also after a cancel), rejects on errors. */
@@ -213,8 +215,15 @@ export class Generation implements AsyncIterable<TokenChunk> {
   #error: unknown;
   #wake: (() => void)[] = [];
 
+  #signal: AbortSignal | undefined;
+
   /** @internal */
-  constructor(run: (push: (chunk: TokenChunk) => void) => Promise<GenerationResult>) {
+  constructor(
+    run: (push: (chunk: TokenChunk) => void) => Promise<GenerationResult>,
+    signal?: AbortSignal,
+  ) {
+    this.#signal = signal;
+    signal?.addEventListener('abort', () => this.#notify(), { once: true });
     this.result = run((chunk) => {
       this.#chunks.push(chunk);
       this.#notify();
@@ -243,7 +252,9 @@ export class Generation implements AsyncIterable<TokenChunk> {
     let i = 0;
     for (;;) {
       const chunk = this.#chunks[i];
-      if (chunk !== undefined) {
+      if (this.#signal?.aborted) {
+        return;
+      } else if (chunk !== undefined) {
         i += 1;
         yield chunk;
       } else if (this.#ended) {
@@ -631,7 +642,7 @@ export class LlamaRunner {
       const result = this.#queue.then(run, run);
       this.#queue = result.catch(() => {});
       return result;
-    });
+    }, signal);
   }
 
   /** Token ids of `text`. `addSpecial` (default true): BOS/EOS as the model declares. */
