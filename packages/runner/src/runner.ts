@@ -203,9 +203,9 @@ export interface GenerateTextOptions extends GenerateOptions {
 /**
  * A running generation: iterate it (`for await`) for {@link TokenChunk}s, or
  * await {@link Generation.result}. Chunks are buffered, so iterating late (or
- * twice) still sees every chunk from the start. Once its signal aborts, iteration
- * ends at once: chunks the engine made before it saw the cancel are not yielded
- * (they are still in `result`, whose `finishReason` is `'cancelled'`).
+ * twice) still sees every chunk from the start. Once its signal aborts, no
+ * further chunk is added, even one the engine made before it saw the cancel, and
+ * `result` (`finishReason: 'cancelled'`) holds exactly the streamed tokens and text.
  */
 export class Generation implements AsyncIterable<TokenChunk> {
   /** Resolves when the generation ends (also after a cancel), rejects on errors. */
@@ -215,23 +215,20 @@ export class Generation implements AsyncIterable<TokenChunk> {
   #error: unknown;
   #wake: (() => void)[] = [];
 
-  #signal: AbortSignal | undefined;
-
   /** @internal */
   constructor(
     run: (push: (chunk: TokenChunk) => void) => Promise<GenerationResult>,
     signal?: AbortSignal,
   ) {
-    this.#signal = signal;
-    signal?.addEventListener('abort', () => this.#notify(), { once: true });
     this.result = run((chunk) => {
+      if (signal?.aborted) return;
       this.#chunks.push(chunk);
       this.#notify();
     }).then(
       (r) => {
         this.#ended = true;
         this.#notify();
-        return r;
+        return r.finishReason === 'cancelled' ? this.#streamed(r) : r;
       },
       (e: unknown) => {
         this.#ended = true;
@@ -244,6 +241,16 @@ export class Generation implements AsyncIterable<TokenChunk> {
     this.result.catch(() => {});
   }
 
+  /** `r` cut to the chunks that were streamed (a cancel drops what came after it). */
+  #streamed(r: GenerationResult): GenerationResult {
+    const tokens = this.#chunks.filter((c) => c.token !== null).length;
+    return {
+      ...r,
+      tokens: r.tokens.slice(0, tokens),
+      text: this.#chunks.map((c) => c.text).join(''),
+    };
+  }
+
   #notify(): void {
     for (const wake of this.#wake.splice(0)) wake();
   }
@@ -252,9 +259,7 @@ export class Generation implements AsyncIterable<TokenChunk> {
     let i = 0;
     for (;;) {
       const chunk = this.#chunks[i];
-      if (this.#signal?.aborted) {
-        return;
-      } else if (chunk !== undefined) {
+      if (chunk !== undefined) {
         i += 1;
         yield chunk;
       } else if (this.#ended) {
