@@ -157,7 +157,8 @@ export const llamaCompletion: Action<TextField, LlamaCompletionParams> = (node, 
   function schedule(): void {
     dismiss();
     if (params.enabled === false) return;
-    const atEnd = node.selectionStart === node.value.length && node.selectionEnd === node.value.length;
+    const atEnd =
+      node.selectionStart === node.value.length && node.selectionEnd === node.value.length;
     if (!atEnd || node.value.trim().length < (params.minLength ?? 3)) return;
     timer = setTimeout(() => void suggest(), params.delay ?? 300);
   }
@@ -177,7 +178,13 @@ export const llamaCompletion: Action<TextField, LlamaCompletionParams> = (node, 
       if (event.key !== 'Shift') dismiss();
       return;
     }
-    if (event.key === 'Tab' && !event.shiftKey && !event.altKey && !event.ctrlKey && !event.metaKey) {
+    if (
+      event.key === 'Tab' &&
+      !event.shiftKey &&
+      !event.altKey &&
+      !event.ctrlKey &&
+      !event.metaKey
+    ) {
       event.preventDefault();
       accept();
     } else if (event.key === 'Escape') {

@@ -8,26 +8,26 @@
 const DEFAULTS = { temperature: 0, maxTokens: 12, stop: ['\n'] };
 /** Styles the ghost layer copies so its text lies exactly over the field's. */
 const MIRRORED = [
-    'boxSizing',
-    'fontFamily',
-    'fontSize',
-    'fontStyle',
-    'fontWeight',
-    'letterSpacing',
-    'lineHeight',
-    'textTransform',
-    'textIndent',
-    'textAlign',
-    'wordSpacing',
-    'tabSize',
-    'paddingTop',
-    'paddingRight',
-    'paddingBottom',
-    'paddingLeft',
-    'borderTopWidth',
-    'borderRightWidth',
-    'borderBottomWidth',
-    'borderLeftWidth',
+  'boxSizing',
+  'fontFamily',
+  'fontSize',
+  'fontStyle',
+  'fontWeight',
+  'letterSpacing',
+  'lineHeight',
+  'textTransform',
+  'textIndent',
+  'textAlign',
+  'wordSpacing',
+  'tabSize',
+  'paddingTop',
+  'paddingRight',
+  'paddingBottom',
+  'paddingLeft',
+  'borderTopWidth',
+  'borderRightWidth',
+  'borderBottomWidth',
+  'borderLeftWidth',
 ];
 /**
  * The autocomplete action. The field's value includes an accepted suggestion
@@ -35,161 +35,149 @@ const MIRRORED = [
  * suggestion shows, the field has `data-suggestion` set to it (for styling and tests).
  */
 export const llamaCompletion = (node, initial) => {
-    let params = initial;
-    let timer;
-    let abort;
-    let suggestion = '';
-    let ghost;
-    function show(text) {
-        suggestion = text;
-        if (text === '') {
-            delete node.dataset.suggestion;
-            ghost?.remove();
-            ghost = undefined;
-        }
-        else {
-            node.dataset.suggestion = text;
-            render();
-        }
-        params.onSuggestion?.(text);
+  let params = initial;
+  let timer;
+  let abort;
+  let suggestion = '';
+  let ghost;
+  function show(text) {
+    suggestion = text;
+    if (text === '') {
+      delete node.dataset.suggestion;
+      ghost?.remove();
+      ghost = undefined;
+    } else {
+      node.dataset.suggestion = text;
+      render();
     }
-    /** Lays a transparent copy of the field's text, then the suggestion, over the field. */
-    function render() {
-        ghost ??= document.createElement('div');
-        const style = getComputedStyle(node);
-        for (const name of MIRRORED)
-            ghost.style[name] = style[name];
-        Object.assign(ghost.style, {
-            position: 'absolute',
-            top: `${node.offsetTop}px`,
-            left: `${node.offsetLeft}px`,
-            width: `${node.offsetWidth}px`,
-            height: `${node.offsetHeight}px`,
-            borderStyle: 'solid',
-            borderColor: 'transparent',
-            color: 'transparent',
-            background: 'transparent',
-            overflow: 'hidden',
-            pointerEvents: 'none',
-            whiteSpace: node instanceof HTMLTextAreaElement ? 'pre-wrap' : 'pre',
-            overflowWrap: 'break-word',
-        });
-        ghost.setAttribute('aria-hidden', 'true');
-        ghost.dataset.hearthGhost = '';
-        const typed = document.createElement('span');
-        typed.textContent = node.value;
-        const rest = document.createElement('span');
-        rest.textContent = suggestion;
-        rest.style.color = style.color;
-        rest.style.opacity = '0.45';
-        ghost.replaceChildren(typed, rest);
-        if (!ghost.isConnected)
-            node.after(ghost);
-        ghost.scrollTop = node.scrollTop;
-        ghost.scrollLeft = node.scrollLeft;
+    params.onSuggestion?.(text);
+  }
+  /** Lays a transparent copy of the field's text, then the suggestion, over the field. */
+  function render() {
+    ghost ??= document.createElement('div');
+    const style = getComputedStyle(node);
+    for (const name of MIRRORED) ghost.style[name] = style[name];
+    Object.assign(ghost.style, {
+      position: 'absolute',
+      top: `${node.offsetTop}px`,
+      left: `${node.offsetLeft}px`,
+      width: `${node.offsetWidth}px`,
+      height: `${node.offsetHeight}px`,
+      borderStyle: 'solid',
+      borderColor: 'transparent',
+      color: 'transparent',
+      background: 'transparent',
+      overflow: 'hidden',
+      pointerEvents: 'none',
+      whiteSpace: node instanceof HTMLTextAreaElement ? 'pre-wrap' : 'pre',
+      overflowWrap: 'break-word',
+    });
+    ghost.setAttribute('aria-hidden', 'true');
+    ghost.dataset.hearthGhost = '';
+    const typed = document.createElement('span');
+    typed.textContent = node.value;
+    const rest = document.createElement('span');
+    rest.textContent = suggestion;
+    rest.style.color = style.color;
+    rest.style.opacity = '0.45';
+    ghost.replaceChildren(typed, rest);
+    if (!ghost.isConnected) node.after(ghost);
+    ghost.scrollTop = node.scrollTop;
+    ghost.scrollLeft = node.scrollLeft;
+  }
+  /** Drops the pending or streaming suggestion. */
+  function dismiss() {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    abort?.abort();
+    abort = undefined;
+    if (suggestion !== '' || ghost) show('');
+  }
+  async function suggest() {
+    timer = undefined;
+    const prompt = node.value;
+    const mine = new AbortController();
+    abort = mine;
+    try {
+      const runner = await params.model.ready();
+      if (mine.signal.aborted) return;
+      const generation = runner.generateText(prompt, {
+        ...DEFAULTS,
+        ...params.generateOptions,
+        signal: mine.signal,
+      });
+      let text = '';
+      for await (const chunk of generation) {
+        if (mine.signal.aborted) return;
+        text += chunk.text;
+        // Leading spaces are kept (they separate words); a suggestion of only whitespace is not shown.
+        if (text.trim() !== '') show(text);
+      }
+      await generation.result;
+    } catch (e) {
+      if (!mine.signal.aborted) params.onError?.(e instanceof Error ? e : new Error(String(e)));
+    } finally {
+      if (abort === mine) abort = undefined;
     }
-    /** Drops the pending or streaming suggestion. */
-    function dismiss() {
-        if (timer !== undefined)
-            clearTimeout(timer);
-        timer = undefined;
-        abort?.abort();
-        abort = undefined;
-        if (suggestion !== '' || ghost)
-            show('');
+  }
+  function schedule() {
+    dismiss();
+    if (params.enabled === false) return;
+    const atEnd =
+      node.selectionStart === node.value.length && node.selectionEnd === node.value.length;
+    if (!atEnd || node.value.trim().length < (params.minLength ?? 3)) return;
+    timer = setTimeout(() => void suggest(), params.delay ?? 300);
+  }
+  function accept() {
+    const text = suggestion;
+    dismiss();
+    node.value += text;
+    node.setSelectionRange(node.value.length, node.value.length);
+    // `bind:value` and other listeners see the new value; this also schedules the next suggestion.
+    node.dispatchEvent(new Event('input', { bubbles: true }));
+    params.onAccept?.(text);
+  }
+  function onKeydown(event) {
+    if (suggestion === '') {
+      if (event.key !== 'Shift') dismiss();
+      return;
     }
-    async function suggest() {
-        timer = undefined;
-        const prompt = node.value;
-        const mine = new AbortController();
-        abort = mine;
-        try {
-            const runner = await params.model.ready();
-            if (mine.signal.aborted)
-                return;
-            const generation = runner.generateText(prompt, {
-                ...DEFAULTS,
-                ...params.generateOptions,
-                signal: mine.signal,
-            });
-            let text = '';
-            for await (const chunk of generation) {
-                if (mine.signal.aborted)
-                    return;
-                text += chunk.text;
-                // Leading spaces are kept (they separate words); a suggestion of only whitespace is not shown.
-                if (text.trim() !== '')
-                    show(text);
-            }
-            await generation.result;
-        }
-        catch (e) {
-            if (!mine.signal.aborted)
-                params.onError?.(e instanceof Error ? e : new Error(String(e)));
-        }
-        finally {
-            if (abort === mine)
-                abort = undefined;
-        }
+    if (
+      event.key === 'Tab' &&
+      !event.shiftKey &&
+      !event.altKey &&
+      !event.ctrlKey &&
+      !event.metaKey
+    ) {
+      event.preventDefault();
+      accept();
+    } else if (event.key === 'Escape') {
+      event.preventDefault();
+      dismiss();
+    } else if (event.key !== 'Shift') {
+      dismiss();
     }
-    function schedule() {
-        dismiss();
-        if (params.enabled === false)
-            return;
-        const atEnd = node.selectionStart === node.value.length && node.selectionEnd === node.value.length;
-        if (!atEnd || node.value.trim().length < (params.minLength ?? 3))
-            return;
-        timer = setTimeout(() => void suggest(), params.delay ?? 300);
-    }
-    function accept() {
-        const text = suggestion;
-        dismiss();
-        node.value += text;
-        node.setSelectionRange(node.value.length, node.value.length);
-        // `bind:value` and other listeners see the new value; this also schedules the next suggestion.
-        node.dispatchEvent(new Event('input', { bubbles: true }));
-        params.onAccept?.(text);
-    }
-    function onKeydown(event) {
-        if (suggestion === '') {
-            if (event.key !== 'Shift')
-                dismiss();
-            return;
-        }
-        if (event.key === 'Tab' && !event.shiftKey && !event.altKey && !event.ctrlKey && !event.metaKey) {
-            event.preventDefault();
-            accept();
-        }
-        else if (event.key === 'Escape') {
-            event.preventDefault();
-            dismiss();
-        }
-        else if (event.key !== 'Shift') {
-            dismiss();
-        }
-    }
-    const onScroll = () => {
-        if (ghost)
-            ghost.scrollTop = node.scrollTop;
-    };
-    node.addEventListener('input', schedule);
-    node.addEventListener('keydown', onKeydown);
-    node.addEventListener('blur', dismiss);
-    node.addEventListener('pointerdown', dismiss);
-    node.addEventListener('scroll', onScroll);
-    return {
-        update(next) {
-            if (next.model !== params.model || next.enabled === false)
-                dismiss();
-            params = next;
-        },
-        destroy() {
-            dismiss();
-            node.removeEventListener('input', schedule);
-            node.removeEventListener('keydown', onKeydown);
-            node.removeEventListener('blur', dismiss);
-            node.removeEventListener('pointerdown', dismiss);
-            node.removeEventListener('scroll', onScroll);
-        },
-    };
+  }
+  const onScroll = () => {
+    if (ghost) ghost.scrollTop = node.scrollTop;
+  };
+  node.addEventListener('input', schedule);
+  node.addEventListener('keydown', onKeydown);
+  node.addEventListener('blur', dismiss);
+  node.addEventListener('pointerdown', dismiss);
+  node.addEventListener('scroll', onScroll);
+  return {
+    update(next) {
+      if (next.model !== params.model || next.enabled === false) dismiss();
+      params = next;
+    },
+    destroy() {
+      dismiss();
+      node.removeEventListener('input', schedule);
+      node.removeEventListener('keydown', onKeydown);
+      node.removeEventListener('blur', dismiss);
+      node.removeEventListener('pointerdown', dismiss);
+      node.removeEventListener('scroll', onScroll);
+    },
+  };
 };

@@ -1,16 +1,17 @@
 /** `LlamaChat`: a streaming chat as a runes class, shaped like the AI SDK 5 `Chat`. */
 import type { GenerationResult } from '@hearth/runner';
-import { type GenerationOptions, GenerationState, type LlamaGenerateOptions } from './generation.svelte.js';
+import {
+  type GenerationOptions,
+  GenerationState,
+  type LlamaGenerateOptions,
+} from './generation.svelte.js';
 import { type SendMessageInput, type UIMessage } from './messages.js';
 /** Options of {@link LlamaChat}. */
 export interface LlamaChatOptions extends GenerationOptions {
-    /** The initial conversation (a system message, earlier turns …). */
-    messages?: UIMessage[] | undefined;
-    /** Called when an answer is complete (also after `stop()`), with the runner's result and timings. */
-    onFinish?: ((event: {
-        message: UIMessage;
-        result: GenerationResult;
-    }) => void) | undefined;
+  /** The initial conversation (a system message, earlier turns …). */
+  messages?: UIMessage[] | undefined;
+  /** Called when an answer is complete (also after `stop()`), with the runner's result and timings. */
+  onFinish?: ((event: { message: UIMessage; result: GenerationResult }) => void) | undefined;
 }
 /**
  * A chat with a model through its chat template. Fields are `$state`:
@@ -28,16 +29,19 @@ export interface LlamaChatOptions extends GenerationOptions {
  * the component is destroyed.
  */
 export declare class LlamaChat extends GenerationState {
-    #private;
-    /** The conversation; the answer being streamed is the last message and grows in place. */
-    messages: UIMessage[];
-    protected readonly options: LlamaChatOptions;
-    constructor(options?: LlamaChatOptions);
-    /** Adds a user message and streams the answer; resolves when the answer is complete (never rejects). */
-    sendMessage: (message: SendMessageInput, options?: LlamaGenerateOptions) => Promise<void>;
-    /** Answers again: drops the last assistant message (or `messageId` and everything after it). */
-    regenerate: ({ messageId, ...overrides }?: {
-        messageId?: string;
-    } & LlamaGenerateOptions) => Promise<void>;
+  #private;
+  /** The conversation; the answer being streamed is the last message and grows in place. */
+  messages: UIMessage[];
+  protected readonly options: LlamaChatOptions;
+  constructor(options?: LlamaChatOptions);
+  /** Adds a user message and streams the answer; resolves when the answer is complete (never rejects). */
+  sendMessage: (message: SendMessageInput, options?: LlamaGenerateOptions) => Promise<void>;
+  /** Answers again: drops the last assistant message (or `messageId` and everything after it). */
+  regenerate: ({
+    messageId,
+    ...overrides
+  }?: {
+    messageId?: string;
+  } & LlamaGenerateOptions) => Promise<void>;
 }
 //# sourceMappingURL=chat.svelte.d.ts.map

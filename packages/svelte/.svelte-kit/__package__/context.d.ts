@@ -10,7 +10,10 @@ import { HearthModel, type ModelLoadOptions } from './model.svelte.js';
  * (loading the source at once, or idle) that is disposed with the component.
  * Call it during component initialisation.
  */
-export declare function setHearthContext(model?: HearthModel | ModelSourceInput, options?: ModelLoadOptions): HearthModel;
+export declare function setHearthContext(
+  model?: HearthModel | ModelSourceInput,
+  options?: ModelLoadOptions,
+): HearthModel;
 /**
  * The model set by `setHearthContext` in a parent component. Throws
  * `HearthError` `NO_HEARTH_CONTEXT` when there is none, or when called outside

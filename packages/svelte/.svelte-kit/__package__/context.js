@@ -5,6 +5,7 @@
 import { HearthError } from '@hearth/runner';
 import { getContext, setContext } from 'svelte';
 import { HearthModel } from './model.svelte.js';
+
 const KEY = Symbol('hearth');
 /**
  * Makes `model` the Hearth model of this component and its children and
@@ -13,9 +14,9 @@ const KEY = Symbol('hearth');
  * Call it during component initialisation.
  */
 export function setHearthContext(model, options) {
-    const shared = model instanceof HearthModel ? model : new HearthModel(model, options);
-    setContext(KEY, shared);
-    return shared;
+  const shared = model instanceof HearthModel ? model : new HearthModel(model, options);
+  setContext(KEY, shared);
+  return shared;
 }
 /**
  * The model set by `setHearthContext` in a parent component. Throws
@@ -23,15 +24,21 @@ export function setHearthContext(model, options) {
  * component initialisation.
  */
 export function getHearthContext() {
-    let model;
-    try {
-        model = getContext(KEY);
-    }
-    catch (e) {
-        throw new HearthError('NO_HEARTH_CONTEXT', 'getHearthContext() must be called while a component initialises (or pass `model` explicitly)', { cause: e });
-    }
-    if (model === undefined) {
-        throw new HearthError('NO_HEARTH_CONTEXT', 'no Hearth model in context: call setHearthContext() in a parent component, or pass `model`');
-    }
-    return model;
+  let model;
+  try {
+    model = getContext(KEY);
+  } catch (e) {
+    throw new HearthError(
+      'NO_HEARTH_CONTEXT',
+      'getHearthContext() must be called while a component initialises (or pass `model` explicitly)',
+      { cause: e },
+    );
+  }
+  if (model === undefined) {
+    throw new HearthError(
+      'NO_HEARTH_CONTEXT',
+      'no Hearth model in context: call setHearthContext() in a parent component, or pass `model`',
+    );
+  }
+  return model;
 }

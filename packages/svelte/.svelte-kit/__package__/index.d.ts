@@ -10,14 +10,36 @@
  *
  * @module
  */
-export { type LlamaCompletionParams, llamaCompletion, } from './autocomplete.js';
+export { type LlamaCompletionParams, llamaCompletion } from './autocomplete.js';
 export { LlamaChat, type LlamaChatOptions } from './chat.svelte.js';
 export { LlamaCompletion, type LlamaCompletionOptions } from './completion.svelte.js';
 export { getHearthContext, setHearthContext } from './context.js';
-export { type Embedder, type EmbeddingStatus, LlamaEmbedding, type LlamaEmbeddingOptions, type Vector, } from './embedding.svelte.js';
-export type { GenerationOptions, GenerationState, LlamaGenerateOptions, ModelOptions, RequestStatus, } from './generation.svelte.js';
+export {
+  type Embedder,
+  type EmbeddingStatus,
+  LlamaEmbedding,
+  type LlamaEmbeddingOptions,
+  type Vector,
+} from './embedding.svelte.js';
+export type {
+  GenerationOptions,
+  GenerationState,
+  LlamaGenerateOptions,
+  ModelOptions,
+  RequestStatus,
+} from './generation.svelte.js';
 export type { SendMessageInput, TextUIPart, UIMessage } from './messages.js';
 export { messageText } from './messages.js';
 export { HearthModel, type ModelLoadOptions, type ModelStatus } from './model.svelte.js';
-export { type ChatSnapshot, type ChatStore, type CompletionSnapshot, type CompletionStore, createChatStore, createCompletionStore, createModelStore, type ModelSnapshot, type ModelStore, } from './stores.svelte.js';
+export {
+  type ChatSnapshot,
+  type ChatStore,
+  type CompletionSnapshot,
+  type CompletionStore,
+  createChatStore,
+  createCompletionStore,
+  createModelStore,
+  type ModelSnapshot,
+  type ModelStore,
+} from './stores.svelte.js';
 //# sourceMappingURL=index.d.ts.map

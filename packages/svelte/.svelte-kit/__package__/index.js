@@ -10,11 +10,11 @@
  *
  * @module
  */
-export { llamaCompletion, } from './autocomplete.js';
+export { llamaCompletion } from './autocomplete.js';
 export { LlamaChat } from './chat.svelte.js';
 export { LlamaCompletion } from './completion.svelte.js';
 export { getHearthContext, setHearthContext } from './context.js';
-export { LlamaEmbedding, } from './embedding.svelte.js';
+export { LlamaEmbedding } from './embedding.svelte.js';
 export { messageText } from './messages.js';
 export { HearthModel } from './model.svelte.js';
-export { createChatStore, createCompletionStore, createModelStore, } from './stores.svelte.js';
+export { createChatStore, createCompletionStore, createModelStore } from './stores.svelte.js';

@@ -5,24 +5,27 @@
 import type { ChatMessage } from '@hearth/runner';
 /** A text part; `state` is `'streaming'` while the model is still writing it. */
 export interface TextUIPart {
-    type: 'text';
-    text: string;
-    state?: 'streaming' | 'done';
+  type: 'text';
+  text: string;
+  state?: 'streaming' | 'done';
 }
 /** A message of a chat (AI SDK 5 `UIMessage`, text parts only). */
 export interface UIMessage {
-    id: string;
-    role: 'system' | 'user' | 'assistant';
-    parts: TextUIPart[];
+  id: string;
+  role: 'system' | 'user' | 'assistant';
+  parts: TextUIPart[];
 }
 /** What `sendMessage` accepts: `{ text }` (as in the AI SDK), a plain string, or a message without `id`. */
-export type SendMessageInput = string | {
-    text: string;
-} | {
-    role?: UIMessage['role'];
-    parts: TextUIPart[];
-    id?: string;
-};
+export type SendMessageInput =
+  | string
+  | {
+      text: string;
+    }
+  | {
+      role?: UIMessage['role'];
+      parts: TextUIPart[];
+      id?: string;
+    };
 /** A message id unique within the page: a random prefix and a counter. */
 export declare function newMessageId(): string;
 /** The text of a message: its text parts joined. */

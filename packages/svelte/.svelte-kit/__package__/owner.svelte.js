@@ -8,13 +8,12 @@
  * level: such objects live until their `destroy()`/`dispose()` is called.
  */
 export function onOwnerDestroy(cleanup) {
-    // Svelte has no public "is there an owner" query; an effect created without
-    // one throws `effect_orphan`, and that is the answer.
-    try {
-        $effect(() => cleanup);
-        return true;
-    }
-    catch {
-        return false;
-    }
+  // Svelte has no public "is there an owner" query; an effect created without
+  // one throws `effect_orphan`, and that is the answer.
+  try {
+    $effect(() => cleanup);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -14,61 +14,64 @@ import type { SendMessageInput, UIMessage } from './messages.js';
 import { HearthModel, type ModelLoadOptions, type ModelStatus } from './model.svelte.js';
 /** A model's state as a store value. */
 export interface ModelSnapshot {
-    status: ModelStatus;
-    loadProgress: LoadProgress | undefined;
-    error: Error | undefined;
-    runner: LlamaRunner | undefined;
+  status: ModelStatus;
+  loadProgress: LoadProgress | undefined;
+  error: Error | undefined;
+  runner: LlamaRunner | undefined;
 }
 /** A model as a readable store, with `load` and `dispose`. */
 export interface ModelStore extends Readable<ModelSnapshot> {
-    /** The runes object behind the store (pass it as `model` to the other stores). */
-    model: HearthModel;
-    load: HearthModel['load'];
-    dispose: () => void;
+  /** The runes object behind the store (pass it as `model` to the other stores). */
+  model: HearthModel;
+  load: HearthModel['load'];
+  dispose: () => void;
 }
 /** What every generation store's value holds. */
 interface GenerationSnapshot {
-    status: RequestStatus;
-    error: Error | undefined;
-    result: GenerationResult | undefined;
-    modelStatus: ModelStatus;
-    loadProgress: LoadProgress | undefined;
-    modelError: Error | undefined;
+  status: RequestStatus;
+  error: Error | undefined;
+  result: GenerationResult | undefined;
+  modelStatus: ModelStatus;
+  loadProgress: LoadProgress | undefined;
+  modelError: Error | undefined;
 }
 /** A chat's state as a store value (plain objects, a new value on every change). */
 export interface ChatSnapshot extends GenerationSnapshot {
-    messages: UIMessage[];
+  messages: UIMessage[];
 }
 /** A chat as a readable store of {@link ChatSnapshot}, with its actions. */
 export interface ChatStore extends Readable<ChatSnapshot> {
-    /** The conversation as a writable store: `set` replaces it. */
-    messages: Writable<UIMessage[]>;
-    sendMessage: (message: SendMessageInput, options?: LlamaGenerateOptions) => Promise<void>;
-    regenerate: LlamaChat['regenerate'];
-    stop: () => void;
-    clearError: () => void;
-    /** Stops the answer in flight (and disposes a model the store loaded itself). */
-    destroy: () => void;
-    /** The runes object behind the store. */
-    chat: LlamaChat;
+  /** The conversation as a writable store: `set` replaces it. */
+  messages: Writable<UIMessage[]>;
+  sendMessage: (message: SendMessageInput, options?: LlamaGenerateOptions) => Promise<void>;
+  regenerate: LlamaChat['regenerate'];
+  stop: () => void;
+  clearError: () => void;
+  /** Stops the answer in flight (and disposes a model the store loaded itself). */
+  destroy: () => void;
+  /** The runes object behind the store. */
+  chat: LlamaChat;
 }
 /** A completion's state as a store value. */
 export interface CompletionSnapshot extends GenerationSnapshot {
-    completion: string;
+  completion: string;
 }
 /** A completion as a readable store of {@link CompletionSnapshot}, with its actions. */
 export interface CompletionStore extends Readable<CompletionSnapshot> {
-    /** The completion text as a writable store. */
-    completion: Writable<string>;
-    complete: LlamaCompletion['complete'];
-    stop: () => void;
-    clearError: () => void;
-    destroy: () => void;
-    /** The runes object behind the store. */
-    llama: LlamaCompletion;
+  /** The completion text as a writable store. */
+  completion: Writable<string>;
+  complete: LlamaCompletion['complete'];
+  stop: () => void;
+  clearError: () => void;
+  destroy: () => void;
+  /** The runes object behind the store. */
+  llama: LlamaCompletion;
 }
 /** A store of `HearthModel` state: loads `source` at once when given. */
-export declare function createModelStore(source?: ModelSourceInput, options?: ModelLoadOptions): ModelStore;
+export declare function createModelStore(
+  source?: ModelSourceInput,
+  options?: ModelLoadOptions,
+): ModelStore;
 /**
  * A chat as stores (see {@link LlamaChat} for the options; `model` may be a
  * `ModelStore`'s `model`). Created in a component, it is destroyed with it.
@@ -76,5 +79,4 @@ export declare function createModelStore(source?: ModelSourceInput, options?: Mo
 export declare function createChatStore(options?: LlamaChatOptions): ChatStore;
 /** A completion as stores (see {@link LlamaCompletion}). Created in a component, it is destroyed with it. */
 export declare function createCompletionStore(options?: LlamaCompletionOptions): CompletionStore;
-export {};
 //# sourceMappingURL=stores.svelte.d.ts.map
