@@ -36,7 +36,6 @@ const DEFAULTS: LlamaGenerateOptions = { temperature: 0, maxTokens: 12, stop: ['
 
 /** Styles the ghost layer copies so its text lies exactly over the field's. */
 const MIRRORED = [
-  'boxSizing',
   'fontFamily',
   'fontSize',
   'fontStyle',
@@ -90,10 +89,12 @@ export const llamaCompletion: Action<TextField, LlamaCompletionParams> = (node, 
     for (const name of MIRRORED) ghost.style[name] = style[name];
     Object.assign(ghost.style, {
       position: 'absolute',
+      // Sized from the field's border box (getBoundingClientRect), whatever its own box-sizing.
+      boxSizing: 'border-box',
       top: `${node.offsetTop}px`,
       left: `${node.offsetLeft}px`,
-      width: `${node.offsetWidth}px`,
-      height: `${node.offsetHeight}px`,
+      width: `${node.getBoundingClientRect().width}px`,
+      height: `${node.getBoundingClientRect().height}px`,
       borderStyle: 'solid',
       borderColor: 'transparent',
       color: 'transparent',
@@ -113,6 +114,11 @@ export const llamaCompletion: Action<TextField, LlamaCompletionParams> = (node, 
     rest.style.opacity = '0.45';
     ghost.replaceChildren(typed, rest);
     if (!ghost.isConnected) node.after(ghost);
+    // offsetTop/Left are whole pixels: move by what is left to lie exactly over the field.
+    const field = node.getBoundingClientRect();
+    const layer = ghost.getBoundingClientRect();
+    ghost.style.top = `${node.offsetTop + field.top - layer.top}px`;
+    ghost.style.left = `${node.offsetLeft + field.left - layer.left}px`;
     ghost.scrollTop = node.scrollTop;
     ghost.scrollLeft = node.scrollLeft;
   }
