@@ -11,6 +11,8 @@ export default defineConfig({
     // The real runner's Node entry (native addon, or wasm in a worker thread), whatever
     // conditions the jsdom environment resolves with.
     alias: {
+      // Doc examples import the package by name: test its sources.
+      '@hearth/svelte': fileURLToPath(new URL('src/index.ts', import.meta.url)),
       '@hearth/runner': fileURLToPath(new URL('../runner/dist/node.js', import.meta.url)),
     },
   },

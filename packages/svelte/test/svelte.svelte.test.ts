@@ -24,6 +24,7 @@ import {
 } from '../src/index.js';
 import AutocompleteField from './AutocompleteField.svelte';
 import SharedModel from './SharedModel.svelte';
+import StoresChat from './StoresChat.svelte';
 
 const MODEL = modelPath(SMOLLM2);
 const GREEDY = { temperature: 0, maxTokens: 12 };
@@ -425,6 +426,51 @@ describe('stores', () => {
     stop();
     modelStore.dispose();
     expect(get(modelStore).status).toBe('idle');
+  });
+});
+
+describe('a Svelte 4-style component on createChatStore (the docs example)', () => {
+  test('loads, streams an answer into the page, stops, and disposes its model on unmount', async () => {
+    const load = vi.spyOn(LlamaRunner, 'load');
+    const target = document.createElement('div');
+    document.body.append(target);
+    const app = mount(StoresChat, { target, props: { model: MODEL } });
+    flushSync();
+    expect(target.querySelector('progress')).not.toBeNull();
+    const input = target.querySelector('input') as HTMLInputElement;
+    const [send, stop] = target.querySelectorAll('button') as unknown as [
+      HTMLButtonElement,
+      HTMLButtonElement,
+    ];
+    input.value = 'Tell me a long story about a dragon.';
+    input.dispatchEvent(new Event('input', { bubbles: true }));
+    send.click();
+    flushSync();
+    expect(input.value).toBe('');
+    const answer = () => target.querySelector('[data-role="assistant"]')?.textContent ?? '';
+    await vi.waitFor(() => {
+      flushSync();
+      expect(answer().length).toBeGreaterThan(20);
+    }, WAIT);
+    expect(target.querySelector('progress')).toBeNull();
+    expect(send.disabled).toBe(true);
+    stop.click();
+    await vi.waitFor(() => {
+      flushSync();
+      expect(send.disabled).toBe(false);
+    }, WAIT);
+    const stopped = answer();
+    await new Promise((r) => setTimeout(r, 100));
+    flushSync();
+    expect(answer()).toBe(stopped);
+    expect(target.querySelector('[data-role="user"]')?.textContent).toBe(
+      'Tell me a long story about a dragon.',
+    );
+    const runner = (await load.mock.results[0]?.value) as LlamaRunner;
+    load.mockRestore();
+    await unmount(app);
+    expect(runner.disposed).toBe(true);
+    target.remove();
   });
 });
 
