@@ -1,30 +1,33 @@
-// apps/svelte-chat in Chromium: the shared demo suite, and the autocomplete
-// (`use:llamaCompletion`) of its message box. Built once with Vite and served
-// by `vite preview` (COOP/COEP, the test models under /models/).
+// apps/svelte-chat in Chromium: the shared demo suite on the production build
+// (`vite build` + `vite preview`), and the autocomplete (`use:llamaCompletion`)
+// of its message box on the dev server (`npm run dev`). Both send COOP/COEP and
+// serve the test models under /models/.
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { build, preview } from 'vite';
+import { build, createServer, preview } from 'vite';
 import { defineDemoSuite, type ServedDemo } from './demo-suite.js';
 import { expect, test } from './fixtures.js';
 
 const root = fileURLToPath(new URL('../../apps/svelte-chat/', import.meta.url));
 
-let built: Promise<unknown> | undefined;
-
-async function serve(): Promise<ServedDemo> {
-  built ??= build({ root, logLevel: 'warn' });
-  await built;
+defineDemoSuite('svelte-chat', async () => {
+  await build({ root, logLevel: 'warn' });
   const server = await preview({ root, logLevel: 'warn', preview: { port: 0, strictPort: false } });
   const { port } = server.httpServer.address() as AddressInfo;
   return { origin: `http://127.0.0.1:${port}`, close: () => server.close() };
-}
-
-defineDemoSuite('svelte-chat', serve);
+});
 
 test.describe('svelte-chat autocomplete', () => {
   let demo: ServedDemo;
   test.beforeAll(async () => {
-    demo = await serve();
+    const server = await createServer({
+      root,
+      logLevel: 'warn',
+      server: { port: 0, host: '127.0.0.1' },
+    });
+    await server.listen();
+    const { port } = server.httpServer?.address() as AddressInfo;
+    demo = { origin: `http://127.0.0.1:${port}`, close: () => server.close() };
   });
   test.afterAll(async () => {
     await demo.close();
