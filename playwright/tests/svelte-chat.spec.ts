@@ -26,8 +26,8 @@ test.describe('svelte-chat autocomplete', () => {
       server: { port: 0, host: '127.0.0.1' },
     });
     await server.listen();
-    const { port } = server.httpServer?.address() as AddressInfo;
-    demo = { origin: `http://127.0.0.1:${port}`, close: () => server.close() };
+    const address = server.httpServer?.address() as AddressInfo;
+    demo = { origin: `http://127.0.0.1:${address.port}`, close: () => server.close() };
   });
   test.afterAll(async () => {
     await demo.close();
