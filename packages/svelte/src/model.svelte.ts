@@ -10,6 +10,7 @@ import {
   type LoadProgress,
   type ModelSourceInput,
 } from '@hearth/runner';
+import { BROWSER } from 'esm-env';
 import { untrack } from 'svelte';
 import { onOwnerDestroy } from './owner.svelte.js';
 
@@ -44,10 +45,14 @@ export class HearthModel {
   #abort: AbortController | undefined;
   #waiters: Waiter[] = [];
 
-  /** Starts loading `source` at once when given; otherwise the model stays idle until {@link load}. */
+  /**
+   * Starts loading `source` at once when given (in the browser: during
+   * server-side rendering, where nothing would dispose it, the model stays
+   * idle); otherwise the model stays idle until {@link load}.
+   */
   constructor(source?: ModelSourceInput, options?: ModelLoadOptions) {
     onOwnerDestroy(() => this.dispose());
-    if (source !== undefined) void this.load(source, options);
+    if (source !== undefined && BROWSER) void this.load(source, options);
   }
 
   /**
