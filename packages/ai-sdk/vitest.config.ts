@@ -9,7 +9,7 @@ export default defineConfig({
     },
   },
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
     environment: 'node',
     // Node loads the runner itself, so its `import.meta.url` stays a file: URL for its
     // worker thread and wasm file.

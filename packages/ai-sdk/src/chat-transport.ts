@@ -14,7 +14,7 @@ import {
   type UIMessage,
   type UIMessageChunk,
 } from 'ai';
-import { type HearthLanguageModelOptions, HearthLanguageModel } from './language-model.js';
+import { HearthLanguageModel, type HearthLanguageModelOptions } from './language-model.js';
 import { LazyModel, type Loadable } from './loader.js';
 import { loadRunner } from './provider.js';
 

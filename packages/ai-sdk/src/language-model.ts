@@ -119,7 +119,10 @@ export class HearthLanguageModel implements LanguageModelV4 {
   } {
     const warnings: SharedV4Warning[] = [];
     const options: GenerateOptions = {};
-    const set = <K extends keyof GenerateOptions>(key: K, value: GenerateOptions[K] | undefined) => {
+    const set = <K extends keyof GenerateOptions>(
+      key: K,
+      value: GenerateOptions[K] | undefined,
+    ) => {
       if (value !== undefined) options[key] = value;
     };
     set('maxTokens', call.maxOutputTokens);
@@ -156,7 +159,11 @@ export class HearthLanguageModel implements LanguageModelV4 {
       });
     }
     if (call.tools !== undefined && call.tools.length > 0) {
-      warnings.push({ type: 'unsupported', feature: 'tools', details: 'tool calling is not supported' });
+      warnings.push({
+        type: 'unsupported',
+        feature: 'tools',
+        details: 'tool calling is not supported',
+      });
     }
     if (call.toolChoice !== undefined && call.toolChoice.type !== 'auto') {
       warnings.push({ type: 'unsupported', feature: 'toolChoice' });

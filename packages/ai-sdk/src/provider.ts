@@ -13,8 +13,8 @@ import {
   type LoadOptions,
   type ModelSourceInput,
 } from '@hearth/runner';
-import { type HearthEmbeddingModelOptions, HearthEmbeddingModel } from './embedding-model.js';
-import { type HearthLanguageModelOptions, HearthLanguageModel } from './language-model.js';
+import { HearthEmbeddingModel, type HearthEmbeddingModelOptions } from './embedding-model.js';
+import { HearthLanguageModel, type HearthLanguageModelOptions } from './language-model.js';
 import { LazyModel, type Loadable } from './loader.js';
 
 /** Settings of {@link createHearth}. Every field is optional. */
