@@ -42,7 +42,7 @@ export function toChatMessages(
         }
         return { role: message.role, content };
       }
-      case 'tool':
+      default:
         throw new UnsupportedFunctionalityError({
           functionality: 'tool messages',
           message: 'Hearth chat models do not call tools; the prompt has a tool message',

@@ -223,7 +223,10 @@ describe('embedding model', () => {
       const reference = (await embedder.embed(texts)).vectors.map((v) => Array.from(v));
       const many = await embedMany({ model: hearth.embeddingModel('minilm'), values: texts });
       expect(many.embeddings).toEqual(reference);
-      const one = await embed({ model: hearth.textEmbeddingModel('minilm'), value: texts[0] });
+      const one = await embed({
+        model: hearth.textEmbeddingModel('minilm'),
+        value: texts[0] as string,
+      });
       expect(one.embedding).toEqual(reference[0]);
       expect(one.embedding).toHaveLength(384);
 
