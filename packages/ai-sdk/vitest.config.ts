@@ -6,6 +6,8 @@ export default defineConfig({
     // The real runner's Node entry (native addon, or wasm in a worker thread).
     alias: {
       '@hearth/runner': fileURLToPath(new URL('../runner/dist/node.js', import.meta.url)),
+      // The examples import the package by name: test its sources.
+      '@hearth/ai-sdk': fileURLToPath(new URL('./src/index.ts', import.meta.url)),
     },
   },
   test: {

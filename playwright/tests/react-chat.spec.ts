@@ -6,8 +6,7 @@
 // load progress as a data part.
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { type Plugin, preview } from 'vite';
-import { build } from 'vite';
+import { build, type Plugin, preview } from 'vite';
 import { defineDemoSuite, type ServedDemo } from './demo-suite.js';
 import { expect, test } from './fixtures.js';
 
