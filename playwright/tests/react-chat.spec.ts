@@ -73,11 +73,11 @@ aiSdkTest(
       const w = window as unknown as { __parts: number[] };
       w.__parts = [];
       new MutationObserver(() => {
-        for (const bar of document.querySelectorAll<HTMLProgressElement>(
-          '[data-testid="message-progress"]',
-        )) {
-          w.__parts.push(bar.value / bar.max);
-        }
+        document
+          .querySelectorAll<HTMLProgressElement>('[data-testid="message-progress"]')
+          .forEach((bar) => {
+            w.__parts.push(bar.value / bar.max);
+          });
       }).observe(document.body, { subtree: true, childList: true, attributes: true });
     });
     await page.getByTestId('input').fill('What is the capital of France?');

@@ -15,7 +15,7 @@ import {
   type UIMessageChunk,
 } from 'ai';
 import { HearthLanguageModel, type HearthLanguageModelOptions } from './language-model.js';
-import { LazyModel, type Loadable } from './loader.js';
+import { getUnlessAborted, LazyModel, type Loadable } from './loader.js';
 import { loadRunner } from './provider.js';
 
 /** The data of a `data-hearth-progress` part: the runner's load progress. */
@@ -94,15 +94,6 @@ function settingsOf(body: object | undefined): HearthCallSettings {
     if (value !== undefined) out[key] = value;
   }
   return out;
-}
-
-/** Rejects once `signal` aborts, so a stop does not wait for a model still loading. */
-function untilAborted(signal: AbortSignal | undefined): Promise<never> {
-  return new Promise((_, fail) => {
-    if (signal === undefined) return;
-    if (signal.aborted) fail(signal.reason);
-    signal.addEventListener('abort', () => fail(signal.reason), { once: true });
-  });
 }
 
 /**
@@ -185,7 +176,7 @@ export class HearthChatTransport<UI_MESSAGE extends UIMessage = HearthUIMessage>
             }
           };
           try {
-            runner = await Promise.race([runnerLoader.get(onProgress), untilAborted(abortSignal)]);
+            runner = await getUnlessAborted(runnerLoader, abortSignal, onProgress);
           } catch (e) {
             if (abortSignal?.aborted) return;
             throw e;

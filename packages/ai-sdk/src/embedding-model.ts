@@ -11,7 +11,7 @@ import type {
 } from '@ai-sdk/provider';
 import type { EmbeddingRunner } from '@hearth/runner';
 import { PROVIDER } from './language-model.js';
-import type { LazyModel } from './loader.js';
+import { getUnlessAborted, type LazyModel } from './loader.js';
 
 /** Options of the embedding model (`providerOptions: { hearth: { … } }` per call). */
 export interface HearthEmbeddingModelOptions {
@@ -62,8 +62,7 @@ export class HearthEmbeddingModel implements EmbeddingModelV4 {
         });
       }
     }
-    const runner = await this.#runner.get();
-    call.abortSignal?.throwIfAborted();
+    const runner = await getUnlessAborted(this.#runner, call.abortSignal);
     const dims = runner.info().dims;
     if (call.dimensions !== undefined && call.dimensions !== dims) {
       warnings.push({

@@ -15,7 +15,7 @@ import type {
   SharedV4Warning,
 } from '@ai-sdk/provider';
 import type { GenerateOptions, GenerationResult, LlamaRunner } from '@hearth/runner';
-import type { LazyModel } from './loader.js';
+import { getUnlessAborted, type LazyModel } from './loader.js';
 import { toChatMessages } from './prompt.js';
 
 /**
@@ -179,8 +179,7 @@ export class HearthLanguageModel implements LanguageModelV4 {
   async doGenerate(call: LanguageModelV4CallOptions): Promise<LanguageModelV4GenerateResult> {
     const { options, warnings } = this.#options(call);
     const messages = toChatMessages(call.prompt, warnings);
-    const runner = await this.#runner.get();
-    call.abortSignal?.throwIfAborted();
+    const runner = await getUnlessAborted(this.#runner, call.abortSignal);
     const result = await runner.chat(messages, options).result;
     if (result.finishReason === 'cancelled' && call.abortSignal?.aborted) {
       throw abortError(call.abortSignal);
@@ -205,9 +204,8 @@ export class HearthLanguageModel implements LanguageModelV4 {
   async doStream(call: LanguageModelV4CallOptions): Promise<LanguageModelV4StreamResult> {
     const { options, warnings } = this.#options(call);
     const messages = toChatMessages(call.prompt, warnings);
-    const runner = await this.#runner.get();
     const signal = call.abortSignal;
-    signal?.throwIfAborted();
+    const runner = await getUnlessAborted(this.#runner, signal);
     // Our own signal: the caller's abort and a consumer cancelling the stream both stop the runner.
     const stop = new AbortController();
     const forward = () => stop.abort(signal?.reason);

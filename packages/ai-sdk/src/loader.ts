@@ -80,3 +80,22 @@ export class LazyModel<T extends { dispose(): void }> {
     );
   }
 }
+
+/** Rejects with the abort reason once `signal` aborts (never settles without a signal). */
+export function untilAborted(signal: AbortSignal | undefined): Promise<never> {
+  return new Promise((_, fail) => {
+    if (signal === undefined) return;
+    if (signal.aborted) fail(signal.reason);
+    signal.addEventListener('abort', () => fail(signal.reason), { once: true });
+  });
+}
+
+/** `get()` of `model`, given up (not the load itself) when `signal` aborts. @internal */
+export function getUnlessAborted<T extends { dispose(): void }>(
+  model: LazyModel<T>,
+  signal: AbortSignal | undefined,
+  onProgress?: (p: LoadProgress) => void,
+): Promise<T> {
+  const loading = model.get(onProgress);
+  return signal === undefined ? loading : Promise.race([loading, untilAborted(signal)]);
+}

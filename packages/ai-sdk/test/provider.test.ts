@@ -183,6 +183,22 @@ describe('language model', () => {
     expect(next.tokens.length).toBe(4);
   });
 
+  test('an aborted generateText rejects with the abort reason, and the runner stays usable', async () => {
+    const hearth = createHearth({ runner });
+    const abort = new AbortController();
+    abort.abort(new DOMException('stopped by the test', 'AbortError'));
+    await expect(
+      generateText({ model: hearth(), prompt: QUESTION, abortSignal: abort.signal, maxRetries: 0 }),
+    ).rejects.toMatchObject({ name: 'AbortError' });
+    const { text } = await generateText({
+      model: hearth(),
+      prompt: QUESTION,
+      temperature: 0,
+      maxOutputTokens: 4,
+    });
+    expect(text.length).toBeGreaterThan(0);
+  });
+
   test('a model source as the id is loaded once; a bad one fails with IO_ERROR', async () => {
     const hearth = createHearth({ loadOptions: WASM ? { backend: 'wasm' } : {} });
     try {
