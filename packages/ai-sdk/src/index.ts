@@ -19,4 +19,4 @@ export {
 export { HearthEmbeddingModel, type HearthEmbeddingModelOptions } from './embedding-model.js';
 export { HearthLanguageModel, type HearthLanguageModelOptions } from './language-model.js';
 export type { Loadable } from './loader.js';
-export { createHearth, type HearthProvider, type HearthProviderSettings } from './provider.js';
+export { createHearth, type HearthAIProvider, type HearthProviderSettings } from './provider.js';

@@ -41,7 +41,7 @@ export interface HearthProviderSettings {
 }
 
 /** The Hearth provider: a function (`hearth(id)`, a language model) with the `ProviderV4` methods. */
-export interface HearthProvider extends ProviderV4 {
+export interface HearthAIProvider extends ProviderV4 {
   (modelId?: string): HearthLanguageModel;
   /**
    * A chat model. With `runner` or `model` in the settings, `modelId` only names it
@@ -67,7 +67,7 @@ export interface HearthProvider extends ProviderV4 {
  * const { text } = await generateText({ model: hearth('smollm2'), prompt: 'Hi!' });
  * ```
  */
-export function createHearth(settings: HearthProviderSettings = {}): HearthProvider {
+export function createHearth(settings: HearthProviderSettings = {}): HearthAIProvider {
   const byId = new Map<string, LazyModel<LlamaRunner>>();
   const embeddersById = new Map<string, LazyModel<EmbeddingRunner>>();
   const shared =
