@@ -85,6 +85,27 @@ describe('language model', () => {
     expect((await result.usage).outputTokens).toBe(reference.tokens.length);
   });
 
+  test('includeRawChunks streams each runner chunk as a raw part', async () => {
+    const hearth = createHearth({ runner });
+    const result = streamText({
+      model: hearth(),
+      prompt: QUESTION,
+      temperature: 0,
+      maxOutputTokens: 6,
+      includeRawChunks: true,
+    });
+    const raw: { token: number | null; text: string }[] = [];
+    for await (const part of result.fullStream) {
+      if (part.type === 'raw') raw.push(part.rawValue as { token: number | null; text: string });
+    }
+    const reference = await direct([{ role: 'user', content: QUESTION }], {
+      temperature: 0,
+      maxTokens: 6,
+    });
+    expect(raw.map((c) => c.token)).toEqual(reference.tokens);
+    expect(raw.map((c) => c.text).join('')).toBe(reference.text);
+  });
+
   test('sampling settings reach the runner: seed, topK, topP, stopSequences', async () => {
     const hearth = createHearth({ runner });
     const sampled = { temperature: 1, topK: 20, topP: 0.9, seed: 7 };
@@ -144,6 +165,17 @@ describe('language model', () => {
     expect(result.finishReason).toBe('length');
     const features = (result.warnings ?? []).map((w) => ('feature' in w ? w.feature : w.type));
     expect(features).toEqual(expect.arrayContaining(['providerOptions.hearth.madeUp', 'tools']));
+    // The model spec directly: JSON output and reasoning effort are not supported either.
+    const spec = await hearth().doGenerate({
+      prompt: [{ role: 'user', content: [{ type: 'text', text: QUESTION }] }],
+      maxOutputTokens: 2,
+      responseFormat: { type: 'json' },
+      reasoning: 'high',
+    });
+    expect(spec.warnings.map((w) => ('feature' in w ? w.feature : w.type))).toEqual([
+      'responseFormat',
+      'reasoning',
+    ]);
   });
 
   test('a bad setting fails with the runner’s INVALID_OPTION', async () => {
