@@ -28,7 +28,8 @@ describe('withHearth', () => {
         { key: 'Cross-Origin-Embedder-Policy', value: 'require-corp' },
       ],
     });
-    expect(withHearth({ reactStrictMode: true }).headers).toBeUndefined();
+    const plain = { reactStrictMode: true };
+    expect(withHearth(plain).headers).toBeUndefined();
   });
 });
 
