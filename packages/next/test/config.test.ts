@@ -28,7 +28,7 @@ describe('withHearth', () => {
         { key: 'Cross-Origin-Embedder-Policy', value: 'require-corp' },
       ],
     });
-    const plain = { reactStrictMode: true };
+    const plain = { reactStrictMode: true, serverExternalPackages: [] };
     expect(withHearth(plain).headers).toBeUndefined();
   });
 });
