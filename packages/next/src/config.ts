@@ -39,7 +39,7 @@ export interface WithHearthOptions {
 export function withHearth<T extends HearthNextConfig>(
   config: T = {} as T,
   options: WithHearthOptions = {},
-): T {
+): T & HearthNextConfig {
   const external = [
     ...new Set([...(config.serverExternalPackages ?? []), ...HEARTH_SERVER_PACKAGES]),
   ];
