@@ -54,7 +54,7 @@ export interface ChatRouteOptions {
 export interface ChatRoute {
   /** Chat completions: `stream: true` answers with SSE chunks ending in `data: [DONE]`. */
   POST(request: Request): Promise<Response>;
-  /** The model list (`{ object: 'list', data: [{ id, object: 'model', … }] }`); loads the model. */
+  /** At a path ending in `/models`: the model list (`{ object: 'list', data: [{ id, object: 'model', … }] }`), once the model is loaded; elsewhere 404. */
   GET(request: Request): Promise<Response>;
 }
 
@@ -169,9 +169,13 @@ export function createChatRoute(options: ChatRouteOptions): ChatRoute {
     }
   }
 
-  async function GET(_request: Request): Promise<Response> {
+  async function GET(request: Request): Promise<Response> {
     try {
       assertNodeRuntime();
+      const path = new URL(request.url).pathname;
+      if (!path.endsWith('/models')) {
+        throw new ChatRequestError('not_found', `no such endpoint: GET ${path}`, null, 404);
+      }
       await runner();
       return Response.json({
         object: 'list',

@@ -13,15 +13,15 @@ export const CROSS_ORIGIN_ISOLATION = [
   { key: 'Cross-Origin-Embedder-Policy', value: 'require-corp' },
 ];
 
-interface HeaderRule {
+export interface HeaderRule {
   source: string;
   headers: { key: string; value: string }[];
 }
 
 /** The parts of `NextConfig` that `withHearth` touches (any other keys pass through). */
 export interface HearthNextConfig {
-  serverExternalPackages?: string[];
-  headers?: () => Promise<HeaderRule[]>;
+  serverExternalPackages?: string[] | undefined;
+  headers?: (() => HeaderRule[] | Promise<HeaderRule[]>) | undefined;
 }
 
 /** Options of {@link withHearth}. */
@@ -48,7 +48,7 @@ export function withHearth<T extends HearthNextConfig>(
   return {
     ...config,
     serverExternalPackages: external,
-    headers: async () => [
+    headers: async (): Promise<HeaderRule[]> => [
       ...((await own?.()) ?? []),
       { source: '/:path*', headers: CROSS_ORIGIN_ISOLATION },
     ],

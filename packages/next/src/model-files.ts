@@ -1,34 +1,42 @@
 /**
- * `createModelFilesRoute`: serves model files from a directory to browsers
- * (for `@hearth/runner` in the page), with the single-range `Range` /
- * `If-Range` requests its model cache uses to resume an interrupted download.
+ * `createModelFilesHandler`: serves model files from a directory to browsers
+ * (for `@hearth/runner` in the page), with `Content-Length` (download progress)
+ * and the single-range `Range` / `If-Range` requests its model cache uses to
+ * resume an interrupted download.
+ *
+ * A Node `(req, res)` handler, not an App Router route handler: Next.js drops
+ * `Content-Length` from route handlers' responses. In Next.js, use it in a
+ * Pages Router API route (`pages/api/models/[...file].ts`, with a rewrite from
+ * `/models/:file*`), or in any Node server.
  *
  * @module
  */
 
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join, resolve, sep } from 'node:path';
-import { Readable } from 'node:stream';
 import { assertNodeRuntime } from './runtime.js';
 
-/** Options of {@link createModelFilesRoute}. */
-export interface ModelFilesRouteOptions {
+/** Options of {@link createModelFilesHandler}. */
+export interface ModelFilesOptions {
   /** The directory served. */
   dir: string;
-  /** The URL path the route answers below (default `/models/`): `/models/a.gguf` → `<dir>/a.gguf`. */
-  urlPrefix?: string;
 }
 
-/** The route's handlers: export them from `app/models/[...file]/route.ts`. */
-export interface ModelFilesRoute {
-  GET(request: Request): Promise<Response>;
-  HEAD(request: Request): Promise<Response>;
-}
+/**
+ * Serves the file `name` (a path relative to the directory, `/`-separated) of
+ * the directory.
+ */
+export type ModelFilesHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  name: string,
+) => Promise<void>;
 
 /** A byte range, both ends included; `'unsatisfiable'`; or `undefined` for the whole file. */
 function parseRange(
-  header: string | null,
+  header: string | undefined,
   size: number,
 ): { start: number; end: number } | 'unsatisfiable' | undefined {
   const m = header?.match(/^bytes=(\d*)-(\d*)$/);
@@ -46,63 +54,57 @@ function parseRange(
 }
 
 /**
- * `GET`/`HEAD` handlers streaming files of `dir` (404 for anything else,
- * `..` included), with `ETag`, `Accept-Ranges` and 206/416 answers to `Range`.
+ * A handler streaming files of `dir` for `GET` and `HEAD` (404 for anything
+ * else, paths out of `dir` included), with `ETag`, `Accept-Ranges` and 206/416
+ * answers to `Range`.
  */
-export function createModelFilesRoute(options: ModelFilesRouteOptions): ModelFilesRoute {
+export function createModelFilesHandler(options: ModelFilesOptions): ModelFilesHandler {
   assertNodeRuntime();
   const root = resolve(options.dir);
-  const prefix = options.urlPrefix ?? '/models/';
 
-  async function serve(request: Request, withBody: boolean): Promise<Response> {
-    const path = new URL(request.url).pathname;
-    let name: string;
-    try {
-      name = decodeURIComponent(path.startsWith(prefix) ? path.slice(prefix.length) : '');
-    } catch {
-      name = '';
+  return async (req, res, name) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { Allow: 'GET, HEAD' }).end();
+      return;
     }
     const file = resolve(join(root, name));
     const info =
       name && file.startsWith(root + sep) ? await stat(file).catch(() => undefined) : undefined;
     if (!info?.isFile()) {
-      return new Response(`404: no model file ${path}`, {
-        status: 404,
-        headers: { 'Content-Type': 'text/plain; charset=utf-8' },
-      });
+      res
+        .writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' })
+        .end(`404: no model file ${JSON.stringify(name)}`);
+      return;
     }
     const size = info.size;
     const etag = `"${size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`;
-    const headers = new Headers({
-      'Content-Type': 'application/octet-stream',
-      'Accept-Ranges': 'bytes',
-      ETag: etag,
-      'Last-Modified': info.mtime.toUTCString(),
-      'Cache-Control': 'no-cache',
-    });
+    res.setHeader('Content-Type', 'application/octet-stream');
+    res.setHeader('Accept-Ranges', 'bytes');
+    res.setHeader('ETag', etag);
+    res.setHeader('Last-Modified', info.mtime.toUTCString());
+    res.setHeader('Cache-Control', 'no-cache');
     // If-Range: resume only while the file is the one the client started with.
-    const ifRange = request.headers.get('if-range');
+    const ifRange = req.headers['if-range'];
     const range =
-      ifRange === null || ifRange === etag
-        ? parseRange(request.headers.get('range'), size)
-        : undefined;
+      ifRange === undefined || ifRange === etag ? parseRange(req.headers.range, size) : undefined;
     if (range === 'unsatisfiable') {
-      headers.set('Content-Range', `bytes */${size}`);
-      return new Response(null, { status: 416, headers });
+      res.writeHead(416, { 'Content-Range': `bytes */${size}` }).end();
+      return;
     }
     const { start, end } = range ?? { start: 0, end: size - 1 };
-    headers.set('Content-Length', String(Math.max(0, end - start + 1)));
-    if (range) headers.set('Content-Range', `bytes ${start}-${end}/${size}`);
-    const status = range ? 206 : 200;
-    if (!withBody || size === 0) return new Response(null, { status, headers });
-    const stream = Readable.toWeb(
-      createReadStream(file, { start, end }),
-    ) as ReadableStream<Uint8Array>;
-    return new Response(stream, { status, headers });
-  }
-
-  return {
-    GET: (request) => serve(request, true),
-    HEAD: (request) => serve(request, false),
+    const headers: Record<string, string> = {
+      'Content-Length': String(Math.max(0, end - start + 1)),
+    };
+    if (range) headers['Content-Range'] = `bytes ${start}-${end}/${size}`;
+    res.writeHead(range ? 206 : 200, headers);
+    if (req.method === 'HEAD' || size === 0) {
+      res.end();
+      return;
+    }
+    const stream = createReadStream(file, { start, end });
+    // A client that goes away closes the file too.
+    res.on('close', () => stream.destroy());
+    stream.on('error', () => res.destroy());
+    stream.pipe(res);
   };
 }

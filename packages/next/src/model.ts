@@ -9,6 +9,15 @@
 import type { LlamaRunner, LoadOptions, ModelSourceInput } from '@hearth/runner';
 import { assertNodeRuntime } from './runtime.js';
 
+/**
+ * `@hearth/runner`, imported by Node at run time, never by the bundler: its
+ * native addon cannot be bundled, and `serverExternalPackages` does not apply
+ * to packages linked from a workspace (they are bundled as project code).
+ */
+function loadRunnerModule(): Promise<typeof import('@hearth/runner')> {
+  return import(/* webpackIgnore: true */ /* turbopackIgnore: true */ '@hearth/runner');
+}
+
 /** Survives module re-evaluation: one registry per process, whichever copy of this module asks. */
 const REGISTRY = Symbol.for('@hearth/next.models');
 
@@ -59,9 +68,7 @@ export async function sharedModel(
     if (models.get(key) === cached) models.delete(key);
     return sharedModel(source, options);
   }
-  const loading = import('@hearth/runner').then(({ LlamaRunner }) =>
-    LlamaRunner.load(source, options),
-  );
+  const loading = loadRunnerModule().then(({ LlamaRunner }) => LlamaRunner.load(source, options));
   models.set(key, loading);
   loading.catch(() => {
     if (models.get(key) === loading) models.delete(key);

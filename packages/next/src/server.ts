@@ -4,7 +4,8 @@
  *
  * - {@link createChatRoute}: OpenAI-compatible chat-completions handlers (SSE or JSON);
  * - {@link sharedModel}: one loaded model per process, surviving hot reloads;
- * - {@link createModelFilesRoute}: model files for runners in the browser, with Range.
+ * - {@link createModelFilesHandler}: model files for runners in the browser, with Range
+ *   (a Node handler, for a Pages Router API route).
  *
  * `@hearth/next/config` has `withHearth` for `next.config`; `@hearth/next/client`
  * has `streamChat` for the browser.
@@ -15,9 +16,9 @@
 export { type ChatRoute, type ChatRouteOptions, createChatRoute } from './chat-route.js';
 export { disposeSharedModels, type SharedModelOptions, sharedModel } from './model.js';
 export {
-  createModelFilesRoute,
-  type ModelFilesRoute,
-  type ModelFilesRouteOptions,
+  createModelFilesHandler,
+  type ModelFilesHandler,
+  type ModelFilesOptions,
 } from './model-files.js';
 export {
   ChatRequestError,

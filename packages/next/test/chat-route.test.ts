@@ -229,6 +229,12 @@ describe('createChatRoute', () => {
     });
   });
 
+  it('answers GET only for the model list', async () => {
+    const response = await route.GET(new Request('http://localhost/api/v1/chat/completions'));
+    expect(response.status).toBe(404);
+    expect((await response.json()).error.type).toBe('not_found_error');
+  });
+
   it('answers 500 with the engine code when the model cannot be loaded', async () => {
     const broken = createChatRoute({ model: '/nonexistent/model.gguf' });
     const response = await broken.POST(
