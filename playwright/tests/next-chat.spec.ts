@@ -2,15 +2,17 @@
 // in-browser engine, the same page on the server route (`?backend=server`), and
 // the `openai` client talking to the route on loopback.
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import type { Page } from '@playwright/test';
 import OpenAI from 'openai';
 import { defineDemoSuite, loadDemoModel, type ServedDemo } from './demo-suite.js';
 import { expect, modelsDir, test } from './fixtures.js';
 
+const run = promisify(execFile);
 const require = createRequire(import.meta.url);
 const appDir = dirname(require.resolve('@hearth/next-chat/package.json'));
 const nextBin = join(
@@ -171,4 +173,19 @@ serverTest.describe('next-chat on the server route', () => {
       client.chat.completions.create({ model: 'gpt-4o', messages: question }),
     ).rejects.toMatchObject({ status: 404, code: 'model_not_found' });
   });
+
+  serverTest(
+    "runs the docs' openai script (apps/next-chat/ask.mjs) against next start",
+    async ({ app }) => {
+      const { stdout } = await run(
+        process.execPath,
+        ['ask.mjs', 'Tell me the capital of France.'],
+        {
+          cwd: appDir,
+          env: { ...process.env, APP_URL: app.origin },
+        },
+      );
+      expect(stdout).toMatch(/Paris/);
+    },
+  );
 });

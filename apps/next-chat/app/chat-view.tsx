@@ -14,7 +14,7 @@ export interface Message {
 interface ViewProps {
   backend: 'browser' | 'server';
   status: Status;
-  /** Load progress as a fraction, while loading. */
+  /** Load progress while loading: `value` of `max` (bytes downloaded, or 0..1 for the later stages). */
   progress: { value: number; max: number } | undefined;
   error: string | undefined;
   messages: Message[];

@@ -56,7 +56,8 @@ export function ServerChat({ maxTokens }: { maxTokens: number }) {
     <ChatView
       backend="server"
       status={status}
-      progress={status === 'loading' ? { value: 0, max: 1 } : undefined}
+      // The server reports no load progress: the route loads its model on the first request.
+      progress={undefined}
       error={error}
       messages={messages}
       onLoad={() => void load()}
