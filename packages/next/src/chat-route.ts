@@ -6,8 +6,6 @@
  * @module
  */
 
-import { randomUUID } from 'node:crypto';
-import { basename } from 'node:path';
 import type {
   GenerateOptions,
   Generation,
@@ -90,7 +88,9 @@ function defaultModelId(model: ChatRouteOptions['model']): string {
       : typeof model === 'object' && model !== null && 'url' in model
         ? String(model.url)
         : undefined;
-  return label ? basename(label.split(/[?#]/)[0] ?? label).replace(/\.gguf$/i, '') : 'hearth';
+  // The file name, without `.gguf` (no node:path: on Edge, this module must load to say it cannot run).
+  const file = (label?.split(/[?#]/)[0] ?? '').split(/[\\/]/).pop();
+  return file ? file.replace(/\.gguf$/i, '') : 'hearth';
 }
 
 const SSE_HEADERS = {
@@ -156,7 +156,7 @@ export function createChatRoute(options: ChatRouteOptions): ChatRoute {
       const signal = AbortSignal.any([request.signal, cancel.signal]);
       const generation = loaded.chat(parsed.messages, { ...defaults, ...parsed.options, signal });
       const head: CompletionHead = {
-        id: `chatcmpl-${randomUUID()}`,
+        id: `chatcmpl-${crypto.randomUUID()}`,
         created: Math.floor(Date.now() / 1000),
         model: modelId,
       };

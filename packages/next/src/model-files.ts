@@ -12,10 +12,7 @@
  * @module
  */
 
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { join, resolve, sep } from 'node:path';
 import { assertNodeRuntime } from './runtime.js';
 
 /** Options of {@link createModelFilesHandler}. */
@@ -60,9 +57,12 @@ function parseRange(
  */
 export function createModelFilesHandler(options: ModelFilesOptions): ModelFilesHandler {
   assertNodeRuntime();
-  const root = resolve(options.dir);
+  // Node modules load on the first request: this entry must also load on Edge, to say it cannot run there.
+  const node = Promise.all([import('node:fs'), import('node:fs/promises'), import('node:path')]);
 
   return async (req, res, name) => {
+    const [{ createReadStream }, { stat }, { join, resolve, sep }] = await node;
+    const root = resolve(options.dir);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { Allow: 'GET, HEAD' }).end();
       return;
