@@ -6,14 +6,8 @@
  * @module
  */
 
-import type {
-  GenerateOptions,
-  Generation,
-  LlamaRunner,
-  ModelSourceInput,
-  TokenChunk,
-} from '@hearth/runner';
-import { type SharedModelOptions, sharedModel } from './model.js';
+import type { GenerateOptions, Generation, LlamaRunner, TokenChunk } from '@hearth/runner';
+import { type SharedModelOptions, type SharedModelSource, sharedModel } from './model.js';
 import {
   ChatRequestError,
   type CompletionHead,
@@ -32,7 +26,7 @@ export interface ChatRouteOptions {
    * by every route and hot reload of the process ({@link sharedModel}); or a
    * function returning a runner you manage.
    */
-  model: ModelSourceInput | (() => Promise<LlamaRunner>);
+  model: SharedModelSource | (() => Promise<LlamaRunner>);
   /** `LlamaRunner.load` options (`backend`, `contextLength` …) for a `model` path or URL. */
   loadOptions?: SharedModelOptions;
   /**

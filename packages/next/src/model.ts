@@ -7,6 +7,10 @@
  */
 
 import type { LlamaRunner, LoadOptions, ModelSourceInput } from '@hearth/runner';
+
+/** A model source that names the model the same way after a reload: a file path, a URL or `{ url, sha256? … }`. */
+export type SharedModelSource = Extract<ModelSourceInput, string | URL | { url: string | URL }>;
+
 import { assertNodeRuntime } from './runtime.js';
 
 /**
@@ -32,13 +36,13 @@ function registry(): Registry {
 /** Options of {@link sharedModel}: `LlamaRunner.load`'s, less the per-call `signal`. */
 export type SharedModelOptions = Omit<LoadOptions, 'signal'>;
 
-function keyOf(source: ModelSourceInput, options: SharedModelOptions): string {
+function keyOf(source: SharedModelSource, options: SharedModelOptions): string {
   const { onProgress: _, ...rest } = options;
   const label =
     typeof source === 'string' || source instanceof URL
       ? String(source)
-      : 'url' in (source as object)
-        ? String((source as { url: unknown }).url)
+      : typeof source === 'object' && source !== null && 'url' in source
+        ? JSON.stringify(source)
         : undefined;
   if (label === undefined) {
     throw new TypeError(
@@ -55,7 +59,7 @@ function keyOf(source: ModelSourceInput, options: SharedModelOptions): string {
  * call tries again; a disposed runner is loaded again.
  */
 export async function sharedModel(
-  source: ModelSourceInput,
+  source: SharedModelSource,
   options: SharedModelOptions = {},
 ): Promise<LlamaRunner> {
   assertNodeRuntime();

@@ -14,7 +14,12 @@
  */
 
 export { type ChatRoute, type ChatRouteOptions, createChatRoute } from './chat-route.js';
-export { disposeSharedModels, type SharedModelOptions, sharedModel } from './model.js';
+export {
+  disposeSharedModels,
+  type SharedModelOptions,
+  type SharedModelSource,
+  sharedModel,
+} from './model.js';
 export {
   createModelFilesHandler,
   type ModelFilesHandler,
