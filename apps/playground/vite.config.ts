@@ -4,7 +4,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import sirv from 'sirv';
-import { defineConfig, type Plugin } from 'vite';
+import { type Connect, defineConfig, type Plugin } from 'vite';
 
 /** `$HEARTH_MODELS_DIR`, default `~/.cache/hearth/models` (filled by `scripts/fetch-models`). */
 const modelsDir = process.env.HEARTH_MODELS_DIR ?? join(homedir(), '.cache', 'hearth', 'models');
@@ -25,13 +25,21 @@ function localModels(): Plugin {
       for (const [name, value] of Object.entries(isolation)) res.setHeader(name, value);
     },
   });
+  // A model that is not there is a 404, not the app's index.html (the SPA fallback).
+  const notFound: Connect.NextHandleFunction = (_req, res) => {
+    res.statusCode = 404;
+    res.setHeader('Content-Type', 'text/plain');
+    res.end('404 not found');
+  };
   return {
     name: 'hearth-local-models',
     configureServer(server) {
       server.middlewares.use('/models', serve);
+      server.middlewares.use('/models', notFound);
     },
     configurePreviewServer(server) {
       server.middlewares.use('/models', serve);
+      server.middlewares.use('/models', notFound);
     },
   };
 }
