@@ -11,9 +11,11 @@
 
 mod embed;
 mod engine;
+mod matrix;
 
 pub use embed::WasmEmbeddingModel;
 pub use engine::{MAX_MODEL_BYTES, ModelLoader, WasmModel, WasmSession};
+pub use matrix::WasmMatrix;
 use hearth_core::gguf::{Gguf, GgufError, ModelSummary};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
