@@ -15,8 +15,8 @@ mod matrix;
 
 pub use embed::WasmEmbeddingModel;
 pub use engine::{MAX_MODEL_BYTES, ModelLoader, WasmModel, WasmSession};
-pub use matrix::WasmMatrix;
 use hearth_core::gguf::{Gguf, GgufError, ModelSummary};
+pub use matrix::WasmMatrix;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 

@@ -42,9 +42,8 @@ impl WasmMatrix {
         };
         let (cols, rows) = (cols as usize, rows as usize);
         // The kernel must exist for this type and width, so `matmul` never reports NaN.
-        quant::VecDot::new(t.ty, cols).map_err(|e| {
-            js_error(MATRIX_CODE, &format!("tensor {name:?} ({}): {e}", t.ty))
-        })?;
+        quant::VecDot::new(t.ty, cols)
+            .map_err(|e| js_error(MATRIX_CODE, &format!("tensor {name:?} ({}): {e}", t.ty)))?;
         let start = t.offset as usize;
         let data = bytes[start..start + t.size as usize].to_vec();
         // Parse validated offset and size; `from_raw` re-checks that the rows fit.
