@@ -11,10 +11,12 @@
 
 mod embed;
 mod engine;
+mod matrix;
 
 pub use embed::WasmEmbeddingModel;
 pub use engine::{MAX_MODEL_BYTES, ModelLoader, WasmModel, WasmSession};
 use hearth_core::gguf::{Gguf, GgufError, ModelSummary};
+pub use matrix::WasmMatrix;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 

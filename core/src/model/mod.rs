@@ -6,7 +6,7 @@
 
 mod config;
 mod forward;
-pub(crate) mod matmul;
+pub mod matmul;
 mod ops;
 mod weights;
 

@@ -21,7 +21,7 @@ impl QMatrix {
     /// (SafeTensors weights in place, or a buffer quantized at load).
     ///
     /// Panics if the rows do not fit in `bytes` or `cols` is not whole blocks of `ty`.
-    pub(crate) fn from_raw(
+    pub fn from_raw(
         bytes: ModelBytes,
         offset: usize,
         ty: GgmlType,
