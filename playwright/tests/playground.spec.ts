@@ -63,7 +63,7 @@ async function setSampling(page: Page, values: Record<string, number>): Promise<
   }
 }
 
-test('loads SmolLM2 with per-stage progress, shows the backend, completes greedily with " Paris."', async ({
+test('loads SmolLM2 with per-stage progress, shows the backend and the threaded build, completes greedily with " Paris."', async ({
   page,
 }) => {
   await loadDefaultModel(page);
@@ -77,7 +77,11 @@ test('loads SmolLM2 with per-stage progress, shows the backend, completes greedi
     await expect(page.getByTestId(`progress-${stage}`)).toHaveAttribute('data-loaded', '1');
   }
   await expect(page.getByTestId('model-backend')).toHaveText('wasm');
-  await expect(page.getByTestId('capabilities')).toContainText('cross-origin isolated yes');
+  const caps = page.getByTestId('capabilities');
+  await expect(caps).toContainText('cross-origin isolated yes');
+  // Isolated, the Vite-built runner runs the threaded wasm build: its pool workers were bundled too.
+  await expect(caps).toHaveAttribute('data-engine-build', 'threads');
+  expect(Number(await caps.getAttribute('data-engine-threads'))).toBeGreaterThanOrEqual(2);
 
   await setSampling(page, { temperature: 0, maxTokens: 12 });
   await page.getByTestId('generate').click();

@@ -34,7 +34,8 @@ export function ModelPanel({
   const model = useHearthModel();
   const [url, setUrl] = useState(DEFAULT_MODEL_URL);
   const [backend, setBackend] = useState<Backend>('auto');
-  const caps = capabilities();
+  // The loaded runner's own report says which wasm build and how many threads its engine runs.
+  const caps = model.runner?.capabilities() ?? capabilities();
   const info = model.runner?.info();
 
   return (
@@ -81,10 +82,15 @@ export function ModelPanel({
             <option value="wasm">wasm</option>
           </select>
         </label>
-        <span data-testid="capabilities">
+        <span
+          data-testid="capabilities"
+          data-engine-build={caps.wasm?.build}
+          data-engine-threads={caps.engineThreads}
+        >
           SIMD {caps.simd ? 'yes' : 'no'} · cross-origin isolated{' '}
           {caps.crossOriginIsolated ? 'yes' : 'no'} · threads{' '}
-          {caps.threads ? `available (engine uses ${caps.engineThreads})` : 'unavailable'} · WebGPU{' '}
+          {caps.threads ? `available (engine uses ${caps.engineThreads})` : 'unavailable'}
+          {caps.wasm && ` · wasm build ${caps.wasm.build}`} · WebGPU{' '}
           {caps.webgpu ? 'yes' : 'no'}
         </span>
       </div>

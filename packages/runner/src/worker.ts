@@ -17,6 +17,7 @@ import init, {
   WasmEmbeddingModel,
 } from '../wasm/hearth_wasm.js';
 import type { Request, Response, WasmEngineReport } from './protocol.js';
+import { registerThreadPool } from './thread-pool.js';
 import { createHost, type WasmEngineModule } from './worker-host.js';
 
 /** The parts of `DedicatedWorkerGlobalScope` used here (the DOM lib lacks its types). */
@@ -63,6 +64,8 @@ async function threadedBuild(threads: number): Promise<WasmEngineModule> {
   await wasm.default({
     module_or_path: new URL('../wasm-threads/hearth_wasm_bg.wasm', import.meta.url),
   });
+  // Pool threads start as `worker-pool.js` workers (see thread-pool.ts): bundlers follow that.
+  registerThreadPool();
   await wasm.initThreadPool(threads);
   return {
     ModelLoader: wasm.ModelLoader,
