@@ -111,17 +111,20 @@ async function recordAssistant(page: Page): Promise<() => Promise<string[]>> {
   return () => page.evaluate(() => (window as unknown as { __texts: string[] }).__texts);
 }
 
-serverTest('the in-browser engine runs the threaded wasm build under Turbopack', async ({ page }) => {
-  const workers: string[] = [];
-  page.on('worker', (w) => workers.push(w.url()));
-  const notices: string[] = [];
-  page.on('console', (m) => notices.push(m.text()));
-  await loadDemoModel(page);
-  expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
-  // No fallback notice, and the engine worker plus its rayon pool (≥ 2 bundled worker-pool threads).
-  expect(notices.filter((n) => n.includes('single-threaded'))).toEqual([]);
-  expect(workers.length, JSON.stringify(workers)).toBeGreaterThanOrEqual(3);
-});
+serverTest(
+  'the in-browser engine runs the threaded wasm build under Turbopack',
+  async ({ page }) => {
+    const workers: string[] = [];
+    page.on('worker', (w) => workers.push(w.url()));
+    const notices: string[] = [];
+    page.on('console', (m) => notices.push(m.text()));
+    await loadDemoModel(page);
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+    // No fallback notice, and the engine worker plus its rayon pool (≥ 2 bundled worker-pool threads).
+    expect(notices.filter((n) => n.includes('single-threaded'))).toEqual([]);
+    expect(workers.length, JSON.stringify(workers)).toBeGreaterThanOrEqual(3);
+  },
+);
 
 serverTest.describe('next-chat on the server route', () => {
   serverTest('streams the answer over SSE token by token, and Stop halts it', async ({ page }) => {

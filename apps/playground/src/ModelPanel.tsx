@@ -90,8 +90,7 @@ export function ModelPanel({
           SIMD {caps.simd ? 'yes' : 'no'} · cross-origin isolated{' '}
           {caps.crossOriginIsolated ? 'yes' : 'no'} · threads{' '}
           {caps.threads ? `available (engine uses ${caps.engineThreads})` : 'unavailable'}
-          {caps.wasm && ` · wasm build ${caps.wasm.build}`} · WebGPU{' '}
-          {caps.webgpu ? 'yes' : 'no'}
+          {caps.wasm && ` · wasm build ${caps.wasm.build}`} · WebGPU {caps.webgpu ? 'yes' : 'no'}
         </span>
       </div>
       <p>

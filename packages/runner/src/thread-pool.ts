@@ -43,7 +43,7 @@ const START_POOL = Symbol.for('hearth.startPoolWorkers');
  * Kept so the pool threads stay referenced (Firefox collects workers that share
  * wasm memory but are not rooted: bugzilla 1702191, as wasm-bindgen-rayon notes).
  */
-let poolThreads: Worker[] = [];
+const poolThreads: Worker[] = [];
 
 /** Starts one pool thread and waits until it runs the module, or rejects with why it does not. */
 function startThread(init: PoolThreadInit): Promise<Worker> {
@@ -83,7 +83,7 @@ async function startPoolWorkers(
     for (const r of started) if (r.status === 'fulfilled') r.value.terminate();
     throw failed.reason;
   }
-  poolThreads = started.map((r) => (r as PromiseFulfilledResult<Worker>).value);
+  for (const r of started) if (r.status === 'fulfilled') poolThreads.push(r.value);
   builder.build();
 }
 
