@@ -49,13 +49,18 @@ const poolThreads: Worker[] = [];
 function startThread(init: PoolThreadInit): Promise<Worker> {
   const worker = new Worker(new URL('./worker-pool.js', import.meta.url), { type: 'module' });
   return new Promise<Worker>((resolve, reject) => {
+    // Only the start is watched: a thread that runs is left alone, whatever it reports later.
+    let started = false;
     const fail = (message: string) => {
+      if (started) return;
       worker.terminate();
       reject(new Error(`a thread pool worker failed to start: ${message}`));
     };
     worker.addEventListener('message', ({ data }: MessageEvent<PoolThreadReport>) => {
-      if (data?.type === 'hearth-pool-ready') resolve(worker);
-      else if (data?.type === 'hearth-pool-error') fail(data.message);
+      if (data?.type === 'hearth-pool-ready') {
+        started = true;
+        resolve(worker);
+      } else if (data?.type === 'hearth-pool-error') fail(data.message);
     });
     // A module that does not load (a network error, a syntax error) fires `error`, not a message.
     worker.addEventListener('error', (e) => fail(e.message || 'the worker module did not load'));
