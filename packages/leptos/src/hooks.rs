@@ -119,7 +119,6 @@ impl<S: HasEngine + Default> Runtime<S> {
                 // A response arriving after the owner was disposed has nobody to show it to.
                 let _ = state.try_update(|s| s.apply(response));
             })
-            .with_loader(true)
             .as_module(true)
             .spawn(&options.worker_url);
         Runtime {
@@ -138,9 +137,9 @@ impl<S: HasEngine + Default> Runtime<S> {
 
     /// Runs `make` on the state; sends its request, or shows its error.
     fn request(&self, make: impl FnOnce(&mut S) -> Result<Request, HearthError>) {
-        let made = self.state.try_update(|s| {
-            make(s).inspect_err(|e| s.engine_mut().fail(e.clone()))
-        });
+        let made = self
+            .state
+            .try_update(|s| make(s).inspect_err(|e| s.engine_mut().fail(e.clone())));
         if let Some(Ok(request)) = made {
             self.send(request);
         }
@@ -157,7 +156,7 @@ impl<S: HasEngine + Default> Runtime<S> {
             info: Memo::new(move |_| state.with(|s| s.engine().info.clone())).into(),
             can_generate: Memo::new(move |_| state.with(|s| s.engine().can_generate())).into(),
             load: Callback::new(move |url: String| {
-                rt.request(|s| s.engine_mut().load(&url, n_ctx));
+                rt.request(|s| s.engine_mut().load(&absolute(&url)?, n_ctx));
             }),
             stop: Callback::new(move |()| {
                 if rt.state.try_update(|s| s.engine_mut().stop()) == Some(true) {
@@ -170,6 +169,20 @@ impl<S: HasEngine + Default> Runtime<S> {
         }
         engine
     }
+}
+
+/// `url` resolved against the page's address: the worker runs from a `blob:`
+/// URL, against which `/models/…` would mean nothing.
+fn absolute(url: &str) -> Result<String, HearthError> {
+    let base = web_sys::window()
+        .and_then(|w| w.location().href().ok())
+        .unwrap_or_default();
+    web_sys::Url::new_with_base(url, &base)
+        .map(|u| u.href())
+        .map_err(|_| HearthError::Fetch {
+            url: url.to_string(),
+            message: "not a valid URL".into(),
+        })
 }
 
 /// A chat running in a worker: [`use_llama_chat`].

@@ -331,8 +331,11 @@ mod tests {
             ]
         );
         // The next turn sends the whole conversation.
-        let Request::Chat { job: next, messages, .. } =
-            chat.send("More", &GenerateOptions::default()).unwrap()
+        let Request::Chat {
+            job: next,
+            messages,
+            ..
+        } = chat.send("More", &GenerateOptions::default()).unwrap()
         else {
             panic!()
         };
@@ -343,7 +346,9 @@ mod tests {
     #[test]
     fn stop_is_immediate_and_drops_late_tokens() {
         let mut chat = loaded_chat();
-        let Request::Chat { job, .. } = chat.send("Tell a story", &GenerateOptions::default()).unwrap()
+        let Request::Chat { job, .. } = chat
+            .send("Tell a story", &GenerateOptions::default())
+            .unwrap()
         else {
             panic!()
         };
@@ -388,8 +393,9 @@ mod tests {
         let mut c = CompletionState::default();
         c.engine.load("/m.gguf", 0).unwrap();
         c.apply(Response::Loaded(info()));
-        let Request::Complete { job, prompt, .. } =
-            c.complete("The capital of France is", &GenerateOptions::default()).unwrap()
+        let Request::Complete { job, prompt, .. } = c
+            .complete("The capital of France is", &GenerateOptions::default())
+            .unwrap()
         else {
             panic!()
         };
