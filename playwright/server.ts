@@ -101,7 +101,9 @@ async function handle(
     return;
   }
   const url = new URL(req.url ?? '/', 'http://localhost');
-  const file = resolveFile(mounts, url.pathname);
+  // A directory's `index.html` (the demos' pages are served at `/`).
+  const path = url.pathname.endsWith('/') ? `${url.pathname}index.html` : url.pathname;
+  const file = resolveFile(mounts, path);
   const info = file ? await stat(file).catch(() => undefined) : undefined;
   if (!file || !info?.isFile()) {
     res.writeHead(404, { 'Content-Type': 'text/html; charset=utf-8' }).end('<html>404</html>');
