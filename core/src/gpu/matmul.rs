@@ -44,7 +44,10 @@ pub(crate) fn matmul_pipeline(
     lanes: u32,
 ) -> Result<MatmulPipeline, GpuError> {
     let dq = dequant_source(ty).ok_or_else(|| {
-        GpuError::Unsupported(format!("weights of type {} (no GPU dequantizer)", ty.name()))
+        GpuError::Unsupported(format!(
+            "weights of type {} (no GPU dequantizer)",
+            ty.name()
+        ))
     })?;
     Ok(MatmulPipeline {
         pipeline: pipeline_with(
