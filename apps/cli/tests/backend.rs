@@ -1,0 +1,76 @@
+//! `hearth run --backend`: what `auto`, `cpu` and `gpu` pick on this machine's real adapter
+//! (lavapipe in CI: a software adapter, so `auto` stays on the CPU and `gpu` must be asked for).
+
+mod common;
+
+use common::{SMOLLM2, hearth_ok, model};
+use serde_json::Value;
+
+fn run_json(backend: &str) -> Value {
+    let m = model(SMOLLM2);
+    serde_json::from_str(&hearth_ok(&[
+        "run",
+        "--model",
+        m.to_str().unwrap(),
+        "--prompt",
+        "The capital of France is",
+        "--max-tokens",
+        "2",
+        "--temperature",
+        "0",
+        "--ctx-size",
+        "64",
+        "--backend",
+        backend,
+        "--json",
+    ]))
+    .unwrap()
+}
+
+#[test]
+fn cpu_backend_reports_no_adapter() {
+    let v = run_json("cpu");
+    assert_eq!(v["backend"], "cpu");
+    assert!(v["adapter"].is_null());
+    assert_eq!(v["text"], " Paris.");
+}
+
+#[test]
+fn auto_and_gpu_follow_the_adapter() {
+    let auto = run_json("auto");
+    let gpu_ok = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["run", "--model", model(SMOLLM2).to_str().unwrap()])
+        .args(["--prompt", "Hi", "--max-tokens", "1", "--ctx-size", "16"])
+        .args(["--backend", "gpu", "--json"])
+        .output()
+        .unwrap();
+    if !gpu_ok.status.success() {
+        // No adapter at all: `gpu` fails with a clear message, `auto` falls back to the CPU.
+        let err = String::from_utf8_lossy(&gpu_ok.stderr);
+        assert!(err.contains("no GPU adapter"), "{err}");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have lavapipe: {err}"
+        );
+        assert_eq!(auto["backend"], "cpu");
+        return;
+    }
+    let gpu: Value = serde_json::from_slice(&gpu_ok.stdout).unwrap();
+    assert_eq!(gpu["backend"], "gpu");
+    let adapter = &gpu["adapter"];
+    assert!(adapter["name"].as_str().is_some_and(|n| !n.is_empty()));
+    assert!(adapter["backend"].as_str().is_some());
+    if adapter["software"] == true {
+        assert_eq!(adapter["device_type"], "cpu");
+        assert_eq!(auto["backend"], "cpu", "auto skips software adapters");
+        assert!(
+            auto["backend_reason"]
+                .as_str()
+                .unwrap()
+                .contains("software")
+        );
+    } else {
+        assert_eq!(auto["backend"], "gpu");
+        assert_eq!(auto["adapter"], *adapter);
+    }
+}
