@@ -44,6 +44,13 @@ pub fn thread_count() -> usize {
     rayon::current_num_threads()
 }
 
+/// Whether this build's engine has the WebGPU backend (the `gpu` feature: wgpu on
+/// `navigator.gpu`); the runner's backend chain skips WebGPU when it has not.
+#[wasm_bindgen(js_name = hasGpu)]
+pub fn has_gpu() -> bool {
+    cfg!(feature = "gpu")
+}
+
 /// The SIMD kernel set the engine uses (`"simd128"` in the wasm builds, `"scalar"` without it).
 #[wasm_bindgen(js_name = simdLevel)]
 pub fn simd_level() -> String {

@@ -61,7 +61,7 @@ export function platform(): {
   return { spawn: spawnWorker, files: localFiles };
 }
 
-const BACKENDS: readonly Backend[] = ['auto', 'hearth', 'llama.cpp', 'wasm'];
+const BACKENDS: readonly Backend[] = ['auto', 'hearth', 'llama.cpp', 'wasm', 'webgpu'];
 
 /** A step of model loading. */
 export interface LoadProgress {
@@ -90,10 +90,21 @@ export interface LoadOptions {
    * native addon (`@hearth/node`) running hearth-core, or the wasm engine in
    * a worker thread when the addon cannot be loaded (with a one-line notice;
    * `HEARTH_RUNTIME=wasm|native` forces one). `hearth` and `llama.cpp` need
-   * the native addon; `wasm` is hearth-core compiled to WebAssembly (the only
-   * engine in browsers).
+   * the native addon; `wasm` is hearth-core compiled to WebAssembly on the CPU.
+   * In browsers, `auto` walks the chain WebGPU → threaded wasm → single-threaded
+   * wasm (`runner.capabilities().chain` says why a layer was skipped) and
+   * `webgpu` insists on WebGPU (any adapter, software ones included), failing
+   * with `WEBGPU_UNAVAILABLE` where there is none.
    */
   backend?: Backend;
+  /** Browsers, `auto`: also use a software fallback adapter such as SwiftShader (default false). */
+  allowFallbackAdapter?: boolean;
+  /**
+   * What a lost GPU device does to a generation on WebGPU: `error` (default) rejects it
+   * with `GPU_DEVICE_LOST`; `cpu` moves the model to the wasm CPU engine in the same
+   * worker and continues the generation there (`capabilities().runsOn` becomes `wasm-simd`).
+   */
+  onDeviceLost?: 'error' | 'cpu';
   /**
    * Where URL sources are cached (default `indexeddb` in browsers, `fs` in
    * Node; `none` turns caching off). Blobs, bytes and file paths are never
@@ -108,6 +119,33 @@ export interface LoadOptions {
    * `runner.capabilities().wasm` tells which build runs. Ignored in Node.
    */
   threads?: number;
+}
+
+/** The GPU options a wasm engine's `loadBegin` carries. */
+type LoadBeginOptions = Pick<
+  Extract<Request, { op: 'loadBegin' }>,
+  'backend' | 'allowFallbackAdapter' | 'onDeviceLost'
+>;
+
+/** Checks `allowFallbackAdapter` and `onDeviceLost`, keeping only the ones given. */
+function checkGpuOptions(options: LoadOptions): LoadBeginOptions {
+  const { allowFallbackAdapter, onDeviceLost } = options;
+  if (allowFallbackAdapter !== undefined && typeof allowFallbackAdapter !== 'boolean') {
+    throw new HearthError(
+      RunnerErrorCode.InvalidOption,
+      `invalid option allowFallbackAdapter: ${String(allowFallbackAdapter)} (expected a boolean)`,
+    );
+  }
+  if (onDeviceLost !== undefined && onDeviceLost !== 'error' && onDeviceLost !== 'cpu') {
+    throw new HearthError(
+      RunnerErrorCode.InvalidOption,
+      `invalid option onDeviceLost: ${JSON.stringify(onDeviceLost)} (expected error or cpu)`,
+    );
+  }
+  return {
+    ...(allowFallbackAdapter !== undefined ? { allowFallbackAdapter } : {}),
+    ...(onDeviceLost !== undefined ? { onDeviceLost } : {}),
+  };
 }
 
 /** Notices already logged (once per page, not once per runner). */
@@ -330,9 +368,9 @@ export class LlamaRunner {
   #info: RunnerInfo;
   #queue: Promise<unknown> = Promise.resolve();
   #disposed = false;
-  #wasm: WasmEngine | undefined;
+  #wasm: WasmEngineReport | undefined;
 
-  private constructor(client: WorkerClient, info: RunnerInfo, wasm: WasmEngine | undefined) {
+  private constructor(client: WorkerClient, info: RunnerInfo, wasm: WasmEngineReport | undefined) {
     this.#client = client;
     this.#info = info;
     this.#wasm = wasm;
@@ -359,6 +397,7 @@ export class LlamaRunner {
   static async load(source: ModelSourceInput, options: LoadOptions = {}): Promise<LlamaRunner> {
     const { onProgress, signal, contextLength = 0, backend = 'auto', cache, threads } = options;
     checkCacheOption(cache);
+    const gpuOptions = checkGpuOptions(options);
     if (threads !== undefined && (!Number.isSafeInteger(threads) || threads < 1)) {
       throw new HearthError(
         RunnerErrorCode.InvalidOption,
@@ -428,6 +467,10 @@ export class LlamaRunner {
       const loadedInfo: LoadedInfo & { wasm?: WasmEngineReport } = opened
         ? await LlamaRunner.#stream(client, opened, contextLength, threads, progress, signal, {
             pipelined: (port.engine ?? 'wasm') === 'wasm',
+            begin: {
+              ...gpuOptions,
+              ...(backend === 'webgpu' || backend === 'wasm' ? { backend } : {}),
+            },
           })
         : await client.request<LoadedInfo>(
             { op: 'loadFile', id: client.nextId(), path: path as string, contextLength },
@@ -437,7 +480,7 @@ export class LlamaRunner {
         model: loadedInfo.summary,
         config: loadedInfo.config,
         contextLength: loadedInfo.contextLength,
-        backend: port.engine ?? 'wasm',
+        backend: loadedInfo.wasm?.runsOn === 'webgpu' ? 'webgpu' : (port.engine ?? 'wasm'),
         source: {
           label: opened ? opened.label : (path as string),
           ...(meta.name !== undefined ? { name: meta.name } : {}),
@@ -449,18 +492,7 @@ export class LlamaRunner {
         noticed.add(wasm.notice);
         console.info(wasm.notice);
       }
-      return new LlamaRunner(
-        client,
-        info,
-        wasm
-          ? {
-              simd: wasm.simd,
-              threads: wasm.threads,
-              threadCount: wasm.threadCount,
-              build: wasm.build,
-            }
-          : undefined,
-      );
+      return new LlamaRunner(client, info, wasm);
     } catch (e) {
       const error = signal?.aborted
         ? new HearthError(RunnerErrorCode.Aborted, 'model loading was aborted', { cause: e })
@@ -483,7 +515,7 @@ export class LlamaRunner {
     threads: number | undefined,
     progress: (p: LoadProgress) => void,
     signal: AbortSignal | undefined,
-    { pipelined }: { pipelined: boolean },
+    { pipelined, begin: beginOptions }: { pipelined: boolean; begin: LoadBeginOptions },
   ): Promise<LoadedInfo & { wasm?: WasmEngineReport }> {
     let { total, chunks } = opened;
     if (total === undefined) {
@@ -506,6 +538,7 @@ export class LlamaRunner {
       total,
       sha256: opened.sha256 !== undefined,
       ...(threads !== undefined ? { threads } : {}),
+      ...beginOptions,
     });
     // A wasm engine queues chunks behind `loadBegin`: keep reading the download while it
     // starts (the threaded build takes a moment; a stream that errors drops what it had
@@ -549,13 +582,23 @@ export class LlamaRunner {
 
   /**
    * What the environment offers (SIMD, threads, WebGPU, cross-origin
-   * isolation) and, on the wasm engine, which build runs (`wasm`).
+   * isolation) and, on the wasm engine, which build runs (`wasm`); in
+   * browsers also the WebGPU adapter, the backend chain for this load's
+   * options and the layer the model runs on (`runsOn`).
    */
   capabilities(): Capabilities {
-    const wasm = this.#wasm;
-    return wasm
-      ? { ...capabilities(), engineThreads: wasm.threadCount, wasm: { ...wasm } }
-      : capabilities();
+    const report = this.#wasm;
+    if (!report) return capabilities();
+    const { simd, threads, threadCount, build, webgpuAdapter, chain, runsOn } = report;
+    const wasm: WasmEngine = { simd, threads, threadCount, build };
+    return {
+      ...capabilities(),
+      engineThreads: threadCount,
+      wasm,
+      ...(webgpuAdapter ? { webgpuAdapter: { ...webgpuAdapter } } : {}),
+      ...(chain ? { chain: chain.map((step) => ({ ...step })) } : {}),
+      ...(runsOn ? { runsOn } : {}),
+    };
   }
 
   /** Whether {@link dispose} was called or the worker died. */

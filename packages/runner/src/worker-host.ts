@@ -13,7 +13,7 @@ import type {
   WasmModel,
   WasmSession,
 } from '../wasm/hearth_wasm.js';
-import type { Request, Response, WasmEngineReport, WireError } from './protocol.js';
+import type { Request, Response, WasmBackend, WasmEngineReport, WireError } from './protocol.js';
 
 /** How the host answers. */
 export type Post = (message: Response) => void;
@@ -23,10 +23,19 @@ export interface WasmEngineModule {
   ModelLoader: typeof ModelLoader;
   WasmEmbeddingModel: typeof WasmEmbeddingModel;
   report: WasmEngineReport;
+  /** Models run on WebGPU (the chain picked it; the build has the wgpu backend). */
+  gpu?: boolean;
 }
 
-/** Instantiates a build once, for `threads` threads (a hint: the host may pick fewer). */
-export type Ready = (threads: number | undefined) => Promise<WasmEngineModule>;
+/** What a load asks of the engine (hints: the host may pick fewer threads, or the CPU). */
+export interface EngineWanted {
+  threads?: number | undefined;
+  backend?: WasmBackend | undefined;
+  allowFallbackAdapter?: boolean | undefined;
+}
+
+/** Instantiates a build once, for what the first load wants. */
+export type Ready = (want: EngineWanted) => Promise<WasmEngineModule>;
 
 /**
  * Yields to the event loop so that pending messages (cancels) are handled:
@@ -120,8 +129,13 @@ export function createHost(post: Post, ready: Ready): (req: Request) => void {
   async function handle(req: Request): Promise<void> {
     switch (req.op) {
       case 'loadBegin': {
-        const engine = await ready(req.threads).catch((e: unknown) => {
-          const { message } = wireError(e);
+        const engine = await ready({
+          threads: req.threads,
+          backend: req.backend,
+          allowFallbackAdapter: req.allowFallbackAdapter,
+        }).catch((e: unknown) => {
+          const { code, message } = wireError(e);
+          if (code === 'WEBGPU_UNAVAILABLE') throw e;
           throw Object.assign(new Error(`cannot start hearth-wasm: ${message}`), {
             code: 'HEARTH_WASM_LOAD',
           });
@@ -208,7 +222,7 @@ export function createHost(post: Post, ready: Ready): (req: Request) => void {
         return;
       case 'embedLoadGguf':
       case 'embedLoad': {
-        const engine = await ready(undefined).catch((e: unknown) => {
+        const engine = await ready({ backend: 'wasm' }).catch((e: unknown) => {
           const { message } = wireError(e);
           throw Object.assign(new Error(`cannot start hearth-wasm: ${message}`), {
             code: 'HEARTH_WASM_LOAD',
