@@ -40,6 +40,8 @@ export type Request =
   | { op: 'generate'; id: number; prompt: string | number[]; options: unknown }
   | { op: 'chat'; id: number; messages: WireMessage[]; options: unknown }
   | { op: 'cancel'; target: number }
+  /** Test hook: destroy the GPU device now (acts at once, like `cancel`). */
+  | { op: 'loseGpuDevice'; id: number }
   | { op: 'tokenize'; id: number; text: string; addSpecial: boolean; parseSpecial: boolean }
   | { op: 'detokenize'; id: number; ids: number[]; skipSpecial: boolean }
   | { op: 'applyChatTemplate'; id: number; messages: WireMessage[]; addGenerationPrompt: boolean }
@@ -95,7 +97,9 @@ export type Response =
   | { type: 'done'; id: number; value: unknown }
   | { type: 'error'; id: number; error: WireError }
   | { type: 'token'; id: number; token: number | null; text: string }
-  | { type: 'progress'; id: number; stage: 'verify' | 'parse' | 'init'; done: boolean };
+  | { type: 'progress'; id: number; stage: 'verify' | 'parse' | 'init'; done: boolean }
+  /** The GPU device was lost during request `id` and the model moved to the CPU (`onDeviceLost: 'cpu'`). */
+  | { type: 'deviceLost'; id: number; runsOn: ChainLayer };
 
 /** The two ends of a worker, in browsers (`Worker`) and Node (`worker_threads`). */
 export interface WorkerPort {

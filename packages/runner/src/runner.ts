@@ -6,6 +6,7 @@
 
 import { type CacheOption, checkCacheOption, openModelSource } from './cache/open.js';
 import { type Capabilities, capabilities, type WasmEngine } from './capabilities.js';
+import type { ChainLayer } from './chain.js';
 import { WorkerClient } from './client.js';
 import { HearthError, RunnerErrorCode, toHearthError } from './errors.js';
 import { type GenerateOptions, toEngineOptions } from './options.js';
@@ -230,7 +231,12 @@ interface LoadedInfo {
   summary: ModelInfo;
   config: EngineConfig;
   contextLength: number;
+  /** `auto` picked WebGPU but the model could not be placed there: why (it runs on the CPU). */
+  gpuFallback?: { code: string; message: string };
 }
+
+/** Test hook (Playwright): destroys a WebGPU runner's device between two tokens. @internal */
+export const LOSE_GPU_DEVICE: unique symbol = Symbol.for('hearth.loseGpuDevice');
 
 /** Options of {@link LlamaRunner.generateText}. */
 export interface GenerateTextOptions extends GenerateOptions {
@@ -487,7 +493,21 @@ export class LlamaRunner {
           ...(meta.license !== undefined ? { license: meta.license } : {}),
         },
       };
-      const { wasm } = loadedInfo;
+      const { gpuFallback } = loadedInfo;
+      let { wasm } = loadedInfo;
+      if (wasm && gpuFallback) {
+        // The worker's build is the single-threaded one (it has the GPU engine).
+        const reason = `the model cannot run on WebGPU (${gpuFallback.code}: ${gpuFallback.message})`;
+        wasm = {
+          ...wasm,
+          runsOn: 'wasm-simd',
+          notice: `@hearth/runner: ${reason}; running on the wasm CPU engine`,
+          chain: (wasm.chain ?? []).map((step) =>
+            step.layer === 'webgpu' ? { layer: 'webgpu', usable: false, reason } : step,
+          ),
+        };
+        info.backend = 'wasm';
+      }
       if (wasm?.notice !== undefined && !noticed.has(wasm.notice)) {
         noticed.add(wasm.notice);
         console.info(wasm.notice);
@@ -601,6 +621,20 @@ export class LlamaRunner {
     };
   }
 
+  /** The worker moved the model off a lost GPU device (`onDeviceLost: 'cpu'`). */
+  #deviceLost(runsOn: ChainLayer): void {
+    if (this.#wasm) this.#wasm = { ...this.#wasm, runsOn };
+    this.#info = { ...this.#info, backend: 'wasm' };
+    console.warn(
+      '@hearth/runner: the GPU device was lost; the model continues on the wasm CPU engine',
+    );
+  }
+
+  /** Test hook: destroys the GPU device (`GPUDevice.destroy()`) at once. @internal */
+  [LOSE_GPU_DEVICE](): Promise<void> {
+    return this.#call(() => ({ op: 'loseGpuDevice', id: this.#client.nextId() }));
+  }
+
   /** Whether {@link dispose} was called or the worker died. */
   get disposed(): boolean {
     return this.#disposed || this.#client.failed;
@@ -678,6 +712,7 @@ export class LlamaRunner {
         };
         const done = client.request<GenerationResult>(req, {
           onToken: (token, text) => push({ token, text }),
+          onDeviceLost: (runsOn) => this.#deviceLost(runsOn),
         });
         if (signal?.aborted) cancel();
         signal?.addEventListener('abort', cancel, { once: true });

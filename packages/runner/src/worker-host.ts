@@ -34,6 +34,30 @@ export interface EngineWanted {
   allowFallbackAdapter?: boolean | undefined;
 }
 
+/**
+ * The GPU half of hearth-wasm's model and session (builds with the `gpu` feature;
+ * see wasm/src/gpu.rs). Typed here because the single-threaded and threaded builds'
+ * declarations differ in it.
+ */
+interface GpuModel {
+  /**
+   * A session on WebGPU (wgpu requests the adapter and device in this worker): the
+   * weights are uploaded once per model. `cpuFallback`: a lost device moves the session
+   * to the CPU (the history is evaluated again there) instead of failing.
+   */
+  createGpuSession(nCtx: number, cpuFallback: boolean): Promise<WasmSession>;
+}
+interface GpuSession {
+  /** Still on the GPU (false once a lost device moved it to the CPU). */
+  readonly onGpu: boolean;
+  startAsync(prompt: Uint32Array, options: unknown): Promise<void>;
+  startChatAsync(messages: unknown, options: unknown): Promise<void>;
+  nextAsync(): Promise<{ token: number | null; text: string } | undefined>;
+  /** Test hook: destroys the GPU device (`GPUDevice.destroy()`), as a driver reset would lose it. */
+  loseGpuDevice(): void;
+}
+const asGpu = (s: WasmSession) => s as unknown as WasmSession & GpuSession;
+
 /** Instantiates a build once, for what the first load wants. */
 export type Ready = (want: EngineWanted) => Promise<WasmEngineModule>;
 
@@ -77,6 +101,12 @@ export function createHost(post: Post, ready: Ready): (req: Request) => void {
   let loader: ModelLoader | undefined;
   let model: WasmModel | undefined;
   let session: WasmSession | undefined;
+  /** The session was made on WebGPU: steps go through the async calls (the GPU is awaited). */
+  let gpuSession = false;
+  /** `onDeviceLost` of the load: `cpu` continues a generation on the CPU. */
+  let cpuFallback = false;
+  /** The build the last `loadBegin` started, and whether that load insisted on WebGPU. */
+  let loading: { engine: WasmEngineModule; forcedGpu: boolean } | undefined;
   let embedder: WasmEmbeddingModel | undefined;
   /** A chunk that failed (more bytes than announced): reported by `loadEnd`. */
   let pendingLoadError: unknown;
@@ -105,16 +135,35 @@ export function createHost(post: Post, ready: Ready): (req: Request) => void {
     return [model, session];
   };
 
-  async function generate(id: number, start: (s: WasmSession) => void): Promise<void> {
+  /** Tells the runner the model left the GPU (once per session). */
+  let reportedFallback = false;
+  const checkFallback = (id: number, s: WasmSession) => {
+    if (gpuSession && !reportedFallback && !asGpu(s).onGpu) {
+      reportedFallback = true;
+      post({ type: 'deviceLost', id, runsOn: 'wasm-simd' });
+    }
+  };
+
+  async function generate(
+    id: number,
+    start: (s: WasmSession) => void,
+    startGpu: (s: WasmSession & GpuSession) => Promise<void>,
+  ): Promise<void> {
     const [, s] = needSession();
+    const gpu = gpuSession ? asGpu(s) : undefined;
     try {
-      start(s);
+      if (gpu) await startGpu(gpu);
+      else start(s);
+      checkFallback(id, s);
       // A cancel posted right behind the request (an already aborted signal)
       // arrives as the next message: take it before the first token.
       await yieldNow();
       for (;;) {
         if (cancelled.has(id)) s.cancel();
-        const ev = s.next() as { token: number | null; text: string } | undefined;
+        const ev = (gpu ? await gpu.nextAsync() : s.next()) as
+          | { token: number | null; text: string }
+          | undefined;
+        checkFallback(id, s);
         if (ev === undefined) break;
         post({ type: 'token', id, token: ev.token, text: ev.text });
         await yieldNow();
@@ -142,6 +191,8 @@ export function createHost(post: Post, ready: Ready): (req: Request) => void {
         });
         loader?.free();
         loader = new engine.ModelLoader(req.total, req.sha256);
+        loading = { engine, forcedGpu: req.backend === 'webgpu' };
+        cpuFallback = req.onDeviceLost === 'cpu';
         post({ type: 'done', id: req.id, value: engine.report });
         return;
       }
@@ -178,9 +229,31 @@ export function createHost(post: Post, ready: Ready): (req: Request) => void {
           l.free();
         }
         post({ type: 'progress', id: req.id, stage: 'init', done: false });
-        session = model.createSession(req.contextLength);
+        // `auto` falls back to the CPU when the model cannot run on the GPU (too large for
+        // its limits, a tensor type without a GPU kernel); `webgpu` reports why instead.
+        let gpuFallback: WireError | undefined;
+        session = undefined;
+        gpuSession = false;
+        reportedFallback = false;
+        if (loading?.engine.gpu) {
+          try {
+            session = await (model as unknown as GpuModel).createGpuSession(
+              req.contextLength,
+              cpuFallback,
+            );
+            gpuSession = true;
+          } catch (e) {
+            if (loading.forcedGpu) throw e;
+            gpuFallback = wireError(e);
+          }
+        }
+        session ??= model.createSession(req.contextLength);
         post({ type: 'progress', id: req.id, stage: 'init', done: true });
-        post({ type: 'done', id: req.id, value: { ...model.info(), contextLength: session.nCtx } });
+        post({
+          type: 'done',
+          id: req.id,
+          value: { ...model.info(), contextLength: session.nCtx, gpuFallback },
+        });
         return;
       }
       case 'generate': {
@@ -189,11 +262,19 @@ export function createHost(post: Post, ready: Ready): (req: Request) => void {
           typeof req.prompt === 'string'
             ? m.tokenize(req.prompt, true, false)
             : Uint32Array.from(req.prompt);
-        await generate(req.id, (s) => s.start(prompt, req.options));
+        await generate(
+          req.id,
+          (s) => s.start(prompt, req.options),
+          (s) => s.startAsync(prompt, req.options),
+        );
         return;
       }
       case 'chat':
-        await generate(req.id, (s) => s.startChat(req.messages, req.options));
+        await generate(
+          req.id,
+          (s) => s.startChat(req.messages, req.options),
+          (s) => s.startChatAsync(req.messages, req.options),
+        );
         return;
       case 'tokenize': {
         const [m] = needSession();
@@ -264,6 +345,7 @@ export function createHost(post: Post, ready: Ready): (req: Request) => void {
           code: 'HEARTH_INTERNAL',
         });
       case 'cancel':
+      case 'loseGpuDevice':
         return;
     }
   }
@@ -272,6 +354,17 @@ export function createHost(post: Post, ready: Ready): (req: Request) => void {
     // Cancels act at once, even while a generation is running.
     if (req.op === 'cancel') {
       cancelled.add(req.target);
+      return;
+    }
+    // So does the test hook that loses the GPU device (between two tokens).
+    if (req.op === 'loseGpuDevice') {
+      try {
+        if (!session || !gpuSession) throw new Error('the model is not on the GPU');
+        asGpu(session).loseGpuDevice();
+        post({ type: 'done', id: req.id, value: null });
+      } catch (e) {
+        fail(req.id, e);
+      }
       return;
     }
     // Tokenizer requests only need the model (loaded before the runner exists), not the session.
