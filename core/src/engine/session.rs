@@ -143,6 +143,27 @@ impl Session {
     /// last token, reusing the longest common prefix with what is cached.
     /// Returns `(logits, reused_tokens)`.
     pub fn prefill(&mut self, prompt: &[u32]) -> Result<(Vec<f32>, usize)> {
+        let keep = self.keep_prefix(prompt)?;
+        let mut logits = Vec::new();
+        for chunk in prompt[keep..].chunks(PREFILL_BATCH) {
+            logits = self.eval(chunk)?;
+        }
+        Ok((logits, keep))
+    }
+
+    /// [`Session::prefill`] with the forward passes awaited (GPU sessions on wasm32).
+    pub async fn prefill_async(&mut self, prompt: &[u32]) -> Result<(Vec<f32>, usize)> {
+        let keep = self.keep_prefix(prompt)?;
+        let mut logits = Vec::new();
+        for chunk in prompt[keep..].chunks(PREFILL_BATCH) {
+            logits = self.eval_async(chunk).await?;
+        }
+        Ok((logits, keep))
+    }
+
+    /// Checks `prompt`, keeps the longest prefix the cache shares with it (all but its
+    /// last token at most, to get its logits) and returns that prefix's length.
+    fn keep_prefix(&mut self, prompt: &[u32]) -> Result<usize> {
         if prompt.is_empty() {
             return Err(Error::InvalidOption {
                 option: "prompt",
@@ -161,19 +182,20 @@ impl Session {
             .zip(prompt)
             .take_while(|(a, b)| a == b)
             .count();
-        // At least the last prompt token is evaluated, to get its logits.
         let keep = common.min(prompt.len() - 1);
         self.cache.truncate(keep);
         self.history.truncate(keep);
-        let mut logits = Vec::new();
-        for chunk in prompt[keep..].chunks(PREFILL_BATCH) {
-            logits = self.eval(chunk)?;
-        }
-        Ok((logits, keep))
+        Ok(keep)
     }
 
     /// Evaluates `tokens` after the cached ones; returns the last one's logits.
     pub fn eval(&mut self, tokens: &[u32]) -> Result<Vec<f32>> {
+        self.forward(tokens, Logits::Last)
+    }
+
+    /// [`Session::eval`] with the forward pass awaited: the GPU backend's on wasm32, where
+    /// nothing may block; on the CPU it runs at once.
+    pub async fn eval_async(&mut self, tokens: &[u32]) -> Result<Vec<f32>> {
         self.forward(tokens, Logits::Last)
     }
 
