@@ -11,9 +11,13 @@
 
 mod embed;
 mod engine;
+#[cfg(feature = "gpu")]
+mod gpu;
 
 pub use embed::WasmEmbeddingModel;
 pub use engine::{MAX_MODEL_BYTES, ModelLoader, WasmModel, WasmSession};
+#[cfg(feature = "gpu")]
+pub use gpu::WasmGpuSession;
 use hearth_core::gguf::{Gguf, GgufError, ModelSummary};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;

@@ -35,28 +35,24 @@ export interface EngineWanted {
 }
 
 /**
- * The GPU half of hearth-wasm's model and session (builds with the `gpu` feature;
- * see wasm/src/gpu.rs). Typed here because the single-threaded and threaded builds'
- * declarations differ in it.
+ * The GPU half of hearth-wasm (builds with the `gpu` feature; wasm/src/gpu.rs): a model
+ * makes a `WasmGpuSession`, which has `WasmSession`'s members except that the calls that
+ * run the model return promises. Typed here because only one of the two builds has it.
  */
 interface GpuModel {
-  /**
-   * A session on WebGPU (wgpu requests the adapter and device in this worker): the
-   * weights are uploaded once per model. `cpuFallback`: a lost device moves the session
-   * to the CPU (the history is evaluated again there) instead of failing.
-   */
+  /** `cpuFallback`: a lost device moves the session to the CPU instead of failing. */
   createGpuSession(nCtx: number, cpuFallback: boolean): Promise<WasmSession>;
 }
 interface GpuSession {
   /** Still on the GPU (false once a lost device moved it to the CPU). */
   readonly onGpu: boolean;
-  startAsync(prompt: Uint32Array, options: unknown): Promise<void>;
-  startChatAsync(messages: unknown, options: unknown): Promise<void>;
-  nextAsync(): Promise<{ token: number | null; text: string } | undefined>;
+  start(prompt: Uint32Array, options: unknown): Promise<void>;
+  startChat(messages: unknown, options: unknown): Promise<void>;
+  next(): Promise<{ token: number | null; text: string } | undefined>;
   /** Test hook: destroys the GPU device (`GPUDevice.destroy()`), as a driver reset would lose it. */
   loseGpuDevice(): void;
 }
-const asGpu = (s: WasmSession) => s as unknown as WasmSession & GpuSession;
+const asGpu = (s: WasmSession) => s as unknown as GpuSession;
 
 /** Instantiates a build once, for what the first load wants. */
 export type Ready = (want: EngineWanted) => Promise<WasmEngineModule>;
@@ -147,7 +143,7 @@ export function createHost(post: Post, ready: Ready): (req: Request) => void {
   async function generate(
     id: number,
     start: (s: WasmSession) => void,
-    startGpu: (s: WasmSession & GpuSession) => Promise<void>,
+    startGpu: (s: GpuSession) => Promise<void>,
   ): Promise<void> {
     const [, s] = needSession();
     const gpu = gpuSession ? asGpu(s) : undefined;
@@ -160,7 +156,7 @@ export function createHost(post: Post, ready: Ready): (req: Request) => void {
       await yieldNow();
       for (;;) {
         if (cancelled.has(id)) s.cancel();
-        const ev = (gpu ? await gpu.nextAsync() : s.next()) as
+        const ev = (gpu ? await gpu.next() : s.next()) as
           | { token: number | null; text: string }
           | undefined;
         checkFallback(id, s);
@@ -265,7 +261,7 @@ export function createHost(post: Post, ready: Ready): (req: Request) => void {
         await generate(
           req.id,
           (s) => s.start(prompt, req.options),
-          (s) => s.startAsync(prompt, req.options),
+          (s) => s.start(prompt, req.options),
         );
         return;
       }
@@ -273,7 +269,7 @@ export function createHost(post: Post, ready: Ready): (req: Request) => void {
         await generate(
           req.id,
           (s) => s.startChat(req.messages, req.options),
-          (s) => s.startChatAsync(req.messages, req.options),
+          (s) => s.startChat(req.messages, req.options),
         );
         return;
       case 'tokenize': {
