@@ -38,6 +38,10 @@ pub enum Error {
     PromptTooLong { prompt: usize, n_ctx: usize },
     #[error("the model has no chat template and no built-in one fits")]
     NoChatTemplate,
+    /// The GPU backend failed (see [`crate::gpu::GpuError::code`]).
+    #[cfg(feature = "gpu")]
+    #[error(transparent)]
+    Gpu(#[from] crate::gpu::GpuError),
 }
 
 impl Error {
@@ -55,6 +59,8 @@ impl Error {
             Error::InvalidOption { .. } => "INVALID_OPTION",
             Error::PromptTooLong { .. } => "PROMPT_TOO_LONG",
             Error::NoChatTemplate => "NO_CHAT_TEMPLATE",
+            #[cfg(feature = "gpu")]
+            Error::Gpu(e) => e.code(),
         }
     }
 }

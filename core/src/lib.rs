@@ -14,6 +14,8 @@ pub mod engine;
 pub mod error;
 pub mod ggml_type;
 pub mod gguf;
+#[cfg(feature = "gpu")]
+pub mod gpu;
 pub mod model;
 pub mod quant;
 pub mod safetensors;

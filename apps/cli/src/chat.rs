@@ -5,7 +5,7 @@ use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
 use hearth_core::chat_template::ChatMessage;
-use hearth_core::{Model, Session};
+use hearth_core::Model;
 
 use crate::CliResult;
 use crate::run::GenArgs;
@@ -47,8 +47,8 @@ pub fn read_messages(path: &PathBuf) -> Result<Vec<ChatMessage>, Box<dyn std::er
 pub fn run(args: Args) -> CliResult {
     args.gen_args.init_threads()?;
     let model = Model::load_file(&args.model)?;
-    let mut session =
-        Session::with_kv_type(model.clone(), args.gen_args.ctx_size, args.gen_args.kv_type)?;
+    let g = &args.gen_args;
+    let (mut session, _) = crate::backend::open_session(&model, g.backend, g.ctx_size, g.kv_type)?;
     if let Some(path) = &args.messages {
         let messages = read_messages(path)?;
         let prompt = model.tokenize_chat(&messages)?;

@@ -4,6 +4,7 @@
 //! outside checks; keep it stable. Generated text and JSON go to stdout;
 //! progress and timings go to stderr.
 
+mod backend;
 mod chat;
 mod convert_embedding;
 mod embed;

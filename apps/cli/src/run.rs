@@ -3,9 +3,10 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use hearth_core::{GenerateOptions, KvType, Model, SamplingOptions, Session};
+use hearth_core::{GenerateOptions, KvType, Model, SamplingOptions};
 
 use crate::CliResult;
+use crate::backend::{Backend, open_session};
 
 /// Sampling and stopping flags shared by `run` and `chat`.
 #[derive(clap::Args, Debug, Clone)]
@@ -47,6 +48,9 @@ pub struct GenArgs {
     /// KV cache element type: f16 (llama.cpp's default) or f32.
     #[arg(long, default_value = "f16")]
     pub kv_type: KvType,
+    /// Where the model runs: auto (a hardware GPU if there is one, else the CPU), cpu or gpu.
+    #[arg(long, value_enum, default_value_t = Backend::Auto)]
+    pub backend: Backend,
 }
 
 impl GenArgs {
@@ -109,8 +113,8 @@ pub fn run(args: Args) -> CliResult {
     args.gen_args.init_threads()?;
     let model = Model::load_file(&args.model)?;
     let prompt = model.tokenize(&args.prompt, true, args.special)?;
-    let mut session =
-        Session::with_kv_type(model.clone(), args.gen_args.ctx_size, args.gen_args.kv_type)?;
+    let g = &args.gen_args;
+    let (mut session, report) = open_session(&model, g.backend, g.ctx_size, g.kv_type)?;
     let mut generation = session.generate(&prompt, args.gen_args.options(args.special))?;
     let mut out = std::io::stdout().lock();
     for ev in generation.by_ref() {
@@ -125,6 +129,9 @@ pub fn run(args: Args) -> CliResult {
         let mut v = serde_json::to_value(&result)?;
         v["timings"]["peak_rss_bytes"] = hearth_core::timer::peak_rss_bytes().into();
         v["timings"]["threads"] = rayon::current_num_threads().into();
+        v["backend"] = report.backend.into();
+        v["adapter"] = serde_json::to_value(&report.adapter)?;
+        v["backend_reason"] = serde_json::to_value(&report.reason)?;
         writeln!(out, "{v}")?;
     } else if std::io::IsTerminal::is_terminal(&out) {
         // stdout carries the text alone; a newline only for a person's terminal.

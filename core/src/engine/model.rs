@@ -126,7 +126,8 @@ impl Model {
         &self.bytes
     }
 
-    pub(crate) fn decoder(&self) -> &Decoder {
+    /// The decoder (configuration and weights), e.g. to upload it to the GPU.
+    pub fn decoder(&self) -> &Decoder {
         &self.decoder
     }
 

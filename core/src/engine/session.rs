@@ -78,6 +78,9 @@ pub struct Session {
     cache: KvCache,
     history: Vec<u32>,
     scratch: ForwardScratch,
+    /// The GPU backend's state when the session runs there (the CPU cache then stays empty).
+    #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+    gpu: Option<crate::gpu::GpuSession>,
 }
 
 impl Session {
@@ -105,7 +108,33 @@ impl Session {
             cache,
             history: Vec::new(),
             scratch: ForwardScratch::default(),
+            #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+            gpu: None,
         })
+    }
+
+    /// A session whose forward passes run on the GPU (`gpu` holds `model`'s weights, see
+    /// [`crate::gpu::GpuModel::upload`]); generation and sampling work as on the CPU. Native
+    /// only: it blocks on the GPU's futures (wasm callers drive a `GpuSession` themselves).
+    #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+    pub fn with_gpu(
+        model: Arc<Model>,
+        n_ctx: usize,
+        kv_type: KvType,
+        gpu: &Arc<crate::gpu::GpuModel>,
+    ) -> Result<Session> {
+        let mut s = Self::with_kv_type(model, n_ctx, kv_type)?;
+        let g = crate::gpu::block_on(crate::gpu::GpuSession::new(gpu, s.n_ctx(), kv_type))?;
+        s.gpu = Some(g);
+        Ok(s)
+    }
+
+    /// Whether forward passes run on the GPU.
+    pub fn on_gpu(&self) -> bool {
+        #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+        return self.gpu.is_some();
+        #[cfg(not(all(feature = "gpu", not(target_arch = "wasm32"))))]
+        false
     }
 
     /// The model.
@@ -130,12 +159,16 @@ impl Session {
 
     /// Bytes held by the KV cache.
     pub fn kv_cache_bytes(&self) -> usize {
+        #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+        if let Some(g) = &self.gpu {
+            return g.kv_cache_bytes() as usize;
+        }
         self.cache.memory_bytes()
     }
 
     /// Forgets everything (empties the KV cache).
     pub fn reset(&mut self) {
-        self.cache.truncate(0);
+        self.truncate_cache(0);
         self.history.clear();
     }
 
@@ -183,7 +216,7 @@ impl Session {
             .take_while(|(a, b)| a == b)
             .count();
         let keep = common.min(prompt.len() - 1);
-        self.cache.truncate(keep);
+        self.truncate_cache(keep);
         self.history.truncate(keep);
         Ok(keep)
     }
@@ -204,7 +237,35 @@ impl Session {
         self.forward(tokens, Logits::All)
     }
 
+    fn truncate_cache(&mut self, len: usize) {
+        self.cache.truncate(len);
+        #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+        if let Some(g) = &mut self.gpu {
+            g.truncate(len);
+        }
+    }
+
     fn forward(&mut self, tokens: &[u32], which: Logits) -> Result<Vec<f32>> {
+        #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+        if let Some(g) = &mut self.gpu {
+            if which != Logits::Last {
+                return Err(crate::gpu::GpuError::Unsupported(
+                    "logits of every position (only the last token's)".into(),
+                )
+                .into());
+            }
+            let out = crate::gpu::block_on(g.forward(tokens, crate::gpu::GpuOutput::Logits));
+            return match out {
+                Ok(r) => {
+                    self.history.extend_from_slice(tokens);
+                    Ok(r.logits())
+                }
+                Err(e) => {
+                    g.truncate(self.history.len());
+                    Err(e.into())
+                }
+            };
+        }
         let out = self
             .model
             .decoder()
@@ -216,7 +277,7 @@ impl Session {
             }
             Err(e) => {
                 // A failed batch may have written part of its keys: drop them.
-                self.cache.truncate(self.history.len());
+                self.truncate_cache(self.history.len());
                 Err(e.into())
             }
         }

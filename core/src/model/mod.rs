@@ -7,7 +7,7 @@
 mod config;
 mod forward;
 pub(crate) mod matmul;
-mod ops;
+pub(crate) mod ops;
 mod weights;
 
 pub use config::{Activation, Architecture, ModelConfig, RopeStyle};

@@ -1,0 +1,232 @@
+//! Adapter choice and the device: limits, lost-device and uncaptured-error tracking.
+
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+
+use super::GpuError;
+
+/// How to choose the adapter.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GpuOptions {
+    /// Accept a software adapter (lavapipe, llvmpipe, SwiftShader, WARP): slower than the CPU
+    /// backend, so refused unless asked for (tests, `--backend gpu`).
+    pub allow_software: bool,
+}
+
+/// What the chosen adapter is, for reports (`hearth run --json`, capabilities).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AdapterSummary {
+    /// The driver's adapter name (e.g. "llvmpipe (LLVM 15.0.6, 256 bits)").
+    pub name: String,
+    /// The graphics API: "vulkan", "metal", "dx12", "gl" or "webgpu".
+    pub backend: String,
+    /// "discrete", "integrated", "virtual", "cpu" or "other".
+    pub device_type: String,
+    /// Whether it is a software rasterizer running on the CPU.
+    pub software: bool,
+}
+
+impl AdapterSummary {
+    fn of(info: &wgpu::AdapterInfo) -> Self {
+        let device_type = match info.device_type {
+            wgpu::DeviceType::DiscreteGpu => "discrete",
+            wgpu::DeviceType::IntegratedGpu => "integrated",
+            wgpu::DeviceType::VirtualGpu => "virtual",
+            wgpu::DeviceType::Cpu => "cpu",
+            wgpu::DeviceType::Other => "other",
+        };
+        AdapterSummary {
+            name: info.name.clone(),
+            backend: info.backend.to_str().to_string(),
+            device_type: device_type.to_string(),
+            software: info.device_type == wgpu::DeviceType::Cpu,
+        }
+    }
+}
+
+/// An open GPU device and its queue.
+#[derive(Debug, Clone)]
+pub struct GpuContext {
+    pub(crate) device: wgpu::Device,
+    pub(crate) queue: wgpu::Queue,
+    pub(crate) limits: wgpu::Limits,
+    adapter: AdapterSummary,
+    /// Set by the device-lost callback.
+    lost: Arc<Mutex<Option<String>>>,
+    /// The first error no error scope caught (wgpu would otherwise panic on it).
+    uncaptured: Arc<Mutex<Option<String>>>,
+    /// A smaller binding limit than the device's (tests exercise tensor splitting with it).
+    binding_cap: Option<u64>,
+}
+
+impl GpuContext {
+    /// Finds the best adapter (high performance first) and opens a device with the adapter's
+    /// own limits, so large tensors can use its full buffer sizes.
+    pub async fn new(opts: GpuOptions) -> Result<GpuContext, GpuError> {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+            backends: wgpu::Backends::PRIMARY | wgpu::Backends::BROWSER_WEBGPU,
+            ..wgpu::InstanceDescriptor::new_without_display_handle()
+        });
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                force_fallback_adapter: false,
+                compatible_surface: None,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| GpuError::NoAdapter(format!(": {e}")))?;
+        let summary = AdapterSummary::of(&adapter.get_info());
+        if summary.software && !opts.allow_software {
+            return Err(GpuError::NoAdapter(format!(
+                " (only the software adapter {:?}, which is slower than the CPU backend)",
+                summary.name
+            )));
+        }
+        let limits = adapter.limits();
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("hearth"),
+                required_features: wgpu::Features::empty(),
+                required_limits: limits.clone(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| GpuError::Device(e.to_string()))?;
+        let lost = Arc::new(Mutex::new(None));
+        let l = lost.clone();
+        device.set_device_lost_callback(move |reason, msg| {
+            *l.lock().unwrap_or_else(|e| e.into_inner()) = Some(format!("{reason:?}: {msg}"));
+        });
+        let uncaptured = Arc::new(Mutex::new(None));
+        let u = uncaptured.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            let mut slot = u.lock().unwrap_or_else(|e| e.into_inner());
+            if slot.is_none() {
+                *slot = Some(e.to_string());
+            }
+        }));
+        Ok(GpuContext {
+            device,
+            queue,
+            limits,
+            adapter: summary,
+            lost,
+            uncaptured,
+            binding_cap: None,
+        })
+    }
+
+    /// The adapter in use.
+    pub fn adapter(&self) -> &AdapterSummary {
+        &self.adapter
+    }
+
+    /// The largest buffer one kernel can bind (bytes).
+    pub fn max_binding(&self) -> u64 {
+        let max = u64::from(self.limits.max_storage_buffer_binding_size)
+            .min(self.limits.max_buffer_size);
+        self.binding_cap.map_or(max, |c| c.min(max))
+    }
+
+    /// This context with tensors split as if the binding limit were `cap` bytes.
+    pub fn with_binding_cap(mut self, cap: u64) -> GpuContext {
+        self.binding_cap = Some(cap);
+        self
+    }
+
+    /// An error if the device was lost or an operation failed outside an error scope.
+    pub(crate) fn check(&self) -> Result<(), GpuError> {
+        if let Some(m) = self.lost.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+            return Err(GpuError::DeviceLost(m));
+        }
+        if let Some(m) = self
+            .uncaptured
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            return Err(classify(m));
+        }
+        Ok(())
+    }
+
+    /// Runs `f` inside validation and out-of-memory error scopes and turns what they caught
+    /// into a [`GpuError`].
+    pub(crate) async fn scoped<T>(&self, f: impl FnOnce() -> T) -> Result<T, GpuError> {
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let val = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let out = f();
+        let v = val.pop().await;
+        let o = oom.pop().await;
+        if let Some(e) = o {
+            return Err(GpuError::DoesNotFit(e.to_string()));
+        }
+        if let Some(e) = v {
+            return Err(classify(e.to_string()));
+        }
+        self.check()?;
+        Ok(out)
+    }
+
+    /// Reads `size` bytes of a MAP_READ buffer after the submitted work finishes.
+    pub(crate) async fn read(&self, buf: &wgpu::Buffer, size: u64) -> Result<Vec<u8>, GpuError> {
+        let slot: Arc<Mutex<MapState>> = Arc::new(Mutex::new(MapState::default()));
+        let s = slot.clone();
+        buf.map_async(wgpu::MapMode::Read, 0..size, move |r| {
+            let mut st = s.lock().unwrap_or_else(|e| e.into_inner());
+            st.done = Some(r.map_err(|e| e.to_string()));
+            if let Some(w) = st.waker.take() {
+                w.wake();
+            }
+        });
+        #[cfg(not(target_arch = "wasm32"))]
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| GpuError::DeviceLost(e.to_string()))?;
+        MapFuture(slot).await.map_err(GpuError::Map)?;
+        let bytes = buf
+            .get_mapped_range(0..size)
+            .map_err(|e| GpuError::Map(e.to_string()))?
+            .to_vec();
+        buf.unmap();
+        self.check()?;
+        Ok(bytes)
+    }
+}
+
+fn classify(msg: String) -> GpuError {
+    if msg.contains("memory") || msg.contains("Memory") {
+        GpuError::DoesNotFit(msg)
+    } else {
+        GpuError::Device(msg)
+    }
+}
+
+#[derive(Default)]
+struct MapState {
+    done: Option<Result<(), String>>,
+    waker: Option<std::task::Waker>,
+}
+
+/// Resolves when a `map_async` callback has run.
+struct MapFuture(Arc<Mutex<MapState>>);
+
+impl std::future::Future for MapFuture {
+    type Output = Result<(), String>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let mut st = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match st.done.take() {
+            Some(r) => std::task::Poll::Ready(r),
+            None => {
+                st.waker = Some(cx.waker().clone());
+                std::task::Poll::Pending
+            }
+        }
+    }
+}

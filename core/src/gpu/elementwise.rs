@@ -1,0 +1,63 @@
+//! Element-wise kernels (`shaders/elementwise.wgsl`): residual add, bias add, the gated
+//! SiLU/GELU of the feed-forward, and the final logit soft-cap.
+
+use super::GpuContext;
+use super::kernel::{Dispatch, Groups, params, pipeline};
+
+/// Which element-wise operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Op {
+    /// `y += x`.
+    Add,
+    /// `y[i] += x[i % per_tok]`.
+    AddBias,
+    /// `y = silu(y) * x`.
+    SiluMul,
+    /// `y = gelu(y) * x` (tanh approximation, f16-rounded as the CPU backend).
+    GeluMul,
+    /// `y = tanh(x / cap) * cap`.
+    Softcap,
+}
+
+impl Op {
+    fn entry(self) -> &'static str {
+        match self {
+            Op::Add => "add",
+            Op::AddBias => "add_bias",
+            Op::SiluMul => "silu_mul",
+            Op::GeluMul => "gelu_mul",
+            Op::Softcap => "softcap",
+        }
+    }
+}
+
+pub(crate) fn elementwise_pipeline(ctx: &GpuContext, op: Op) -> wgpu::ComputePipeline {
+    pipeline(
+        ctx,
+        op.entry(),
+        include_str!("shaders/elementwise.wgsl"),
+        op.entry(),
+    )
+}
+
+/// `op` over `per_tok` elements per token (or `fixed` elements when non-zero).
+pub(crate) fn elementwise(
+    ctx: &GpuContext,
+    pipe: &wgpu::ComputePipeline,
+    bufs: [&wgpu::Buffer; 3], // step, x, y
+    per_tok: usize,
+    fixed: usize,
+    cap: f32,
+) -> Dispatch {
+    let p = params(ctx, &[per_tok as u32, fixed as u32, cap.to_bits()]);
+    Dispatch::new(
+        ctx,
+        pipe,
+        p,
+        &bufs,
+        Groups::Elems {
+            per_tok: per_tok as u32,
+            fixed: fixed as u32,
+        },
+    )
+}

@@ -1,0 +1,166 @@
+//! What every kernel shares: compiling WGSL (with `common.wgsl` prepended), the per-step
+//! uniform, small uniform parameter blocks, and [`Dispatch`], one recorded kernel launch
+//! whose bind group is built once and whose workgroup count follows the step's token count.
+
+use super::GpuContext;
+
+/// The shared WGSL prelude (the step uniform, f16 rounding).
+pub(crate) const COMMON: &str = include_str!("shaders/common.wgsl");
+
+/// Compiles `src` (after the prelude) and returns the pipeline for `entry`.
+pub(crate) fn pipeline(ctx: &GpuContext, label: &str, src: &str, entry: &str) -> wgpu::ComputePipeline {
+    let module = ctx
+        .device
+        .create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(label),
+            source: wgpu::ShaderSource::Wgsl(format!("{COMMON}\n{src}").into()),
+        });
+    ctx.device
+        .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(label),
+            layout: None,
+            module: &module,
+            entry_point: Some(entry),
+            compilation_options: Default::default(),
+            cache: None,
+        })
+}
+
+/// A uniform buffer holding `words` (u32s and f32 bit patterns), padded to 16 bytes.
+pub(crate) fn params(ctx: &GpuContext, words: &[u32]) -> wgpu::Buffer {
+    let mut bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    bytes.resize(bytes.len().div_ceil(16) * 16, 0);
+    let buf = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("params"),
+        size: bytes.len() as u64,
+        usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    ctx.queue.write_buffer(&buf, 0, &bytes);
+    buf
+}
+
+/// A storage buffer of `bytes` bytes (rounded up to 4) usable as copy source and target.
+pub(crate) fn storage(ctx: &GpuContext, label: &str, bytes: u64) -> wgpu::Buffer {
+    ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size: bytes.div_ceil(4).max(1) * 4,
+        usage: wgpu::BufferUsages::STORAGE
+            | wgpu::BufferUsages::COPY_DST
+            | wgpu::BufferUsages::COPY_SRC,
+        mapped_at_creation: false,
+    })
+}
+
+/// A storage buffer holding `data`.
+pub(crate) fn storage_f32(ctx: &GpuContext, label: &str, data: &[f32]) -> wgpu::Buffer {
+    let buf = storage(ctx, label, data.len() as u64 * 4);
+    let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+    if !bytes.is_empty() {
+        ctx.queue.write_buffer(&buf, 0, &bytes);
+    }
+    buf
+}
+
+/// How many workgroups a dispatch launches for a step of `n_tok` tokens.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Groups {
+    /// `per_tok` workgroups per token along x.
+    PerTok(u32),
+    /// One workgroup per `rows` (split over x and z, at most 32768 along x) times one per
+    /// tile of 8 tokens along y (`fixed_tok` tokens instead of the step's when non-zero).
+    Matmul { rows: u32, fixed_tok: u32 },
+    /// One 64-thread workgroup per 64 of `per_tok * n_tok` elements (`fixed` instead when
+    /// non-zero), at most 32768 along x.
+    Elems { per_tok: u32, fixed: u32 },
+    /// Exactly one workgroup.
+    One,
+}
+
+impl Groups {
+    fn count(self, n_tok: u32) -> (u32, u32, u32) {
+        match self {
+            Groups::PerTok(k) => (k * n_tok, 1, 1),
+            Groups::Matmul { rows, fixed_tok } => {
+                let t = if fixed_tok != 0 { fixed_tok } else { n_tok };
+                (rows.min(32768), t.div_ceil(8), rows.div_ceil(32768))
+            }
+            Groups::Elems { per_tok, fixed } => {
+                let n = if fixed != 0 { fixed } else { per_tok * n_tok };
+                let g = n.div_ceil(64);
+                (g.min(32768), g.div_ceil(32768), 1)
+            }
+            Groups::One => (1, 1, 1),
+        }
+    }
+}
+
+/// One kernel launch: pipeline, bind group (built once), workgroup rule.
+#[derive(Debug)]
+pub(crate) struct Dispatch {
+    pipeline: wgpu::ComputePipeline,
+    bind_group: wgpu::BindGroup,
+    groups: Groups,
+    /// Keeps the parameter uniform alive with the bind group.
+    _params: wgpu::Buffer,
+}
+
+impl Dispatch {
+    /// Binds `buffers` in order from binding 0 (callers pass the step uniform, the params
+    /// uniform, then the storage buffers, each whole).
+    pub(crate) fn new(
+        ctx: &GpuContext,
+        pipeline: &wgpu::ComputePipeline,
+        params: wgpu::Buffer,
+        buffers: &[&wgpu::Buffer],
+        groups: Groups,
+    ) -> Dispatch {
+        Self::with_first(ctx, pipeline, params, buffers, groups, true)
+    }
+
+    /// As [`Dispatch::new`]; `with_step: false` leaves the step uniform out (kernels that
+    /// do not read it) and numbers the params uniform 0.
+    pub(crate) fn with_first(
+        ctx: &GpuContext,
+        pipeline: &wgpu::ComputePipeline,
+        params: wgpu::Buffer,
+        buffers: &[&wgpu::Buffer],
+        groups: Groups,
+        with_step: bool,
+    ) -> Dispatch {
+        let mut all: Vec<&wgpu::Buffer> = Vec::with_capacity(buffers.len() + 1);
+        let mut it = buffers.iter();
+        if with_step && let Some(step) = it.next() {
+            all.push(step);
+        }
+        all.push(&params);
+        all.extend(it);
+        let entries: Vec<wgpu::BindGroupEntry> = all
+            .iter()
+            .enumerate()
+            .map(|(i, b)| wgpu::BindGroupEntry {
+                binding: i as u32,
+                resource: b.as_entire_binding(),
+            })
+            .collect();
+        let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        });
+        Dispatch {
+            pipeline: pipeline.clone(),
+            bind_group,
+            groups,
+            _params: params,
+        }
+    }
+
+    /// Records the launch for a step of `n_tok` tokens.
+    pub(crate) fn record(&self, pass: &mut wgpu::ComputePass<'_>, n_tok: u32) {
+        let (x, y, z) = self.groups.count(n_tok);
+        pass.set_pipeline(&self.pipeline);
+        pass.set_bind_group(0, &self.bind_group, &[]);
+        pass.dispatch_workgroups(x, y, z);
+    }
+}

@@ -1,0 +1,106 @@
+//! Quantized matrix × activations on the GPU (`shaders/matmul.wgsl` + one
+//! `shaders/dequant_*.wgsl` per GGUF type): weights stay in their blocks as stored and are
+//! dequantized 32 at a time in registers, then dotted with every token of a tile of eight.
+
+use super::kernel::{Dispatch, Groups, params, pipeline};
+use super::{GpuContext, GpuError};
+use crate::GgmlType;
+
+const MATMUL: &str = include_str!("shaders/matmul.wgsl");
+
+/// The dequantizer source for a weight type, or `None` if the GPU cannot read it.
+pub(crate) fn dequant_source(ty: GgmlType) -> Option<&'static str> {
+    Some(match ty {
+        GgmlType::F32 => include_str!("shaders/dequant_f32.wgsl"),
+        GgmlType::F16 => include_str!("shaders/dequant_f16.wgsl"),
+        GgmlType::Q4_0 => include_str!("shaders/dequant_q4_0.wgsl"),
+        GgmlType::Q4_1 => include_str!("shaders/dequant_q4_1.wgsl"),
+        GgmlType::Q5_0 => include_str!("shaders/dequant_q5_0.wgsl"),
+        GgmlType::Q8_0 => include_str!("shaders/dequant_q8_0.wgsl"),
+        GgmlType::Q4_K => include_str!("shaders/dequant_q4_k.wgsl"),
+        GgmlType::Q6_K => include_str!("shaders/dequant_q6_k.wgsl"),
+        _ => return None,
+    })
+}
+
+/// The matmul pipeline for weights of type `ty`.
+pub(crate) fn matmul_pipeline(
+    ctx: &GpuContext,
+    ty: GgmlType,
+) -> Result<wgpu::ComputePipeline, GpuError> {
+    let dq = dequant_source(ty).ok_or_else(|| {
+        GpuError::Unsupported(format!("weights of type {} (no GPU dequantizer)", ty.name()))
+    })?;
+    Ok(pipeline(
+        ctx,
+        &format!("matmul_{}", ty.name()),
+        &format!("{MATMUL}\n{dq}"),
+        "main",
+    ))
+}
+
+/// One part of a weight matrix as uploaded: `rows` consecutive rows starting at `row0`.
+#[derive(Debug)]
+pub(crate) struct MatrixPart {
+    pub buffer: wgpu::Buffer,
+    pub row0: usize,
+    pub rows: usize,
+}
+
+/// A weight matrix on the GPU, split into parts that each fit one binding.
+#[derive(Debug)]
+pub(crate) struct GpuMatrix {
+    pub ty: GgmlType,
+    pub rows: usize,
+    pub cols: usize,
+    pub row_bytes: usize,
+    pub parts: Vec<MatrixPart>,
+}
+
+/// Where a matmul reads and writes.
+pub(crate) struct MatmulIo<'a> {
+    pub step: &'a wgpu::Buffer,
+    pub x: &'a wgpu::Buffer,
+    pub y: &'a wgpu::Buffer,
+    /// First element of `x` read (the last token's row for the LM head).
+    pub x_off: u32,
+    /// 0: the step's token count; else this many tokens.
+    pub fixed_tok: u32,
+}
+
+/// The launches computing `y = x · Wᵀ` (one per part).
+pub(crate) fn matmul(
+    ctx: &GpuContext,
+    pipe: &wgpu::ComputePipeline,
+    w: &GpuMatrix,
+    io: &MatmulIo<'_>,
+) -> Vec<Dispatch> {
+    w.parts
+        .iter()
+        .map(|part| {
+            let p = params(
+                ctx,
+                &[
+                    part.rows as u32,
+                    w.cols as u32,
+                    w.row_bytes as u32,
+                    w.rows as u32,
+                    part.row0 as u32,
+                    io.fixed_tok,
+                    io.x_off,
+                    u32::from(w.ty == GgmlType::F16),
+                ],
+            );
+            Dispatch::new(
+                ctx,
+                pipe,
+                p,
+                &[io.step, &part.buffer, io.x, io.y],
+                Groups::Matmul {
+                    rows: part.rows as u32,
+                    fixed_tok: io.fixed_tok,
+                },
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,75 @@
+//! The GPU backend: the decoder forward pass on wgpu (Vulkan/Metal/DX12 natively, WebGPU in
+//! browsers) with weights kept in their GGUF block formats and dequantized in the shaders.
+//!
+//! [`GpuContext`] picks an adapter and opens a device, [`GpuModel`] uploads a
+//! [`Decoder`](crate::model::Decoder)'s weights, and a [`GpuSession`] holds a KV cache on the
+//! GPU and runs prefill and decode steps, reading back either the last token's logits or just
+//! its argmax. Every readback is a future (native callers drive it with `pollster`), so the
+//! same code runs on wasm32, where nothing may block. One file per kernel (`matmul.rs`,
+//! `rms_norm.rs`, …) next to its WGSL in `shaders/`.
+
+mod argmax;
+mod attention;
+mod context;
+mod elementwise;
+mod kernel;
+mod kv_store;
+mod matmul;
+mod model;
+mod rms_norm;
+mod rope;
+mod session;
+#[cfg(test)]
+mod tests;
+
+pub use context::{AdapterSummary, GpuContext, GpuOptions};
+pub use model::GpuModel;
+pub use session::{GpuOutput, GpuResult, GpuSession};
+
+/// Why the GPU backend cannot start or run.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum GpuError {
+    /// No adapter (or only a software one when software adapters were not allowed).
+    #[error("no GPU adapter available{0}")]
+    NoAdapter(String),
+    /// The adapter refused a device, or a GPU operation failed validation.
+    #[error("GPU device error: {0}")]
+    Device(String),
+    /// The model (or its KV cache) does not fit the device's limits or memory.
+    #[error("the model does not fit on the GPU: {0}")]
+    DoesNotFit(String),
+    /// The device was lost (driver reset, GPU removed, browser reclaimed it).
+    #[error("the GPU device was lost: {0}")]
+    DeviceLost(String),
+    /// The model uses something the GPU backend does not implement.
+    #[error("not supported on the GPU backend: {0}")]
+    Unsupported(String),
+    /// Bad input: empty, out of range, or past the context.
+    #[error("{0}")]
+    Input(String),
+    /// Reading results back from the GPU failed.
+    #[error("GPU readback failed: {0}")]
+    Map(String),
+}
+
+impl GpuError {
+    /// A stable machine-readable code for bindings.
+    pub fn code(&self) -> &'static str {
+        match self {
+            GpuError::NoAdapter(_) => "GPU_NO_ADAPTER",
+            GpuError::Device(_) => "GPU_DEVICE",
+            GpuError::DoesNotFit(_) => "GPU_DOES_NOT_FIT",
+            GpuError::DeviceLost(_) => "GPU_DEVICE_LOST",
+            GpuError::Unsupported(_) => "GPU_UNSUPPORTED",
+            GpuError::Input(_) => "GPU_INPUT",
+            GpuError::Map(_) => "GPU_MAP",
+        }
+    }
+}
+
+/// Blocks on a GPU future (native only; wasm callers `.await` instead).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    pollster::block_on(f)
+}

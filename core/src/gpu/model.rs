@@ -1,0 +1,219 @@
+//! A decoder's weights on the GPU: matrices uploaded in their GGUF block formats (split by
+//! rows where one would exceed the device's binding limit), norms and biases as f32, and the
+//! compiled pipelines for the types present.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::attention::attention_pipeline;
+use super::argmax::argmax_pipeline;
+use super::elementwise::{Op, elementwise_pipeline};
+use super::kernel::{storage, storage_f32};
+use super::kv_store::kv_store_pipeline;
+use super::matmul::{GpuMatrix, MatrixPart, matmul_pipeline};
+use super::rms_norm::{copy_pipeline, inplace_pipeline};
+use super::rope::rope_pipeline;
+use super::{GpuContext, GpuError};
+use crate::GgmlType;
+use crate::model::{Decoder, ModelConfig, QMatrix};
+
+/// Every pipeline a forward pass uses.
+#[derive(Debug)]
+pub(crate) struct Pipelines {
+    pub matmul: HashMap<GgmlType, wgpu::ComputePipeline>,
+    pub norm: wgpu::ComputePipeline,
+    pub norm_inplace: wgpu::ComputePipeline,
+    pub rope: wgpu::ComputePipeline,
+    pub kv_store: wgpu::ComputePipeline,
+    pub attention: wgpu::ComputePipeline,
+    pub add: wgpu::ComputePipeline,
+    pub add_bias: wgpu::ComputePipeline,
+    pub act_mul: wgpu::ComputePipeline,
+    pub softcap: wgpu::ComputePipeline,
+    pub argmax: wgpu::ComputePipeline,
+}
+
+/// One transformer block on the GPU.
+#[derive(Debug)]
+pub(crate) struct GpuLayer {
+    pub attn_norm: wgpu::Buffer,
+    pub wq: Arc<GpuMatrix>,
+    pub wk: Arc<GpuMatrix>,
+    pub wv: Arc<GpuMatrix>,
+    pub bq: Option<wgpu::Buffer>,
+    pub bk: Option<wgpu::Buffer>,
+    pub bv: Option<wgpu::Buffer>,
+    pub wo: Arc<GpuMatrix>,
+    pub q_norm: Option<wgpu::Buffer>,
+    pub k_norm: Option<wgpu::Buffer>,
+    pub attn_post_norm: Option<wgpu::Buffer>,
+    pub ffn_norm: wgpu::Buffer,
+    pub ffn_gate: Arc<GpuMatrix>,
+    pub ffn_up: Arc<GpuMatrix>,
+    pub ffn_down: Arc<GpuMatrix>,
+    pub ffn_post_norm: Option<wgpu::Buffer>,
+}
+
+/// A decoder uploaded to one GPU device.
+#[derive(Debug)]
+pub struct GpuModel {
+    pub(crate) ctx: GpuContext,
+    pub(crate) config: ModelConfig,
+    pub(crate) layers: Vec<GpuLayer>,
+    pub(crate) output: Arc<GpuMatrix>,
+    pub(crate) output_norm: wgpu::Buffer,
+    /// Embedding rows are looked up on the CPU (the input of a step is CPU-side anyway).
+    pub(crate) token_embd: QMatrix,
+    pub(crate) rope_freqs: Option<Vec<f32>>,
+    pub(crate) pipelines: Pipelines,
+    weight_bytes: u64,
+}
+
+impl GpuModel {
+    /// Uploads `decoder`'s weights and compiles the kernels. Fails with
+    /// [`GpuError::Unsupported`] for a weight type without a GPU dequantizer and
+    /// [`GpuError::DoesNotFit`] when a row exceeds a binding or the device runs out of memory.
+    pub async fn upload(ctx: &GpuContext, decoder: &Decoder) -> Result<GpuModel, GpuError> {
+        let (c, w) = (&decoder.config, &decoder.weights);
+        let mut types: Vec<GgmlType> = vec![w.output.ty];
+        for l in &w.layers {
+            for m in [&l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down] {
+                types.push(m.ty);
+            }
+        }
+        types.sort();
+        types.dedup();
+        let ctx2 = ctx.clone();
+        let built = ctx
+            .scoped(move || -> Result<GpuModel, GpuError> {
+                let ctx = &ctx2;
+                let mut matmul = HashMap::new();
+                for &ty in &types {
+                    matmul.insert(ty, matmul_pipeline(ctx, ty)?);
+                }
+                let pipelines = Pipelines {
+                    matmul,
+                    norm: copy_pipeline(ctx),
+                    norm_inplace: inplace_pipeline(ctx),
+                    rope: rope_pipeline(ctx),
+                    kv_store: kv_store_pipeline(ctx),
+                    attention: attention_pipeline(ctx),
+                    add: elementwise_pipeline(ctx, Op::Add),
+                    add_bias: elementwise_pipeline(ctx, Op::AddBias),
+                    act_mul: elementwise_pipeline(
+                        ctx,
+                        match c.activation {
+                            crate::model::Activation::Silu => Op::SiluMul,
+                            crate::model::Activation::GeluTanh => Op::GeluMul,
+                        },
+                    ),
+                    softcap: elementwise_pipeline(ctx, Op::Softcap),
+                    argmax: argmax_pipeline(ctx),
+                };
+                let mut bytes = 0u64;
+                let mut up = |m: &QMatrix| -> Result<Arc<GpuMatrix>, GpuError> {
+                    let g = upload_matrix(ctx, m)?;
+                    bytes += m.data().len() as u64;
+                    Ok(Arc::new(g))
+                };
+                let vec = |v: &[f32], name: &str| storage_f32(ctx, name, v);
+                let opt = |v: &Option<Vec<f32>>, name: &str| v.as_deref().map(|v| vec(v, name));
+                let mut layers = Vec::with_capacity(w.layers.len());
+                for l in &w.layers {
+                    layers.push(GpuLayer {
+                        attn_norm: vec(&l.attn_norm, "attn_norm"),
+                        wq: up(&l.wq)?,
+                        wk: up(&l.wk)?,
+                        wv: up(&l.wv)?,
+                        bq: opt(&l.bq, "bq"),
+                        bk: opt(&l.bk, "bk"),
+                        bv: opt(&l.bv, "bv"),
+                        wo: up(&l.wo)?,
+                        q_norm: opt(&l.q_norm, "q_norm"),
+                        k_norm: opt(&l.k_norm, "k_norm"),
+                        attn_post_norm: opt(&l.attn_post_norm, "attn_post_norm"),
+                        ffn_norm: vec(&l.ffn_norm, "ffn_norm"),
+                        ffn_gate: up(&l.ffn_gate)?,
+                        ffn_up: up(&l.ffn_up)?,
+                        ffn_down: up(&l.ffn_down)?,
+                        ffn_post_norm: opt(&l.ffn_post_norm, "ffn_post_norm"),
+                    });
+                }
+                let output = up(&w.output)?;
+                Ok(GpuModel {
+                    ctx: ctx.clone(),
+                    config: c.clone(),
+                    layers,
+                    output,
+                    output_norm: vec(&w.output_norm, "output_norm"),
+                    token_embd: w.token_embd.clone(),
+                    rope_freqs: w.rope_freqs.clone(),
+                    pipelines,
+                    weight_bytes: bytes,
+                })
+            })
+            .await??;
+        Ok(built)
+    }
+
+    /// The context the weights live on.
+    pub fn context(&self) -> &GpuContext {
+        &self.ctx
+    }
+
+    /// The model's configuration.
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    /// Bytes of weight matrices uploaded (as stored in the file).
+    pub fn weight_bytes(&self) -> u64 {
+        self.weight_bytes
+    }
+}
+
+/// Uploads a matrix's stored bytes, split by rows into parts no larger than one binding.
+pub(crate) fn upload_matrix(ctx: &GpuContext, m: &QMatrix) -> Result<GpuMatrix, GpuError> {
+    let max = ctx.max_binding();
+    let rb = m.row_bytes as u64;
+    // Parts padded to 4 bytes; keep a margin of 4 for the padding.
+    let rows_per_part = ((max.saturating_sub(4)) / rb) as usize;
+    if rows_per_part == 0 {
+        return Err(GpuError::DoesNotFit(format!(
+            "one row of a {}x{} {} matrix is {rb} bytes, over the device's binding limit of {max}",
+            m.rows,
+            m.cols,
+            m.ty.name()
+        )));
+    }
+    let data = m.data();
+    let mut parts = Vec::new();
+    let mut row0 = 0;
+    while row0 < m.rows {
+        let rows = rows_per_part.min(m.rows - row0);
+        let bytes = &data[row0 * m.row_bytes..(row0 + rows) * m.row_bytes];
+        let buffer = storage(ctx, "weights", bytes.len() as u64);
+        let whole = bytes.len() / 4 * 4;
+        if whole > 0 {
+            ctx.queue.write_buffer(&buffer, 0, &bytes[..whole]);
+        }
+        if whole < bytes.len() {
+            let mut tail = [0u8; 4];
+            tail[..bytes.len() - whole].copy_from_slice(&bytes[whole..]);
+            ctx.queue.write_buffer(&buffer, whole as u64, &tail);
+        }
+        parts.push(MatrixPart {
+            buffer,
+            row0,
+            rows,
+        });
+        row0 += rows;
+    }
+    Ok(GpuMatrix {
+        ty: m.ty,
+        rows: m.rows,
+        cols: m.cols,
+        row_bytes: m.row_bytes,
+        parts,
+    })
+}

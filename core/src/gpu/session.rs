@@ -1,0 +1,421 @@
+//! A generation state on the GPU: the KV cache, activations, and the forward pass recorded
+//! once as a list of launches (bind groups built at creation; a step only writes its token
+//! count, position and input embeddings, then records the same launches and submits).
+
+use std::sync::Arc;
+
+use super::attention::{AttnShape, attention};
+use super::elementwise::elementwise;
+use super::kernel::{Dispatch, storage};
+use super::kv_store::kv_store;
+use super::matmul::{GpuMatrix, MatmulIo, matmul};
+use super::rms_norm::{rms_norm, rms_norm_inplace};
+use super::rope::{rope, rope_table};
+use super::{GpuError, GpuModel};
+use crate::model::{Architecture, KvType};
+
+/// Most tokens one submission evaluates (longer inputs are split; bounds scratch memory).
+const MAX_BATCH: usize = 32;
+
+/// What a forward step reads back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GpuOutput {
+    /// The last token's logits (`n_vocab` floats).
+    Logits,
+    /// Only the index and value of the last token's largest logit (8 bytes).
+    Argmax,
+}
+
+/// A forward step's result.
+#[derive(Clone, Debug, PartialEq)]
+pub enum GpuResult {
+    /// The last token's logits.
+    Logits(Vec<f32>),
+    /// The greedy next token and its logit.
+    Argmax { token: u32, logit: f32 },
+}
+
+/// One sequence's state on the GPU.
+#[derive(Debug)]
+pub struct GpuSession {
+    model: Arc<GpuModel>,
+    n_ctx: usize,
+    batch: usize,
+    len: usize,
+    step: wgpu::Buffer,
+    x: wgpu::Buffer,
+    logits: wgpu::Buffer,
+    argmax_out: wgpu::Buffer,
+    read_logits: wgpu::Buffer,
+    read_argmax: wgpu::Buffer,
+    layers: Vec<Dispatch>,
+    tail: Vec<Dispatch>,
+    argmax: Dispatch,
+    kv_bytes: u64,
+    /// Buffers the bind groups use, kept alive with them.
+    _keep: Vec<wgpu::Buffer>,
+}
+
+impl GpuSession {
+    /// A session with room for `n_ctx` positions and a cache of element type `kv` (f16
+    /// values are stored as f32 rounded to f16, so the kernels need no shader-f16).
+    pub async fn new(
+        model: &Arc<GpuModel>,
+        n_ctx: usize,
+        kv: KvType,
+    ) -> Result<GpuSession, GpuError> {
+        if n_ctx == 0 {
+            return Err(GpuError::Input("the context must hold at least one token".into()));
+        }
+        let m = model.clone();
+        model.ctx.scoped(move || Self::build(m, n_ctx, kv)).await?
+    }
+
+    fn build(model: Arc<GpuModel>, n_ctx: usize, kv: KvType) -> Result<GpuSession, GpuError> {
+        let ctx = &model.ctx;
+        let c = &model.config;
+        let pl = &model.pipelines;
+        let max = ctx.max_binding();
+        let d = c.n_embd;
+        let (hd, hdv) = (c.head_dim, c.head_dim_v);
+        let q_dim = c.n_head * hd;
+        let kv_dim = c.n_head_kv * hd;
+        let v_dim = c.n_head_kv * hdv;
+        if hd > 512 {
+            return Err(GpuError::Unsupported(format!("head size {hd} (at most 512)")));
+        }
+        let scores_row = (c.n_head * n_ctx * 4) as u64;
+        let batch = ((max / scores_row) as usize).min(MAX_BATCH);
+        let cache_bytes = (n_ctx * kv_dim.max(v_dim) * 4) as u64;
+        if batch == 0 || cache_bytes > max {
+            return Err(GpuError::DoesNotFit(format!(
+                "a context of {n_ctx} positions exceeds the device's binding limit of {max} bytes"
+            )));
+        }
+        let f = |n: usize, label: &str| storage(ctx, label, (n * 4) as u64);
+        let step = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("step"),
+            size: 16,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let b = batch;
+        let x = f(b * d, "x");
+        let xn = f(b * d, "xn");
+        let q = f(b * q_dim, "q");
+        let k = f(b * kv_dim, "k");
+        let v = f(b * v_dim, "v");
+        let attn = f(b * c.n_head * hdv, "attn");
+        let o = f(b * d, "o");
+        let gate = f(b * c.n_ff, "gate");
+        let up = f(b * c.n_ff, "up");
+        let scores = f(b * c.n_head * n_ctx, "scores");
+        let logits = f(c.n_vocab, "logits");
+        let argmax_out = storage(ctx, "argmax", 8);
+        let read = |n: u64, label: &str| {
+            ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: n,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
+        };
+        let read_logits = read((c.n_vocab * 4) as u64, "read_logits");
+        let read_argmax = read(8, "read_argmax");
+        let ff = model.rope_freqs.as_deref();
+        let table = |base: f32, scale: f32| {
+            super::kernel::storage_f32(ctx, "rope", &rope_table(n_ctx, c.n_rot, base, scale, ff))
+        };
+        let rope_full = table(c.rope_freq_base, c.rope_freq_scale);
+        let rope_swa = if c.swa_layers.iter().any(|&s| s)
+            && (c.rope_freq_base_swa, c.rope_freq_scale_swa)
+                != (c.rope_freq_base, c.rope_freq_scale)
+        {
+            table(c.rope_freq_base_swa, c.rope_freq_scale_swa)
+        } else {
+            rope_full.clone()
+        };
+        let mm = |w: &GpuMatrix, xb: &wgpu::Buffer, yb: &wgpu::Buffer| {
+            matmul(
+                ctx,
+                &pl.matmul[&w.ty],
+                w,
+                &MatmulIo {
+                    step: &step,
+                    x: xb,
+                    y: yb,
+                    x_off: 0,
+                    fixed_tok: 0,
+                },
+            )
+        };
+        let eps = c.rms_eps;
+        let gemma = c.arch == Architecture::Gemma3;
+        let mut layers = Vec::new();
+        let mut keep = Vec::new();
+        let mut kv_bytes = 0u64;
+        for (il, l) in model.layers.iter().enumerate() {
+            let kc = f(n_ctx * kv_dim, "k_cache");
+            let vc = f(n_ctx * v_dim, "v_cache");
+            kv_bytes += ((n_ctx * (kv_dim + v_dim)) * kv.bytes()) as u64;
+            layers.push(rms_norm(ctx, &pl.norm, [&step, &l.attn_norm, &x, &xn], d, eps, 0, 0));
+            layers.extend(mm(&l.wq, &xn, &q));
+            layers.extend(mm(&l.wk, &xn, &k));
+            layers.extend(mm(&l.wv, &xn, &v));
+            for (bias, y, n) in [(&l.bq, &q, q_dim), (&l.bk, &k, kv_dim), (&l.bv, &v, v_dim)] {
+                if let Some(bias) = bias {
+                    layers.push(elementwise(ctx, &pl.add_bias, [&step, bias, y], n, 0, 0.0));
+                }
+            }
+            if let Some(qn) = &l.q_norm {
+                layers.push(rms_norm_inplace(ctx, &pl.norm_inplace, [&step, qn, &q], hd, c.n_head, eps));
+            }
+            if let Some(kn) = &l.k_norm {
+                layers.push(rms_norm_inplace(ctx, &pl.norm_inplace, [&step, kn, &k], hd, c.n_head_kv, eps));
+            }
+            let swa = c.swa_layers[il];
+            let tab = if swa { &rope_swa } else { &rope_full };
+            layers.push(rope(ctx, &pl.rope, [&step, tab, &q], c.n_head, hd, c.n_rot, c.rope_style));
+            layers.push(rope(ctx, &pl.rope, [&step, tab, &k], c.n_head_kv, hd, c.n_rot, c.rope_style));
+            let round = kv == KvType::F16;
+            layers.push(kv_store(ctx, &pl.kv_store, [&step, &k, &kc], kv_dim, round));
+            layers.push(kv_store(ctx, &pl.kv_store, [&step, &v, &vc], v_dim, round));
+            let (q_scale, kq_scale) = if gemma { (c.attn_scale, 1.0) } else { (1.0, c.attn_scale) };
+            layers.push(attention(
+                ctx,
+                &pl.attention,
+                [&step, &q, &kc, &vc, &scores, &attn],
+                AttnShape {
+                    n_head: c.n_head,
+                    n_head_kv: c.n_head_kv,
+                    head_dim: hd,
+                    head_dim_v: hdv,
+                    window: if swa { c.sliding_window.unwrap_or(0) } else { 0 },
+                    n_ctx,
+                    q_scale,
+                    kq_scale,
+                    round_q_f16: round,
+                },
+            ));
+            layers.extend(mm(&l.wo, &attn, &o));
+            if let Some(pn) = &l.attn_post_norm {
+                layers.push(rms_norm_inplace(ctx, &pl.norm_inplace, [&step, pn, &o], d, 1, eps));
+            }
+            layers.push(elementwise(ctx, &pl.add, [&step, &o, &x], d, 0, 0.0));
+            layers.push(rms_norm(ctx, &pl.norm, [&step, &l.ffn_norm, &x, &xn], d, eps, 0, 0));
+            layers.extend(mm(&l.ffn_gate, &xn, &gate));
+            layers.extend(mm(&l.ffn_up, &xn, &up));
+            layers.push(elementwise(ctx, &pl.act_mul, [&step, &up, &gate], c.n_ff, 0, 0.0));
+            layers.extend(mm(&l.ffn_down, &gate, &o));
+            if let Some(pn) = &l.ffn_post_norm {
+                layers.push(rms_norm_inplace(ctx, &pl.norm_inplace, [&step, pn, &o], d, 1, eps));
+            }
+            layers.push(elementwise(ctx, &pl.add, [&step, &o, &x], d, 0, 0.0));
+            keep.push(kc);
+            keep.push(vc);
+        }
+        // The last token only: output norm, LM head, soft-cap.
+        let mut tail = vec![rms_norm(
+            ctx,
+            &pl.norm,
+            [&step, &model.output_norm, &x, &xn],
+            d,
+            eps,
+            1,
+            u32::MAX,
+        )];
+        // With a soft-cap the LM head writes raw logits that the cap then maps into `logits`.
+        let raw = if c.final_logit_softcap.is_some() {
+            f(c.n_vocab, "raw_logits")
+        } else {
+            logits.clone()
+        };
+        tail.extend(matmul(
+            ctx,
+            &pl.matmul[&model.output.ty],
+            &model.output,
+            &MatmulIo {
+                step: &step,
+                x: &xn,
+                y: &raw,
+                x_off: 0,
+                fixed_tok: 1,
+            },
+        ));
+        if let Some(cap) = c.final_logit_softcap {
+            tail.push(elementwise(ctx, &pl.softcap, [&step, &raw, &logits], 0, c.n_vocab, cap));
+        }
+        keep.push(raw);
+        let argmax = super::argmax::argmax(ctx, &pl.argmax, &logits, &argmax_out, c.n_vocab);
+        keep.extend([xn, q, k, v, attn, o, gate, up, scores, rope_full, rope_swa]);
+        Ok(GpuSession {
+            model,
+            n_ctx,
+            batch,
+            len: 0,
+            step,
+            x,
+            logits,
+            argmax_out,
+            read_logits,
+            read_argmax,
+            layers,
+            tail,
+            argmax,
+            kv_bytes,
+            _keep: keep,
+        })
+    }
+
+    /// Positions cached.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Context capacity.
+    pub fn n_ctx(&self) -> usize {
+        self.n_ctx
+    }
+
+    /// Bytes the KV cache would take at its element type (the GPU holds it as f32).
+    pub fn kv_cache_bytes(&self) -> u64 {
+        self.kv_bytes
+    }
+
+    /// Drops cached positions from `len` on.
+    pub fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+
+    /// Evaluates `tokens` after the cached positions and reads back `out` for the last one.
+    /// Inputs longer than the batch are submitted in several pieces without any readback in
+    /// between.
+    pub async fn forward(&mut self, tokens: &[u32], out: GpuOutput) -> Result<GpuResult, GpuError> {
+        let c = &self.model.config;
+        if tokens.is_empty() {
+            return Err(GpuError::Input("no tokens to evaluate".into()));
+        }
+        if self.len + tokens.len() > self.n_ctx {
+            return Err(GpuError::Input(format!(
+                "context is full: {} positions needed, the context holds {}",
+                self.len + tokens.len(),
+                self.n_ctx
+            )));
+        }
+        if let Some(&bad) = tokens.iter().find(|&&t| t as usize >= c.n_vocab) {
+            return Err(GpuError::Input(format!(
+                "token id {bad} is out of range (vocabulary has {} tokens)",
+                c.n_vocab
+            )));
+        }
+        self.model.ctx.check()?;
+        let ctx = &self.model.ctx;
+        let d = c.n_embd;
+        let chunks: Vec<&[u32]> = tokens.chunks(self.batch).collect();
+        let mut row = vec![0f32; d];
+        for (i, chunk) in chunks.iter().enumerate() {
+            let last = i + 1 == chunks.len();
+            let n = chunk.len() as u32;
+            let mut x = Vec::with_capacity(chunk.len() * d * 4);
+            for &t in *chunk {
+                self.model
+                    .token_embd
+                    .dequantize_row(t as usize, &mut row)
+                    .map_err(|e| GpuError::Unsupported(e.to_string()))?;
+                let s = c.embed_scale.unwrap_or(1.0);
+                x.extend(row.iter().flat_map(|&v| (v * s).to_le_bytes()));
+            }
+            let mut step = [0u8; 16];
+            step[..4].copy_from_slice(&n.to_le_bytes());
+            step[4..8].copy_from_slice(&(self.len as u32).to_le_bytes());
+            ctx.queue.write_buffer(&self.step, 0, &step);
+            ctx.queue.write_buffer(&self.x, 0, &x);
+            let mut enc = ctx
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+            {
+                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("forward"),
+                    timestamp_writes: None,
+                });
+                for dsp in &self.layers {
+                    dsp.record(&mut pass, n);
+                }
+                if last {
+                    for dsp in &self.tail {
+                        dsp.record(&mut pass, n);
+                    }
+                    if out == GpuOutput::Argmax {
+                        self.argmax.record(&mut pass, n);
+                    }
+                }
+            }
+            if last {
+                match out {
+                    GpuOutput::Logits => enc.copy_buffer_to_buffer(
+                        &self.logits,
+                        0,
+                        &self.read_logits,
+                        0,
+                        (c.n_vocab * 4) as u64,
+                    ),
+                    GpuOutput::Argmax => {
+                        enc.copy_buffer_to_buffer(&self.argmax_out, 0, &self.read_argmax, 0, 8)
+                    }
+                }
+            }
+            ctx.queue.submit([enc.finish()]);
+            self.len += chunk.len();
+        }
+        let res = match out {
+            GpuOutput::Logits => {
+                let bytes = ctx.read(&self.read_logits, (c.n_vocab * 4) as u64).await?;
+                GpuResult::Logits(
+                    bytes
+                        .chunks_exact(4)
+                        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                        .collect(),
+                )
+            }
+            GpuOutput::Argmax => {
+                let b = ctx.read(&self.read_argmax, 8).await?;
+                GpuResult::Argmax {
+                    token: u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+                    logit: f32::from_le_bytes([b[4], b[5], b[6], b[7]]),
+                }
+            }
+        };
+        Ok(res)
+    }
+}
+
+impl GpuResult {
+    /// The logits (empty for an argmax result).
+    pub fn logits(self) -> Vec<f32> {
+        match self {
+            GpuResult::Logits(l) => l,
+            GpuResult::Argmax { .. } => Vec::new(),
+        }
+    }
+
+    /// The greedy token: the argmax, or the first largest logit.
+    pub fn argmax(&self) -> u32 {
+        match self {
+            GpuResult::Argmax { token, .. } => *token,
+            GpuResult::Logits(l) => {
+                let mut best = 0;
+                for (i, &v) in l.iter().enumerate() {
+                    if v > l[best] {
+                        best = i;
+                    }
+                }
+                best as u32
+            }
+        }
+    }
+}

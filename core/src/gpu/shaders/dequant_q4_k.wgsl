@@ -1,0 +1,26 @@
+// Q4_K super-block (144 bytes, 256 weights): f16 d, f16 dmin, 12 bytes of 6-bit scales and
+// mins, 128 bytes of nibbles. Sub-block j (32 weights): x = d * sc[j] * q - dmin * m[j];
+// sub-blocks 2c and 2c+1 are the low and high nibbles of qs[32c .. 32c+32].
+fn dequant_chunk(row_byte: u32, c: u32) {
+    let b = row_byte + (c / 8u) * 144u;
+    let j = c % 8u;
+    let d = f16at(b);
+    let dmin = f16at(b + 2u);
+    let s = b + 4u;
+    var sc: u32;
+    var mn: u32;
+    if (j < 4u) {
+        sc = rd8(s + j) & 63u;
+        mn = rd8(s + j + 4u) & 63u;
+    } else {
+        sc = (rd8(s + j + 4u) & 15u) | ((rd8(s + j - 4u) >> 6u) << 4u);
+        mn = (rd8(s + j + 4u) >> 4u) | ((rd8(s + j) >> 6u) << 4u);
+    }
+    let d1 = d * f32(sc);
+    let m1 = dmin * f32(mn);
+    let q0 = b + 16u + (j / 2u) * 32u;
+    let shift = (j % 2u) * 4u;
+    for (var l = 0u; l < 32u; l++) {
+        wv[l] = d1 * f32((rd8(q0 + l) >> shift) & 15u) - m1;
+    }
+}

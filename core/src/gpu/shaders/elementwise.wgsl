@@ -1,0 +1,76 @@
+// Element-wise kernels over step.n_tok * per_tok elements (or fixed_len):
+// `add` (Y += X), `add_bias` (Y[i] += X[i % per_tok]), `silu_mul` / `gelu_mul`
+// (Y = act(Y) * X: the gated feed-forward), `softcap` (Y = tanh(X / cap) * cap).
+
+struct Params {
+    per_tok: u32,
+    fixed_len: u32,
+    cap: f32,
+    _p0: u32,
+}
+
+@group(0) @binding(0) var<uniform> step: Step;
+@group(0) @binding(1) var<uniform> p: Params;
+@group(0) @binding(2) var<storage, read> X: array<f32>;
+@group(0) @binding(3) var<storage, read_write> Y: array<f32>;
+
+fn n_elems() -> u32 {
+    if (p.fixed_len != 0u) {
+        return p.fixed_len;
+    }
+    return step.n_tok * p.per_tok;
+}
+
+fn gelu(x: f32) -> f32 {
+    // As the CPU backend: input and output rounded to f16, saturating outside +-10.
+    if (x <= -10.0) {
+        return 0.0;
+    }
+    if (x >= 10.0) {
+        return x;
+    }
+    let h = f16_round(x);
+    let y = 0.5 * h * (1.0 + tanh(0.7978846 * h * (1.0 + 0.044715 * h * h)));
+    return f16_round(y);
+}
+
+@compute @workgroup_size(64)
+fn add(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = gid.x + gid.y * 2097152u;
+    if (i < n_elems()) {
+        Y[i] += X[i];
+    }
+}
+
+@compute @workgroup_size(64)
+fn add_bias(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = gid.x + gid.y * 2097152u;
+    if (i < n_elems()) {
+        Y[i] += X[i % p.per_tok];
+    }
+}
+
+@compute @workgroup_size(64)
+fn silu_mul(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = gid.x + gid.y * 2097152u;
+    if (i < n_elems()) {
+        let g = Y[i];
+        Y[i] = g / (1.0 + exp(-g)) * X[i];
+    }
+}
+
+@compute @workgroup_size(64)
+fn gelu_mul(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = gid.x + gid.y * 2097152u;
+    if (i < n_elems()) {
+        Y[i] = gelu(Y[i]) * X[i];
+    }
+}
+
+@compute @workgroup_size(64)
+fn softcap(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = gid.x + gid.y * 2097152u;
+    if (i < n_elems()) {
+        Y[i] = tanh(X[i] / p.cap) * p.cap;
+    }
+}

@@ -1,0 +1,90 @@
+// out[t][row_off + r] = W[r] . x[t] for a matrix stored in its GGUF block format.
+// Prepended with common.wgsl and one dequant_*.wgsl, which defines
+// `fn dequant_chunk(row_byte: u32, c: u32)` filling `wv` with the c-th 32 weights of a row.
+// One workgroup per (row, tile of TILE tokens); 64 threads split the row's chunks.
+
+const WG: u32 = 64u;
+const TILE: u32 = 8u;
+
+struct Params {
+    rows: u32,        // rows in this part
+    cols: u32,
+    row_bytes: u32,
+    out_stride: u32,  // output row length (all parts)
+    row_off: u32,     // first row of this part in the output
+    fixed_tok: u32,   // 0: step.n_tok tokens; else this many
+    x_off: u32,       // first element of x read
+    round_x_f16: u32, // 1: round x to f16 first (f16 weights: the CPU multiplies f16 x f16)
+}
+
+@group(0) @binding(0) var<uniform> step: Step;
+@group(0) @binding(1) var<uniform> p: Params;
+@group(0) @binding(2) var<storage, read> W: array<u32>;
+@group(0) @binding(3) var<storage, read> X: array<f32>;
+@group(0) @binding(4) var<storage, read_write> Y: array<f32>;
+
+var<private> wv: array<f32, 32>;
+var<workgroup> partial: array<f32, 512>; // WG * TILE
+
+fn rd8(a: u32) -> u32 {
+    return (W[a >> 2u] >> ((a & 3u) * 8u)) & 0xffu;
+}
+fn rd16(a: u32) -> u32 {
+    return rd8(a) | (rd8(a + 1u) << 8u);
+}
+fn rd32(a: u32) -> u32 {
+    return rd16(a) | (rd16(a + 2u) << 16u);
+}
+fn f16at(a: u32) -> f32 {
+    return unpack2x16float(rd16(a)).x;
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let r = wg.x + wg.z * 32768u;
+    var n_tok = step.n_tok;
+    if (p.fixed_tok != 0u) {
+        n_tok = p.fixed_tok;
+    }
+    let t0 = wg.y * TILE;
+    let nt = min(TILE, n_tok - t0);
+    if (r >= p.rows) {
+        return;
+    }
+    var acc: array<f32, 8>;
+    for (var i = 0u; i < TILE; i++) {
+        acc[i] = 0.0;
+    }
+    let n_chunks = p.cols / 32u;
+    let row_byte = r * p.row_bytes;
+    for (var c = lid; c < n_chunks; c += WG) {
+        dequant_chunk(row_byte, c);
+        for (var t = 0u; t < nt; t++) {
+            let xb = p.x_off + (t0 + t) * p.cols + c * 32u;
+            var s = 0.0;
+            for (var i = 0u; i < 32u; i++) {
+                var xv = X[xb + i];
+                if (p.round_x_f16 != 0u) {
+                    xv = f16_round(xv);
+                }
+                s += wv[i] * xv;
+            }
+            acc[t] += s;
+        }
+    }
+    for (var t = 0u; t < TILE; t++) {
+        partial[t * WG + lid] = acc[t];
+    }
+    workgroupBarrier();
+    for (var w = WG / 2u; w > 0u; w = w / 2u) {
+        if (lid < w) {
+            for (var t = 0u; t < TILE; t++) {
+                partial[t * WG + lid] += partial[t * WG + lid + w];
+            }
+        }
+        workgroupBarrier();
+    }
+    if (lid < nt) {
+        Y[(t0 + lid) * p.out_stride + p.row_off + r] = partial[lid * WG];
+    }
+}

@@ -1,0 +1,428 @@
+//! Every GPU kernel against the CPU backend's kernels on random data, tolerances scaled with
+//! the size of what is summed. They run on whatever adapter exists, software ones included
+//! (lavapipe in CI); without one they fail when `CI` is set and are skipped otherwise.
+
+use super::attention::{AttnShape, attention, attention_pipeline};
+use super::elementwise::{Op, elementwise, elementwise_pipeline};
+use super::kernel::{Dispatch, storage, storage_f32};
+use super::kv_store::{kv_store, kv_store_pipeline};
+use super::matmul::{GpuMatrix, MatmulIo, matmul, matmul_pipeline};
+use super::rms_norm::{copy_pipeline, inplace_pipeline, rms_norm, rms_norm_inplace};
+use super::rope::{rope, rope_pipeline, rope_table};
+use super::*;
+use crate::model::{QMatrix, RopeStyle, ops};
+use crate::{GgmlType, ModelBytes, quant};
+
+/// A context on any adapter, software included; `None` (test skipped) only outside CI.
+pub(crate) fn test_context() -> Option<GpuContext> {
+    match block_on(GpuContext::new(GpuOptions {
+        allow_software: true,
+    })) {
+        Ok(c) => Some(c),
+        Err(e) if std::env::var_os("CI").is_some() => {
+            panic!("no GPU adapter in CI ({e}); scripts/setup installs lavapipe (mesa-vulkan-drivers)")
+        }
+        Err(e) => {
+            eprintln!("skipping GPU test: {e}");
+            None
+        }
+    }
+}
+
+/// Deterministic values in [-1, 1).
+pub(crate) fn random(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+        })
+        .collect()
+}
+
+fn step_buffer(ctx: &GpuContext, n_tok: u32, pos0: u32) -> wgpu::Buffer {
+    let buf = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("step"),
+        size: 16,
+        usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let mut b = [0u8; 16];
+    b[..4].copy_from_slice(&n_tok.to_le_bytes());
+    b[4..8].copy_from_slice(&pos0.to_le_bytes());
+    ctx.queue.write_buffer(&buf, 0, &b);
+    buf
+}
+
+fn run(ctx: &GpuContext, ds: &[Dispatch], n_tok: u32) {
+    let mut enc = ctx.device.create_command_encoder(&Default::default());
+    {
+        let mut pass = enc.begin_compute_pass(&Default::default());
+        for d in ds {
+            d.record(&mut pass, n_tok);
+        }
+    }
+    ctx.queue.submit([enc.finish()]);
+}
+
+fn read_f32(ctx: &GpuContext, buf: &wgpu::Buffer, n: usize) -> Vec<f32> {
+    let size = (n * 4) as u64;
+    let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: None,
+        size,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let mut enc = ctx.device.create_command_encoder(&Default::default());
+    enc.copy_buffer_to_buffer(buf, 0, &staging, 0, size);
+    ctx.queue.submit([enc.finish()]);
+    let bytes = block_on(ctx.read(&staging, size)).expect("readback");
+    bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+fn quantized(ty: GgmlType, rows: usize, cols: usize, seed: u64) -> QMatrix {
+    let vals = random(rows * cols, seed);
+    let rb = ty.row_bytes(cols as u64).unwrap() as usize;
+    let mut data = vec![0u8; rows * rb];
+    for (r, dst) in data.chunks_exact_mut(rb).enumerate() {
+        quant::quantize_row(ty, &vals[r * cols..(r + 1) * cols], dst).unwrap();
+    }
+    QMatrix::from_raw(ModelBytes::from_vec(data), 0, ty, rows, cols)
+}
+
+const TYPES: [GgmlType; 8] = [
+    GgmlType::F32,
+    GgmlType::F16,
+    GgmlType::Q4_0,
+    GgmlType::Q4_1,
+    GgmlType::Q5_0,
+    GgmlType::Q8_0,
+    GgmlType::Q4_K,
+    GgmlType::Q6_K,
+];
+
+fn check_matmul(ctx: &GpuContext, ty: GgmlType, rows: usize, cols: usize, n_tok: usize) {
+    let w = quantized(ty, rows, cols, ty as u64 + 1);
+    let gm: GpuMatrix = model::upload_matrix(ctx, &w).unwrap();
+    let x = random(n_tok * cols, 99);
+    let step = step_buffer(ctx, n_tok as u32, 0);
+    let xb = storage_f32(ctx, "x", &x);
+    let yb = storage(ctx, "y", (n_tok * rows * 4) as u64);
+    let pipe = matmul_pipeline(ctx, ty).unwrap();
+    let io = MatmulIo {
+        step: &step,
+        x: &xb,
+        y: &yb,
+        x_off: 0,
+        fixed_tok: 0,
+    };
+    run(ctx, &matmul(ctx, &pipe, &gm, &io), n_tok as u32);
+    let got = read_f32(ctx, &yb, n_tok * rows);
+    // The CPU backend's product (activations quantized as its vec_dot type) and an exact one
+    // over the dequantized weights.
+    let mut cpu = vec![0f32; n_tok * rows];
+    crate::model::matmul::matmul(&w, &x, n_tok, &mut cpu, &mut Default::default());
+    let mut row = vec![0f32; cols];
+    for r in 0..rows {
+        w.dequantize_row(r, &mut row).unwrap();
+        for t in 0..n_tok {
+            let xt = &x[t * cols..(t + 1) * cols];
+            let xr = |v: f32| {
+                if ty == GgmlType::F16 {
+                    half::f16::from_f32(v).to_f32()
+                } else {
+                    v
+                }
+            };
+            let exact: f64 = row.iter().zip(xt).map(|(&a, &b)| f64::from(a * xr(b))).sum();
+            let mag: f32 = row.iter().zip(xt).map(|(&a, &b)| (a * b).abs()).sum();
+            let g = got[t * rows + r];
+            assert!(
+                (f64::from(g) - exact).abs() <= 1e-5 * f64::from(mag) + 1e-6,
+                "{ty} row {r} tok {t}: gpu {g} exact {exact}"
+            );
+            let c = cpu[t * rows + r];
+            assert!(
+                (g - c).abs() <= 0.01 * mag + 1e-5,
+                "{ty} row {r} tok {t}: gpu {g} cpu {c}"
+            );
+        }
+    }
+}
+
+#[test]
+fn matmul_every_type_matches_cpu() {
+    let Some(ctx) = test_context() else { return };
+    for ty in TYPES {
+        check_matmul(&ctx, ty, 37, 512, 1);
+        check_matmul(&ctx, ty, 37, 512, 11);
+    }
+}
+
+#[test]
+fn matmul_split_over_several_buffers() {
+    let Some(ctx) = test_context() else { return };
+    // 300 rows of 256 Q8_0 weights (272 bytes each) in parts of at most 15 rows.
+    let ctx = ctx.with_binding_cap(272 * 15 + 4);
+    let w = quantized(GgmlType::Q8_0, 300, 256, 5);
+    assert_eq!(model::upload_matrix(&ctx, &w).unwrap().parts.len(), 20);
+    check_matmul(&ctx, GgmlType::Q8_0, 300, 256, 3);
+    // A row larger than a binding cannot be split: a clear error.
+    let small = ctx.with_binding_cap(100);
+    assert_eq!(
+        model::upload_matrix(&small, &w).unwrap_err().code(),
+        "GPU_DOES_NOT_FIT"
+    );
+}
+
+#[test]
+fn rms_norm_matches_cpu() {
+    let Some(ctx) = test_context() else { return };
+    let (len, n_tok, eps) = (300, 5, 1e-6);
+    let x = random(len * n_tok, 1);
+    let w = random(len, 2);
+    let step = step_buffer(&ctx, n_tok as u32, 0);
+    let (wb, xb, yb) = (
+        storage_f32(&ctx, "w", &w),
+        storage_f32(&ctx, "x", &x),
+        storage(&ctx, "y", (len * n_tok * 4) as u64),
+    );
+    let norm = copy_pipeline(&ctx);
+    let inplace = inplace_pipeline(&ctx);
+    run(
+        &ctx,
+        &[rms_norm(&ctx, &norm, [&step, &wb, &xb, &yb], len, eps, 0, 0)],
+        n_tok as u32,
+    );
+    let got = read_f32(&ctx, &yb, len * n_tok);
+    let mut want = vec![0f32; len];
+    for t in 0..n_tok {
+        ops::rms_norm(&x[t * len..(t + 1) * len], &w, eps, &mut want);
+        for i in 0..len {
+            assert!((got[t * len + i] - want[i]).abs() <= 1e-5 * (1.0 + want[i].abs()));
+        }
+    }
+    // The last token only, and per-head in place (3 heads of 100 per token).
+    run(
+        &ctx,
+        &[rms_norm(&ctx, &norm, [&step, &wb, &xb, &yb], len, eps, 1, u32::MAX)],
+        n_tok as u32,
+    );
+    let last = read_f32(&ctx, &yb, len);
+    for i in 0..len {
+        assert!((last[i] - want[i]).abs() <= 1e-5 * (1.0 + want[i].abs()));
+    }
+    let hw = storage_f32(&ctx, "hw", &w[..100]);
+    run(
+        &ctx,
+        &[rms_norm_inplace(&ctx, &inplace, [&step, &hw, &xb], 100, 3, eps)],
+        n_tok as u32,
+    );
+    let got = read_f32(&ctx, &xb, len * n_tok);
+    let mut head = x.clone();
+    head.chunks_exact_mut(100)
+        .for_each(|h| ops::rms_norm_inplace(h, &w[..100], eps));
+    for (g, h) in got.iter().zip(&head) {
+        assert!((g - h).abs() <= 1e-5 * (1.0 + h.abs()));
+    }
+}
+
+#[test]
+fn rope_matches_cpu_both_styles() {
+    let Some(ctx) = test_context() else { return };
+    let (heads, hd, n_rot, n_tok, pos0, n_ctx) = (3, 64, 48, 4, 7, 16);
+    let table = rope_table(n_ctx, n_rot, 10_000.0, 0.5, None);
+    let tb = storage_f32(&ctx, "table", &table);
+    let step = step_buffer(&ctx, n_tok, pos0);
+    let pipe = rope_pipeline(&ctx);
+    for style in [RopeStyle::Norm, RopeStyle::Neox] {
+        let x = random(n_tok as usize * heads * hd, 3);
+        let xb = storage_f32(&ctx, "x", &x);
+        run(
+            &ctx,
+            &[rope(&ctx, &pipe, [&step, &tb, &xb], heads, hd, n_rot, style)],
+            n_tok,
+        );
+        let got = read_f32(&ctx, &xb, x.len());
+        let mut want = x.clone();
+        let mut cache = Vec::new();
+        for t in 0..n_tok as usize {
+            ops::rope_cache(pos0 as usize + t, n_rot, 10_000.0, 0.5, None, &mut cache);
+            want[t * heads * hd..(t + 1) * heads * hd]
+                .chunks_exact_mut(hd)
+                .for_each(|h| ops::rope_apply(h, &cache, style));
+        }
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() <= 1e-6 * (1.0 + w.abs()), "{style:?}: {g} vs {w}");
+        }
+    }
+}
+
+/// Attention over positions 0..=pos of a cache, in f64: the reference for the GPU kernel.
+#[allow(clippy::too_many_arguments)]
+fn attention_ref(
+    q: &[f32],
+    kc: &[f32],
+    vc: &[f32],
+    s: &AttnShape,
+    t: usize,
+    h: usize,
+    pos: usize,
+) -> Vec<f64> {
+    let kvh = h / (s.n_head / s.n_head_kv);
+    let start = if s.window > 0 {
+        (pos + 1).saturating_sub(s.window)
+    } else {
+        0
+    };
+    let (kv_dim, v_dim) = (s.n_head_kv * s.head_dim, s.n_head_kv * s.head_dim_v);
+    let qh = &q[(t * s.n_head + h) * s.head_dim..][..s.head_dim];
+    let scores: Vec<f64> = (start..=pos)
+        .map(|j| {
+            let k = &kc[j * kv_dim + kvh * s.head_dim..][..s.head_dim];
+            k.iter()
+                .zip(qh)
+                .map(|(&a, &b)| f64::from(a) * f64::from(b * s.q_scale))
+                .sum::<f64>()
+                * f64::from(s.kq_scale)
+        })
+        .collect();
+    let mx = scores.iter().cloned().fold(f64::MIN, f64::max);
+    let e: Vec<f64> = scores.iter().map(|&x| (x - mx).exp()).collect();
+    let sum: f64 = e.iter().sum();
+    (0..s.head_dim_v)
+        .map(|d| {
+            (start..=pos)
+                .zip(&e)
+                .map(|(j, &w)| w * f64::from(vc[j * v_dim + kvh * s.head_dim_v + d]))
+                .sum::<f64>()
+                / sum
+        })
+        .collect()
+}
+
+#[test]
+fn kv_store_and_attention_gqa_window_match_reference() {
+    let Some(ctx) = test_context() else { return };
+    let n_ctx = 40;
+    for window in [0, 5] {
+        let s = AttnShape {
+            n_head: 4,
+            n_head_kv: 2,
+            head_dim: 32,
+            head_dim_v: 32,
+            window,
+            n_ctx,
+            q_scale: 0.5,
+            kq_scale: 0.3,
+            round_q_f16: false,
+        };
+        let (kv_dim, n_tok, pos0) = (64, 6usize, 20usize);
+        // Earlier positions written directly; this step's keys and values by kv_store.
+        let kc = random(n_ctx * kv_dim, 11);
+        let vc = random(n_ctx * kv_dim, 12);
+        let kb = storage_f32(&ctx, "kc", &kc);
+        let vb = storage_f32(&ctx, "vc", &vc);
+        let knew = random(n_tok * kv_dim, 13);
+        let vnew = random(n_tok * kv_dim, 14);
+        let q = random(n_tok * s.n_head * s.head_dim, 15);
+        let step = step_buffer(&ctx, n_tok as u32, pos0 as u32);
+        let qb = storage_f32(&ctx, "q", &q);
+        let knb = storage_f32(&ctx, "k", &knew);
+        let vnb = storage_f32(&ctx, "v", &vnew);
+        let scores = storage(&ctx, "scores", (n_tok * s.n_head * n_ctx * 4) as u64);
+        let out = storage(&ctx, "out", (n_tok * s.n_head * s.head_dim_v * 4) as u64);
+        let store = kv_store_pipeline(&ctx);
+        let attn = attention_pipeline(&ctx);
+        run(
+            &ctx,
+            &[
+                kv_store(&ctx, &store, [&step, &knb, &kb], kv_dim, true),
+                kv_store(&ctx, &store, [&step, &vnb, &vb], kv_dim, false),
+                attention(&ctx, &attn, [&step, &qb, &kb, &vb, &scores, &out], s),
+            ],
+            n_tok as u32,
+        );
+        let got = read_f32(&ctx, &out, n_tok * s.n_head * s.head_dim_v);
+        let mut kc2 = kc.clone();
+        let mut vc2 = vc.clone();
+        for (i, (&k, &v)) in knew.iter().zip(&vnew).enumerate() {
+            kc2[pos0 * kv_dim + i] = half::f16::from_f32(k).to_f32();
+            vc2[pos0 * kv_dim + i] = v;
+        }
+        let stored = read_f32(&ctx, &kb, n_ctx * kv_dim);
+        assert_eq!(stored, kc2, "kv_store rounds keys to f16 at the step's positions");
+        for t in 0..n_tok {
+            for h in 0..s.n_head {
+                let want = attention_ref(&q, &kc2, &vc2, &s, t, h, pos0 + t);
+                for (d, w) in want.iter().enumerate() {
+                    let g = got[(t * s.n_head + h) * s.head_dim_v + d];
+                    assert!((f64::from(g) - w).abs() < 1e-5, "window {window} t{t} h{h} d{d}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn gated_activations_bias_add_softcap_match_cpu() {
+    let Some(ctx) = test_context() else { return };
+    let (n, n_tok) = (200usize, 3u32);
+    let g = random(n * n_tok as usize, 21).iter().map(|v| v * 12.0).collect::<Vec<_>>();
+    let u = random(n * n_tok as usize, 22);
+    let step = step_buffer(&ctx, n_tok, 0);
+    let cases: [(Op, fn(f32, f32) -> f32); 4] = [
+        (Op::SiluMul, |g, u| ops::silu(g) * u),
+        (Op::GeluMul, |g, u| ops::gelu(g) * u),
+        (Op::Add, |g, u| g + u),
+        (Op::Softcap, |_, u| libm::tanhf(u * 9.0 / 7.0) * 7.0),
+    ];
+    for (op, f) in cases {
+        let scaled: Vec<f32> = u.iter().map(|v| v * 9.0).collect();
+        let ub = storage_f32(&ctx, "u", if op == Op::Softcap { &scaled } else { &u });
+        let gb = storage_f32(&ctx, "g", &g);
+        let pipe = elementwise_pipeline(&ctx, op);
+        run(&ctx, &[elementwise(&ctx, &pipe, [&step, &ub, &gb], n, 0, 7.0)], n_tok);
+        let got = read_f32(&ctx, &gb, n * n_tok as usize);
+        for i in 0..got.len() {
+            let want = f(g[i], u[i]);
+            // GELU is rounded to f16 on both sides: one f16 step apart at most.
+            let tol = if op == Op::GeluMul { 2e-3 } else { 1e-5 };
+            assert!((got[i] - want).abs() <= tol * (1.0 + want.abs()), "{op:?} {i}: {} vs {want}", got[i]);
+        }
+    }
+    let bias = random(n, 23);
+    let bb = storage_f32(&ctx, "b", &bias);
+    let gb = storage_f32(&ctx, "g", &g);
+    let pipe = elementwise_pipeline(&ctx, Op::AddBias);
+    run(&ctx, &[elementwise(&ctx, &pipe, [&step, &bb, &gb], n, 0, 0.0)], n_tok);
+    let got = read_f32(&ctx, &gb, n * n_tok as usize);
+    for i in 0..got.len() {
+        assert_eq!(got[i], g[i] + bias[i % n]);
+    }
+}
+
+#[test]
+fn argmax_finds_first_largest() {
+    let Some(ctx) = test_context() else { return };
+    for len in [1usize, 255, 70_001] {
+        let mut x = random(len, len as u64);
+        let at = len * 2 / 3;
+        x[at] = 5.0;
+        if len > 1 {
+            x[len - 1] = 5.0; // a tie later on: the first index wins
+        }
+        let xb = storage_f32(&ctx, "x", &x);
+        let out = storage(&ctx, "out", 8);
+        let pipe = super::argmax::argmax_pipeline(&ctx);
+        run(&ctx, &[super::argmax::argmax(&ctx, &pipe, &xb, &out, len)], 1);
+        let got = read_f32(&ctx, &out, 2);
+        assert_eq!(got[0].to_bits() as usize, at, "len {len}");
+        assert_eq!(got[1], 5.0);
+    }
+}
