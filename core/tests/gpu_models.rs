@@ -10,7 +10,9 @@ mod common;
 use std::sync::Arc;
 
 use hearth_core::gguf::{Gguf, GgufWriter};
-use hearth_core::gpu::{GpuContext, GpuModel, GpuOptions, GpuOutput, GpuResult, GpuSession, block_on};
+use hearth_core::gpu::{
+    GpuContext, GpuModel, GpuOptions, GpuOutput, GpuResult, GpuSession, block_on,
+};
 use hearth_core::model::{Decoder, ForwardScratch, Logits};
 use hearth_core::{GgmlType, KvType, Model, ModelBytes, quant};
 
@@ -20,7 +22,9 @@ fn context() -> Option<GpuContext> {
     })) {
         Ok(c) => Some(c),
         Err(e) if std::env::var_os("CI").is_some() => {
-            panic!("no GPU adapter in CI ({e}); scripts/setup installs lavapipe (mesa-vulkan-drivers)")
+            panic!(
+                "no GPU adapter in CI ({e}); scripts/setup installs lavapipe (mesa-vulkan-drivers)"
+            )
         }
         Err(e) => {
             eprintln!("skipping GPU test: {e}");
@@ -69,12 +73,16 @@ fn synthetic(arch: &str) -> Decoder {
         let rb = ty.row_bytes(cols).unwrap() as usize;
         let mut data = vec![0u8; rb * rows as usize];
         for (r, dst) in data.chunks_exact_mut(rb).enumerate() {
-            quant::quantize_row(ty, &vals[r * cols as usize..(r + 1) * cols as usize], dst).unwrap();
+            quant::quantize_row(ty, &vals[r * cols as usize..(r + 1) * cols as usize], dst)
+                .unwrap();
         }
         w.tensor(name, &[cols, rows], ty, data);
     };
     let norm = |w: &mut GgufWriter, name: &str, n: u64, s: u64| {
-        let v: Vec<f32> = random(n as usize, 1000 + s).iter().map(|x| 1.0 + 0.2 * x).collect();
+        let v: Vec<f32> = random(n as usize, 1000 + s)
+            .iter()
+            .map(|x| 1.0 + 0.2 * x)
+            .collect();
         w.tensor_f32(name, &[n], &v);
     };
     use GgmlType::*;
@@ -114,13 +122,17 @@ fn synthetic(arch: &str) -> Decoder {
 fn cpu_greedy(dec: &Decoder, prompt: &[u32], n: usize, n_ctx: usize) -> (Vec<u32>, Vec<f32>) {
     let mut cache = dec.new_cache(n_ctx);
     let mut s = ForwardScratch::default();
-    let mut logits = dec.forward(&mut cache, prompt, Logits::Last, &mut s).unwrap();
+    let mut logits = dec
+        .forward(&mut cache, prompt, Logits::Last, &mut s)
+        .unwrap();
     let first = logits.clone();
     let mut out = Vec::new();
     for _ in 0..n {
         let tok = argmax(&logits);
         out.push(tok);
-        logits = dec.forward(&mut cache, &[tok], Logits::Last, &mut s).unwrap();
+        logits = dec
+            .forward(&mut cache, &[tok], Logits::Last, &mut s)
+            .unwrap();
     }
     (out, first)
 }
@@ -145,7 +157,9 @@ fn gpu_greedy(
 ) -> (Vec<u32>, Vec<f32>) {
     let gm = Arc::new(block_on(GpuModel::upload(ctx, dec)).unwrap());
     let mut s = block_on(GpuSession::new(&gm, n_ctx, KvType::F16)).unwrap();
-    let first = block_on(s.forward(prompt, GpuOutput::Logits)).unwrap().logits();
+    let first = block_on(s.forward(prompt, GpuOutput::Logits))
+        .unwrap()
+        .logits();
     let mut tok = argmax(&first);
     let mut out = vec![tok];
     while out.len() < n {
@@ -167,7 +181,10 @@ fn check_synthetic(arch: &str) {
     let (gpu, gpu_logits) = gpu_greedy(&ctx, &dec, &prompt, 20, 80);
     let scale = cpu_logits.iter().fold(0f32, |m, v| m.max(v.abs()));
     for (c, g) in cpu_logits.iter().zip(&gpu_logits) {
-        assert!((c - g).abs() <= 0.02 * scale, "{arch}: logit {g} vs cpu {c} (scale {scale})");
+        assert!(
+            (c - g).abs() <= 0.02 * scale,
+            "{arch}: logit {g} vs cpu {c} (scale {scale})"
+        );
     }
     assert_eq!(gpu, cpu, "{arch}: greedy tokens differ");
 }

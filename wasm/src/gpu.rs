@@ -42,12 +42,14 @@ impl WasmModel {
             .await
             .map_err(err)?;
             let gpu = Arc::new(GpuModel::upload(&ctx, model.decoder()).await.map_err(err)?);
-            let mut session = Session::with_gpu_async(model.clone(), n_ctx as usize, KvType::F16, &gpu)
-                .await
-                .map_err(core_error)?;
+            let mut session =
+                Session::with_gpu_async(model.clone(), n_ctx as usize, KvType::F16, &gpu)
+                    .await
+                    .map_err(core_error)?;
             session.set_cpu_fallback(cpu_fallback);
             Ok(WasmGpuSession {
                 adapter: to_js(ctx.adapter())?,
+                ctx,
                 model,
                 state: Rc::new(RefCell::new(State::Idle(Box::new(session)))),
                 cancel: Arc::new(AtomicBool::new(false)),
@@ -68,6 +70,8 @@ pub struct WasmGpuSession {
     state: Rc<RefCell<State>>,
     cancel: Arc<AtomicBool>,
     adapter: JsValue,
+    /// The device, for the test hook (usable while a step holds the session).
+    ctx: GpuContext,
 }
 
 const BUSY: &str = "HEARTH_BUSY";
@@ -177,15 +181,8 @@ impl WasmGpuSession {
     /// Test hook: destroys the GPU device (`GPUDevice.destroy()`), as a driver reset
     /// would lose it; the next forward pass fails (or moves to the CPU).
     #[wasm_bindgen(js_name = loseGpuDevice)]
-    pub fn lose_gpu_device(&self) -> Result<(), JsValue> {
-        let state = self.state.borrow();
-        let session = match &*state {
-            State::Idle(s) => s.as_ref(),
-            State::Running(g) => g.session(),
-            State::Moving => return Err(js_error(BUSY, "a step is running")),
-        };
-        session.destroy_gpu_device();
-        Ok(())
+    pub fn lose_gpu_device(&self) {
+        self.ctx.destroy();
     }
 }
 

@@ -66,7 +66,10 @@ pub fn open_session(
     let ctx = block_on(GpuContext::new(GpuOptions {
         allow_software: true,
     }));
-    let probe = ctx.as_ref().map(|c| c.adapter().clone()).map_err(Clone::clone);
+    let probe = ctx
+        .as_ref()
+        .map(|c| c.adapter().clone())
+        .map_err(Clone::clone);
     if !decide(backend, &probe)? {
         let reason = match &probe {
             Ok(a) => format!("only the software adapter {:?}", a.name),

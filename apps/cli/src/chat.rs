@@ -4,8 +4,8 @@
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
-use hearth_core::chat_template::ChatMessage;
 use hearth_core::Model;
+use hearth_core::chat_template::ChatMessage;
 
 use crate::CliResult;
 use crate::run::GenArgs;

@@ -125,8 +125,8 @@ impl GpuContext {
 
     /// The largest buffer one kernel can bind (bytes).
     pub fn max_binding(&self) -> u64 {
-        let max = u64::from(self.limits.max_storage_buffer_binding_size)
-            .min(self.limits.max_buffer_size);
+        let max =
+            u64::from(self.limits.max_storage_buffer_binding_size).min(self.limits.max_buffer_size);
         self.binding_cap.map_or(max, |c| c.min(max))
     }
 
@@ -134,6 +134,20 @@ impl GpuContext {
     pub fn with_binding_cap(mut self, cap: u64) -> GpuContext {
         self.binding_cap = Some(cap);
         self
+    }
+
+    /// Whether the device-lost callback has run.
+    pub fn is_lost(&self) -> bool {
+        self.lost
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+
+    /// Destroys the device, as a driver reset or a reclaimed GPU would lose it (tests of
+    /// the device-lost path; on WebGPU this is `GPUDevice.destroy()`).
+    pub fn destroy(&self) {
+        self.device.destroy();
     }
 
     /// An error if the device was lost or an operation failed outside an error scope.

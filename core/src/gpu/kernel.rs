@@ -8,7 +8,12 @@ use super::GpuContext;
 pub(crate) const COMMON: &str = include_str!("shaders/common.wgsl");
 
 /// Compiles `src` (after the prelude) and returns the pipeline for `entry`.
-pub(crate) fn pipeline(ctx: &GpuContext, label: &str, src: &str, entry: &str) -> wgpu::ComputePipeline {
+pub(crate) fn pipeline(
+    ctx: &GpuContext,
+    label: &str,
+    src: &str,
+    entry: &str,
+) -> wgpu::ComputePipeline {
     let module = ctx
         .device
         .create_shader_module(wgpu::ShaderModuleDescriptor {

@@ -29,7 +29,10 @@ pub(crate) fn matmul_pipeline(
     ty: GgmlType,
 ) -> Result<wgpu::ComputePipeline, GpuError> {
     let dq = dequant_source(ty).ok_or_else(|| {
-        GpuError::Unsupported(format!("weights of type {} (no GPU dequantizer)", ty.name()))
+        GpuError::Unsupported(format!(
+            "weights of type {} (no GPU dequantizer)",
+            ty.name()
+        ))
     })?;
     Ok(pipeline(
         ctx,

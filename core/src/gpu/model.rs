@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::attention::attention_pipeline;
 use super::argmax::argmax_pipeline;
+use super::attention::attention_pipeline;
 use super::elementwise::{Op, elementwise_pipeline};
 use super::kernel::{storage, storage_f32};
 use super::kv_store::kv_store_pipeline;
@@ -77,7 +77,15 @@ impl GpuModel {
         let (c, w) = (&decoder.config, &decoder.weights);
         let mut types: Vec<GgmlType> = vec![w.output.ty];
         for l in &w.layers {
-            for m in [&l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down] {
+            for m in [
+                &l.wq,
+                &l.wk,
+                &l.wv,
+                &l.wo,
+                &l.ffn_gate,
+                &l.ffn_up,
+                &l.ffn_down,
+            ] {
                 types.push(m.ty);
             }
         }
@@ -202,11 +210,7 @@ pub(crate) fn upload_matrix(ctx: &GpuContext, m: &QMatrix) -> Result<GpuMatrix, 
             tail[..bytes.len() - whole].copy_from_slice(&bytes[whole..]);
             ctx.queue.write_buffer(&buffer, whole as u64, &tail);
         }
-        parts.push(MatrixPart {
-            buffer,
-            row0,
-            rows,
-        });
+        parts.push(MatrixPart { buffer, row0, rows });
         row0 += rows;
     }
     Ok(GpuMatrix {

@@ -65,7 +65,9 @@ impl GpuSession {
         kv: KvType,
     ) -> Result<GpuSession, GpuError> {
         if n_ctx == 0 {
-            return Err(GpuError::Input("the context must hold at least one token".into()));
+            return Err(GpuError::Input(
+                "the context must hold at least one token".into(),
+            ));
         }
         let m = model.clone();
         model.ctx.scoped(move || Self::build(m, n_ctx, kv)).await?
@@ -82,7 +84,9 @@ impl GpuSession {
         let kv_dim = c.n_head_kv * hd;
         let v_dim = c.n_head_kv * hdv;
         if hd > 512 {
-            return Err(GpuError::Unsupported(format!("head size {hd} (at most 512)")));
+            return Err(GpuError::Unsupported(format!(
+                "head size {hd} (at most 512)"
+            )));
         }
         let scores_row = (c.n_head * n_ctx * 4) as u64;
         let batch = ((max / scores_row) as usize).min(MAX_BATCH);
@@ -158,7 +162,15 @@ impl GpuSession {
             let kc = f(n_ctx * kv_dim, "k_cache");
             let vc = f(n_ctx * v_dim, "v_cache");
             kv_bytes += ((n_ctx * (kv_dim + v_dim)) * kv.bytes()) as u64;
-            layers.push(rms_norm(ctx, &pl.norm, [&step, &l.attn_norm, &x, &xn], d, eps, 0, 0));
+            layers.push(rms_norm(
+                ctx,
+                &pl.norm,
+                [&step, &l.attn_norm, &x, &xn],
+                d,
+                eps,
+                0,
+                0,
+            ));
             layers.extend(mm(&l.wq, &xn, &q));
             layers.extend(mm(&l.wk, &xn, &k));
             layers.extend(mm(&l.wv, &xn, &v));
@@ -168,19 +180,53 @@ impl GpuSession {
                 }
             }
             if let Some(qn) = &l.q_norm {
-                layers.push(rms_norm_inplace(ctx, &pl.norm_inplace, [&step, qn, &q], hd, c.n_head, eps));
+                layers.push(rms_norm_inplace(
+                    ctx,
+                    &pl.norm_inplace,
+                    [&step, qn, &q],
+                    hd,
+                    c.n_head,
+                    eps,
+                ));
             }
             if let Some(kn) = &l.k_norm {
-                layers.push(rms_norm_inplace(ctx, &pl.norm_inplace, [&step, kn, &k], hd, c.n_head_kv, eps));
+                layers.push(rms_norm_inplace(
+                    ctx,
+                    &pl.norm_inplace,
+                    [&step, kn, &k],
+                    hd,
+                    c.n_head_kv,
+                    eps,
+                ));
             }
             let swa = c.swa_layers[il];
             let tab = if swa { &rope_swa } else { &rope_full };
-            layers.push(rope(ctx, &pl.rope, [&step, tab, &q], c.n_head, hd, c.n_rot, c.rope_style));
-            layers.push(rope(ctx, &pl.rope, [&step, tab, &k], c.n_head_kv, hd, c.n_rot, c.rope_style));
+            layers.push(rope(
+                ctx,
+                &pl.rope,
+                [&step, tab, &q],
+                c.n_head,
+                hd,
+                c.n_rot,
+                c.rope_style,
+            ));
+            layers.push(rope(
+                ctx,
+                &pl.rope,
+                [&step, tab, &k],
+                c.n_head_kv,
+                hd,
+                c.n_rot,
+                c.rope_style,
+            ));
             let round = kv == KvType::F16;
             layers.push(kv_store(ctx, &pl.kv_store, [&step, &k, &kc], kv_dim, round));
             layers.push(kv_store(ctx, &pl.kv_store, [&step, &v, &vc], v_dim, round));
-            let (q_scale, kq_scale) = if gemma { (c.attn_scale, 1.0) } else { (1.0, c.attn_scale) };
+            let (q_scale, kq_scale) = if gemma {
+                (c.attn_scale, 1.0)
+            } else {
+                (1.0, c.attn_scale)
+            };
             layers.push(attention(
                 ctx,
                 &pl.attention,
@@ -190,7 +236,11 @@ impl GpuSession {
                     n_head_kv: c.n_head_kv,
                     head_dim: hd,
                     head_dim_v: hdv,
-                    window: if swa { c.sliding_window.unwrap_or(0) } else { 0 },
+                    window: if swa {
+                        c.sliding_window.unwrap_or(0)
+                    } else {
+                        0
+                    },
                     n_ctx,
                     q_scale,
                     kq_scale,
@@ -199,16 +249,45 @@ impl GpuSession {
             ));
             layers.extend(mm(&l.wo, &attn, &o));
             if let Some(pn) = &l.attn_post_norm {
-                layers.push(rms_norm_inplace(ctx, &pl.norm_inplace, [&step, pn, &o], d, 1, eps));
+                layers.push(rms_norm_inplace(
+                    ctx,
+                    &pl.norm_inplace,
+                    [&step, pn, &o],
+                    d,
+                    1,
+                    eps,
+                ));
             }
             layers.push(elementwise(ctx, &pl.add, [&step, &o, &x], d, 0, 0.0));
-            layers.push(rms_norm(ctx, &pl.norm, [&step, &l.ffn_norm, &x, &xn], d, eps, 0, 0));
+            layers.push(rms_norm(
+                ctx,
+                &pl.norm,
+                [&step, &l.ffn_norm, &x, &xn],
+                d,
+                eps,
+                0,
+                0,
+            ));
             layers.extend(mm(&l.ffn_gate, &xn, &gate));
             layers.extend(mm(&l.ffn_up, &xn, &up));
-            layers.push(elementwise(ctx, &pl.act_mul, [&step, &up, &gate], c.n_ff, 0, 0.0));
+            layers.push(elementwise(
+                ctx,
+                &pl.act_mul,
+                [&step, &up, &gate],
+                c.n_ff,
+                0,
+                0.0,
+            ));
             layers.extend(mm(&l.ffn_down, &gate, &o));
             if let Some(pn) = &l.ffn_post_norm {
-                layers.push(rms_norm_inplace(ctx, &pl.norm_inplace, [&step, pn, &o], d, 1, eps));
+                layers.push(rms_norm_inplace(
+                    ctx,
+                    &pl.norm_inplace,
+                    [&step, pn, &o],
+                    d,
+                    1,
+                    eps,
+                ));
             }
             layers.push(elementwise(ctx, &pl.add, [&step, &o, &x], d, 0, 0.0));
             keep.push(kc);
@@ -243,7 +322,14 @@ impl GpuSession {
             },
         ));
         if let Some(cap) = c.final_logit_softcap {
-            tail.push(elementwise(ctx, &pl.softcap, [&step, &raw, &logits], 0, c.n_vocab, cap));
+            tail.push(elementwise(
+                ctx,
+                &pl.softcap,
+                [&step, &raw, &logits],
+                0,
+                c.n_vocab,
+                cap,
+            ));
         }
         keep.push(raw);
         let argmax = super::argmax::argmax(ctx, &pl.argmax, &logits, &argmax_out, c.n_vocab);
@@ -285,6 +371,11 @@ impl GpuSession {
     /// Bytes the KV cache would take at its element type (the GPU holds it as f32).
     pub fn kv_cache_bytes(&self) -> u64 {
         self.kv_bytes
+    }
+
+    /// Whether the device this session runs on was lost.
+    pub fn device_lost(&self) -> bool {
+        self.model.ctx.is_lost()
     }
 
     /// Drops cached positions from `len` on.

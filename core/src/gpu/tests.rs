@@ -20,7 +20,9 @@ pub(crate) fn test_context() -> Option<GpuContext> {
     })) {
         Ok(c) => Some(c),
         Err(e) if std::env::var_os("CI").is_some() => {
-            panic!("no GPU adapter in CI ({e}); scripts/setup installs lavapipe (mesa-vulkan-drivers)")
+            panic!(
+                "no GPU adapter in CI ({e}); scripts/setup installs lavapipe (mesa-vulkan-drivers)"
+            )
         }
         Err(e) => {
             eprintln!("skipping GPU test: {e}");
@@ -139,7 +141,11 @@ fn check_matmul(ctx: &GpuContext, ty: GgmlType, rows: usize, cols: usize, n_tok:
                     v
                 }
             };
-            let exact: f64 = row.iter().zip(xt).map(|(&a, &b)| f64::from(a * xr(b))).sum();
+            let exact: f64 = row
+                .iter()
+                .zip(xt)
+                .map(|(&a, &b)| f64::from(a * xr(b)))
+                .sum();
             let mag: f32 = row.iter().zip(xt).map(|(&a, &b)| (a * b).abs()).sum();
             let g = got[t * rows + r];
             assert!(
@@ -196,7 +202,15 @@ fn rms_norm_matches_cpu() {
     let inplace = inplace_pipeline(&ctx);
     run(
         &ctx,
-        &[rms_norm(&ctx, &norm, [&step, &wb, &xb, &yb], len, eps, 0, 0)],
+        &[rms_norm(
+            &ctx,
+            &norm,
+            [&step, &wb, &xb, &yb],
+            len,
+            eps,
+            0,
+            0,
+        )],
         n_tok as u32,
     );
     let got = read_f32(&ctx, &yb, len * n_tok);
@@ -210,7 +224,15 @@ fn rms_norm_matches_cpu() {
     // The last token only, and per-head in place (3 heads of 100 per token).
     run(
         &ctx,
-        &[rms_norm(&ctx, &norm, [&step, &wb, &xb, &yb], len, eps, 1, u32::MAX)],
+        &[rms_norm(
+            &ctx,
+            &norm,
+            [&step, &wb, &xb, &yb],
+            len,
+            eps,
+            1,
+            u32::MAX,
+        )],
         n_tok as u32,
     );
     let last = read_f32(&ctx, &yb, len);
@@ -220,7 +242,14 @@ fn rms_norm_matches_cpu() {
     let hw = storage_f32(&ctx, "hw", &w[..100]);
     run(
         &ctx,
-        &[rms_norm_inplace(&ctx, &inplace, [&step, &hw, &xb], 100, 3, eps)],
+        &[rms_norm_inplace(
+            &ctx,
+            &inplace,
+            [&step, &hw, &xb],
+            100,
+            3,
+            eps,
+        )],
         n_tok as u32,
     );
     let got = read_f32(&ctx, &xb, len * n_tok);
@@ -245,7 +274,15 @@ fn rope_matches_cpu_both_styles() {
         let xb = storage_f32(&ctx, "x", &x);
         run(
             &ctx,
-            &[rope(&ctx, &pipe, [&step, &tb, &xb], heads, hd, n_rot, style)],
+            &[rope(
+                &ctx,
+                &pipe,
+                [&step, &tb, &xb],
+                heads,
+                hd,
+                n_rot,
+                style,
+            )],
             n_tok,
         );
         let got = read_f32(&ctx, &xb, x.len());
@@ -258,7 +295,10 @@ fn rope_matches_cpu_both_styles() {
                 .for_each(|h| ops::rope_apply(h, &cache, style));
         }
         for (g, w) in got.iter().zip(&want) {
-            assert!((g - w).abs() <= 1e-6 * (1.0 + w.abs()), "{style:?}: {g} vs {w}");
+            assert!(
+                (g - w).abs() <= 1e-6 * (1.0 + w.abs()),
+                "{style:?}: {g} vs {w}"
+            );
         }
     }
 }
@@ -356,13 +396,19 @@ fn kv_store_and_attention_gqa_window_match_reference() {
             vc2[pos0 * kv_dim + i] = v;
         }
         let stored = read_f32(&ctx, &kb, n_ctx * kv_dim);
-        assert_eq!(stored, kc2, "kv_store rounds keys to f16 at the step's positions");
+        assert_eq!(
+            stored, kc2,
+            "kv_store rounds keys to f16 at the step's positions"
+        );
         for t in 0..n_tok {
             for h in 0..s.n_head {
                 let want = attention_ref(&q, &kc2, &vc2, &s, t, h, pos0 + t);
                 for (d, w) in want.iter().enumerate() {
                     let g = got[(t * s.n_head + h) * s.head_dim_v + d];
-                    assert!((f64::from(g) - w).abs() < 1e-5, "window {window} t{t} h{h} d{d}");
+                    assert!(
+                        (f64::from(g) - w).abs() < 1e-5,
+                        "window {window} t{t} h{h} d{d}"
+                    );
                 }
             }
         }
@@ -373,7 +419,10 @@ fn kv_store_and_attention_gqa_window_match_reference() {
 fn gated_activations_bias_add_softcap_match_cpu() {
     let Some(ctx) = test_context() else { return };
     let (n, n_tok) = (200usize, 3u32);
-    let g = random(n * n_tok as usize, 21).iter().map(|v| v * 12.0).collect::<Vec<_>>();
+    let g = random(n * n_tok as usize, 21)
+        .iter()
+        .map(|v| v * 12.0)
+        .collect::<Vec<_>>();
     let u = random(n * n_tok as usize, 22);
     let step = step_buffer(&ctx, n_tok, 0);
     let cases: [(Op, fn(f32, f32) -> f32); 4] = [
@@ -387,20 +436,32 @@ fn gated_activations_bias_add_softcap_match_cpu() {
         let ub = storage_f32(&ctx, "u", if op == Op::Softcap { &scaled } else { &u });
         let gb = storage_f32(&ctx, "g", &g);
         let pipe = elementwise_pipeline(&ctx, op);
-        run(&ctx, &[elementwise(&ctx, &pipe, [&step, &ub, &gb], n, 0, 7.0)], n_tok);
+        run(
+            &ctx,
+            &[elementwise(&ctx, &pipe, [&step, &ub, &gb], n, 0, 7.0)],
+            n_tok,
+        );
         let got = read_f32(&ctx, &gb, n * n_tok as usize);
         for i in 0..got.len() {
             let want = f(g[i], u[i]);
             // GELU is rounded to f16 on both sides: one f16 step apart at most.
             let tol = if op == Op::GeluMul { 2e-3 } else { 1e-5 };
-            assert!((got[i] - want).abs() <= tol * (1.0 + want.abs()), "{op:?} {i}: {} vs {want}", got[i]);
+            assert!(
+                (got[i] - want).abs() <= tol * (1.0 + want.abs()),
+                "{op:?} {i}: {} vs {want}",
+                got[i]
+            );
         }
     }
     let bias = random(n, 23);
     let bb = storage_f32(&ctx, "b", &bias);
     let gb = storage_f32(&ctx, "g", &g);
     let pipe = elementwise_pipeline(&ctx, Op::AddBias);
-    run(&ctx, &[elementwise(&ctx, &pipe, [&step, &bb, &gb], n, 0, 0.0)], n_tok);
+    run(
+        &ctx,
+        &[elementwise(&ctx, &pipe, [&step, &bb, &gb], n, 0, 0.0)],
+        n_tok,
+    );
     let got = read_f32(&ctx, &gb, n * n_tok as usize);
     for i in 0..got.len() {
         assert_eq!(got[i], g[i] + bias[i % n]);
@@ -420,7 +481,11 @@ fn argmax_finds_first_largest() {
         let xb = storage_f32(&ctx, "x", &x);
         let out = storage(&ctx, "out", 8);
         let pipe = super::argmax::argmax_pipeline(&ctx);
-        run(&ctx, &[super::argmax::argmax(&ctx, &pipe, &xb, &out, len)], 1);
+        run(
+            &ctx,
+            &[super::argmax::argmax(&ctx, &pipe, &xb, &out, len)],
+            1,
+        );
         let got = read_f32(&ctx, &out, 2);
         assert_eq!(got[0].to_bits() as usize, at, "len {len}");
         assert_eq!(got[1], 5.0);

@@ -69,7 +69,9 @@ async function threadedBuild(threads: number): Promise<WasmEngineModule> {
   });
   await wasm.initThreadPool(threads);
   return {
-    ModelLoader: wasm.ModelLoader,
+    // The threaded build has no GPU engine (`createGpuSession`), which the host never
+    // calls on it (`gpu` is unset).
+    ModelLoader: wasm.ModelLoader as unknown as typeof ModelLoader,
     WasmEmbeddingModel: wasm.WasmEmbeddingModel,
     report: {
       simd: wasm.simdLevel() === 'simd128',
