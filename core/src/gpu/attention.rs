@@ -5,12 +5,7 @@ use super::GpuContext;
 use super::kernel::{Dispatch, Groups, params, pipeline};
 
 pub(crate) fn attention_pipeline(ctx: &GpuContext) -> wgpu::ComputePipeline {
-    pipeline(
-        ctx,
-        "attention",
-        include_str!("shaders/attention.wgsl"),
-        "main",
-    )
+    pipeline(ctx, "attention", include_str!("shaders/attention.wgsl"), "main")
 }
 
 /// The shape of one layer's attention.

@@ -125,8 +125,8 @@ impl GpuContext {
 
     /// The largest buffer one kernel can bind (bytes).
     pub fn max_binding(&self) -> u64 {
-        let max =
-            u64::from(self.limits.max_storage_buffer_binding_size).min(self.limits.max_buffer_size);
+        let max = u64::from(self.limits.max_storage_buffer_binding_size)
+            .min(self.limits.max_buffer_size);
         self.binding_cap.map_or(max, |c| c.min(max))
     }
 

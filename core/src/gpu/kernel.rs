@@ -8,11 +8,17 @@ use super::GpuContext;
 pub(crate) const COMMON: &str = include_str!("shaders/common.wgsl");
 
 /// Compiles `src` (after the prelude) and returns the pipeline for `entry`.
-pub(crate) fn pipeline(
+pub(crate) fn pipeline(ctx: &GpuContext, label: &str, src: &str, entry: &str) -> wgpu::ComputePipeline {
+    pipeline_with(ctx, label, src, entry, &[])
+}
+
+/// [`pipeline`] with values for the shader's `override` constants.
+pub(crate) fn pipeline_with(
     ctx: &GpuContext,
     label: &str,
     src: &str,
     entry: &str,
+    constants: &[(&str, f64)],
 ) -> wgpu::ComputePipeline {
     let module = ctx
         .device
@@ -26,7 +32,10 @@ pub(crate) fn pipeline(
             layout: None,
             module: &module,
             entry_point: Some(entry),
-            compilation_options: Default::default(),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants,
+                ..Default::default()
+            },
             cache: None,
         })
 }
@@ -72,9 +81,14 @@ pub(crate) fn storage_f32(ctx: &GpuContext, label: &str, data: &[f32]) -> wgpu::
 pub(crate) enum Groups {
     /// `per_tok` workgroups per token along x.
     PerTok(u32),
-    /// One workgroup per `rows` (split over x and z, at most 32768 along x) times one per
-    /// tile of 8 tokens along y (`fixed_tok` tokens instead of the step's when non-zero).
-    Matmul { rows: u32, fixed_tok: u32 },
+    /// One workgroup per `rows_per_group` rows (split over x and z, at most 32768 along x)
+    /// times one per tile of 8 tokens along y (`fixed_tok` tokens instead of the step's when
+    /// non-zero).
+    Matmul {
+        rows: u32,
+        rows_per_group: u32,
+        fixed_tok: u32,
+    },
     /// One 64-thread workgroup per 64 of `per_tok * n_tok` elements (`fixed` instead when
     /// non-zero), at most 32768 along x.
     Elems { per_tok: u32, fixed: u32 },
@@ -86,9 +100,14 @@ impl Groups {
     fn count(self, n_tok: u32) -> (u32, u32, u32) {
         match self {
             Groups::PerTok(k) => (k * n_tok, 1, 1),
-            Groups::Matmul { rows, fixed_tok } => {
+            Groups::Matmul {
+                rows,
+                rows_per_group,
+                fixed_tok,
+            } => {
                 let t = if fixed_tok != 0 { fixed_tok } else { n_tok };
-                (rows.min(32768), t.div_ceil(8), rows.div_ceil(32768))
+                let g = rows.div_ceil(rows_per_group);
+                (g.min(32768), t.div_ceil(8), g.div_ceil(32768))
             }
             Groups::Elems { per_tok, fixed } => {
                 let n = if fixed != 0 { fixed } else { per_tok * n_tok };

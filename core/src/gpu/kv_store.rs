@@ -4,12 +4,7 @@ use super::GpuContext;
 use super::kernel::{Dispatch, Groups, params, pipeline};
 
 pub(crate) fn kv_store_pipeline(ctx: &GpuContext) -> wgpu::ComputePipeline {
-    pipeline(
-        ctx,
-        "kv_store",
-        include_str!("shaders/kv_store.wgsl"),
-        "main",
-    )
+    pipeline(ctx, "kv_store", include_str!("shaders/kv_store.wgsl"), "main")
 }
 
 /// Copies `dim` values per token into the cache at the step's positions.

@@ -2,7 +2,7 @@
 //! `shaders/dequant_*.wgsl` per GGUF type): weights stay in their blocks as stored and are
 //! dequantized 32 at a time in registers, then dotted with every token of a tile of eight.
 
-use super::kernel::{Dispatch, Groups, params, pipeline};
+use super::kernel::{Dispatch, Groups, params, pipeline, pipeline_with};
 use super::{GpuContext, GpuError};
 use crate::GgmlType;
 
@@ -23,23 +23,87 @@ pub(crate) fn dequant_source(ty: GgmlType) -> Option<&'static str> {
     })
 }
 
+/// Threads per weight row: one on software adapters (CPU cores run a workgroup's threads as
+/// SIMD lanes, so a reduction across them only costs), sixteen on GPUs.
+pub(crate) fn lanes_for(ctx: &GpuContext) -> u32 {
+    if ctx.adapter().software { 1 } else { 16 }
+}
+
+/// A matmul pipeline for weights of type `ty` with `lanes` threads per row (1..=64, a power
+/// of two).
+#[derive(Debug, Clone)]
+pub(crate) struct MatmulPipeline {
+    pipeline: wgpu::ComputePipeline,
+    lanes: u32,
+}
+
 /// The matmul pipeline for weights of type `ty`.
 pub(crate) fn matmul_pipeline(
     ctx: &GpuContext,
     ty: GgmlType,
-) -> Result<wgpu::ComputePipeline, GpuError> {
+    lanes: u32,
+) -> Result<MatmulPipeline, GpuError> {
     let dq = dequant_source(ty).ok_or_else(|| {
-        GpuError::Unsupported(format!(
-            "weights of type {} (no GPU dequantizer)",
-            ty.name()
-        ))
+        GpuError::Unsupported(format!("weights of type {} (no GPU dequantizer)", ty.name()))
     })?;
-    Ok(pipeline(
+    Ok(MatmulPipeline {
+        pipeline: pipeline_with(
+            ctx,
+            &format!("matmul_{}", ty.name()),
+            &format!("{MATMUL}\n{dq}"),
+            "main",
+            &[("LANES", f64::from(lanes))],
+        ),
+        lanes,
+    })
+}
+
+/// How the CPU backend quantizes activations for weights of type `ty` (its `vec_dot_type`),
+/// as `shaders/quantize_act.wgsl` numbers the modes: 0 none (F32), 1 f16, 2 Q8_0/Q8_1, 3 Q8_K.
+pub(crate) fn act_mode(ty: GgmlType) -> u32 {
+    match crate::quant::vec_dot_type(ty) {
+        GgmlType::F16 => 1,
+        GgmlType::Q8_0 | GgmlType::Q8_1 => 2,
+        GgmlType::Q8_K => 3,
+        _ => 0,
+    }
+}
+
+pub(crate) fn quantize_act_pipeline(ctx: &GpuContext) -> wgpu::ComputePipeline {
+    pipeline(
         ctx,
-        &format!("matmul_{}", ty.name()),
-        &format!("{MATMUL}\n{dq}"),
+        "quantize_act",
+        include_str!("shaders/quantize_act.wgsl"),
         "main",
-    ))
+    )
+}
+
+/// `y = x` as the CPU's activation quantization `mode` leaves it (rows of `cols`; the step's
+/// token count, or `fixed_tok` rows when non-zero).
+pub(crate) fn quantize_act(
+    ctx: &GpuContext,
+    pipe: &wgpu::ComputePipeline,
+    bufs: [&wgpu::Buffer; 3], // step, x, y
+    cols: usize,
+    mode: u32,
+    fixed_tok: u32,
+) -> Dispatch {
+    let block = match mode {
+        1 => 1,
+        3 => 256,
+        _ => 32,
+    };
+    let p = params(ctx, &[cols as u32, mode, fixed_tok]);
+    Dispatch::new(
+        ctx,
+        pipe,
+        p,
+        &bufs,
+        Groups::Elems {
+            per_tok: (cols / block) as u32,
+            fixed: fixed_tok * (cols / block) as u32,
+        },
+    )
 }
 
 /// One part of a weight matrix as uploaded: `rows` consecutive rows starting at `row0`.
@@ -74,7 +138,7 @@ pub(crate) struct MatmulIo<'a> {
 /// The launches computing `y = x · Wᵀ` (one per part).
 pub(crate) fn matmul(
     ctx: &GpuContext,
-    pipe: &wgpu::ComputePipeline,
+    pipe: &MatmulPipeline,
     w: &GpuMatrix,
     io: &MatmulIo<'_>,
 ) -> Vec<Dispatch> {
@@ -91,16 +155,16 @@ pub(crate) fn matmul(
                     part.row0 as u32,
                     io.fixed_tok,
                     io.x_off,
-                    u32::from(w.ty == GgmlType::F16),
                 ],
             );
             Dispatch::new(
                 ctx,
-                pipe,
+                &pipe.pipeline,
                 p,
                 &[io.step, &part.buffer, io.x, io.y],
                 Groups::Matmul {
                     rows: part.rows as u32,
+                    rows_per_group: 64 / pipe.lanes,
                     fixed_tok: io.fixed_tok,
                 },
             )

@@ -5,12 +5,14 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::argmax::argmax_pipeline;
 use super::attention::attention_pipeline;
+use super::argmax::argmax_pipeline;
 use super::elementwise::{Op, elementwise_pipeline};
 use super::kernel::{storage, storage_f32};
 use super::kv_store::kv_store_pipeline;
-use super::matmul::{GpuMatrix, MatrixPart, matmul_pipeline};
+use super::matmul::{
+    GpuMatrix, MatmulPipeline, MatrixPart, lanes_for, matmul_pipeline, quantize_act_pipeline,
+};
 use super::rms_norm::{copy_pipeline, inplace_pipeline};
 use super::rope::rope_pipeline;
 use super::{GpuContext, GpuError};
@@ -20,7 +22,8 @@ use crate::model::{Decoder, ModelConfig, QMatrix};
 /// Every pipeline a forward pass uses.
 #[derive(Debug)]
 pub(crate) struct Pipelines {
-    pub matmul: HashMap<GgmlType, wgpu::ComputePipeline>,
+    pub matmul: HashMap<GgmlType, MatmulPipeline>,
+    pub quantize_act: wgpu::ComputePipeline,
     pub norm: wgpu::ComputePipeline,
     pub norm_inplace: wgpu::ComputePipeline,
     pub rope: wgpu::ComputePipeline,
@@ -77,15 +80,7 @@ impl GpuModel {
         let (c, w) = (&decoder.config, &decoder.weights);
         let mut types: Vec<GgmlType> = vec![w.output.ty];
         for l in &w.layers {
-            for m in [
-                &l.wq,
-                &l.wk,
-                &l.wv,
-                &l.wo,
-                &l.ffn_gate,
-                &l.ffn_up,
-                &l.ffn_down,
-            ] {
+            for m in [&l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down] {
                 types.push(m.ty);
             }
         }
@@ -97,10 +92,11 @@ impl GpuModel {
                 let ctx = &ctx2;
                 let mut matmul = HashMap::new();
                 for &ty in &types {
-                    matmul.insert(ty, matmul_pipeline(ctx, ty)?);
+                    matmul.insert(ty, matmul_pipeline(ctx, ty, lanes_for(ctx))?);
                 }
                 let pipelines = Pipelines {
                     matmul,
+                    quantize_act: quantize_act_pipeline(ctx),
                     norm: copy_pipeline(ctx),
                     norm_inplace: inplace_pipeline(ctx),
                     rope: rope_pipeline(ctx),
@@ -210,7 +206,11 @@ pub(crate) fn upload_matrix(ctx: &GpuContext, m: &QMatrix) -> Result<GpuMatrix, 
             tail[..bytes.len() - whole].copy_from_slice(&bytes[whole..]);
             ctx.queue.write_buffer(&buffer, whole as u64, &tail);
         }
-        parts.push(MatrixPart { buffer, row0, rows });
+        parts.push(MatrixPart {
+            buffer,
+            row0,
+            rows,
+        });
         row0 += rows;
     }
     Ok(GpuMatrix {

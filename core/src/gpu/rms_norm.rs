@@ -4,12 +4,7 @@ use super::GpuContext;
 use super::kernel::{Dispatch, Groups, params, pipeline};
 
 pub(crate) fn copy_pipeline(ctx: &GpuContext) -> wgpu::ComputePipeline {
-    pipeline(
-        ctx,
-        "rms_norm",
-        include_str!("shaders/rms_norm.wgsl"),
-        "norm_copy",
-    )
+    pipeline(ctx, "rms_norm", include_str!("shaders/rms_norm.wgsl"), "norm_copy")
 }
 
 pub(crate) fn inplace_pipeline(ctx: &GpuContext) -> wgpu::ComputePipeline {
@@ -53,6 +48,9 @@ pub(crate) fn rms_norm_inplace(
     rows_per_tok: usize,
     eps: f32,
 ) -> Dispatch {
-    let p = params(ctx, &[len as u32, rows_per_tok as u32, 0, 0, eps.to_bits()]);
+    let p = params(
+        ctx,
+        &[len as u32, rows_per_tok as u32, 0, 0, eps.to_bits()],
+    );
     Dispatch::new(ctx, pipe, p, &bufs, Groups::PerTok(rows_per_tok as u32))
 }

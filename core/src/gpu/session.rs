@@ -8,7 +8,7 @@ use super::attention::{AttnShape, attention};
 use super::elementwise::elementwise;
 use super::kernel::{Dispatch, storage};
 use super::kv_store::kv_store;
-use super::matmul::{GpuMatrix, MatmulIo, matmul};
+use super::matmul::{GpuMatrix, MatmulIo, act_mode, matmul, quantize_act};
 use super::rms_norm::{rms_norm, rms_norm_inplace};
 use super::rope::{rope, rope_table};
 use super::{GpuError, GpuModel};
@@ -65,9 +65,7 @@ impl GpuSession {
         kv: KvType,
     ) -> Result<GpuSession, GpuError> {
         if n_ctx == 0 {
-            return Err(GpuError::Input(
-                "the context must hold at least one token".into(),
-            ));
+            return Err(GpuError::Input("the context must hold at least one token".into()));
         }
         let m = model.clone();
         model.ctx.scoped(move || Self::build(m, n_ctx, kv)).await?
@@ -84,9 +82,7 @@ impl GpuSession {
         let kv_dim = c.n_head_kv * hd;
         let v_dim = c.n_head_kv * hdv;
         if hd > 512 {
-            return Err(GpuError::Unsupported(format!(
-                "head size {hd} (at most 512)"
-            )));
+            return Err(GpuError::Unsupported(format!("head size {hd} (at most 512)")));
         }
         let scores_row = (c.n_head * n_ctx * 4) as u64;
         let batch = ((max / scores_row) as usize).min(MAX_BATCH);
@@ -139,19 +135,41 @@ impl GpuSession {
         } else {
             rope_full.clone()
         };
-        let mm = |w: &GpuMatrix, xb: &wgpu::Buffer, yb: &wgpu::Buffer| {
-            matmul(
-                ctx,
-                &pl.matmul[&w.ty],
-                w,
-                &MatmulIo {
-                    step: &step,
-                    x: xb,
-                    y: yb,
-                    x_off: 0,
-                    fixed_tok: 0,
-                },
-            )
+        // Activations quantized as the CPU backend quantizes them, one buffer per mode.
+        let widest = d.max(q_dim).max(c.n_ff).max(c.n_head * hdv);
+        let xq: Vec<wgpu::Buffer> = (0..4).map(|_| f(b * widest, "x_quantized")).collect();
+        // `y = x · Wᵀ` for matrices sharing the input `x` of `cols`: x quantized once per mode.
+        let mm = |group: &[(&GpuMatrix, &wgpu::Buffer)], xb: &wgpu::Buffer, fixed_tok: u32| {
+            let mut out = Vec::new();
+            let mut done = [false; 4];
+            for &(w, yb) in group {
+                let mode = act_mode(w.ty) as usize;
+                let src = if mode == 0 { xb } else { &xq[mode] };
+                if mode != 0 && !done[mode] {
+                    done[mode] = true;
+                    out.push(quantize_act(
+                        ctx,
+                        &pl.quantize_act,
+                        [&step, xb, src],
+                        w.cols,
+                        mode as u32,
+                        fixed_tok,
+                    ));
+                }
+                out.extend(matmul(
+                    ctx,
+                    &pl.matmul[&w.ty],
+                    w,
+                    &MatmulIo {
+                        step: &step,
+                        x: src,
+                        y: yb,
+                        x_off: 0,
+                        fixed_tok,
+                    },
+                ));
+            }
+            out
         };
         let eps = c.rms_eps;
         let gemma = c.arch == Architecture::Gemma3;
@@ -162,71 +180,27 @@ impl GpuSession {
             let kc = f(n_ctx * kv_dim, "k_cache");
             let vc = f(n_ctx * v_dim, "v_cache");
             kv_bytes += ((n_ctx * (kv_dim + v_dim)) * kv.bytes()) as u64;
-            layers.push(rms_norm(
-                ctx,
-                &pl.norm,
-                [&step, &l.attn_norm, &x, &xn],
-                d,
-                eps,
-                0,
-                0,
-            ));
-            layers.extend(mm(&l.wq, &xn, &q));
-            layers.extend(mm(&l.wk, &xn, &k));
-            layers.extend(mm(&l.wv, &xn, &v));
+            layers.push(rms_norm(ctx, &pl.norm, [&step, &l.attn_norm, &x, &xn], d, eps, 0, 0));
+            layers.extend(mm(&[(&l.wq, &q), (&l.wk, &k), (&l.wv, &v)], &xn, 0));
             for (bias, y, n) in [(&l.bq, &q, q_dim), (&l.bk, &k, kv_dim), (&l.bv, &v, v_dim)] {
                 if let Some(bias) = bias {
                     layers.push(elementwise(ctx, &pl.add_bias, [&step, bias, y], n, 0, 0.0));
                 }
             }
             if let Some(qn) = &l.q_norm {
-                layers.push(rms_norm_inplace(
-                    ctx,
-                    &pl.norm_inplace,
-                    [&step, qn, &q],
-                    hd,
-                    c.n_head,
-                    eps,
-                ));
+                layers.push(rms_norm_inplace(ctx, &pl.norm_inplace, [&step, qn, &q], hd, c.n_head, eps));
             }
             if let Some(kn) = &l.k_norm {
-                layers.push(rms_norm_inplace(
-                    ctx,
-                    &pl.norm_inplace,
-                    [&step, kn, &k],
-                    hd,
-                    c.n_head_kv,
-                    eps,
-                ));
+                layers.push(rms_norm_inplace(ctx, &pl.norm_inplace, [&step, kn, &k], hd, c.n_head_kv, eps));
             }
             let swa = c.swa_layers[il];
             let tab = if swa { &rope_swa } else { &rope_full };
-            layers.push(rope(
-                ctx,
-                &pl.rope,
-                [&step, tab, &q],
-                c.n_head,
-                hd,
-                c.n_rot,
-                c.rope_style,
-            ));
-            layers.push(rope(
-                ctx,
-                &pl.rope,
-                [&step, tab, &k],
-                c.n_head_kv,
-                hd,
-                c.n_rot,
-                c.rope_style,
-            ));
+            layers.push(rope(ctx, &pl.rope, [&step, tab, &q], c.n_head, hd, c.n_rot, c.rope_style));
+            layers.push(rope(ctx, &pl.rope, [&step, tab, &k], c.n_head_kv, hd, c.n_rot, c.rope_style));
             let round = kv == KvType::F16;
             layers.push(kv_store(ctx, &pl.kv_store, [&step, &k, &kc], kv_dim, round));
             layers.push(kv_store(ctx, &pl.kv_store, [&step, &v, &vc], v_dim, round));
-            let (q_scale, kq_scale) = if gemma {
-                (c.attn_scale, 1.0)
-            } else {
-                (1.0, c.attn_scale)
-            };
+            let (q_scale, kq_scale) = if gemma { (c.attn_scale, 1.0) } else { (1.0, c.attn_scale) };
             layers.push(attention(
                 ctx,
                 &pl.attention,
@@ -236,58 +210,24 @@ impl GpuSession {
                     n_head_kv: c.n_head_kv,
                     head_dim: hd,
                     head_dim_v: hdv,
-                    window: if swa {
-                        c.sliding_window.unwrap_or(0)
-                    } else {
-                        0
-                    },
+                    window: if swa { c.sliding_window.unwrap_or(0) } else { 0 },
                     n_ctx,
                     q_scale,
                     kq_scale,
                     round_q_f16: round,
                 },
             ));
-            layers.extend(mm(&l.wo, &attn, &o));
+            layers.extend(mm(&[(&l.wo, &o)], &attn, 0));
             if let Some(pn) = &l.attn_post_norm {
-                layers.push(rms_norm_inplace(
-                    ctx,
-                    &pl.norm_inplace,
-                    [&step, pn, &o],
-                    d,
-                    1,
-                    eps,
-                ));
+                layers.push(rms_norm_inplace(ctx, &pl.norm_inplace, [&step, pn, &o], d, 1, eps));
             }
             layers.push(elementwise(ctx, &pl.add, [&step, &o, &x], d, 0, 0.0));
-            layers.push(rms_norm(
-                ctx,
-                &pl.norm,
-                [&step, &l.ffn_norm, &x, &xn],
-                d,
-                eps,
-                0,
-                0,
-            ));
-            layers.extend(mm(&l.ffn_gate, &xn, &gate));
-            layers.extend(mm(&l.ffn_up, &xn, &up));
-            layers.push(elementwise(
-                ctx,
-                &pl.act_mul,
-                [&step, &up, &gate],
-                c.n_ff,
-                0,
-                0.0,
-            ));
-            layers.extend(mm(&l.ffn_down, &gate, &o));
+            layers.push(rms_norm(ctx, &pl.norm, [&step, &l.ffn_norm, &x, &xn], d, eps, 0, 0));
+            layers.extend(mm(&[(&l.ffn_gate, &gate), (&l.ffn_up, &up)], &xn, 0));
+            layers.push(elementwise(ctx, &pl.act_mul, [&step, &up, &gate], c.n_ff, 0, 0.0));
+            layers.extend(mm(&[(&l.ffn_down, &o)], &gate, 0));
             if let Some(pn) = &l.ffn_post_norm {
-                layers.push(rms_norm_inplace(
-                    ctx,
-                    &pl.norm_inplace,
-                    [&step, pn, &o],
-                    d,
-                    1,
-                    eps,
-                ));
+                layers.push(rms_norm_inplace(ctx, &pl.norm_inplace, [&step, pn, &o], d, 1, eps));
             }
             layers.push(elementwise(ctx, &pl.add, [&step, &o, &x], d, 0, 0.0));
             keep.push(kc);
@@ -309,31 +249,14 @@ impl GpuSession {
         } else {
             logits.clone()
         };
-        tail.extend(matmul(
-            ctx,
-            &pl.matmul[&model.output.ty],
-            &model.output,
-            &MatmulIo {
-                step: &step,
-                x: &xn,
-                y: &raw,
-                x_off: 0,
-                fixed_tok: 1,
-            },
-        ));
+        tail.extend(mm(&[(&model.output, &raw)], &xn, 1));
         if let Some(cap) = c.final_logit_softcap {
-            tail.push(elementwise(
-                ctx,
-                &pl.softcap,
-                [&step, &raw, &logits],
-                0,
-                c.n_vocab,
-                cap,
-            ));
+            tail.push(elementwise(ctx, &pl.softcap, [&step, &raw, &logits], 0, c.n_vocab, cap));
         }
         keep.push(raw);
         let argmax = super::argmax::argmax(ctx, &pl.argmax, &logits, &argmax_out, c.n_vocab);
         keep.extend([xn, q, k, v, attn, o, gate, up, scores, rope_full, rope_swa]);
+        keep.extend(xq);
         Ok(GpuSession {
             model,
             n_ctx,

@@ -1,8 +1,11 @@
 // out[t][row_off + r] = W[r] . x[t] for a matrix stored in its GGUF block format.
 // Prepended with common.wgsl and one dequant_*.wgsl, which defines
 // `fn dequant_chunk(row_byte: u32, c: u32)` filling `wv` with the c-th 32 weights of a row.
-// One workgroup per (row, tile of TILE tokens); 64 threads split the row's chunks.
+// A workgroup of 64 threads takes 64 / LANES rows and a tile of TILE tokens; LANES threads
+// split each row's chunks and sum through workgroup memory. LANES = 1 (one thread per row, no
+// barriers) suits CPU-like software adapters; wider rows suit real GPUs.
 
+override LANES: u32 = 16u;
 const WG: u32 = 64u;
 const TILE: u32 = 8u;
 
@@ -14,7 +17,7 @@ struct Params {
     row_off: u32,     // first row of this part in the output
     fixed_tok: u32,   // 0: step.n_tok tokens; else this many
     x_off: u32,       // first element of x read
-    round_x_f16: u32, // 1: round x to f16 first (f16 weights: the CPU multiplies f16 x f16)
+    _pad: u32,
 }
 
 @group(0) @binding(0) var<uniform> step: Step;
@@ -41,50 +44,54 @@ fn f16at(a: u32) -> f32 {
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let r = wg.x + wg.z * 32768u;
+    let lane = lid % LANES;
+    let r = (wg.x + wg.z * 32768u) * (WG / LANES) + lid / LANES;
     var n_tok = step.n_tok;
     if (p.fixed_tok != 0u) {
         n_tok = p.fixed_tok;
     }
     let t0 = wg.y * TILE;
     let nt = min(TILE, n_tok - t0);
-    if (r >= p.rows) {
-        return;
-    }
+    let valid = r < p.rows;
     var acc: array<f32, 8>;
     for (var i = 0u; i < TILE; i++) {
         acc[i] = 0.0;
     }
-    let n_chunks = p.cols / 32u;
-    let row_byte = r * p.row_bytes;
-    for (var c = lid; c < n_chunks; c += WG) {
-        dequant_chunk(row_byte, c);
-        for (var t = 0u; t < nt; t++) {
-            let xb = p.x_off + (t0 + t) * p.cols + c * 32u;
-            var s = 0.0;
-            for (var i = 0u; i < 32u; i++) {
-                var xv = X[xb + i];
-                if (p.round_x_f16 != 0u) {
-                    xv = f16_round(xv);
+    if (valid) {
+        let n_chunks = p.cols / 32u;
+        let row_byte = r * p.row_bytes;
+        for (var c = lane; c < n_chunks; c += LANES) {
+            dequant_chunk(row_byte, c);
+            for (var t = 0u; t < nt; t++) {
+                let xb = p.x_off + (t0 + t) * p.cols + c * 32u;
+                var s = 0.0;
+                for (var i = 0u; i < 32u; i++) {
+                    s += wv[i] * X[xb + i];
                 }
-                s += wv[i] * xv;
+                acc[t] += s;
             }
-            acc[t] += s;
         }
     }
-    for (var t = 0u; t < TILE; t++) {
-        partial[t * WG + lid] = acc[t];
-    }
-    workgroupBarrier();
-    for (var w = WG / 2u; w > 0u; w = w / 2u) {
-        if (lid < w) {
-            for (var t = 0u; t < TILE; t++) {
-                partial[t * WG + lid] += partial[t * WG + lid + w];
-            }
+    if (LANES > 1u) {
+        for (var t = 0u; t < TILE; t++) {
+            partial[t * WG + lid] = acc[t];
         }
         workgroupBarrier();
+        for (var w = LANES / 2u; w > 0u; w = w / 2u) {
+            if (lane < w) {
+                for (var t = 0u; t < nt; t++) {
+                    partial[t * WG + lid] += partial[t * WG + lid + w];
+                }
+            }
+            workgroupBarrier();
+        }
+        for (var t = 0u; t < nt; t++) {
+            acc[t] = partial[t * WG + lid];
+        }
     }
-    if (lid < nt) {
-        Y[(t0 + lid) * p.out_stride + p.row_off + r] = partial[lid * WG];
+    if (valid && lane == 0u) {
+        for (var t = 0u; t < nt; t++) {
+            Y[(t0 + t) * p.out_stride + p.row_off + r] = acc[t];
+        }
     }
 }
