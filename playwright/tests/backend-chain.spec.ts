@@ -35,8 +35,9 @@ test.beforeAll(() => {
 async function load(
   page: Page,
   query: string,
+  maxTokens = 8,
 ): Promise<Summary | { code: string; message: string }> {
-  await page.goto(`/generate.html?model=/models/${SMOLLM2}&maxTokens=8${query}`);
+  await page.goto(`/generate.html?model=/models/${SMOLLM2}&maxTokens=${maxTokens}${query}`);
   await expect(page.locator('#status')).toHaveText(/done|failed/, { timeout: 50_000 });
   const error = page.locator('#error');
   if (await error.isVisible()) {
@@ -82,4 +83,16 @@ test("backend 'wasm' with one thread runs single-threaded wasm SIMD", async ({ p
   expect(s.capabilities.chain?.map((step) => step.usable)).toEqual([false, false, true]);
   expect(s.capabilities.chain?.[1]?.reason).toBe('one thread was asked for');
   expect(s.text.startsWith(PARIS)).toBe(true);
+});
+
+test('auto with allowFallbackAdapter takes WebGPU, even on the fallback adapter', async ({
+  page,
+}) => {
+  // Two tokens: SwiftShader runs about half a token per second (webgpu-generate.spec.ts).
+  const s = summary(await load(page, '&allowFallbackAdapter=1&contextLength=64', 2));
+  expect(s.capabilities.runsOn).toBe('webgpu');
+  expect(s.backend).toBe('webgpu');
+  expect(s.capabilities.chain?.[0]).toEqual({ layer: 'webgpu', usable: true });
+  expect(s.capabilities.wasm).toMatchObject({ build: 'simd' });
+  expect(s.text).toBe(' Paris.');
 });

@@ -198,7 +198,8 @@ pub struct WasmModel {
 }
 
 impl WasmModel {
-    /// The engine's model.
+    /// The engine's model (for the WebGPU engine in `gpu.rs`).
+    #[cfg(feature = "gpu")]
     pub(crate) fn model(&self) -> &Arc<Model> {
         &self.model
     }
