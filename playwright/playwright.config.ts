@@ -24,6 +24,8 @@ export default defineConfig({
         '--disable-background-networking',
         '--disable-component-update',
         '--disable-sync',
+        // WebGPU on Linux (off by default there): SwiftShader's fallback adapter without a GPU.
+        '--enable-unsafe-webgpu',
       ],
     },
     trace: 'retain-on-failure',

@@ -212,3 +212,46 @@ fn unsupported_architecture_and_missing_tensors_are_typed() {
     let e = Model::load(ModelBytes::from_vec(bytes[..bytes.len() / 3].to_vec())).unwrap_err();
     assert_eq!(e.code(), "GGUF_TENSOR_OUT_OF_BOUNDS");
 }
+
+/// Drives a future that never waits (the CPU path of the async API) to its end.
+fn run_ready<F: std::future::Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match f.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(out) => out,
+        std::task::Poll::Pending => panic!("the CPU path of the async API waited"),
+    }
+}
+
+#[test]
+fn the_async_generation_gives_the_sync_iterators_events() {
+    use hearth_core::Generation;
+    let m = smollm2();
+    let prompt = m.tokenize("The capital of France is", true, false).unwrap();
+    let opts = GenerateOptions {
+        stop: vec![" United".into()],
+        ..greedy(24)
+    };
+    let mut s = Session::new(m.clone(), 512).unwrap();
+    let mut sync = s.generate(&prompt, opts.clone()).unwrap();
+    let events: Vec<_> = sync.by_ref().map(|e| e.unwrap()).collect();
+    let expected = sync.result();
+
+    let s2 = Session::new(m.clone(), 512).unwrap();
+    let mut generation = run_ready(Generation::start_async(s2, &prompt, opts)).unwrap();
+    let mut async_events = Vec::new();
+    while let Some(ev) = run_ready(generation.next_async()) {
+        async_events.push(ev.unwrap());
+    }
+    let r = generation.result();
+    assert_eq!(async_events, events);
+    assert_eq!(
+        (r.tokens, r.text, r.finish_reason),
+        (expected.tokens, expected.text, expected.finish_reason)
+    );
+    assert_eq!(
+        r.finish_reason,
+        FinishReason::Stop,
+        "the stop string ends both"
+    );
+}

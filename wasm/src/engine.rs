@@ -197,6 +197,14 @@ pub struct WasmModel {
     model: Arc<Model>,
 }
 
+impl WasmModel {
+    /// The engine's model (for the WebGPU engine in `gpu.rs`).
+    #[cfg(feature = "gpu")]
+    pub(crate) fn model(&self) -> &Arc<Model> {
+        &self.model
+    }
+}
+
 #[wasm_bindgen]
 impl WasmModel {
     /// `{ summary, config }`: the `hearth info --json` summary (snake_case
@@ -271,7 +279,7 @@ impl WasmModel {
 
 /// A session is either waiting or running a generation that owns it.
 #[derive(Debug)]
-enum State {
+pub(crate) enum State {
     Idle(Box<Session>),
     Running(Box<Generation<'static, Box<Session>>>),
     /// Only while switching between the two.
@@ -307,7 +315,7 @@ struct JsResult<'a> {
     timings: TimingsJs,
 }
 
-fn result_to_js(r: &GenerationResult) -> Result<JsValue, JsValue> {
+pub(crate) fn result_to_js(r: &GenerationResult) -> Result<JsValue, JsValue> {
     to_js(&JsResult {
         text: &r.text,
         tokens: &r.tokens,
@@ -317,7 +325,7 @@ fn result_to_js(r: &GenerationResult) -> Result<JsValue, JsValue> {
     })
 }
 
-fn event_to_js(ev: &TokenEvent) -> Result<JsValue, JsValue> {
+pub(crate) fn event_to_js(ev: &TokenEvent) -> Result<JsValue, JsValue> {
     to_js(&JsTokenEvent {
         token: ev.token,
         text: &ev.text,
@@ -486,7 +494,7 @@ impl WasmSession {
     }
 }
 
-fn parse_options(options: JsValue) -> Result<GenerateOptions, JsValue> {
+pub(crate) fn parse_options(options: JsValue) -> Result<GenerateOptions, JsValue> {
     if options.is_undefined() || options.is_null() {
         return Ok(GenerateOptions::default());
     }
@@ -498,7 +506,7 @@ fn parse_options(options: JsValue) -> Result<GenerateOptions, JsValue> {
     })
 }
 
-fn parse_messages(messages: JsValue) -> Result<Vec<ChatMessage>, JsValue> {
+pub(crate) fn parse_messages(messages: JsValue) -> Result<Vec<ChatMessage>, JsValue> {
     serde_wasm_bindgen::from_value(messages).map_err(|e| {
         js_error(
             code::INVALID_ARGUMENT,

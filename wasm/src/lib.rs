@@ -11,10 +11,14 @@
 
 mod embed;
 mod engine;
+#[cfg(feature = "gpu")]
+mod gpu;
 mod matrix;
 
 pub use embed::WasmEmbeddingModel;
 pub use engine::{MAX_MODEL_BYTES, ModelLoader, WasmModel, WasmSession};
+#[cfg(feature = "gpu")]
+pub use gpu::WasmGpuSession;
 use hearth_core::gguf::{Gguf, GgufError, ModelSummary};
 pub use matrix::WasmMatrix;
 use serde::Serialize;
@@ -44,6 +48,13 @@ pub use wasm_bindgen_rayon::init_thread_pool;
 #[wasm_bindgen(js_name = threadCount)]
 pub fn thread_count() -> usize {
     rayon::current_num_threads()
+}
+
+/// Whether this build's engine has the WebGPU backend (the `gpu` feature: wgpu on
+/// `navigator.gpu`); the runner's backend chain skips WebGPU when it has not.
+#[wasm_bindgen(js_name = hasGpu)]
+pub fn has_gpu() -> bool {
+    cfg!(feature = "gpu")
 }
 
 /// The SIMD kernel set the engine uses (`"simd128"` in the wasm builds, `"scalar"` without it).

@@ -133,52 +133,51 @@ impl<S: BorrowMut<Session>> Generation<'_, S> {
         prompt: &[u32],
         opts: GenerateOptions,
     ) -> std::result::Result<Self, (Error, S)> {
-        match Self::prefill(session.borrow_mut(), prompt, &opts) {
-            Ok((logits, timings, started)) => Ok(Generation {
-                sampler: Sampler::new(opts.sampling.clone()),
-                top_logits: top_k_logits(&logits, 10),
-                logits,
-                decoder: StreamDecoder::new(!opts.render_special),
-                stop: StopMatcher::new(&opts.stop),
-                prompt: prompt.to_vec(),
-                tokens: Vec::new(),
-                text: String::new(),
-                finish: None,
-                flushed: false,
-                stopped_by_string: false,
-                cancel: None,
-                started,
-                first_token: None,
-                timings,
-                opts,
-                session,
-                _session: PhantomData,
-            }),
+        let prefilled = Self::check(session.borrow_mut(), &opts).and_then(|()| {
+            let started = Timer::start();
+            let t_prompt = Timer::start();
+            let (logits, reused) = session.borrow_mut().prefill(prompt)?;
+            Ok((logits, reused, t_prompt.ms(), started))
+        });
+        match prefilled {
+            Ok(p) => Ok(Self::from_prefill(session, prompt, opts, p)),
             Err(e) => Err((e, session)),
         }
     }
 
-    /// Validates the options and evaluates the prompt.
-    fn prefill(
-        session: &mut Session,
+    /// [`Generation::start`] for sessions whose forward pass is asynchronous (the GPU
+    /// backend on wasm32, where nothing may block); continue with [`Generation::next_async`].
+    pub async fn start_async(
+        mut session: S,
         prompt: &[u32],
-        opts: &GenerateOptions,
-    ) -> Result<(Vec<f32>, Timings, Timer)> {
-        let n_vocab = session.model().config().n_vocab;
-        opts.sampling.validate(n_vocab)?;
-        if opts.max_tokens == 0 {
-            return Err(Error::InvalidOption {
-                option: "max_tokens",
-                message: "must be at least 1".into(),
-            });
+        opts: GenerateOptions,
+    ) -> std::result::Result<Self, (Error, S)> {
+        if let Err(e) = Self::check(session.borrow_mut(), &opts) {
+            return Err((e, session));
         }
         let started = Timer::start();
         let t_prompt = Timer::start();
-        let (logits, reused) = session.prefill(prompt)?;
-        let prompt_ms = t_prompt.ms();
+        match session.borrow_mut().prefill_async(prompt).await {
+            Ok((logits, reused)) => Ok(Self::from_prefill(
+                session,
+                prompt,
+                opts,
+                (logits, reused, t_prompt.ms(), started),
+            )),
+            Err(e) => Err((e, session)),
+        }
+    }
+
+    /// The generation after its prompt was evaluated: `(logits, reused tokens, prompt ms, start)`.
+    fn from_prefill(
+        session: S,
+        prompt: &[u32],
+        opts: GenerateOptions,
+        (logits, reused, prompt_ms, started): (Vec<f32>, usize, f64, Timer),
+    ) -> Self {
         let new_tokens = prompt.len() - reused;
         let timings = Timings {
-            load_ms: session.model().load_ms(),
+            load_ms: session.borrow().model().load_ms(),
             prompt_tokens: prompt.len(),
             reused_tokens: reused,
             prompt_ms,
@@ -189,7 +188,39 @@ impl<S: BorrowMut<Session>> Generation<'_, S> {
             },
             ..Timings::default()
         };
-        Ok((logits, timings, started))
+        Generation {
+            sampler: Sampler::new(opts.sampling.clone()),
+            top_logits: top_k_logits(&logits, 10),
+            logits,
+            decoder: StreamDecoder::new(!opts.render_special),
+            stop: StopMatcher::new(&opts.stop),
+            prompt: prompt.to_vec(),
+            tokens: Vec::new(),
+            text: String::new(),
+            finish: None,
+            flushed: false,
+            stopped_by_string: false,
+            cancel: None,
+            started,
+            first_token: None,
+            timings,
+            opts,
+            session,
+            _session: PhantomData,
+        }
+    }
+
+    /// Validates the options.
+    fn check(session: &mut Session, opts: &GenerateOptions) -> Result<()> {
+        let n_vocab = session.model().config().n_vocab;
+        opts.sampling.validate(n_vocab)?;
+        if opts.max_tokens == 0 {
+            return Err(Error::InvalidOption {
+                option: "max_tokens",
+                message: "must be at least 1".into(),
+            });
+        }
+        Ok(())
     }
 
     /// Ends the generation and returns its session (the KV cache holds the
@@ -266,14 +297,16 @@ impl<S: BorrowMut<Session>> Generation<'_, S> {
         }))
     }
 
-    fn step(&mut self) -> Result<Option<TokenEvent>> {
+    /// Samples the next token and streams its text; `Eval(tok)` when the forward pass of
+    /// `tok` must run before the next step (the caller runs it, blocking or awaited).
+    fn sample(&mut self) -> Result<Sampled> {
         let model = self.session.borrow().model().clone();
         let tok = self
             .sampler
             .sample(&mut self.logits, self.session.borrow().history());
         if !self.opts.ignore_eos && model.tokenizer().is_eog(tok) {
             self.finish = Some(FinishReason::Stop);
-            return Ok(None);
+            return Ok(Sampled::End);
         }
         let first = self.first_token.is_none();
         if first {
@@ -288,51 +321,71 @@ impl<S: BorrowMut<Session>> Generation<'_, S> {
                 self.finish = Some(FinishReason::Stop);
                 self.stopped_by_string = true;
                 self.text.push_str(&t);
-                return Ok(Some(TokenEvent {
+                return Ok(Sampled::Last(TokenEvent {
                     token: Some(tok),
                     text: t,
                 }));
             }
         };
         self.text.push_str(&text);
+        let event = TokenEvent {
+            token: Some(tok),
+            text,
+        };
         if self.tokens.len() >= self.opts.max_tokens {
             self.finish = Some(FinishReason::Length);
         } else if self.session.borrow().history().len() >= self.session.borrow().n_ctx() {
             self.finish = Some(FinishReason::ContextFull);
         } else {
-            self.logits = self.session.borrow_mut().eval(&[tok])?;
-            if let Some(t) = self.first_token.filter(|_| self.tokens.len() > 1) {
-                self.timings.decode_ms = t.ms();
-                let n = (self.tokens.len() - 1) as f64;
-                self.timings.decode_tok_s = if self.timings.decode_ms > 0.0 {
-                    n * 1e3 / self.timings.decode_ms
-                } else {
-                    0.0
-                };
+            return Ok(Sampled::Eval(event, tok));
+        }
+        Ok(Sampled::Last(event))
+    }
+
+    /// Takes the logits of the token just evaluated and updates the decode timings.
+    fn evaluated(&mut self, logits: Vec<f32>) {
+        self.logits = logits;
+        if let Some(t) = self.first_token.filter(|_| self.tokens.len() > 1) {
+            self.timings.decode_ms = t.ms();
+            let n = (self.tokens.len() - 1) as f64;
+            self.timings.decode_tok_s = if self.timings.decode_ms > 0.0 {
+                n * 1e3 / self.timings.decode_ms
+            } else {
+                0.0
+            };
+        }
+    }
+
+    fn step(&mut self) -> Result<Option<TokenEvent>> {
+        match self.sample()? {
+            Sampled::End => Ok(None),
+            Sampled::Last(ev) => Ok(Some(ev)),
+            Sampled::Eval(ev, tok) => {
+                let logits = self.session.borrow_mut().eval(&[tok])?;
+                self.evaluated(logits);
+                Ok(Some(ev))
             }
         }
-        Ok(Some(TokenEvent {
-            token: Some(tok),
-            text,
-        }))
     }
-}
 
-impl<S: BorrowMut<Session>> Iterator for Generation<'_, S> {
-    type Item = Result<TokenEvent>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+    /// What `next` answers before sampling: the flush after the end, or the cancel.
+    fn before_step(&mut self) -> Option<Option<Result<TokenEvent>>> {
         if self.finish.is_some() {
-            return self.flush();
+            return Some(self.flush());
         }
         if self
             .cancel
             .as_ref()
             .is_some_and(|c| c.load(Ordering::Relaxed))
         {
-            return self.end(FinishReason::Cancelled);
+            return Some(self.end(FinishReason::Cancelled));
         }
-        match self.step() {
+        None
+    }
+
+    /// What `next` answers for a step's outcome.
+    fn after_step(&mut self, step: Result<Option<TokenEvent>>) -> Option<Result<TokenEvent>> {
+        match step {
             Ok(Some(ev)) => Some(Ok(ev)),
             Ok(None) => self.flush(),
             Err(e) => {
@@ -341,5 +394,50 @@ impl<S: BorrowMut<Session>> Iterator for Generation<'_, S> {
                 Some(Err(e))
             }
         }
+    }
+
+    /// The iterator's `next` for generations begun with [`Generation::start_async`]: the
+    /// same events, with the forward pass awaited.
+    pub async fn next_async(&mut self) -> Option<Result<TokenEvent>> {
+        if let Some(answer) = self.before_step() {
+            return answer;
+        }
+        let step = match self.sample() {
+            Ok(Sampled::End) => Ok(None),
+            Ok(Sampled::Last(ev)) => Ok(Some(ev)),
+            Ok(Sampled::Eval(ev, tok)) => {
+                match self.session.borrow_mut().eval_async(&[tok]).await {
+                    Ok(logits) => {
+                        self.evaluated(logits);
+                        Ok(Some(ev))
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        };
+        self.after_step(step)
+    }
+}
+
+/// The outcome of sampling one token.
+enum Sampled {
+    /// End of generation (EOS): nothing to stream.
+    End,
+    /// The last token: stream it, evaluate nothing.
+    Last(TokenEvent),
+    /// Stream the event, then evaluate the token.
+    Eval(TokenEvent, u32),
+}
+
+impl<S: BorrowMut<Session>> Iterator for Generation<'_, S> {
+    type Item = Result<TokenEvent>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(answer) = self.before_step() {
+            return answer;
+        }
+        let step = self.step();
+        self.after_step(step)
     }
 }

@@ -79,8 +79,12 @@ pub struct Session {
     history: Vec<u32>,
     scratch: ForwardScratch,
     /// The GPU backend's state when the session runs there (the CPU cache then stays empty).
-    #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+    #[cfg(feature = "gpu")]
     gpu: Option<crate::gpu::GpuSession>,
+    /// A lost GPU device moves the session to the CPU instead of failing (see
+    /// [`Session::set_cpu_fallback`]).
+    #[cfg(feature = "gpu")]
+    cpu_fallback: bool,
 }
 
 impl Session {
@@ -108,8 +112,10 @@ impl Session {
             cache,
             history: Vec::new(),
             scratch: ForwardScratch::default(),
-            #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+            #[cfg(feature = "gpu")]
             gpu: None,
+            #[cfg(feature = "gpu")]
+            cpu_fallback: false,
         })
     }
 
@@ -129,11 +135,33 @@ impl Session {
         Ok(s)
     }
 
+    /// [`Session::with_gpu`] without blocking (wasm32, where the forward passes must then
+    /// go through [`Session::eval_async`] / [`Generation::start_async`](super::Generation)).
+    #[cfg(feature = "gpu")]
+    pub async fn with_gpu_async(
+        model: Arc<Model>,
+        n_ctx: usize,
+        kv_type: KvType,
+        gpu: &Arc<crate::gpu::GpuModel>,
+    ) -> Result<Session> {
+        let mut s = Self::with_kv_type(model, n_ctx, kv_type)?;
+        s.gpu = Some(crate::gpu::GpuSession::new(gpu, s.n_ctx(), kv_type).await?);
+        Ok(s)
+    }
+
+    /// `true`: when the GPU device is lost, drop the GPU state, evaluate the history again on
+    /// the CPU (same weights, already in memory) and go on there, so a running generation
+    /// continues; `false` (default): forward passes fail with `GPU_DEVICE_LOST`.
+    #[cfg(feature = "gpu")]
+    pub fn set_cpu_fallback(&mut self, on: bool) {
+        self.cpu_fallback = on;
+    }
+
     /// Whether forward passes run on the GPU.
     pub fn on_gpu(&self) -> bool {
-        #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+        #[cfg(feature = "gpu")]
         return self.gpu.is_some();
-        #[cfg(not(all(feature = "gpu", not(target_arch = "wasm32"))))]
+        #[cfg(not(feature = "gpu"))]
         false
     }
 
@@ -159,7 +187,7 @@ impl Session {
 
     /// Bytes held by the KV cache.
     pub fn kv_cache_bytes(&self) -> usize {
-        #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+        #[cfg(feature = "gpu")]
         if let Some(g) = &self.gpu {
             return g.kv_cache_bytes() as usize;
         }
@@ -176,6 +204,27 @@ impl Session {
     /// last token, reusing the longest common prefix with what is cached.
     /// Returns `(logits, reused_tokens)`.
     pub fn prefill(&mut self, prompt: &[u32]) -> Result<(Vec<f32>, usize)> {
+        let keep = self.keep_prefix(prompt)?;
+        let mut logits = Vec::new();
+        for chunk in prompt[keep..].chunks(PREFILL_BATCH) {
+            logits = self.eval(chunk)?;
+        }
+        Ok((logits, keep))
+    }
+
+    /// [`Session::prefill`] with the forward passes awaited (GPU sessions on wasm32).
+    pub async fn prefill_async(&mut self, prompt: &[u32]) -> Result<(Vec<f32>, usize)> {
+        let keep = self.keep_prefix(prompt)?;
+        let mut logits = Vec::new();
+        for chunk in prompt[keep..].chunks(PREFILL_BATCH) {
+            logits = self.eval_async(chunk).await?;
+        }
+        Ok((logits, keep))
+    }
+
+    /// Checks `prompt`, keeps the longest prefix the cache shares with it (all but its
+    /// last token at most, to get its logits) and returns that prefix's length.
+    fn keep_prefix(&mut self, prompt: &[u32]) -> Result<usize> {
         if prompt.is_empty() {
             return Err(Error::InvalidOption {
                 option: "prompt",
@@ -194,19 +243,24 @@ impl Session {
             .zip(prompt)
             .take_while(|(a, b)| a == b)
             .count();
-        // At least the last prompt token is evaluated, to get its logits.
         let keep = common.min(prompt.len() - 1);
         self.truncate_cache(keep);
         self.history.truncate(keep);
-        let mut logits = Vec::new();
-        for chunk in prompt[keep..].chunks(PREFILL_BATCH) {
-            logits = self.eval(chunk)?;
-        }
-        Ok((logits, keep))
+        Ok(keep)
     }
 
     /// Evaluates `tokens` after the cached ones; returns the last one's logits.
     pub fn eval(&mut self, tokens: &[u32]) -> Result<Vec<f32>> {
+        self.forward(tokens, Logits::Last)
+    }
+
+    /// [`Session::eval`] with the forward pass awaited: the GPU backend's on wasm32, where
+    /// nothing may block; on the CPU it runs at once.
+    pub async fn eval_async(&mut self, tokens: &[u32]) -> Result<Vec<f32>> {
+        #[cfg(feature = "gpu")]
+        if self.gpu.is_some() {
+            return self.forward_gpu(tokens).await;
+        }
         self.forward(tokens, Logits::Last)
     }
 
@@ -217,33 +271,79 @@ impl Session {
 
     fn truncate_cache(&mut self, len: usize) {
         self.cache.truncate(len);
-        #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+        #[cfg(feature = "gpu")]
         if let Some(g) = &mut self.gpu {
             g.truncate(len);
         }
     }
 
     fn forward(&mut self, tokens: &[u32], which: Logits) -> Result<Vec<f32>> {
-        #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
-        if let Some(g) = &mut self.gpu {
+        #[cfg(feature = "gpu")]
+        if self.gpu.is_some() {
             if which != Logits::Last {
                 return Err(crate::gpu::GpuError::Unsupported(
                     "logits of every position (only the last token's)".into(),
                 )
                 .into());
             }
-            let out = crate::gpu::block_on(g.forward(tokens, crate::gpu::GpuOutput::Logits));
-            return match out {
-                Ok(r) => {
-                    self.history.extend_from_slice(tokens);
-                    Ok(r.logits())
-                }
-                Err(e) => {
-                    g.truncate(self.history.len());
-                    Err(e.into())
-                }
-            };
+            #[cfg(not(target_arch = "wasm32"))]
+            return crate::gpu::block_on(self.forward_gpu(tokens));
+            #[cfg(target_arch = "wasm32")]
+            return Err(crate::gpu::GpuError::Unsupported(
+                "blocking on the GPU in wasm (use the async calls)".into(),
+            )
+            .into());
         }
+        self.forward_cpu(tokens, which)
+    }
+
+    /// One forward pass on the GPU: the last token's logits. A lost device moves the session
+    /// to the CPU when [`Session::set_cpu_fallback`] is on.
+    #[cfg(feature = "gpu")]
+    async fn forward_gpu(&mut self, tokens: &[u32]) -> Result<Vec<f32>> {
+        let Some(g) = &mut self.gpu else {
+            return self.forward_cpu(tokens, Logits::Last);
+        };
+        match g.forward(tokens, crate::gpu::GpuOutput::Logits).await {
+            Ok(r) => {
+                self.history.extend_from_slice(tokens);
+                Ok(r.logits())
+            }
+            Err(e) => {
+                g.truncate(self.history.len());
+                // A failed readback is a lost device too: WebGPU rejects the pending map
+                // before the device's `lost` promise resolves, and a map fails otherwise only
+                // on misuse, which the kernels' validation scopes report first.
+                let lost = matches!(
+                    e,
+                    crate::gpu::GpuError::DeviceLost(_) | crate::gpu::GpuError::Map(_)
+                ) || g.device_lost();
+                let e = match e {
+                    crate::gpu::GpuError::Map(m) if lost => crate::gpu::GpuError::DeviceLost(m),
+                    e => e,
+                };
+                if !(lost && self.cpu_fallback) {
+                    return Err(e.into());
+                }
+                self.gpu = None;
+                self.move_to_cpu(tokens)
+            }
+        }
+    }
+
+    /// After a lost device: rebuilds the KV cache on the CPU from the history, then
+    /// evaluates `tokens` there.
+    #[cfg(feature = "gpu")]
+    fn move_to_cpu(&mut self, tokens: &[u32]) -> Result<Vec<f32>> {
+        let history = std::mem::take(&mut self.history);
+        self.cache.truncate(0);
+        for chunk in history.chunks(PREFILL_BATCH) {
+            self.forward_cpu(chunk, Logits::Last)?;
+        }
+        self.forward_cpu(tokens, Logits::Last)
+    }
+
+    fn forward_cpu(&mut self, tokens: &[u32], which: Logits) -> Result<Vec<f32>> {
         let out = self
             .model
             .decoder()

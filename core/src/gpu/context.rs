@@ -138,6 +138,20 @@ impl GpuContext {
         self
     }
 
+    /// Whether the device-lost callback has run.
+    pub fn is_lost(&self) -> bool {
+        self.lost
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+
+    /// Destroys the device, as a driver reset or a reclaimed GPU would lose it (tests of
+    /// the device-lost path; on WebGPU this is `GPUDevice.destroy()`).
+    pub fn destroy(&self) {
+        self.device.destroy();
+    }
+
     /// An error if the device was lost or an operation failed outside an error scope.
     pub(crate) fn check(&self) -> Result<(), GpuError> {
         if let Some(m) = self.lost.lock().unwrap_or_else(|e| e.into_inner()).clone() {

@@ -382,6 +382,11 @@ impl GpuSession {
         self.kv_bytes
     }
 
+    /// Whether the device this session runs on was lost.
+    pub fn device_lost(&self) -> bool {
+        self.model.ctx.is_lost()
+    }
+
     /// Drops cached positions from `len` on.
     pub fn truncate(&mut self, len: usize) {
         self.len = self.len.min(len);

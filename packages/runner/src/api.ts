@@ -12,8 +12,14 @@ export type { CacheEntry } from './cache/model-cache.js';
 export { ModelCache } from './cache/model-cache.js';
 export type { CacheOption } from './cache/open.js';
 export type { CacheStoreKind } from './cache/store.js';
-export type { Capabilities } from './capabilities.js';
-export { capabilities } from './capabilities.js';
+export type {
+  Capabilities,
+  ChainLayer,
+  ChainStep,
+  WasmEngine,
+  WebGpuReport,
+} from './capabilities.js';
+export { capabilities, detectCapabilities } from './capabilities.js';
 export type {
   EmbeddingEngine,
   EmbeddingFileSource,

@@ -1,5 +1,15 @@
 /** What the current JS environment offers the engine, and which wasm build a runner uses. */
 
+import {
+  type ChainLayer,
+  type ChainStep,
+  planChain,
+  probeWebGpu,
+  type WebGpuReport,
+} from './chain.js';
+
+export type { ChainLayer, ChainStep, WebGpuReport } from './chain.js';
+
 /** The wasm engine build a runner runs on; see `LlamaRunner.capabilities()`. */
 export interface WasmEngine {
   /** 128-bit SIMD kernels (both builds have them). */
@@ -18,7 +28,7 @@ export interface Capabilities {
   simd: boolean;
   /** Shared-memory wasm threads could be used (`SharedArrayBuffer`, cross-origin isolation in browsers). */
   threads: boolean;
-  /** `navigator.gpu` exists (WebGPU; not used by the engine yet). */
+  /** `navigator.gpu` exists (WebGPU). Whether it grants an adapter: `webgpuAdapter`. */
   webgpu: boolean;
   /** The page is cross-origin isolated (COOP/COEP); always `false` outside browsers. */
   crossOriginIsolated: boolean;
@@ -26,6 +36,19 @@ export interface Capabilities {
   engineThreads: number;
   /** The wasm build of a runner's engine (only from `runner.capabilities()` on the wasm engine). */
   wasm?: WasmEngine;
+  /**
+   * The WebGPU adapter (info, fallback or not, `shader-f16`, `subgroups`, limits): from
+   * {@link detectCapabilities}, and from `runner.capabilities()` for browser runners.
+   */
+  webgpuAdapter?: WebGpuReport;
+  /**
+   * The backend chain, best first (WebGPU → threaded wasm SIMD → wasm SIMD), each layer
+   * usable here or with the reason why not: for `backend: 'auto'` from
+   * {@link detectCapabilities}, for the load's options from `runner.capabilities()`.
+   */
+  chain?: ChainStep[];
+  /** The layer a runner's model runs on (only from `runner.capabilities()` in browsers). */
+  runsOn?: ChainLayer;
 }
 
 /** A module with one function using `i8x16.splat` (from wasm-feature-detect). */
@@ -56,4 +79,26 @@ export function capabilities(): Capabilities {
     crossOriginIsolated: isolated,
     engineThreads: 1,
   };
+}
+
+/**
+ * {@link capabilities} plus what needs a promise: the WebGPU adapter (requested, no device
+ * created) and the backend chain `backend: 'auto'` would walk with the default threads.
+ * Whether the engine build has the WebGPU backend is only known to a runner's worker;
+ * this assumes it does (the published build has it).
+ */
+export async function detectCapabilities(): Promise<Capabilities> {
+  const caps = capabilities();
+  const webgpuAdapter = await probeWebGpu();
+  const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator
+    ?.hardwareConcurrency;
+  const chain = planChain({
+    backend: 'auto',
+    allowFallbackAdapter: false,
+    gpu: webgpuAdapter,
+    engineGpu: true,
+    sharedMemory: caps.threads && caps.crossOriginIsolated,
+    threads: Math.min(cores ?? 1, 8),
+  });
+  return { ...caps, webgpuAdapter, chain };
 }

@@ -6,6 +6,7 @@
  * @internal
  */
 
+import type { ChainLayer } from './chain.js';
 import { HearthError, RunnerErrorCode } from './errors.js';
 import type { Request, Response, WorkerPort } from './protocol.js';
 
@@ -13,6 +14,8 @@ import type { Request, Response, WorkerPort } from './protocol.js';
 export interface Handlers {
   onToken?(token: number | null, text: string): void;
   onProgress?(stage: 'verify' | 'parse' | 'init', done: boolean): void;
+  /** The GPU device was lost and the model now runs on the CPU layer `runsOn`. */
+  onDeviceLost?(runsOn: ChainLayer): void;
   /** Buffers of the request to transfer to the worker (not handlers: read once at send). */
   transfer?: Transferable[];
 }
@@ -88,6 +91,9 @@ export class WorkerClient {
         return;
       case 'progress':
         p.onProgress?.(m.stage, m.done);
+        return;
+      case 'deviceLost':
+        p.onDeviceLost?.(m.runsOn);
         return;
       case 'done':
         this.#settle(m.id);

@@ -28,6 +28,13 @@ export const RunnerErrorCode = {
   Worker: 'HEARTH_WORKER',
   /** `backend: 'hearth' | 'llama.cpp'` was asked for but the native addon cannot be loaded. */
   NativeUnavailable: 'NATIVE_UNAVAILABLE',
+  /** `backend: 'webgpu'` was asked for but no adapter (or no GPU engine) is there; the message says why. */
+  WebGpuUnavailable: 'WEBGPU_UNAVAILABLE',
+  /**
+   * The GPU device was lost (driver reset, GPU process crash, `device.destroy()`) while the
+   * model ran on it. With `onDeviceLost: 'cpu'` the runner continues on the CPU instead.
+   */
+  GpuDeviceLost: 'GPU_DEVICE_LOST',
   /** The runner was disposed. */
   Disposed: 'HEARTH_DISPOSED',
   /** Anything else that should not happen. */

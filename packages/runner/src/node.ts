@@ -61,6 +61,12 @@ let noticed = false;
  */
 setWorkerFactory((backend: Backend) => {
   const runtime = process.env.HEARTH_RUNTIME;
+  if (backend === 'webgpu') {
+    throw new HearthError(
+      RunnerErrorCode.WebGpuUnavailable,
+      "backend 'webgpu' runs in browsers; Node runs the native addon ('hearth') or 'wasm'",
+    );
+  }
   if (backend === 'wasm' || (backend === 'auto' && runtime === 'wasm')) return wasmWorker();
   let addon: ReturnType<typeof loadAddon>;
   try {

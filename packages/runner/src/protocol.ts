@@ -8,6 +8,7 @@
  */
 
 import type { WasmEngine } from './capabilities.js';
+import type { ChainLayer, ChainStep, WebGpuReport } from './chain.js';
 
 /** `{ role, content }` chat message. */
 export interface WireMessage {
@@ -19,8 +20,19 @@ export type Request =
   /**
    * Answered with the {@link WasmEngineReport} by wasm engines (`null` by native ones).
    * `threads`: the pool size asked for (browsers: more than 1 picks the threaded build).
+   * `backend`, `allowFallbackAdapter`: where the browser chain starts (see `chain.ts`).
    */
-  | { op: 'loadBegin'; id: number; total: number; sha256: boolean; threads?: number }
+  | {
+      op: 'loadBegin';
+      id: number;
+      total: number;
+      sha256: boolean;
+      threads?: number;
+      backend?: WasmBackend;
+      allowFallbackAdapter?: boolean;
+      /** What a lost GPU device does to a generation: reject (`error`) or continue on the CPU. */
+      onDeviceLost?: 'error' | 'cpu';
+    }
   | { op: 'loadChunk'; chunk: ArrayBuffer }
   | { op: 'loadEnd'; id: number; sha256?: string; contextLength: number }
   /** Native engines only ({@link WorkerPort.loadsFiles}): memory-map a local file. */
@@ -28,6 +40,8 @@ export type Request =
   | { op: 'generate'; id: number; prompt: string | number[]; options: unknown }
   | { op: 'chat'; id: number; messages: WireMessage[]; options: unknown }
   | { op: 'cancel'; target: number }
+  /** Test hook: destroy the GPU device now (acts at once, like `cancel`). */
+  | { op: 'loseGpuDevice'; id: number }
   | { op: 'tokenize'; id: number; text: string; addSpecial: boolean; parseSpecial: boolean }
   | { op: 'detokenize'; id: number; ids: number[]; skipSpecial: boolean }
   | { op: 'applyChatTemplate'; id: number; messages: WireMessage[]; addGenerationPrompt: boolean }
@@ -64,7 +78,14 @@ export interface WireEmbeddings {
 /** The wasm build a worker runs, and why not the threaded one (`notice`, logged once by the runner). */
 export interface WasmEngineReport extends WasmEngine {
   notice?: string;
+  /** Browsers: the WebGPU adapter probed, the chain for the load's options, the layer picked. */
+  webgpuAdapter?: WebGpuReport;
+  chain?: ChainStep[];
+  runsOn?: ChainLayer;
 }
+
+/** The `backend` values a wasm engine worker understands. */
+export type WasmBackend = 'auto' | 'webgpu' | 'wasm';
 
 /** A serialized error: `Error`s lose their own properties in `postMessage`. */
 export interface WireError {
@@ -76,7 +97,9 @@ export type Response =
   | { type: 'done'; id: number; value: unknown }
   | { type: 'error'; id: number; error: WireError }
   | { type: 'token'; id: number; token: number | null; text: string }
-  | { type: 'progress'; id: number; stage: 'verify' | 'parse' | 'init'; done: boolean };
+  | { type: 'progress'; id: number; stage: 'verify' | 'parse' | 'init'; done: boolean }
+  /** The GPU device was lost during request `id` and the model moved to the CPU (`onDeviceLost: 'cpu'`). */
+  | { type: 'deviceLost'; id: number; runsOn: ChainLayer };
 
 /** The two ends of a worker, in browsers (`Worker`) and Node (`worker_threads`). */
 export interface WorkerPort {
@@ -92,8 +115,14 @@ export interface WorkerPort {
   readonly loadsFiles?: boolean;
 }
 
-/** Which engine runs a model: hearth-core natively, llama.cpp natively, or hearth-core as wasm. */
-export type EngineKind = 'hearth' | 'llama.cpp' | 'wasm';
+/**
+ * Which engine runs a model: hearth-core natively, llama.cpp natively, hearth-core as
+ * wasm on the CPU, or hearth-core as wasm on WebGPU (browsers).
+ */
+export type EngineKind = 'hearth' | 'llama.cpp' | 'wasm' | 'webgpu';
 
-/** What `LlamaRunner.load` may ask for: `auto` picks the native addon in Node when it loads. */
+/**
+ * What `LlamaRunner.load` may ask for: `auto` picks the native addon in Node when it
+ * loads, and in browsers WebGPU when a (non-fallback) adapter exists, else wasm.
+ */
 export type Backend = 'auto' | EngineKind;

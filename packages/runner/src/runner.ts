@@ -6,6 +6,7 @@
 
 import { type CacheOption, checkCacheOption, openModelSource } from './cache/open.js';
 import { type Capabilities, capabilities, type WasmEngine } from './capabilities.js';
+import type { ChainLayer } from './chain.js';
 import { WorkerClient } from './client.js';
 import { HearthError, RunnerErrorCode, toHearthError } from './errors.js';
 import { type GenerateOptions, toEngineOptions } from './options.js';
@@ -61,7 +62,7 @@ export function platform(): {
   return { spawn: spawnWorker, files: localFiles };
 }
 
-const BACKENDS: readonly Backend[] = ['auto', 'hearth', 'llama.cpp', 'wasm'];
+const BACKENDS: readonly Backend[] = ['auto', 'hearth', 'llama.cpp', 'wasm', 'webgpu'];
 
 /** A step of model loading. */
 export interface LoadProgress {
@@ -90,10 +91,21 @@ export interface LoadOptions {
    * native addon (`@hearth/node`) running hearth-core, or the wasm engine in
    * a worker thread when the addon cannot be loaded (with a one-line notice;
    * `HEARTH_RUNTIME=wasm|native` forces one). `hearth` and `llama.cpp` need
-   * the native addon; `wasm` is hearth-core compiled to WebAssembly (the only
-   * engine in browsers).
+   * the native addon; `wasm` is hearth-core compiled to WebAssembly on the CPU.
+   * In browsers, `auto` walks the chain WebGPU → threaded wasm → single-threaded
+   * wasm (`runner.capabilities().chain` says why a layer was skipped) and
+   * `webgpu` insists on WebGPU (any adapter, software ones included), failing
+   * with `WEBGPU_UNAVAILABLE` where there is none.
    */
   backend?: Backend;
+  /** Browsers, `auto`: also use a software fallback adapter such as SwiftShader (default false). */
+  allowFallbackAdapter?: boolean;
+  /**
+   * What a lost GPU device does to a generation on WebGPU: `error` (default) rejects it
+   * with `GPU_DEVICE_LOST`; `cpu` moves the model to the wasm CPU engine in the same
+   * worker and continues the generation there (`capabilities().runsOn` becomes `wasm-simd`).
+   */
+  onDeviceLost?: 'error' | 'cpu';
   /**
    * Where URL sources are cached (default `indexeddb` in browsers, `fs` in
    * Node; `none` turns caching off). Blobs, bytes and file paths are never
@@ -108,6 +120,33 @@ export interface LoadOptions {
    * `runner.capabilities().wasm` tells which build runs. Ignored in Node.
    */
   threads?: number;
+}
+
+/** The GPU options a wasm engine's `loadBegin` carries. */
+type LoadBeginOptions = Pick<
+  Extract<Request, { op: 'loadBegin' }>,
+  'backend' | 'allowFallbackAdapter' | 'onDeviceLost'
+>;
+
+/** Checks `allowFallbackAdapter` and `onDeviceLost`, keeping only the ones given. */
+function checkGpuOptions(options: LoadOptions): LoadBeginOptions {
+  const { allowFallbackAdapter, onDeviceLost } = options;
+  if (allowFallbackAdapter !== undefined && typeof allowFallbackAdapter !== 'boolean') {
+    throw new HearthError(
+      RunnerErrorCode.InvalidOption,
+      `invalid option allowFallbackAdapter: ${String(allowFallbackAdapter)} (expected a boolean)`,
+    );
+  }
+  if (onDeviceLost !== undefined && onDeviceLost !== 'error' && onDeviceLost !== 'cpu') {
+    throw new HearthError(
+      RunnerErrorCode.InvalidOption,
+      `invalid option onDeviceLost: ${JSON.stringify(onDeviceLost)} (expected error or cpu)`,
+    );
+  }
+  return {
+    ...(allowFallbackAdapter !== undefined ? { allowFallbackAdapter } : {}),
+    ...(onDeviceLost !== undefined ? { onDeviceLost } : {}),
+  };
 }
 
 /** Notices already logged (once per page, not once per runner). */
@@ -192,7 +231,12 @@ interface LoadedInfo {
   summary: ModelInfo;
   config: EngineConfig;
   contextLength: number;
+  /** `auto` picked WebGPU but the model could not be placed there: why (it runs on the CPU). */
+  gpuFallback?: { code: string; message: string };
 }
+
+/** Test hook (Playwright): destroys a WebGPU runner's device between two tokens. @internal */
+export const LOSE_GPU_DEVICE: unique symbol = Symbol.for('hearth.loseGpuDevice');
 
 /** Options of {@link LlamaRunner.generateText}. */
 export interface GenerateTextOptions extends GenerateOptions {
@@ -330,9 +374,9 @@ export class LlamaRunner {
   #info: RunnerInfo;
   #queue: Promise<unknown> = Promise.resolve();
   #disposed = false;
-  #wasm: WasmEngine | undefined;
+  #wasm: WasmEngineReport | undefined;
 
-  private constructor(client: WorkerClient, info: RunnerInfo, wasm: WasmEngine | undefined) {
+  private constructor(client: WorkerClient, info: RunnerInfo, wasm: WasmEngineReport | undefined) {
     this.#client = client;
     this.#info = info;
     this.#wasm = wasm;
@@ -359,6 +403,7 @@ export class LlamaRunner {
   static async load(source: ModelSourceInput, options: LoadOptions = {}): Promise<LlamaRunner> {
     const { onProgress, signal, contextLength = 0, backend = 'auto', cache, threads } = options;
     checkCacheOption(cache);
+    const gpuOptions = checkGpuOptions(options);
     if (threads !== undefined && (!Number.isSafeInteger(threads) || threads < 1)) {
       throw new HearthError(
         RunnerErrorCode.InvalidOption,
@@ -428,6 +473,10 @@ export class LlamaRunner {
       const loadedInfo: LoadedInfo & { wasm?: WasmEngineReport } = opened
         ? await LlamaRunner.#stream(client, opened, contextLength, threads, progress, signal, {
             pipelined: (port.engine ?? 'wasm') === 'wasm',
+            begin: {
+              ...gpuOptions,
+              ...(backend === 'webgpu' || backend === 'wasm' ? { backend } : {}),
+            },
           })
         : await client.request<LoadedInfo>(
             { op: 'loadFile', id: client.nextId(), path: path as string, contextLength },
@@ -437,30 +486,33 @@ export class LlamaRunner {
         model: loadedInfo.summary,
         config: loadedInfo.config,
         contextLength: loadedInfo.contextLength,
-        backend: port.engine ?? 'wasm',
+        backend: loadedInfo.wasm?.runsOn === 'webgpu' ? 'webgpu' : (port.engine ?? 'wasm'),
         source: {
           label: opened ? opened.label : (path as string),
           ...(meta.name !== undefined ? { name: meta.name } : {}),
           ...(meta.license !== undefined ? { license: meta.license } : {}),
         },
       };
-      const { wasm } = loadedInfo;
+      const { gpuFallback } = loadedInfo;
+      let { wasm } = loadedInfo;
+      if (wasm && gpuFallback) {
+        // The worker's build is the single-threaded one (it has the GPU engine).
+        const reason = `the model cannot run on WebGPU (${gpuFallback.code}: ${gpuFallback.message})`;
+        wasm = {
+          ...wasm,
+          runsOn: 'wasm-simd',
+          notice: `@hearth/runner: ${reason}; running on the wasm CPU engine`,
+          chain: (wasm.chain ?? []).map((step) =>
+            step.layer === 'webgpu' ? { layer: 'webgpu', usable: false, reason } : step,
+          ),
+        };
+        info.backend = 'wasm';
+      }
       if (wasm?.notice !== undefined && !noticed.has(wasm.notice)) {
         noticed.add(wasm.notice);
         console.info(wasm.notice);
       }
-      return new LlamaRunner(
-        client,
-        info,
-        wasm
-          ? {
-              simd: wasm.simd,
-              threads: wasm.threads,
-              threadCount: wasm.threadCount,
-              build: wasm.build,
-            }
-          : undefined,
-      );
+      return new LlamaRunner(client, info, wasm);
     } catch (e) {
       const error = signal?.aborted
         ? new HearthError(RunnerErrorCode.Aborted, 'model loading was aborted', { cause: e })
@@ -483,7 +535,7 @@ export class LlamaRunner {
     threads: number | undefined,
     progress: (p: LoadProgress) => void,
     signal: AbortSignal | undefined,
-    { pipelined }: { pipelined: boolean },
+    { pipelined, begin: beginOptions }: { pipelined: boolean; begin: LoadBeginOptions },
   ): Promise<LoadedInfo & { wasm?: WasmEngineReport }> {
     let { total, chunks } = opened;
     if (total === undefined) {
@@ -506,6 +558,7 @@ export class LlamaRunner {
       total,
       sha256: opened.sha256 !== undefined,
       ...(threads !== undefined ? { threads } : {}),
+      ...beginOptions,
     });
     // A wasm engine queues chunks behind `loadBegin`: keep reading the download while it
     // starts (the threaded build takes a moment; a stream that errors drops what it had
@@ -549,13 +602,37 @@ export class LlamaRunner {
 
   /**
    * What the environment offers (SIMD, threads, WebGPU, cross-origin
-   * isolation) and, on the wasm engine, which build runs (`wasm`).
+   * isolation) and, on the wasm engine, which build runs (`wasm`); in
+   * browsers also the WebGPU adapter, the backend chain for this load's
+   * options and the layer the model runs on (`runsOn`).
    */
   capabilities(): Capabilities {
-    const wasm = this.#wasm;
-    return wasm
-      ? { ...capabilities(), engineThreads: wasm.threadCount, wasm: { ...wasm } }
-      : capabilities();
+    const report = this.#wasm;
+    if (!report) return capabilities();
+    const { simd, threads, threadCount, build, webgpuAdapter, chain, runsOn } = report;
+    const wasm: WasmEngine = { simd, threads, threadCount, build };
+    return {
+      ...capabilities(),
+      engineThreads: threadCount,
+      wasm,
+      ...(webgpuAdapter ? { webgpuAdapter: { ...webgpuAdapter } } : {}),
+      ...(chain ? { chain: chain.map((step) => ({ ...step })) } : {}),
+      ...(runsOn ? { runsOn } : {}),
+    };
+  }
+
+  /** The worker moved the model off a lost GPU device (`onDeviceLost: 'cpu'`). */
+  #deviceLost(runsOn: ChainLayer): void {
+    if (this.#wasm) this.#wasm = { ...this.#wasm, runsOn };
+    this.#info = { ...this.#info, backend: 'wasm' };
+    console.warn(
+      '@hearth/runner: the GPU device was lost; the model continues on the wasm CPU engine',
+    );
+  }
+
+  /** Test hook: destroys the GPU device (`GPUDevice.destroy()`) at once. @internal */
+  [LOSE_GPU_DEVICE](): Promise<void> {
+    return this.#call(() => ({ op: 'loseGpuDevice', id: this.#client.nextId() }));
   }
 
   /** Whether {@link dispose} was called or the worker died. */
@@ -635,6 +712,7 @@ export class LlamaRunner {
         };
         const done = client.request<GenerationResult>(req, {
           onToken: (token, text) => push({ token, text }),
+          onDeviceLost: (runsOn) => this.#deviceLost(runsOn),
         });
         if (signal?.aborted) cancel();
         signal?.addEventListener('abort', cancel, { once: true });

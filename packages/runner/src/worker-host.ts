@@ -13,7 +13,7 @@ import type {
   WasmModel,
   WasmSession,
 } from '../wasm/hearth_wasm.js';
-import type { Request, Response, WasmEngineReport, WireError } from './protocol.js';
+import type { Request, Response, WasmBackend, WasmEngineReport, WireError } from './protocol.js';
 
 /** How the host answers. */
 export type Post = (message: Response) => void;
@@ -23,10 +23,39 @@ export interface WasmEngineModule {
   ModelLoader: typeof ModelLoader;
   WasmEmbeddingModel: typeof WasmEmbeddingModel;
   report: WasmEngineReport;
+  /** Models run on WebGPU (the chain picked it; the build has the wgpu backend). */
+  gpu?: boolean;
 }
 
-/** Instantiates a build once, for `threads` threads (a hint: the host may pick fewer). */
-export type Ready = (threads: number | undefined) => Promise<WasmEngineModule>;
+/** What a load asks of the engine (hints: the host may pick fewer threads, or the CPU). */
+export interface EngineWanted {
+  threads?: number | undefined;
+  backend?: WasmBackend | undefined;
+  allowFallbackAdapter?: boolean | undefined;
+}
+
+/**
+ * The GPU half of hearth-wasm (builds with the `gpu` feature; wasm/src/gpu.rs): a model
+ * makes a `WasmGpuSession`, which has `WasmSession`'s members except that the calls that
+ * run the model return promises. Typed here because only one of the two builds has it.
+ */
+interface GpuModel {
+  /** `cpuFallback`: a lost device moves the session to the CPU instead of failing. */
+  createGpuSession(nCtx: number, cpuFallback: boolean): Promise<WasmSession>;
+}
+interface GpuSession {
+  /** Still on the GPU (false once a lost device moved it to the CPU). */
+  readonly onGpu: boolean;
+  start(prompt: Uint32Array, options: unknown): Promise<void>;
+  startChat(messages: unknown, options: unknown): Promise<void>;
+  next(): Promise<{ token: number | null; text: string } | undefined>;
+  /** Test hook: destroys the GPU device (`GPUDevice.destroy()`), as a driver reset would lose it. */
+  loseGpuDevice(): void;
+}
+const asGpu = (s: WasmSession) => s as unknown as GpuSession;
+
+/** Instantiates a build once, for what the first load wants. */
+export type Ready = (want: EngineWanted) => Promise<WasmEngineModule>;
 
 /**
  * Yields to the event loop so that pending messages (cancels) are handled:
@@ -68,6 +97,12 @@ export function createHost(post: Post, ready: Ready): (req: Request) => void {
   let loader: ModelLoader | undefined;
   let model: WasmModel | undefined;
   let session: WasmSession | undefined;
+  /** The session was made on WebGPU: steps go through the async calls (the GPU is awaited). */
+  let gpuSession = false;
+  /** `onDeviceLost` of the load: `cpu` continues a generation on the CPU. */
+  let cpuFallback = false;
+  /** The build the last `loadBegin` started, and whether that load insisted on WebGPU. */
+  let loading: { engine: WasmEngineModule; forcedGpu: boolean } | undefined;
   let embedder: WasmEmbeddingModel | undefined;
   /** A chunk that failed (more bytes than announced): reported by `loadEnd`. */
   let pendingLoadError: unknown;
@@ -96,16 +131,35 @@ export function createHost(post: Post, ready: Ready): (req: Request) => void {
     return [model, session];
   };
 
-  async function generate(id: number, start: (s: WasmSession) => void): Promise<void> {
+  /** Tells the runner the model left the GPU (once per session). */
+  let reportedFallback = false;
+  const checkFallback = (id: number, s: WasmSession) => {
+    if (gpuSession && !reportedFallback && !asGpu(s).onGpu) {
+      reportedFallback = true;
+      post({ type: 'deviceLost', id, runsOn: 'wasm-simd' });
+    }
+  };
+
+  async function generate(
+    id: number,
+    start: (s: WasmSession) => void,
+    startGpu: (s: GpuSession) => Promise<void>,
+  ): Promise<void> {
     const [, s] = needSession();
+    const gpu = gpuSession ? asGpu(s) : undefined;
     try {
-      start(s);
+      if (gpu) await startGpu(gpu);
+      else start(s);
+      checkFallback(id, s);
       // A cancel posted right behind the request (an already aborted signal)
       // arrives as the next message: take it before the first token.
       await yieldNow();
       for (;;) {
         if (cancelled.has(id)) s.cancel();
-        const ev = s.next() as { token: number | null; text: string } | undefined;
+        const ev = (gpu ? await gpu.next() : s.next()) as
+          | { token: number | null; text: string }
+          | undefined;
+        checkFallback(id, s);
         if (ev === undefined) break;
         post({ type: 'token', id, token: ev.token, text: ev.text });
         await yieldNow();
@@ -120,14 +174,21 @@ export function createHost(post: Post, ready: Ready): (req: Request) => void {
   async function handle(req: Request): Promise<void> {
     switch (req.op) {
       case 'loadBegin': {
-        const engine = await ready(req.threads).catch((e: unknown) => {
-          const { message } = wireError(e);
+        const engine = await ready({
+          threads: req.threads,
+          backend: req.backend,
+          allowFallbackAdapter: req.allowFallbackAdapter,
+        }).catch((e: unknown) => {
+          const { code, message } = wireError(e);
+          if (code === 'WEBGPU_UNAVAILABLE') throw e;
           throw Object.assign(new Error(`cannot start hearth-wasm: ${message}`), {
             code: 'HEARTH_WASM_LOAD',
           });
         });
         loader?.free();
         loader = new engine.ModelLoader(req.total, req.sha256);
+        loading = { engine, forcedGpu: req.backend === 'webgpu' };
+        cpuFallback = req.onDeviceLost === 'cpu';
         post({ type: 'done', id: req.id, value: engine.report });
         return;
       }
@@ -164,9 +225,31 @@ export function createHost(post: Post, ready: Ready): (req: Request) => void {
           l.free();
         }
         post({ type: 'progress', id: req.id, stage: 'init', done: false });
-        session = model.createSession(req.contextLength);
+        // `auto` falls back to the CPU when the model cannot run on the GPU (too large for
+        // its limits, a tensor type without a GPU kernel); `webgpu` reports why instead.
+        let gpuFallback: WireError | undefined;
+        session = undefined;
+        gpuSession = false;
+        reportedFallback = false;
+        if (loading?.engine.gpu) {
+          try {
+            session = await (model as unknown as GpuModel).createGpuSession(
+              req.contextLength,
+              cpuFallback,
+            );
+            gpuSession = true;
+          } catch (e) {
+            if (loading.forcedGpu) throw e;
+            gpuFallback = wireError(e);
+          }
+        }
+        session ??= model.createSession(req.contextLength);
         post({ type: 'progress', id: req.id, stage: 'init', done: true });
-        post({ type: 'done', id: req.id, value: { ...model.info(), contextLength: session.nCtx } });
+        post({
+          type: 'done',
+          id: req.id,
+          value: { ...model.info(), contextLength: session.nCtx, gpuFallback },
+        });
         return;
       }
       case 'generate': {
@@ -175,11 +258,19 @@ export function createHost(post: Post, ready: Ready): (req: Request) => void {
           typeof req.prompt === 'string'
             ? m.tokenize(req.prompt, true, false)
             : Uint32Array.from(req.prompt);
-        await generate(req.id, (s) => s.start(prompt, req.options));
+        await generate(
+          req.id,
+          (s) => s.start(prompt, req.options),
+          (s) => s.start(prompt, req.options),
+        );
         return;
       }
       case 'chat':
-        await generate(req.id, (s) => s.startChat(req.messages, req.options));
+        await generate(
+          req.id,
+          (s) => s.startChat(req.messages, req.options),
+          (s) => s.startChat(req.messages, req.options),
+        );
         return;
       case 'tokenize': {
         const [m] = needSession();
@@ -208,7 +299,7 @@ export function createHost(post: Post, ready: Ready): (req: Request) => void {
         return;
       case 'embedLoadGguf':
       case 'embedLoad': {
-        const engine = await ready(undefined).catch((e: unknown) => {
+        const engine = await ready({ backend: 'wasm' }).catch((e: unknown) => {
           const { message } = wireError(e);
           throw Object.assign(new Error(`cannot start hearth-wasm: ${message}`), {
             code: 'HEARTH_WASM_LOAD',
@@ -250,6 +341,7 @@ export function createHost(post: Post, ready: Ready): (req: Request) => void {
           code: 'HEARTH_INTERNAL',
         });
       case 'cancel':
+      case 'loseGpuDevice':
         return;
     }
   }
@@ -258,6 +350,17 @@ export function createHost(post: Post, ready: Ready): (req: Request) => void {
     // Cancels act at once, even while a generation is running.
     if (req.op === 'cancel') {
       cancelled.add(req.target);
+      return;
+    }
+    // So does the test hook that loses the GPU device (between two tokens).
+    if (req.op === 'loseGpuDevice') {
+      try {
+        if (!session || !gpuSession) throw new Error('the model is not on the GPU');
+        asGpu(session).loseGpuDevice();
+        post({ type: 'done', id: req.id, value: null });
+      } catch (e) {
+        fail(req.id, e);
+      }
       return;
     }
     // Tokenizer requests only need the model (loaded before the runner exists), not the session.

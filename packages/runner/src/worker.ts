@@ -2,23 +2,27 @@
  * The engine worker for browsers: a module Web Worker started by
  * `LlamaRunner.load` (`new Worker(new URL('./worker.js', import.meta.url), { type: 'module' })`).
  *
- * It runs the threaded wasm build (`wasm-threads/`: shared memory, a rayon pool
- * of nested Web Workers) when more than one thread is wanted and the page is
- * cross-origin isolated, else the single-threaded SIMD build (`wasm/`).
+ * It walks the backend chain (`chain.ts`): WebGPU (the single-threaded build
+ * `wasm/`, whose engine has the wgpu backend) when an adapter qualifies, else the
+ * threaded wasm build (`wasm-threads/`: shared memory, a rayon pool of nested Web
+ * Workers) when more than one thread is wanted and the page is cross-origin
+ * isolated, else the single-threaded SIMD build (`wasm/`).
  *
  * @internal
  * @module
  */
 
 import init, {
+  hasGpu,
   ModelLoader,
   simdLevel,
   threadCount,
   WasmEmbeddingModel,
 } from '../wasm/hearth_wasm.js';
+import { type ChainStep, pickLayer, planChain, probeWebGpu, type WebGpuReport } from './chain.js';
 import type { Request, Response, WasmEngineReport } from './protocol.js';
 import { registerThreadPool } from './thread-pool.js';
-import { createHost, type WasmEngineModule } from './worker-host.js';
+import { createHost, type EngineWanted, type WasmEngineModule } from './worker-host.js';
 
 /** The parts of `DedicatedWorkerGlobalScope` used here (the DOM lib lacks its types). */
 interface WorkerScope {
@@ -68,7 +72,9 @@ async function threadedBuild(threads: number): Promise<WasmEngineModule> {
   registerThreadPool();
   await wasm.initThreadPool(threads);
   return {
-    ModelLoader: wasm.ModelLoader,
+    // The threaded build has no GPU engine (`createGpuSession`), which the host never
+    // calls on it (`gpu` is unset).
+    ModelLoader: wasm.ModelLoader as unknown as typeof ModelLoader,
     WasmEmbeddingModel: wasm.WasmEmbeddingModel,
     report: {
       simd: wasm.simdLevel() === 'simd128',
@@ -79,14 +85,67 @@ async function threadedBuild(threads: number): Promise<WasmEngineModule> {
   };
 }
 
-/** Picks and instantiates a build (once per worker: one runner, one model). */
-async function start(threads: number | undefined): Promise<WasmEngineModule> {
+/** Picks a layer of the chain and instantiates its build (once per worker: one runner, one model). */
+async function start(want: EngineWanted): Promise<WasmEngineModule> {
   const cores = scope.navigator?.hardwareConcurrency ?? 1;
-  const wanted = threads ?? Math.max(1, Math.min(cores, MAX_DEFAULT_THREADS));
-  if (wanted <= 1) return simdBuild();
-  if (scope.crossOriginIsolated !== true || typeof SharedArrayBuffer !== 'function') {
-    return simdBuild(ISOLATION_NOTICE);
+  const wanted = want.threads ?? Math.max(1, Math.min(cores, MAX_DEFAULT_THREADS));
+  const backend = want.backend ?? 'auto';
+  const sharedMemory =
+    scope.crossOriginIsolated === true && typeof SharedArrayBuffer === 'function';
+  // The probe costs an adapter request: skip it when the CPU was asked for.
+  const webgpuAdapter =
+    backend === 'wasm'
+      ? { available: false, reason: "backend 'wasm' was asked for" }
+      : await probeWebGpu();
+  const plan = (engineGpu: boolean) =>
+    planChain({
+      backend,
+      allowFallbackAdapter: want.allowFallbackAdapter ?? false,
+      gpu: webgpuAdapter,
+      engineGpu,
+      sharedMemory,
+      threads: wanted,
+    });
+  let chain = plan(true);
+  // The GPU engine is in the single-threaded build (see wasm/README.md): instantiate it
+  // to ask, only when WebGPU would be picked.
+  if (pickLayer(chain) === 'webgpu' && !(await simdHasGpu())) chain = plan(false);
+  const layer = pickLayer(chain);
+  const facts = { webgpuAdapter, chain };
+  if (layer === undefined) {
+    throw Object.assign(
+      new Error(`backend 'webgpu' cannot run here: ${chain[0]?.reason ?? 'unknown'}`),
+      { code: 'WEBGPU_UNAVAILABLE' },
+    );
   }
+  if (layer === 'webgpu') return withFacts(await simdBuild(), facts, layer, true);
+  if (layer === 'wasm-simd') {
+    // Say why not threads only where they were wanted and isolation was the obstacle.
+    const notice = wanted > 1 && !sharedMemory ? ISOLATION_NOTICE : undefined;
+    return withFacts(await simdBuild(notice), facts, layer);
+  }
+  return withFacts(await threadedOrSimd(wanted), facts);
+}
+
+/** Whether the single-threaded build's engine has the WebGPU backend. */
+async function simdHasGpu(): Promise<boolean> {
+  await simdBuild();
+  return hasGpu();
+}
+
+/** `module`'s report with the chain's facts and the layer that runs (`layer`, or its build's). */
+function withFacts(
+  module: WasmEngineModule,
+  facts: { webgpuAdapter: WebGpuReport; chain: ChainStep[] },
+  layer?: 'webgpu' | 'wasm-simd',
+  gpu = false,
+): WasmEngineModule {
+  const runsOn = layer ?? (module.report.build === 'threads' ? 'wasm-threads' : 'wasm-simd');
+  return { ...module, gpu, report: { ...module.report, ...facts, runsOn } };
+}
+
+/** The threaded build, or the single-threaded one with a notice when the pool does not start. */
+async function threadedOrSimd(wanted: number): Promise<WasmEngineModule> {
   try {
     // A pool worker that never starts must not hang the load: give up after a while.
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -106,8 +165,8 @@ async function start(threads: number | undefined): Promise<WasmEngineModule> {
 }
 
 let engine: Promise<WasmEngineModule> | undefined;
-const ready = (threads: number | undefined) => {
-  engine ??= start(threads);
+const ready = (want: EngineWanted) => {
+  engine ??= start(want);
   return engine;
 };
 const handle = createHost((m) => scope.postMessage(m), ready);

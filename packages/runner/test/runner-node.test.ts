@@ -55,6 +55,20 @@ describe(`LlamaRunner from a file path, ${RUNTIME}`, () => {
     );
     expect(e.code).toBe('INVALID_OPTION');
   });
+
+  it("rejects backend 'webgpu' (browsers only) and bad GPU options", async () => {
+    const webgpu = await rejection(() =>
+      LlamaRunner.load(modelPath(SMOLLM2), { backend: 'webgpu' }),
+    );
+    expect(webgpu.code).toBe('WEBGPU_UNAVAILABLE');
+    for (const bad of [
+      { allowFallbackAdapter: 'yes' as never },
+      { onDeviceLost: 'retry' as never },
+    ]) {
+      const e = await rejection(() => LlamaRunner.load(modelPath(SMOLLM2), bad));
+      expect(e.code, JSON.stringify(bad)).toBe('INVALID_OPTION');
+    }
+  });
 });
 
 describe.runIf(RUNTIME === 'native')('the native addon', () => {
