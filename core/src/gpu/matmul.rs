@@ -82,7 +82,8 @@ pub(crate) fn quantize_act_pipeline(ctx: &GpuContext) -> wgpu::ComputePipeline {
 }
 
 /// `y = x` as the CPU's activation quantization `mode` leaves it (rows of `cols`; the step's
-/// token count, or `fixed_tok` rows when non-zero).
+/// token count, or `fixed_tok` rows when non-zero). In mode 2 with `sums_off` non-zero, the
+/// Q8_1 block sums follow at element `sums_off` of `y` (one per 32 values, for Q4_1 weights).
 pub(crate) fn quantize_act(
     ctx: &GpuContext,
     pipe: &wgpu::ComputePipeline,
@@ -90,13 +91,14 @@ pub(crate) fn quantize_act(
     cols: usize,
     mode: u32,
     fixed_tok: u32,
+    sums_off: u32,
 ) -> Dispatch {
     let block = match mode {
         1 => 1,
         3 => 256,
         _ => 32,
     };
-    let p = params(ctx, &[cols as u32, mode, fixed_tok]);
+    let p = params(ctx, &[cols as u32, mode, fixed_tok, sums_off]);
     Dispatch::new(
         ctx,
         pipe,
@@ -136,6 +138,8 @@ pub(crate) struct MatmulIo<'a> {
     pub x_off: u32,
     /// 0: the step's token count; else this many tokens.
     pub fixed_tok: u32,
+    /// Element of `x` where its Q8_1 block sums start (see [`quantize_act`]); read by Q4_1.
+    pub sums_off: u32,
 }
 
 /// The launches computing `y = x · Wᵀ` (one per part).
@@ -158,6 +162,7 @@ pub(crate) fn matmul(
                     part.row0 as u32,
                     io.fixed_tok,
                     io.x_off,
+                    io.sums_off,
                 ],
             );
             Dispatch::new(

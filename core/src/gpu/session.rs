@@ -141,7 +141,11 @@ impl GpuSession {
         };
         // Activations quantized as the CPU backend quantizes them, one buffer per mode.
         let widest = d.max(q_dim).max(c.n_ff).max(c.n_head * hdv);
-        let xq: Vec<wgpu::Buffer> = (0..4).map(|_| f(b * widest, "x_quantized")).collect();
+        // Behind the values: Q8_1's block sums, one per 32 (the Q4_1 products use them).
+        let sums_off = b * widest;
+        let xq: Vec<wgpu::Buffer> = (0..4)
+            .map(|_| f(sums_off + sums_off / 32, "x_quantized"))
+            .collect();
         // `y = x · Wᵀ` for matrices sharing the input `x` of `cols`: x quantized once per mode.
         let mm = |group: &[(&GpuMatrix, &wgpu::Buffer)], xb: &wgpu::Buffer, fixed_tok: u32| {
             let mut out = Vec::new();
@@ -158,6 +162,7 @@ impl GpuSession {
                         w.cols,
                         mode as u32,
                         fixed_tok,
+                        sums_off as u32,
                     ));
                 }
                 out.extend(matmul(
@@ -170,6 +175,7 @@ impl GpuSession {
                         y: yb,
                         x_off: 0,
                         fixed_tok,
+                        sums_off: sums_off as u32,
                     },
                 ));
             }

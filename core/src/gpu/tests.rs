@@ -123,7 +123,8 @@ fn check_matmul(
     let x = random(n_tok * cols, 99);
     let step = step_buffer(ctx, n_tok as u32, 0);
     let xb = storage_f32(ctx, "x", &x);
-    let xq = storage(ctx, "xq", (n_tok * cols * 4) as u64);
+    let sums_off = n_tok * cols;
+    let xq = storage(ctx, "xq", ((sums_off + sums_off / 32) * 4) as u64);
     let yb = storage(ctx, "y", (n_tok * rows * 4) as u64);
     let pipe = matmul_pipeline(ctx, ty, lanes).unwrap();
     let mode = act_mode(ty);
@@ -131,7 +132,15 @@ fn check_matmul(
     let mut ds = Vec::new();
     if mode != 0 {
         let qp = quantize_act_pipeline(ctx);
-        ds.push(quantize_act(ctx, &qp, [&step, &xb, &xq], cols, mode, 0));
+        ds.push(quantize_act(
+            ctx,
+            &qp,
+            [&step, &xb, &xq],
+            cols,
+            mode,
+            0,
+            sums_off as u32,
+        ));
     }
     let io = MatmulIo {
         step: &step,
@@ -139,6 +148,7 @@ fn check_matmul(
         y: &yb,
         x_off: 0,
         fixed_tok: 0,
+        sums_off: sums_off as u32,
     };
     ds.extend(matmul(ctx, &pipe, &gm, &io));
     run(ctx, &ds, n_tok as u32);
@@ -164,15 +174,18 @@ fn check_matmul(
                 .sum();
             let mag: f32 = row.iter().zip(xt).map(|(&a, &b)| (a * b).abs()).sum();
             let g = got[t * rows + r];
-            assert!(
-                (f64::from(g) - exact).abs() <= 1e-5 * f64::from(mag) + 1e-6,
-                "{ty} lanes {lanes} row {r} tok {t}: gpu {g} exact {exact}"
-            );
-            // Same quantized activations as the CPU: only summation order differs (and
-            // Q4_1's minimum term, which the CPU takes from an f16-rounded block sum).
+            // Q4_1's minimum term uses x's f16-rounded block sums (as the CPU's Q8_1 does),
+            // not the exact sums: it is held to the CPU's product only.
+            if ty != GgmlType::Q4_1 {
+                assert!(
+                    (f64::from(g) - exact).abs() <= 1e-5 * f64::from(mag) + 1e-6,
+                    "{ty} lanes {lanes} row {r} tok {t}: gpu {g} exact {exact}"
+                );
+            }
+            // Same quantized activations and block sums as the CPU: only summation order differs.
             let c = cpu[t * rows + r];
             assert!(
-                (g - c).abs() <= 2e-4 * mag + 1e-5,
+                (g - c).abs() <= 1e-5 * mag + 1e-6,
                 "{ty} lanes {lanes} row {r} tok {t}: gpu {g} cpu {c}"
             );
         }

@@ -17,7 +17,7 @@ struct Params {
     row_off: u32,     // first row of this part in the output
     fixed_tok: u32,   // 0: step.n_tok tokens; else this many
     x_off: u32,       // first element of x read
-    _pad: u32,
+    sums_off: u32,    // where x's Q8_1 block sums start (quantize_act.wgsl), for `wm`
 }
 
 @group(0) @binding(0) var<uniform> step: Step;
@@ -27,6 +27,9 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 
 var<private> wv: array<f32, 32>;
+// A per-block offset (Q4_1's `m`), 0 for the other types. The CPU's Q4_1 · Q8_1 dot adds
+// `m * s` with s the f16 block sum Q8_1 stores, so the GPU adds it against that same sum.
+var<private> wm: f32;
 var<workgroup> partial: array<f32, 512>; // WG * TILE
 
 fn rd8(a: u32) -> u32 {
@@ -61,12 +64,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         let n_chunks = p.cols / 32u;
         let row_byte = r * p.row_bytes;
         for (var c = lane; c < n_chunks; c += LANES) {
+            wm = 0.0;
             dequant_chunk(row_byte, c);
             for (var t = 0u; t < nt; t++) {
                 let xb = p.x_off + (t0 + t) * p.cols + c * 32u;
                 var s = 0.0;
                 for (var i = 0u; i < 32u; i++) {
                     s += wv[i] * X[xb + i];
+                }
+                if (wm != 0.0) {
+                    s += wm * X[p.sums_off + xb / 32u];
                 }
                 acc[t] += s;
             }

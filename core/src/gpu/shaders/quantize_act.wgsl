@@ -3,12 +3,14 @@
 // dequantized values (x' = q * d) lets the f32 matmul reproduce those products up to f32
 // rounding. Modes: 1 = f16 (F16 weights), 2 = Q8_0/Q8_1 (blocks of 32, f16 scale, ties to
 // even), 3 = Q8_K (blocks of 256, f32 scale from the signed extreme). One thread per block.
+// Mode 2 also writes each block's Q8_1 sum `s = f16(d * Σq)` (d unrounded, as the CPU stores
+// it) at `Y[sums_off + block]` when `sums_off` is non-zero: Q4_1's dot product uses it.
 
 struct Params {
     cols: u32,
     mode: u32,
     fixed_tok: u32, // 0: step.n_tok rows
-    _pad: u32,
+    sums_off: u32,  // 0: no block sums
 }
 
 @group(0) @binding(0) var<uniform> step: Step;
@@ -55,8 +57,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         if (amax != 0.0) {
             id = 127.0 / amax;
         }
+        var qsum = 0.0;
         for (var i = 0u; i < bs; i++) {
-            Y[yo + i] = round(X[xo + i] * id) * d;
+            let q = round(X[xo + i] * id);
+            Y[yo + i] = q * d;
+            qsum += q;
+        }
+        if (p.sums_off != 0u) {
+            Y[p.sums_off + b] = f16_round((amax / 127.0) * qsum);
         }
     } else {
         if (amax == 0.0) {
