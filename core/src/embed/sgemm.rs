@@ -19,6 +19,9 @@ pub(crate) struct View<'a> {
 /// Bytes of `w` rows kept hot while every row of `x` passes by.
 const W_BLOCK_BYTES: usize = 24 * 1024;
 
+/// Bytes of `x` rows per chunk (kept in L2 while all of `w` passes by).
+const X_BLOCK_BYTES: usize = 128 * 1024;
+
 /// Rows of `x` per parallel task.
 const X_ROWS_PER_TASK: usize = 24;
 
@@ -60,22 +63,42 @@ pub(crate) fn gemm_nt(m: usize, n: usize, k: usize, x: View, w: View, out: &mut 
     assert!(x.data.len() >= (m - 1) * x.stride + k);
     assert!(w.data.len() >= (n - 1) * w.stride + k);
     assert!(out.len() >= (m - 1) * os + n);
+    // Rows of `x` in L2-sized chunks, each multiplied with all of `w` (whose L1-sized blocks
+    // are reused for every row of the chunk): `x` is then read from L2, not memory, however
+    // large the batch.
     let nb = (W_BLOCK_BYTES / 4 / k.max(1)).clamp(4, 64) / 4 * 4;
-    #[cfg(target_arch = "x86_64")]
-    if avx2() {
-        // SAFETY: AVX2 and FMA are present; bounds asserted above.
-        return unsafe { drive_avx2(m, n, k, x, w, out, os, nb) };
-    }
-    #[cfg(target_arch = "aarch64")]
-    // SAFETY: NEON is baseline on aarch64; bounds asserted above.
-    return unsafe { drive_neon(m, n, k, x, w, out, os, nb) };
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    // SAFETY: simd128 is compiled in; bounds asserted above.
-    return unsafe { drive_wasm(m, n, k, x, w, out, os, nb) };
-    #[allow(unreachable_code)]
-    // SAFETY: plain Rust; bounds asserted above.
-    unsafe {
-        drive_scalar(m, n, k, x, w, out, os, nb)
+    let mc = (X_BLOCK_BYTES / 4 / k.max(1)).clamp(8, 512);
+    for i0 in (0..m).step_by(mc) {
+        let mi = mc.min(m - i0);
+        let xi = View {
+            data: &x.data[i0 * x.stride..],
+            stride: x.stride,
+        };
+        let oi = &mut out[i0 * os..];
+        #[cfg(target_arch = "x86_64")]
+        if avx2() {
+            // SAFETY: AVX2 and FMA are present; bounds asserted above.
+            unsafe { drive_avx2(mi, n, k, xi, w, oi, os, nb) };
+            continue;
+        }
+        #[cfg(target_arch = "aarch64")]
+        // SAFETY: NEON is baseline on aarch64; bounds asserted above.
+        unsafe {
+            drive_neon(mi, n, k, xi, w, oi, os, nb)
+        };
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        // SAFETY: simd128 is compiled in; bounds asserted above.
+        unsafe {
+            drive_wasm(mi, n, k, xi, w, oi, os, nb)
+        };
+        #[cfg(not(any(
+            target_arch = "aarch64",
+            all(target_arch = "wasm32", target_feature = "simd128")
+        )))]
+        // SAFETY: plain Rust; bounds asserted above.
+        unsafe {
+            drive_scalar(mi, n, k, xi, w, oi, os, nb)
+        };
     }
 }
 
@@ -152,7 +175,9 @@ macro_rules! driver {
 }
 
 // ---------------------------------------------------------------------------
-// x86-64: AVX2 + FMA, 3 × 4 tiles of 8-lane accumulators (12 of the 16 ymm registers).
+// x86-64: AVX2 + FMA, 2 × 4 tiles of 8-lane accumulators: 8 independent FMA chains (enough
+// to hide their latency on two FMA ports) plus 5 operands fit the 16 ymm registers (3 × 4
+// would spill an accumulator to the stack every step).
 
 #[cfg(target_arch = "x86_64")]
 #[inline]
@@ -200,7 +225,7 @@ unsafe fn tile_avx2<const MR: usize, const NR: usize>(
 }
 
 #[cfg(target_arch = "x86_64")]
-driver!(#[target_feature(enable = "avx2,fma")] drive_avx2, tile_avx2, 3 x 4);
+driver!(#[target_feature(enable = "avx2,fma")] drive_avx2, tile_avx2, 2 x 4);
 
 // ---------------------------------------------------------------------------
 // aarch64: NEON, 4 × 4 tiles of 4-lane accumulators (16 of the 32 vector registers).
@@ -339,11 +364,14 @@ unsafe fn tile_scalar<const MR: usize, const NR: usize>(
     }
 }
 
-driver!(#[allow(dead_code)] drive_scalar, tile_scalar, 2 x 4);
+driver!(#[cfg_attr(any(target_arch = "aarch64", target_arch = "wasm32"), allow(dead_code))] drive_scalar, tile_scalar, 2 x 4);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    // In wasm these run under wasm-bindgen-test (Node and Chromium; see scripts/test).
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn reference(m: usize, n: usize, k: usize, x: View, w: View) -> Vec<f64> {
         let mut r = vec![0f64; m * n];
