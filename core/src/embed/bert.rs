@@ -8,6 +8,7 @@
 use rayon::prelude::*;
 
 use super::config::{BertConfig, Pooling};
+use super::sgemm::{View, gemm_nt, gemm_nt_par};
 use crate::model::QMatrix;
 use crate::model::matmul::{MatmulScratch, matmul};
 use crate::safetensors::{SafeTensors, SafeTensorsError};
@@ -167,7 +168,32 @@ impl BertWeights {
 /// Exact GELU, as BERT's `hidden_act: "gelu"`: `0.5 x (1 + erf(x / √2))`.
 #[inline]
 pub(crate) fn gelu_erf(x: f32) -> f32 {
-    0.5 * x * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2))
+    0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2))
+}
+
+/// `erf(x)` within 1e-6 absolute (about 1e-7): Eigen's rational approximation
+/// `x · P(x²) / Q(x²)` on `[-4, 4]` (within 1e-7 of ±1 beyond). Branch- and call-free, so a loop of
+/// it vectorizes, unlike `libm::erff`.
+#[inline]
+fn erf(x: f32) -> f32 {
+    let x = x.clamp(-4.0, 4.0);
+    let x2 = x * x;
+    let mut p = -2.726_142_3e-10_f32;
+    for c in [
+        2.770_681_4e-8,
+        -2.101_024e-6,
+        -5.692_506_4e-5,
+        -7.349_906_3e-4,
+        -2.954_600_2e-3,
+        -1.609_603_3e-2,
+    ] {
+        p = p * x2 + c;
+    }
+    let mut q = -1.456_607_2e-5_f32;
+    for c in [-2.133_740_6e-4, -1.682_827e-3, -7.373_329e-3, -1.426_474e-2] {
+        q = q * x2 + c;
+    }
+    x * p / q
 }
 
 fn layer_norm(x: &mut [f32], n: &LayerNorm, eps: f32) {
@@ -182,14 +208,108 @@ fn layer_norm(x: &mut [f32], n: &LayerNorm, eps: f32) {
     });
 }
 
+/// `w`'s values when it is F32 and 4-byte aligned in memory (always, on little-endian
+/// targets, for matrices the loader placed; a file's own bytes when its offsets are).
+fn f32_rows(w: &QMatrix) -> Option<&[f32]> {
+    if w.ty != GgmlType::F32 || cfg!(target_endian = "big") {
+        return None;
+    }
+    // SAFETY: every bit pattern is a valid f32.
+    let (pre, vals, post) = unsafe { w.data().align_to::<f32>() };
+    (pre.is_empty() && post.is_empty()).then_some(vals)
+}
+
 fn linear(l: &Linear, x: &[f32], n_tok: usize, out: &mut Vec<f32>, s: &mut MatmulScratch) {
-    out.resize(n_tok * l.w.rows, 0.0);
-    matmul(&l.w, x, n_tok, out, s);
-    out.par_chunks_mut(l.w.rows).for_each(|row| {
+    let (rows, cols) = (l.w.rows, l.w.cols);
+    out.resize(n_tok * rows, 0.0);
+    if let Some(w) = f32_rows(&l.w) {
+        let x = View {
+            data: x,
+            stride: cols,
+        };
+        let w = View {
+            data: w,
+            stride: cols,
+        };
+        gemm_nt_par(n_tok, rows, cols, x, w, out, rows);
+    } else {
+        matmul(&l.w, x, n_tok, out, s);
+    }
+    out.par_chunks_mut(rows).for_each(|row| {
         for (v, b) in row.iter_mut().zip(&l.b) {
             *v += b;
         }
     });
+}
+
+/// Scratch of one attention task: scores (`len × len`) and `Vᵀ` of one head (`hd × len`).
+#[derive(Default)]
+struct AttnScratch {
+    scores: Vec<f32>,
+    vt: Vec<f32>,
+}
+
+/// Self-attention of one head over every sequence: `ctx` (`n_tok × hd`, this head's
+/// context rows) = softmax(`Q Kᵀ · scale`) `V` inside each sequence's span.
+fn attend_head(
+    (q, k, v): (&[f32], &[f32], &[f32]),
+    h: usize,
+    head: usize,
+    hd: usize,
+    scale: f32,
+    spans: &[(usize, usize)],
+    ctx: &mut [f32],
+    sc: &mut AttnScratch,
+) {
+    for &(s0, len) in spans {
+        fn at(m: &[f32], off: usize, h: usize) -> View<'_> {
+            View {
+                data: &m[off..],
+                stride: h,
+            }
+        }
+        let off = s0 * h + head * hd;
+        sc.scores.resize(len * len, 0.0);
+        gemm_nt(
+            len,
+            len,
+            hd,
+            at(q, off, h),
+            at(k, off, h),
+            &mut sc.scores,
+            len,
+        );
+        for row in sc.scores.chunks_exact_mut(len) {
+            let mut max = f32::NEG_INFINITY;
+            for d in row.iter_mut() {
+                *d *= scale;
+                max = max.max(*d);
+            }
+            let mut sum = 0f32;
+            for d in row.iter_mut() {
+                *d = libm::expf(*d - max);
+                sum += *d;
+            }
+            let inv = 1.0 / sum;
+            row.iter_mut().for_each(|d| *d *= inv);
+        }
+        sc.vt.resize(hd * len, 0.0);
+        for j in 0..len {
+            let vr = &v[(s0 + j) * h + head * hd..][..hd];
+            for (d, &val) in vr.iter().enumerate() {
+                sc.vt[d * len + j] = val;
+            }
+        }
+        let p = View {
+            data: &sc.scores,
+            stride: len,
+        };
+        let vt = View {
+            data: &sc.vt,
+            stride: len,
+        };
+        gemm_nt(len, hd, len, p, vt, &mut ctx[s0 * hd..(s0 + len) * hd], hd);
+    }
 }
 
 /// Runs the encoder over `seqs` (token ids, each within the position table) and pools
@@ -204,13 +324,11 @@ pub(crate) fn encode(
     let n_head = c.num_attention_heads;
     let hd = c.head_dim();
     let scale = 1.0 / libm::sqrtf(hd as f32);
-    // Span (start, len) of each sequence in the packed rows, and each row's span.
+    // Span (start, len) of each sequence in the packed rows.
     let mut spans = Vec::with_capacity(seqs.len());
-    let mut row_span = Vec::new();
     let mut start = 0;
     for s in seqs {
         spans.push((start, s.len()));
-        row_span.extend(std::iter::repeat_n((start, s.len()), s.len()));
         start += s.len();
     }
     let n_tok = start;
@@ -235,43 +353,24 @@ pub(crate) fn encode(
     let mut s = MatmulScratch::default();
     let (mut q, mut k, mut v) = (Vec::new(), Vec::new(), Vec::new());
     let mut attn = vec![0f32; n_tok * h];
+    let mut ctx = vec![0f32; n_head * n_tok * hd];
     let (mut proj, mut up, mut down) = (Vec::new(), Vec::new(), Vec::new());
     for layer in &w.layers {
         linear(&layer.q, &x, n_tok, &mut q, &mut s);
         linear(&layer.k, &x, n_tok, &mut k, &mut s);
         linear(&layer.v, &x, n_tok, &mut v, &mut s);
-        // Self-attention of each row over its own sequence's rows.
-        attn.par_chunks_mut(h)
-            .zip(q.par_chunks(h))
-            .zip(row_span.par_iter())
-            .for_each_init(Vec::new, |scores, ((out, qrow), &(s0, len))| {
-                scores.resize(len, 0f32);
-                for head in 0..n_head {
-                    let hs = head * hd..(head + 1) * hd;
-                    let qh = &qrow[hs.clone()];
-                    let mut max = f32::NEG_INFINITY;
-                    for j in 0..len {
-                        let kr = &k[(s0 + j) * h..][hs.clone()];
-                        let d: f32 = qh.iter().zip(kr).map(|(a, b)| a * b).sum::<f32>() * scale;
-                        scores[j] = d;
-                        max = max.max(d);
-                    }
-                    let mut sum = 0f32;
-                    for sc in scores.iter_mut() {
-                        *sc = libm::expf(*sc - max);
-                        sum += *sc;
-                    }
-                    let o = &mut out[hs.clone()];
-                    o.fill(0.0);
-                    for j in 0..len {
-                        let p = scores[j] / sum;
-                        let vr = &v[(s0 + j) * h..][hs.clone()];
-                        for (oi, vi) in o.iter_mut().zip(vr) {
-                            *oi += p * vi;
-                        }
-                    }
-                }
-            });
+        // Self-attention, one task per head, into head-major `ctx`, then token-major `attn`.
+        ctx.par_chunks_mut(n_tok * hd).enumerate().for_each_init(
+            AttnScratch::default,
+            |sc, (head, c)| {
+                attend_head((&q, &k, &v), h, head, hd, scale, &spans, c, sc);
+            },
+        );
+        attn.par_chunks_mut(h).enumerate().for_each(|(t, row)| {
+            for (head, dst) in row.chunks_exact_mut(hd).enumerate() {
+                dst.copy_from_slice(&ctx[(head * n_tok + t) * hd..][..hd]);
+            }
+        });
         linear(&layer.attn_out, &attn, n_tok, &mut proj, &mut s);
         for (xi, pi) in x.iter_mut().zip(&proj) {
             *xi += pi;
@@ -318,6 +417,18 @@ pub(crate) fn encode(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn erf_matches_libm() {
+        let mut worst = 0f32;
+        for i in -70_000..=70_000 {
+            let x = i as f32 * 1e-4;
+            worst = worst.max((super::erf(x) - libm::erff(x)).abs());
+        }
+        assert!(worst < 1e-6, "max |erf - erff| = {worst}");
+        assert!((super::erf(50.0) - 1.0).abs() < 1e-6);
+        assert!((super::erf(-50.0) + 1.0).abs() < 1e-6);
+    }
+
     #[test]
     fn gelu_erf_values() {
         assert_eq!(super::gelu_erf(0.0), 0.0);

@@ -11,6 +11,7 @@
 mod bert;
 mod config;
 pub mod gguf;
+mod sgemm;
 pub mod similarity;
 
 pub use config::{BertConfig, Pooling, SentenceConfig};

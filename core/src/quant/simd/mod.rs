@@ -66,7 +66,12 @@ pub(crate) fn vec_dot(ty: GgmlType) -> Option<DotFn> {
 pub(crate) fn dot_tile(ty: GgmlType) -> Option<TileFn> {
     #[cfg(target_arch = "x86_64")]
     let f = x86::dot_tile(ty);
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    let f = wasm::dot_tile(ty);
+    #[cfg(not(any(
+        target_arch = "x86_64",
+        all(target_arch = "wasm32", target_feature = "simd128")
+    )))]
     let f = {
         let _ = ty;
         None

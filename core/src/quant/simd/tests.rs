@@ -340,6 +340,21 @@ fn tiled_dots_are_bit_identical_to_single_dots() {
         }
     }
     eprintln!("tile kernels tested: {tested:?}");
+    // Where tile kernels exist, the ones for the common 32-element types must be among them.
+    #[cfg(any(
+        target_arch = "x86_64",
+        all(target_arch = "wasm32", target_feature = "simd128")
+    ))]
+    if super::dot_tile(GgmlType::Q8_0).is_some() {
+        for ty in [
+            GgmlType::Q4_0,
+            GgmlType::Q4_1,
+            GgmlType::Q5_0,
+            GgmlType::Q8_0,
+        ] {
+            assert!(tested.contains(&ty), "no {ty} tile tested");
+        }
+    }
 }
 
 #[test]

@@ -18,6 +18,9 @@ use super::super::{as_blocks, as_blocks_mut, f16_to_f32, f32_to_f16};
 use super::{ActFn, DotFn};
 use crate::GgmlType;
 
+mod tile;
+pub(crate) use tile::dot_tile;
+
 /// The simd128 dot product for `ty`, if there is one.
 pub(crate) fn vec_dot(ty: GgmlType) -> Option<DotFn> {
     use GgmlType::*;

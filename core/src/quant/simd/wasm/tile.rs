@@ -1,0 +1,232 @@
+//! simd128 matrix–matrix tiles (Q4_0, Q4_1, Q5_0, Q8_0): `R` weight rows × `C` activation
+//! rows at once, for batched prompt processing, as the AVX2 tiles do on x86-64. Each weight
+//! block is unpacked and widened to i16 once for all `C` tokens, each activation block
+//! widened once for all `R` rows (the single-row kernels in `super` widen both for every
+//! pair). Every output keeps exactly the single kernel's float steps — the same four-lane
+//! i32 block sums (integer sums, regrouped only within a lane, are exact), the same
+//! `convert · splat(d_w · d_x)` added into one f32x4 accumulator per output block by block,
+//! the same final reduction — so each tile result is bit-identical to [`super::vec_dot`]'s.
+
+use core::arch::wasm32::*;
+
+use super::super::super::q4_0::BlockQ4_0;
+use super::super::super::q4_1::BlockQ4_1;
+use super::super::super::q5_0::BlockQ5_0;
+use super::super::super::q8_0::BlockQ8_0;
+use super::super::super::q8_1::BlockQ8_1;
+use super::super::super::{RawBlock, as_blocks, f16_to_f32};
+use super::super::{DotFn, TileFn};
+use super::{fifth_bits, halves, hsum_f, nibbles};
+use crate::GgmlType;
+
+/// The simd128 tile kernel for `ty`, if there is one.
+pub(crate) fn dot_tile(ty: GgmlType) -> Option<TileFn> {
+    use GgmlType::*;
+    Some(match ty {
+        Q4_0 => tile_q4_0,
+        Q4_1 => tile_q4_1,
+        Q5_0 => tile_q5_0,
+        Q8_0 => tile_q8_0,
+        _ => return None,
+    })
+}
+
+/// Walks `rows × toks` in `R × C` tiles (row-major `out[r · toks + t]`), the edges with
+/// the single-row kernel `one` (the same results, by construction of the tiles).
+#[inline(always)]
+fn drive<W: RawBlock, X: RawBlock, const R: usize, const C: usize>(
+    w: &[u8],
+    wb: usize,
+    x: &[u8],
+    xb: usize,
+    out: &mut [f32],
+    tile: impl Fn([&[W]; R], [&[X]; C]) -> [[f32; C]; R],
+    one: DotFn,
+) {
+    let rows = w.len() / wb;
+    let toks = x.len() / xb;
+    let wrow = |r: usize| &w[r * wb..(r + 1) * wb];
+    let xrow = |t: usize| &x[t * xb..(t + 1) * xb];
+    let full_r = rows / R * R;
+    let full_c = toks / C * C;
+    for r0 in (0..full_r).step_by(R) {
+        let ws: [&[W]; R] = std::array::from_fn(|i| as_blocks(wrow(r0 + i)));
+        for t0 in (0..full_c).step_by(C) {
+            let xs: [&[X]; C] = std::array::from_fn(|j| as_blocks(xrow(t0 + j)));
+            let res = tile(ws, xs);
+            for (i, row) in res.iter().enumerate() {
+                let o = (r0 + i) * toks + t0;
+                out[o..o + C].copy_from_slice(row);
+            }
+        }
+        for t in full_c..toks {
+            for i in 0..R {
+                out[(r0 + i) * toks + t] = one(wrow(r0 + i), xrow(t));
+            }
+        }
+    }
+    for r in full_r..rows {
+        for t in 0..toks {
+            out[r * toks + t] = one(wrow(r), xrow(t));
+        }
+    }
+}
+
+macro_rules! tile_wrappers {
+    ($($name:ident => $imp:ident ( $w:ty, $x:ty ) [$r:literal x $c:literal], $one:ident;)*) => {$(
+        fn $name(w: &[u8], wb: usize, x: &[u8], xb: usize, out: &mut [f32]) {
+            drive::<$w, $x, $r, $c>(w, wb, x, xb, out, $imp::<$r, $c>, |w, x| {
+                super::$one(as_blocks(w), as_blocks(x))
+            })
+        }
+    )*};
+}
+
+// Two by two: the widened operands and accumulators of a larger tile would not fit the 16
+// vector registers engines give wasm on x86-64, and spilling costs more than it saves.
+tile_wrappers! {
+    tile_q4_0 => q4_0(BlockQ4_0, BlockQ8_0) [2 x 2], q4_0;
+    tile_q4_1 => q4_1(BlockQ4_1, BlockQ8_1) [2 x 2], q4_1;
+    tile_q5_0 => q5_0(BlockQ5_0, BlockQ8_0) [2 x 2], q5_0;
+    tile_q8_0 => q8_0(BlockQ8_0, BlockQ8_0) [2 x 2], q8_0;
+}
+
+/// Blocks per row, checked equal across the tile (the driver hands out whole rows).
+#[inline(always)]
+fn blocks<W, X, const R: usize, const C: usize>(w: &[&[W]; R], x: &[&[X]; C]) -> usize {
+    let n = w[0].len();
+    assert!(w.iter().all(|r| r.len() == n) && x.iter().all(|r| r.len() == n));
+    n
+}
+
+/// 32 i8 quants (two halves) widened to four i16x8 vectors, in element order.
+#[inline(always)]
+fn widen(a: v128, b: v128) -> [v128; 4] {
+    [
+        i16x8_extend_low_i8x16(a),
+        i16x8_extend_high_i8x16(a),
+        i16x8_extend_low_i8x16(b),
+        i16x8_extend_high_i8x16(b),
+    ]
+}
+
+/// The single kernel's block sum `dot16(a0, y0) + dot16(a1, y1)` from widened operands:
+/// lane `l` holds the same products, summed in another (exact, integer) order.
+#[inline(always)]
+fn block_sum(w: &[v128; 4], x: &[v128; 4]) -> v128 {
+    i32x4_add(
+        i32x4_add(i32x4_dot_i16x8(w[0], x[0]), i32x4_dot_i16x8(w[1], x[1])),
+        i32x4_add(i32x4_dot_i16x8(w[2], x[2]), i32x4_dot_i16x8(w[3], x[3])),
+    )
+}
+
+/// Weight blocks against Q8_0 or Q8_1 activations: `load` and `xload` give a block's `d`
+/// and widened quants; returns the per-output accumulators before their reduction.
+#[inline(always)]
+fn tile32<W, X, const R: usize, const C: usize>(
+    w: [&[W]; R],
+    x: [&[X]; C],
+    load: impl Fn(&W) -> (f32, [v128; 4]),
+    xload: impl Fn(&X) -> (f32, [v128; 4]),
+) -> [[v128; C]; R] {
+    let n = blocks(&w, &x);
+    let mut acc = [[f32x4_splat(0.0); C]; R];
+    for b in 0..n {
+        let xs: [(f32, [v128; 4]); C] = std::array::from_fn(|c| xload(&x[c][b]));
+        for r in 0..R {
+            let (wd, q) = load(&w[r][b]);
+            for c in 0..C {
+                let s = block_sum(&q, &xs[c].1);
+                let d = wd * xs[c].0;
+                acc[r][c] = f32x4_add(acc[r][c], f32x4_mul(f32x4_convert_i32x4(s), f32x4_splat(d)));
+            }
+        }
+    }
+    acc
+}
+
+#[inline(always)]
+fn q8_0x(bx: &BlockQ8_0) -> (f32, [v128; 4]) {
+    let (y0, y1) = halves(&bx.qs);
+    (f16_to_f32(bx.d), widen(y0, y1))
+}
+
+#[inline(always)]
+fn q8_1x(bx: &BlockQ8_1) -> (f32, [v128; 4]) {
+    let (y0, y1) = halves(&bx.qs);
+    (f16_to_f32(bx.d), widen(y0, y1))
+}
+
+fn q4_0<const R: usize, const C: usize>(
+    w: [&[BlockQ4_0]; R],
+    x: [&[BlockQ8_0]; C],
+) -> [[f32; C]; R] {
+    let eight = i8x16_splat(8);
+    let acc = tile32(
+        w,
+        x,
+        |bw| {
+            let (lo, hi) = nibbles(&bw.qs);
+            let q = widen(i8x16_sub(lo, eight), i8x16_sub(hi, eight));
+            (f16_to_f32(bw.d), q)
+        },
+        q8_0x,
+    );
+    acc.map(|row| row.map(hsum_f))
+}
+
+fn q5_0<const R: usize, const C: usize>(
+    w: [&[BlockQ5_0]; R],
+    x: [&[BlockQ8_0]; C],
+) -> [[f32; C]; R] {
+    let f0 = u8x16_splat(0xF0);
+    let acc = tile32(
+        w,
+        x,
+        |bw| {
+            let (lo, hi) = nibbles(&bw.qs);
+            let (b0, b1) = fifth_bits(bw.qh);
+            // Without the fifth bit the quant is `nibble - 16`: or in 0xF0.
+            let lo = v128_or(lo, v128_andnot(f0, b0));
+            let hi = v128_or(hi, v128_andnot(f0, b1));
+            (f16_to_f32(bw.d), widen(lo, hi))
+        },
+        q8_0x,
+    );
+    acc.map(|row| row.map(hsum_f))
+}
+
+fn q8_0<const R: usize, const C: usize>(
+    w: [&[BlockQ8_0]; R],
+    x: [&[BlockQ8_0]; C],
+) -> [[f32; C]; R] {
+    let acc = tile32(w, x, q8_0x, q8_0x);
+    acc.map(|row| row.map(hsum_f))
+}
+
+fn q4_1<const R: usize, const C: usize>(
+    w: [&[BlockQ4_1]; R],
+    x: [&[BlockQ8_1]; C],
+) -> [[f32; C]; R] {
+    let acc = tile32(
+        w,
+        x,
+        |bw| {
+            let (lo, hi) = nibbles(&bw.qs);
+            (f16_to_f32(bw.d), widen(lo, hi))
+        },
+        q8_1x,
+    );
+    // `Σ m_w · s_x` per output, in block order from +0.0, as the single kernel's `summs`.
+    let mut out = [[0f32; C]; R];
+    for r in 0..R {
+        for c in 0..C {
+            let summs = w[r]
+                .iter()
+                .zip(x[c])
+                .fold(0f32, |s, (bw, bx)| s + f16_to_f32(bw.m) * f16_to_f32(bx.s));
+            out[r][c] = hsum_f(acc[r][c]) + summs;
+        }
+    }
+    out
+}
