@@ -173,6 +173,10 @@ function resultJson(r: NativeResult): string {
   const timings = Object.fromEntries(Object.entries(r.timings).map(([k, x]) => [snake(k), x]));
   return JSON.stringify(
     sortKeys({
+      // The addon evaluates on the CPU (the GPU backend is the Rust CLI's and the browser's).
+      adapter: null,
+      backend: 'cpu',
+      backend_reason: 'the Node addon runs the CPU backend',
       finish_reason: r.finishReason,
       prompt_tokens: r.promptTokens,
       text: r.text,
