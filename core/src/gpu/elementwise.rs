@@ -40,11 +40,21 @@ pub(crate) fn elementwise_pipeline(ctx: &GpuContext, op: Op) -> wgpu::ComputePip
     )
 }
 
-/// `op` over `per_tok` elements per token (or `fixed` elements when non-zero).
+/// The CPU backend's GELU table (`ops::gelu_table`) as `gelu_mul` reads it: two f16 per word.
+pub(crate) fn gelu_table_buffer(ctx: &GpuContext) -> wgpu::Buffer {
+    let words: Vec<u32> = crate::model::ops::gelu_table()
+        .chunks_exact(2)
+        .map(|p| u32::from(p[0].to_bits()) | (u32::from(p[1].to_bits()) << 16))
+        .collect();
+    super::kernel::storage_u32(ctx, "gelu_table", &words)
+}
+
+/// `op` over `per_tok` elements per token (or `fixed` elements when non-zero). `gelu_mul`
+/// also binds the table of [`gelu_table_buffer`] as a fourth buffer.
 pub(crate) fn elementwise(
     ctx: &GpuContext,
     pipe: &wgpu::ComputePipeline,
-    bufs: [&wgpu::Buffer; 3], // step, x, y
+    bufs: &[&wgpu::Buffer], // step, x, y (, gelu table)
     per_tok: usize,
     fixed: usize,
     cap: f32,
@@ -54,7 +64,7 @@ pub(crate) fn elementwise(
         ctx,
         pipe,
         p,
-        &bufs,
+        bufs,
         Groups::Elems {
             per_tok: per_tok as u32,
             fixed: fixed as u32,

@@ -81,6 +81,16 @@ pub(crate) fn storage_f32(ctx: &GpuContext, label: &str, data: &[f32]) -> wgpu::
     buf
 }
 
+/// A storage buffer holding `data`.
+pub(crate) fn storage_u32(ctx: &GpuContext, label: &str, data: &[u32]) -> wgpu::Buffer {
+    let buf = storage(ctx, label, data.len() as u64 * 4);
+    let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+    if !bytes.is_empty() {
+        ctx.queue.write_buffer(&buf, 0, &bytes);
+    }
+    buf
+}
+
 /// How many workgroups a dispatch launches for a step of `n_tok` tokens.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Groups {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::argmax::argmax_pipeline;
 use super::attention::attention_pipeline;
-use super::elementwise::{Op, elementwise_pipeline};
+use super::elementwise::{Op, elementwise_pipeline, gelu_table_buffer};
 use super::kernel::{storage, storage_f32};
 use super::kv_store::kv_store_pipeline;
 use super::matmul::{
@@ -32,6 +32,8 @@ pub(crate) struct Pipelines {
     pub add: wgpu::ComputePipeline,
     pub add_bias: wgpu::ComputePipeline,
     pub act_mul: wgpu::ComputePipeline,
+    /// The GELU table `act_mul` binds when the activation is GELU.
+    pub gelu_table: Option<wgpu::Buffer>,
     pub softcap: wgpu::ComputePipeline,
     pub argmax: wgpu::ComputePipeline,
 }
@@ -119,6 +121,8 @@ impl GpuModel {
                             crate::model::Activation::GeluTanh => Op::GeluMul,
                         },
                     ),
+                    gelu_table: (c.activation == crate::model::Activation::GeluTanh)
+                        .then(|| gelu_table_buffer(ctx)),
                     softcap: elementwise_pipeline(ctx, Op::Softcap),
                     argmax: argmax_pipeline(ctx),
                 };

@@ -202,7 +202,7 @@ impl GpuSession {
             layers.extend(mm(&[(&l.wq, &q), (&l.wk, &k), (&l.wv, &v)], &xn, 0));
             for (bias, y, n) in [(&l.bq, &q, q_dim), (&l.bk, &k, kv_dim), (&l.bv, &v, v_dim)] {
                 if let Some(bias) = bias {
-                    layers.push(elementwise(ctx, &pl.add_bias, [&step, bias, y], n, 0, 0.0));
+                    layers.push(elementwise(ctx, &pl.add_bias, &[&step, bias, y], n, 0, 0.0));
                 }
             }
             if let Some(qn) = &l.q_norm {
@@ -284,7 +284,7 @@ impl GpuSession {
                     eps,
                 ));
             }
-            layers.push(elementwise(ctx, &pl.add, [&step, &o, &x], d, 0, 0.0));
+            layers.push(elementwise(ctx, &pl.add, &[&step, &o, &x], d, 0, 0.0));
             layers.push(rms_norm(
                 ctx,
                 &pl.norm,
@@ -295,14 +295,11 @@ impl GpuSession {
                 0,
             ));
             layers.extend(mm(&[(&l.ffn_gate, &gate), (&l.ffn_up, &up)], &xn, 0));
-            layers.push(elementwise(
-                ctx,
-                &pl.act_mul,
-                [&step, &up, &gate],
-                c.n_ff,
-                0,
-                0.0,
-            ));
+            let act_bufs: Vec<&wgpu::Buffer> = [&step, &up, &gate]
+                .into_iter()
+                .chain(&pl.gelu_table)
+                .collect();
+            layers.push(elementwise(ctx, &pl.act_mul, &act_bufs, c.n_ff, 0, 0.0));
             layers.extend(mm(&[(&l.ffn_down, &o)], &gate, 0));
             if let Some(pn) = &l.ffn_post_norm {
                 layers.push(rms_norm_inplace(
@@ -314,7 +311,7 @@ impl GpuSession {
                     eps,
                 ));
             }
-            layers.push(elementwise(ctx, &pl.add, [&step, &o, &x], d, 0, 0.0));
+            layers.push(elementwise(ctx, &pl.add, &[&step, &o, &x], d, 0, 0.0));
             keep.push(kc);
             keep.push(vc);
         }
@@ -339,7 +336,7 @@ impl GpuSession {
             tail.push(elementwise(
                 ctx,
                 &pl.softcap,
-                [&step, &raw, &logits],
+                &[&step, &raw, &logits],
                 0,
                 c.n_vocab,
                 cap,

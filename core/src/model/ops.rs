@@ -97,19 +97,24 @@ fn gelu_exact(x: f32) -> f32 {
 /// backend computes it: input and output rounded to f16, saturating outside ±10.
 #[inline]
 pub fn gelu(x: f32) -> f32 {
-    static TABLE: OnceLock<Box<[f16]>> = OnceLock::new();
     if x <= -10.0 {
         return 0.0;
     }
     if x >= 10.0 {
         return x;
     }
-    let table = TABLE.get_or_init(|| {
+    gelu_table()[f16::from_f32(x).to_bits() as usize].to_f32()
+}
+
+/// GELU of every f16 value, indexed by its bits (ggml's `ggml_table_gelu_f16`); the GPU
+/// backend uploads it so that both backends round the same way.
+pub(crate) fn gelu_table() -> &'static [f16] {
+    static TABLE: OnceLock<Box<[f16]>> = OnceLock::new();
+    TABLE.get_or_init(|| {
         (0..=u16::MAX)
             .map(|b| f16::from_f32(gelu_exact(f16::from_bits(b).to_f32())))
             .collect()
-    });
-    table[f16::from_f32(x).to_bits() as usize].to_f32()
+    })
 }
 
 #[cfg(test)]

@@ -13,6 +13,8 @@ struct Params {
 @group(0) @binding(1) var<uniform> p: Params;
 @group(0) @binding(2) var<storage, read> X: array<f32>;
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
+// gelu_mul only: the CPU backend's GELU table, two f16 per word, indexed by x's f16 bits.
+@group(0) @binding(4) var<storage, read> GELU: array<u32>;
 
 fn n_elems() -> u32 {
     if (p.fixed_len != 0u) {
@@ -22,16 +24,16 @@ fn n_elems() -> u32 {
 }
 
 fn gelu(x: f32) -> f32 {
-    // As the CPU backend: input and output rounded to f16, saturating outside +-10.
+    // As the CPU backend: the f16 table at x rounded to f16, saturating outside +-10.
     if (x <= -10.0) {
         return 0.0;
     }
     if (x >= 10.0) {
         return x;
     }
-    let h = f16_round(x);
-    let y = 0.5 * h * (1.0 + tanh(0.7978846 * h * (1.0 + 0.044715 * h * h)));
-    return f16_round(y);
+    let h = pack2x16float(vec2<f32>(x, 0.0)) & 0xffffu;
+    let word = GELU[h >> 1u];
+    return unpack2x16float((word >> ((h & 1u) * 16u)) & 0xffffu).x;
 }
 
 @compute @workgroup_size(64)
