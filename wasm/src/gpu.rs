@@ -41,6 +41,8 @@ impl WasmModel {
             })
             .await
             .map_err(err)?;
+            // The engine's session API shares the model as an Arc (Send natively); wasm32 has one thread.
+            #[allow(clippy::arc_with_non_send_sync)]
             let gpu = Arc::new(GpuModel::upload(&ctx, model.decoder()).await.map_err(err)?);
             let mut session =
                 Session::with_gpu_async(model.clone(), n_ctx as usize, KvType::F16, &gpu)

@@ -130,6 +130,8 @@ impl GpuModel {
                 let mut up = |m: &QMatrix| -> Result<Arc<GpuMatrix>, GpuError> {
                     let g = upload_matrix(ctx, m)?;
                     bytes += m.data().len() as u64;
+                    // On wasm32 wgpu's types are not Send (one thread); natively they are.
+                    #[allow(clippy::arc_with_non_send_sync)]
                     Ok(Arc::new(g))
                 };
                 let vec = |v: &[f32], name: &str| storage_f32(ctx, name, v);
