@@ -208,6 +208,10 @@ async function serve(mounts) {
 async function browserRows(texts, reps, log) {
   const { chromium } = await import('playwright-core');
   const runnerDir = dirname(require.resolve('@hearth/runner/package.json'));
+  // `@noble/hashes` (the runner's SHA-256 in browsers), as the runner resolves it.
+  const nobleDir = dirname(
+    createRequire(join(runnerDir, 'package.json')).resolve('@noble/hashes/sha2.js'),
+  );
   const ortDir = dirname(
     require.resolve('onnxruntime-web/ort-wasm-simd-threaded.wasm', { paths: [runnerDir] }),
   );
@@ -227,6 +231,7 @@ async function browserRows(texts, reps, log) {
   const server = await serve({
     '/': join(here, 'web'),
     '/runner/': runnerDir,
+    '/noble-hashes/': nobleDir,
     '/ort/': ortDir,
     '/tjs/': tjsDir,
     '/tjs-ort/': tjsOrt,
