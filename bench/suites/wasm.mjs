@@ -23,8 +23,17 @@ const here = dirname(fileURLToPath(import.meta.url));
 export async function run(ctx) {
   const runnerDir = dirname(require.resolve('@hearth/runner/package.json'));
   const wllamaDir = dirname(require.resolve('@wllama/wllama/package.json'));
+  // `@noble/hashes` (the runner's SHA-256 in browsers), as the runner resolves it.
+  const nobleDir = dirname(
+    createRequire(join(runnerDir, 'package.json')).resolve('@noble/hashes/sha2.js'),
+  );
   const server = await startServer(
-    { '/runner/': runnerDir, '/wllama/': wllamaDir, '/': join(here, '..', 'web') },
+    {
+      '/runner/': runnerDir,
+      '/noble-hashes/': nobleDir,
+      '/wllama/': wllamaDir,
+      '/': join(here, '..', 'web'),
+    },
     Object.fromEntries(ctx.models.map((m) => [m.id, m.path])),
   );
   const rows = [];
