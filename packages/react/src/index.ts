@@ -6,9 +6,9 @@
  * @module
  */
 
+export type { SendMessageInput, TextUIPart, UIMessage } from '@hearth/runner';
+export { messageText } from '@hearth/runner';
 export type { GenerationHookOptions, HookGenerateOptions, RequestStatus } from './generation.js';
-export type { SendMessageInput, TextUIPart, UIMessage } from './messages.js';
-export { messageText } from './messages.js';
 export type { ModelState, ModelStatus, ProviderLoadOptions } from './model-store.js';
 export { HearthProvider, type HearthProviderProps, useHearthModel } from './provider.js';
 export {

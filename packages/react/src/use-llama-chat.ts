@@ -1,6 +1,13 @@
 /** `useLlamaChat`: a streaming chat with the provider's model, shaped like the AI SDK 5 `useChat`. */
 
 import type { GenerationResult, LoadProgress } from '@hearth/runner';
+import {
+  newMessageId,
+  type SendMessageInput,
+  toChatMessages,
+  toUserMessage,
+  type UIMessage,
+} from '@hearth/runner';
 import { useCallback, useRef, useState } from 'react';
 import {
   type GenerationHookOptions,
@@ -8,13 +15,6 @@ import {
   type RequestStatus,
   useGenerationRunner,
 } from './generation.js';
-import {
-  newMessageId,
-  type SendMessageInput,
-  toChatMessages,
-  toUserMessage,
-  type UIMessage,
-} from './messages.js';
 import type { ModelStatus } from './model-store.js';
 import { useHearthModel, useModelStore } from './provider.js';
 

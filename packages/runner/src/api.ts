@@ -60,3 +60,10 @@ export type {
 } from './tasks.js';
 export { definePrompt } from './tasks.js';
 export type { ModelInfo, ModelSource, TokenizerInfo, TypeStats } from './types.js';
+export type { SendMessageInput, TextUIPart, UIMessage } from './ui-messages.js';
+export {
+  messageText,
+  newMessageId,
+  toChatMessages,
+  toUserMessage,
+} from './ui-messages.js';

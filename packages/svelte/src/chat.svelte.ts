@@ -1,19 +1,19 @@
 /** `LlamaChat`: a streaming chat as a runes class, shaped like the AI SDK 5 `Chat`. */
 
 import type { GenerationResult } from '@hearth/runner';
-import { untrack } from 'svelte';
-import {
-  type GenerationOptions,
-  GenerationState,
-  type LlamaGenerateOptions,
-} from './generation.svelte.js';
 import {
   newMessageId,
   type SendMessageInput,
   toChatMessages,
   toUserMessage,
   type UIMessage,
-} from './messages.js';
+} from '@hearth/runner';
+import { untrack } from 'svelte';
+import {
+  type GenerationOptions,
+  GenerationState,
+  type LlamaGenerateOptions,
+} from './generation.svelte.js';
 
 /** Options of {@link LlamaChat}. */
 export interface LlamaChatOptions extends GenerationOptions {

@@ -11,6 +11,8 @@
  * @module
  */
 
+export type { SendMessageInput, TextUIPart, UIMessage } from '@hearth/runner';
+export { messageText } from '@hearth/runner';
 export {
   type LlamaCompletionParams,
   llamaCompletion,
@@ -32,8 +34,6 @@ export type {
   ModelOptions,
   RequestStatus,
 } from './generation.svelte.js';
-export type { SendMessageInput, TextUIPart, UIMessage } from './messages.js';
-export { messageText } from './messages.js';
 export { HearthModel, type ModelLoadOptions, type ModelStatus } from './model.svelte.js';
 export {
   type ChatSnapshot,

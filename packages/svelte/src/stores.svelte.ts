@@ -6,12 +6,18 @@
  * objects as the runes API, so both behave alike.
  */
 
-import type { GenerationResult, LlamaRunner, LoadProgress, ModelSourceInput } from '@hearth/runner';
+import type {
+  GenerationResult,
+  LlamaRunner,
+  LoadProgress,
+  ModelSourceInput,
+  SendMessageInput,
+  UIMessage,
+} from '@hearth/runner';
 import { type Readable, toStore, type Writable } from 'svelte/store';
 import { LlamaChat, type LlamaChatOptions } from './chat.svelte.js';
 import { LlamaCompletion, type LlamaCompletionOptions } from './completion.svelte.js';
 import type { LlamaGenerateOptions, RequestStatus } from './generation.svelte.js';
-import type { SendMessageInput, UIMessage } from './messages.js';
 import { HearthModel, type ModelLoadOptions, type ModelStatus } from './model.svelte.js';
 
 /** A model's state as a store value. */

@@ -8,6 +8,8 @@
  * @module
  */
 
+export type { SendMessageInput, TextUIPart, UIMessage } from '@hearth/runner';
+export { messageText } from '@hearth/runner';
 export type {
   ComposableGenerateOptions,
   GenerationComposableOptions,
@@ -26,8 +28,6 @@ export {
   provideHearth,
   useHearth,
 } from './hearth.js';
-export type { SendMessageInput, TextUIPart, UIMessage } from './messages.js';
-export { messageText } from './messages.js';
 export {
   type UseLlamaChatOptions,
   type UseLlamaChatReturn,

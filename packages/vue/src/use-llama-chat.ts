@@ -1,6 +1,14 @@
 /** `useLlamaChat`: a streaming chat with a local model, in the shapes of the AI SDK 5 `useChat`. */
 
 import type { GenerationResult } from '@hearth/runner';
+import {
+  newMessageId,
+  type SendMessageInput,
+  type TextUIPart,
+  toChatMessages,
+  toUserMessage,
+  type UIMessage,
+} from '@hearth/runner';
 import { type ComputedRef, type Ref, ref } from 'vue';
 import {
   type ComposableGenerateOptions,
@@ -11,14 +19,6 @@ import {
   useGeneration,
 } from './generation.js';
 import { type ModelOptions, resolveHearth } from './hearth.js';
-import {
-  newMessageId,
-  type SendMessageInput,
-  type TextUIPart,
-  toChatMessages,
-  toUserMessage,
-  type UIMessage,
-} from './messages.js';
 
 /** Options of {@link useLlamaChat}. */
 export interface UseLlamaChatOptions extends GenerationComposableOptions, ModelOptions {

@@ -1,9 +1,10 @@
 /**
  * Chat messages in the Vercel AI SDK 5 `UIMessage` shape (`parts`, not
- * `content`), and their conversion to the runner's `{ role, content }`.
+ * `content`), and their conversion to the runner's `{ role, content }`: shared by the
+ * framework bindings (@hearth/react, @hearth/vue, @hearth/svelte).
  */
 
-import type { ChatMessage } from '@hearth/runner';
+import type { ChatMessage } from './runner.js';
 
 /** A text part; `state` is `'streaming'` while the model is still writing it. */
 export interface TextUIPart {
