@@ -30,7 +30,7 @@ import { markdown, ratios, svg } from './lib/report.mjs';
 const HELP = `npm run bench -- [flags]
 
   --quick            1 repetition, SmolLM2 Q4_1 only, 1 thread, 32 decode tokens (a smoke test)
-  --only LIST        suites to run, comma-separated (native, wasm, embeddings, …; default all)
+  --only LIST        suites to run, comma-separated (native, wasm, gpu, webgpu, embeddings, …; default all)
   --models LIST      model ids (${MODELS.map((m) => m.id).join(', ')})
   --threads LIST     thread counts (default 1,2)
   --reps N           repetitions per measurement, median reported (default 3)
