@@ -143,6 +143,19 @@ impl Rng {
     }
 }
 
+/// What a sampling step needs from the model's output: the GPU backend reads back only that
+/// (the whole vocabulary's logits, 8 bytes for the argmax, or a few hundred for the top k).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Needs {
+    /// Every logit (logit bias or penalties change specific tokens, or no top-k cut comes
+    /// first in the chain).
+    Logits,
+    /// Only the largest logit's token (greedy without bias or penalties).
+    Argmax,
+    /// Only the `k` largest finite logits with their ids (the chain starts with top-k).
+    TopK(usize),
+}
+
 /// Picks tokens from logits according to [`SamplingOptions`].
 #[derive(Clone, Debug)]
 pub struct Sampler {
@@ -176,6 +189,25 @@ impl Sampler {
     /// The options in use.
     pub fn options(&self) -> &SamplingOptions {
         &self.opts
+    }
+
+    /// What [`Sampler::sample`] reads of the logits, so a backend can read back less:
+    /// [`Sampler::sample_top_k`] on the `k` largest gives the token `sample` gives on all.
+    pub fn needs(&self) -> Needs {
+        let o = &self.opts;
+        if !o.logit_bias.is_empty()
+            || o.repeat_penalty != 1.0
+            || o.presence_penalty != 0.0
+            || o.frequency_penalty != 0.0
+        {
+            Needs::Logits
+        } else if o.temperature <= 0.0 {
+            Needs::Argmax
+        } else if o.top_k > 0 {
+            Needs::TopK(o.top_k)
+        } else {
+            Needs::Logits
+        }
     }
 
     /// Applies logit bias and penalties in place (what every mode shares).
@@ -228,12 +260,39 @@ impl Sampler {
         if self.cand.is_empty() {
             return argmax(logits) as u32;
         }
-        // Highest logit first; ties by lower id so the order is total and portable.
-        let by_logit = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
         if o.top_k > 0 && o.top_k < self.cand.len() {
             self.cand.select_nth_unstable_by(o.top_k - 1, by_logit);
             self.cand.truncate(o.top_k);
         }
+        self.draw()
+    }
+
+    /// [`Sampler::sample`] for a chain that starts with top-k ([`Sampler::needs`] answered
+    /// [`Needs::TopK`]), given only the `top_k` largest finite logits `(id, logit)` in any
+    /// order: the same token, and the same random draw, as `sample` on all the logits.
+    /// `None` when `top` is empty (no finite logit: sample on all of them instead).
+    pub fn sample_top_k(&mut self, top: &[(u32, f32)]) -> Option<u32> {
+        self.cand.clear();
+        self.cand.extend(top.iter().filter(|(_, l)| l.is_finite()));
+        if self.cand.is_empty() {
+            return None;
+        }
+        let o = &self.opts;
+        if o.temperature <= 0.0 {
+            self.cand.sort_unstable_by(by_logit);
+            return Some(self.cand[0].0);
+        }
+        if o.top_k > 0 && o.top_k < self.cand.len() {
+            self.cand.select_nth_unstable_by(o.top_k - 1, by_logit);
+            self.cand.truncate(o.top_k);
+        }
+        Some(self.draw())
+    }
+
+    /// The rest of the chain on the candidates left after top-k: top-p, min-p, temperature
+    /// and the draw.
+    fn draw(&mut self) -> u32 {
+        let o = &self.opts;
         self.cand.sort_unstable_by(by_logit);
         if o.top_p < 1.0 || o.min_p > 0.0 {
             let probs = softmax_probs(&self.cand, 1.0);
@@ -265,6 +324,11 @@ impl Sampler {
         }
         self.cand[self.cand.len() - 1].0
     }
+}
+
+/// Highest logit first; ties by lower id so the order is total and portable.
+fn by_logit(a: &(u32, f32), b: &(u32, f32)) -> std::cmp::Ordering {
+    b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))
 }
 
 /// Probabilities of sorted candidates at temperature `temp` (max first).
@@ -366,6 +430,64 @@ mod tests {
             let t = s.sample(&mut logits(), &[]);
             assert!(t == 1 || t == 4 || t == 2, "{t}");
         }
+    }
+
+    #[test]
+    fn top_k_candidates_draw_what_all_logits_draw() {
+        // Logits with ties, both zeros and non-finite values; the k largest handed over
+        // shuffled, as a GPU returns them.
+        let mut x: Vec<f32> = (0..500u32)
+            .map(|i| ((i.wrapping_mul(2_654_435_761) >> 20) % 97) as f32 / 8.0 - 6.0)
+            .collect();
+        x[3] = f32::NAN;
+        x[9] = f32::INFINITY;
+        x[10] = -0.0;
+        x[11] = 0.0;
+        let mut finite: Vec<(u32, f32)> = x
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.is_finite())
+            .map(|(i, &l)| (i as u32, l))
+            .collect();
+        finite.sort_by(by_logit);
+        for (top_k, top_p, min_p, temperature) in [
+            (40, 0.95, 0.05, 0.8),
+            (1, 1.0, 0.0, 1.0),
+            (7, 1.0, 0.0, 2.0),
+            (128, 0.5, 0.0, 1.3),
+            (600, 1.0, 0.1, 0.7),
+        ] {
+            let o = SamplingOptions {
+                temperature,
+                top_k,
+                top_p,
+                min_p,
+                seed: 11,
+                ..Default::default()
+            };
+            let (mut all, mut top) = (Sampler::new(o.clone()), Sampler::new(o));
+            assert_eq!(all.needs(), Needs::TopK(top_k));
+            let mut given: Vec<(u32, f32)> = finite[..top_k.min(finite.len())].to_vec();
+            given.reverse();
+            for _ in 0..200 {
+                let want = all.sample(&mut x.clone(), &[]);
+                assert_eq!(top.sample_top_k(&given), Some(want), "top_k {top_k}");
+            }
+        }
+        let mut o = SamplingOptions::default();
+        o.repeat_penalty = 1.1;
+        assert_eq!(Sampler::new(o.clone()).needs(), Needs::Logits);
+        o.repeat_penalty = 1.0;
+        o.logit_bias = vec![(1, 0.0)];
+        assert_eq!(Sampler::new(o).needs(), Needs::Logits);
+        assert_eq!(
+            Sampler::new(SamplingOptions::greedy()).needs(),
+            Needs::Argmax
+        );
+        assert_eq!(
+            Sampler::new(SamplingOptions::default()).sample_top_k(&[]),
+            None
+        );
     }
 
     #[test]

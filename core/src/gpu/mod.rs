@@ -21,10 +21,12 @@ mod rope;
 mod session;
 #[cfg(test)]
 mod tests;
+mod top_k;
 
 pub use context::{AdapterSummary, GpuContext, GpuOptions};
 pub use model::GpuModel;
 pub use session::{GpuOutput, GpuResult, GpuSession};
+pub use top_k::MAX_TOP_K;
 
 /// Why the GPU backend cannot start or run.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -15,6 +15,7 @@ use super::matmul::{
 };
 use super::rms_norm::{copy_pipeline, inplace_pipeline};
 use super::rope::rope_pipeline;
+use super::top_k::top_k_pipeline;
 use super::{GpuContext, GpuError};
 use crate::GgmlType;
 use crate::model::{Decoder, ModelConfig, QMatrix};
@@ -36,6 +37,7 @@ pub(crate) struct Pipelines {
     pub gelu_table: Option<wgpu::Buffer>,
     pub softcap: wgpu::ComputePipeline,
     pub argmax: wgpu::ComputePipeline,
+    pub top_k: wgpu::ComputePipeline,
 }
 
 /// One transformer block on the GPU.
@@ -125,6 +127,7 @@ impl GpuModel {
                         .then(|| gelu_table_buffer(ctx)),
                     softcap: elementwise_pipeline(ctx, Op::Softcap),
                     argmax: argmax_pipeline(ctx),
+                    top_k: top_k_pipeline(ctx),
                 };
                 let mut bytes = 0u64;
                 let mut up = |m: &QMatrix| -> Result<Arc<GpuMatrix>, GpuError> {

@@ -24,6 +24,9 @@ pub enum GpuOutput {
     Logits,
     /// Only the index and value of the last token's largest logit (8 bytes).
     Argmax,
+    /// The last token's `k` largest finite logits with their ids (`k` ≤ [`MAX_TOP_K`](super::MAX_TOP_K),
+    /// `4 + 8k` bytes): what a sampler whose chain starts with top-k needs.
+    TopK(usize),
 }
 
 /// A forward step's result.
@@ -33,6 +36,9 @@ pub enum GpuResult {
     Logits(Vec<f32>),
     /// The greedy next token and its logit.
     Argmax { token: u32, logit: f32 },
+    /// The `k` largest finite logits `(id, logit)`, largest first, ties by lower id (fewer
+    /// when fewer are finite).
+    TopK(Vec<(u32, f32)>),
 }
 
 /// One sequence's state on the GPU.
@@ -48,9 +54,15 @@ pub struct GpuSession {
     argmax_out: wgpu::Buffer,
     read_logits: wgpu::Buffer,
     read_argmax: wgpu::Buffer,
+    top_k_out: wgpu::Buffer,
+    top_k_params: wgpu::Buffer,
+    read_top_k: wgpu::Buffer,
     layers: Vec<Dispatch>,
     tail: Vec<Dispatch>,
     argmax: Dispatch,
+    top_k: Dispatch,
+    /// Bytes read back from the GPU so far (tests check a sampling step's readback).
+    readback_bytes: u64,
     kv_bytes: u64,
     /// Buffers the bind groups use, kept alive with them.
     _keep: Vec<wgpu::Buffer>,
@@ -126,6 +138,9 @@ impl GpuSession {
         };
         let read_logits = read((c.n_vocab * 4) as u64, "read_logits");
         let read_argmax = read(8, "read_argmax");
+        let top_k_out = storage(ctx, "top_k", super::top_k::RESULT_BYTES);
+        let read_top_k = read(super::top_k::RESULT_BYTES, "read_top_k");
+        let top_k_params = super::top_k::top_k_params(ctx, c.n_vocab);
         let ff = model.rope_freqs.as_deref();
         let table = |base: f32, scale: f32| {
             super::kernel::storage_f32(ctx, "rope", &rope_table(n_ctx, c.n_rot, base, scale, ff))
@@ -344,6 +359,7 @@ impl GpuSession {
         }
         keep.push(raw);
         let argmax = super::argmax::argmax(ctx, &pl.argmax, &logits, &argmax_out, c.n_vocab);
+        let top_k = super::top_k::top_k(ctx, &pl.top_k, top_k_params.clone(), &logits, &top_k_out);
         keep.extend([xn, q, k, v, attn, o, gate, up, scores, rope_full, rope_swa]);
         keep.extend(xq);
         Ok(GpuSession {
@@ -357,9 +373,14 @@ impl GpuSession {
             argmax_out,
             read_logits,
             read_argmax,
+            top_k_out,
+            top_k_params,
+            read_top_k,
             layers,
             tail,
             argmax,
+            top_k,
+            readback_bytes: 0,
             kv_bytes,
             _keep: keep,
         })
@@ -416,8 +437,19 @@ impl GpuSession {
                 c.n_vocab
             )));
         }
+        if let GpuOutput::TopK(k) = out
+            && !(1..=super::MAX_TOP_K).contains(&k)
+        {
+            return Err(GpuError::Input(format!(
+                "top-k of {k} (1 to {} on the GPU)",
+                super::MAX_TOP_K
+            )));
+        }
         self.model.ctx.check()?;
         let ctx = &self.model.ctx;
+        if let GpuOutput::TopK(k) = out {
+            super::top_k::set_k(ctx, &self.top_k_params, k);
+        }
         let d = c.n_embd;
         let chunks: Vec<&[u32]> = tokens.chunks(self.batch).collect();
         let mut row = vec![0f32; d];
@@ -453,8 +485,10 @@ impl GpuSession {
                     for dsp in &self.tail {
                         dsp.record(&mut pass, n);
                     }
-                    if out == GpuOutput::Argmax {
-                        self.argmax.record(&mut pass, n);
+                    match out {
+                        GpuOutput::Argmax => self.argmax.record(&mut pass, n),
+                        GpuOutput::TopK(_) => self.top_k.record(&mut pass, n),
+                        GpuOutput::Logits => {}
                     }
                 }
             }
@@ -470,39 +504,76 @@ impl GpuSession {
                     GpuOutput::Argmax => {
                         enc.copy_buffer_to_buffer(&self.argmax_out, 0, &self.read_argmax, 0, 8)
                     }
+                    GpuOutput::TopK(k) => enc.copy_buffer_to_buffer(
+                        &self.top_k_out,
+                        0,
+                        &self.read_top_k,
+                        0,
+                        4 + 8 * k as u64,
+                    ),
                 }
             }
             ctx.queue.submit([enc.finish()]);
             self.len += chunk.len();
         }
         let res = match out {
-            GpuOutput::Logits => {
-                let bytes = ctx.read(&self.read_logits, (c.n_vocab * 4) as u64).await?;
-                GpuResult::Logits(
-                    bytes
-                        .chunks_exact(4)
-                        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                        .collect(),
-                )
-            }
+            GpuOutput::Logits => GpuResult::Logits(self.read_logits().await?),
             GpuOutput::Argmax => {
                 let b = ctx.read(&self.read_argmax, 8).await?;
+                self.readback_bytes += 8;
                 GpuResult::Argmax {
                     token: u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
                     logit: f32::from_le_bytes([b[4], b[5], b[6], b[7]]),
                 }
             }
+            GpuOutput::TopK(k) => {
+                let size = 4 + 8 * k as u64;
+                let b = ctx.read(&self.read_top_k, size).await?;
+                self.readback_bytes += size;
+                GpuResult::TopK(super::top_k::parse(&b))
+            }
         };
         Ok(res)
+    }
+
+    /// The logits of the last token evaluated, read again from the GPU without a forward
+    /// pass (after a reduced readback, when the caller needs the whole vocabulary after all).
+    pub async fn last_logits(&mut self) -> Result<Vec<f32>, GpuError> {
+        if self.len == 0 {
+            return Err(GpuError::Input("no token evaluated yet".into()));
+        }
+        let ctx = &self.model.ctx;
+        let size = (self.model.config.n_vocab * 4) as u64;
+        let mut enc = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+        enc.copy_buffer_to_buffer(&self.logits, 0, &self.read_logits, 0, size);
+        ctx.queue.submit([enc.finish()]);
+        self.read_logits().await
+    }
+
+    /// Bytes read back from the GPU since the session was created.
+    pub fn readback_bytes(&self) -> u64 {
+        self.readback_bytes
+    }
+
+    async fn read_logits(&mut self) -> Result<Vec<f32>, GpuError> {
+        let size = (self.model.config.n_vocab * 4) as u64;
+        let bytes = self.model.ctx.read(&self.read_logits, size).await?;
+        self.readback_bytes += size;
+        Ok(bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect())
     }
 }
 
 impl GpuResult {
-    /// The logits (empty for an argmax result).
+    /// The logits (empty for an argmax or top-k result).
     pub fn logits(self) -> Vec<f32> {
         match self {
             GpuResult::Logits(l) => l,
-            GpuResult::Argmax { .. } => Vec::new(),
+            GpuResult::Argmax { .. } | GpuResult::TopK(_) => Vec::new(),
         }
     }
 
@@ -510,6 +581,7 @@ impl GpuResult {
     pub fn argmax(&self) -> u32 {
         match self {
             GpuResult::Argmax { token, .. } => *token,
+            GpuResult::TopK(c) => c.first().map_or(0, |&(id, _)| id),
             GpuResult::Logits(l) => {
                 let mut best = 0;
                 for (i, &v) in l.iter().enumerate() {
