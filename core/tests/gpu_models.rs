@@ -11,10 +11,11 @@ use std::sync::Arc;
 
 use hearth_core::gguf::{Gguf, GgufWriter};
 use hearth_core::gpu::{
-    GpuContext, GpuModel, GpuOptions, GpuOutput, GpuResult, GpuSession, block_on,
+    GpuContext, GpuError, GpuModel, GpuOptions, GpuOutput, GpuResult, GpuSession, block_on,
 };
 use hearth_core::model::{Decoder, ForwardScratch, Logits};
-use hearth_core::{GgmlType, KvType, Model, ModelBytes, quant};
+use hearth_core::sampling::{Sampler, SamplingOptions};
+use hearth_core::{GenerateOptions, GgmlType, KvType, Model, ModelBytes, Session, quant};
 
 fn context() -> Option<GpuContext> {
     match block_on(GpuContext::new(GpuOptions {
@@ -279,4 +280,153 @@ fn gemma3_f32_cache_same_16_greedy_tokens_as_cpu() {
 #[ignore = "known gap: with an f16 cache Gemma diverges from the CPU backend after 11 tokens (the CPU's f16 attention sums, see core/src/gpu/README.md)"]
 fn gemma3_same_16_greedy_tokens_as_cpu() {
     check_real(common::GEMMA3, KvType::F16);
+}
+
+/// Bytes a session reads back that are not storage buffers: the logits', the top-k's and the
+/// argmax's readback buffers (the estimate counts them, the allocation counter does not).
+fn readback_buffers(n_vocab: usize) -> u64 {
+    (n_vocab * 4 + 4 + 8 * hearth_core::gpu::MAX_TOP_K + 8) as u64
+}
+
+#[test]
+fn estimate_is_what_upload_and_session_allocate() {
+    let Some(ctx) = context() else { return };
+    for arch in ["llama", "gemma3"] {
+        let dec = synthetic(arch, false);
+        let need = ctx.estimate(&dec, 80);
+        let before = ctx.allocated_bytes();
+        let gm = Arc::new(block_on(GpuModel::upload(&ctx, &dec)).unwrap());
+        assert_eq!(
+            ctx.allocated_bytes() - before,
+            need.weights,
+            "{arch}: weights"
+        );
+        let _s = block_on(GpuSession::new(&gm, 80, KvType::F16)).unwrap();
+        assert_eq!(
+            ctx.allocated_bytes() - before + readback_buffers(dec.config.n_vocab),
+            need.total(),
+            "{arch}: {need:?}"
+        );
+        // 3 layers × 80 positions × (128 + 128) f32 keys and values.
+        assert_eq!(need.kv_cache, 3 * 80 * 256 * 4);
+    }
+}
+
+#[test]
+fn over_the_memory_budget_is_a_clear_error_before_uploading() {
+    let Some(ctx) = context() else { return };
+    let dec = synthetic("llama", false);
+    let need = ctx.estimate(&dec, 80);
+    let over = |e: GpuError, allowed: u64| {
+        assert_eq!(e.code(), "GPU_DOES_NOT_FIT");
+        let msg = e.to_string();
+        assert!(msg.contains("MiB") && msg.contains("budget"), "{msg}");
+        match e {
+            GpuError::OverBudget {
+                needed, allowed: a, ..
+            } => {
+                assert_eq!(a, allowed);
+                needed
+            }
+            other => panic!("expected OverBudget, got {other:?}"),
+        }
+    };
+    // Too small for the weights: refused before a byte is allocated.
+    let small = ctx.clone().with_memory_budget(Some(need.weights / 2));
+    assert_eq!(
+        over(small.check_fit(&need).unwrap_err(), need.weights / 2),
+        need.total()
+    );
+    let before = ctx.allocated_bytes();
+    let e = block_on(GpuModel::upload(&small, &dec)).unwrap_err();
+    assert_eq!(over(e, need.weights / 2), need.weights);
+    assert_eq!(ctx.allocated_bytes(), before, "nothing uploaded");
+    // Room for the weights, not for the KV cache of 80 positions.
+    let mid = ctx.clone().with_memory_budget(Some(need.total() - 1));
+    let gm = Arc::new(block_on(GpuModel::upload(&mid, &dec)).unwrap());
+    let e = block_on(GpuSession::new(&gm, 80, KvType::F32)).unwrap_err();
+    assert_eq!(over(e, need.total() - 1), need.total());
+    // Exactly enough.
+    let exact = ctx.clone().with_memory_budget(Some(need.total()));
+    exact.check_fit(&need).unwrap();
+    let gm = Arc::new(block_on(GpuModel::upload(&exact, &dec)).unwrap());
+    block_on(GpuSession::new(&gm, 80, KvType::F32)).unwrap();
+}
+
+#[test]
+fn sampling_from_the_gpu_top_k_draws_what_all_logits_draw() {
+    let Some(ctx) = context() else { return };
+    let dec = synthetic("llama", false);
+    let gm = Arc::new(block_on(GpuModel::upload(&ctx, &dec)).unwrap());
+    let n_vocab = dec.config.n_vocab;
+    for (top_k, seed) in [(40usize, 7u64), (5, 8), (128, 9)] {
+        let opts = SamplingOptions {
+            temperature: 1.5,
+            top_k,
+            top_p: 0.9,
+            min_p: 0.02,
+            seed,
+            ..Default::default()
+        };
+        let mut on_top = Sampler::new(opts.clone());
+        let mut on_all = Sampler::new(opts);
+        let mut s = block_on(GpuSession::new(&gm, 64, KvType::F32)).unwrap();
+        let mut tok = 1u32;
+        let mut seen = Vec::new();
+        for step in 0..12 {
+            let before = s.readback_bytes();
+            let GpuResult::TopK(top) = block_on(s.forward(&[tok], GpuOutput::TopK(top_k))).unwrap()
+            else {
+                panic!("asked for the top k")
+            };
+            assert_eq!(s.readback_bytes() - before, 4 + 8 * top_k as u64);
+            assert_eq!(top.len(), top_k.min(n_vocab));
+            let mut all = block_on(s.last_logits()).unwrap();
+            let want = on_all.sample(&mut all, &[]);
+            tok = on_top.sample_top_k(&top).unwrap();
+            assert_eq!(tok, want, "top_k {top_k}, step {step}");
+            seen.push(tok);
+        }
+        // A temperature of 1.5 over random logits: not one token over and over.
+        seen.sort_unstable();
+        seen.dedup();
+        assert!(seen.len() > 2, "top_k {top_k}: {seen:?}");
+    }
+}
+
+// The engine's decode loop on the GPU reads back only what the sampler needs; a zero logit
+// bias (changes nothing, but makes the sampler ask for every logit) gives the same tokens.
+// 5-10 s on lavapipe.
+#[test]
+fn smollm2_sampled_tokens_same_with_top_k_readback_as_with_all_logits() {
+    let Some(ctx) = context() else { return };
+    let model = Model::load_file(common::model(common::SMOLLM2)).unwrap();
+    let prompt = model.tokenize("Once upon a time", true, false).unwrap();
+    let gm = Arc::new(block_on(GpuModel::upload(&ctx, model.decoder())).unwrap());
+    let mut session = Session::with_gpu(model.clone(), 64, KvType::F16, &gm).unwrap();
+    let n_vocab = model.config().n_vocab as u64;
+    let mut run = |logit_bias: Vec<(u32, f32)>| {
+        session.reset();
+        let before = session.gpu_readback_bytes();
+        let opts = GenerateOptions {
+            sampling: SamplingOptions {
+                temperature: 0.9,
+                top_k: 40,
+                seed: 42,
+                logit_bias,
+                ..Default::default()
+            },
+            max_tokens: 8,
+            ignore_eos: true,
+            ..Default::default()
+        };
+        let r = session.generate(&prompt, opts).unwrap().run().unwrap();
+        (r.tokens, session.gpu_readback_bytes() - before)
+    };
+    let (top, top_bytes) = run(Vec::new());
+    let (all, all_bytes) = run(vec![(0, 0.0)]);
+    assert_eq!(top, all);
+    // The prompt's logits (for top_logits), then 7 decode steps of 4 + 8·40 bytes each.
+    assert_eq!(top_bytes, n_vocab * 4 + 7 * (4 + 8 * 40));
+    assert_eq!(all_bytes, n_vocab * 4 * 8);
 }

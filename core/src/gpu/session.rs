@@ -17,6 +17,13 @@ use crate::model::{Architecture, KvType};
 /// Most tokens one submission evaluates (longer inputs are split; bounds scratch memory).
 const MAX_BATCH: usize = 32;
 
+/// Tokens one submission evaluates for a context of `n_ctx` with bindings of at most `max`
+/// bytes (the attention scores of a batch must fit one binding); 0 when not even one fits.
+pub(crate) fn batch_size(c: &crate::model::ModelConfig, n_ctx: usize, max: u64) -> usize {
+    let scores_row = (c.n_head * n_ctx * 4).max(1) as u64;
+    ((max / scores_row) as usize).min(MAX_BATCH)
+}
+
 /// What a forward step reads back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GpuOutput {
@@ -81,6 +88,12 @@ impl GpuSession {
                 "the context must hold at least one token".into(),
             ));
         }
+        // The budget covers the weights already placed and this session's buffers.
+        let need = super::GpuMemory {
+            weights: model.placed_weights,
+            ..model.ctx.estimate_session(&model.config, n_ctx)
+        };
+        model.ctx.check_fit(&need)?;
         let m = model.clone();
         model.ctx.scoped(move || Self::build(m, n_ctx, kv)).await?
     }
@@ -100,8 +113,7 @@ impl GpuSession {
                 "head size {hd} (at most 512)"
             )));
         }
-        let scores_row = (c.n_head * n_ctx * 4) as u64;
-        let batch = ((max / scores_row) as usize).min(MAX_BATCH);
+        let batch = batch_size(c, n_ctx, max);
         let cache_bytes = (n_ctx * kv_dim.max(v_dim) * 4) as u64;
         if batch == 0 || cache_bytes > max {
             return Err(GpuError::DoesNotFit(format!(
