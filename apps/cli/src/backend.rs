@@ -82,9 +82,12 @@ pub fn open_session(
         .as_ref()
         .map(|c| c.adapter().clone())
         .map_err(Clone::clone);
-    let auto_software = backend == Backend::Auto && gpu_choice.allow_software;
-    let asked = if auto_software { Backend::Gpu } else { backend };
-    if !decide(asked, &probe).or_else(|e| if auto_software { Ok(false) } else { Err(e) })? {
+    let on_gpu = match (backend, &probe) {
+        // `--allow-software-gpu`: any adapter will do for `auto`.
+        (Backend::Auto, Ok(_)) if gpu_choice.allow_software => true,
+        _ => decide(backend, &probe)?,
+    };
+    if !on_gpu {
         let reason = match &probe {
             Ok(a) => format!("only the software adapter {:?}", a.name),
             Err(e) => e.to_string(),
@@ -92,18 +95,7 @@ pub fn open_session(
         return cpu(Some(reason));
     }
     let ctx = ctx?.with_memory_budget(gpu_choice.max_memory_bytes);
-    let placed = (|| -> Result<Session, hearth_core::Error> {
-        // Decided before uploading: the whole model, its KV cache and scratch vs the budget.
-        let n = if n_ctx == 0 {
-            model.config().n_ctx_train
-        } else {
-            n_ctx
-        };
-        ctx.check_fit(&ctx.estimate(model.decoder(), n))?;
-        let gpu = Arc::new(block_on(GpuModel::upload(&ctx, model.decoder()))?);
-        Session::with_gpu(model.clone(), n_ctx, kv_type, &gpu)
-    })();
-    let session = match placed {
+    let session = match place_on_gpu(&ctx, model, n_ctx, kv_type) {
         Ok(s) => s,
         Err(e) if backend == Backend::Auto && e.code() == "GPU_DOES_NOT_FIT" => {
             return cpu(Some(format!("{} [{}]", e, e.code())));
@@ -118,6 +110,24 @@ pub fn open_session(
             reason: None,
         },
     ))
+}
+
+/// A GPU session for `model`, the fit checked before the weights are uploaded: the whole model,
+/// its KV cache and scratch against the context's budget.
+fn place_on_gpu(
+    ctx: &GpuContext,
+    model: &Arc<Model>,
+    n_ctx: usize,
+    kv_type: KvType,
+) -> Result<Session, hearth_core::Error> {
+    let n = if n_ctx == 0 {
+        model.config().n_ctx_train
+    } else {
+        n_ctx
+    };
+    ctx.check_fit(&ctx.estimate(model.decoder(), n))?;
+    let gpu = Arc::new(block_on(GpuModel::upload(ctx, model.decoder()))?);
+    Session::with_gpu(model.clone(), n_ctx, kv_type, &gpu)
 }
 
 #[cfg(test)]
