@@ -474,8 +474,10 @@ mod tests {
                 assert_eq!(top.sample_top_k(&given), Some(want), "top_k {top_k}");
             }
         }
-        let mut o = SamplingOptions::default();
-        o.repeat_penalty = 1.1;
+        let mut o = SamplingOptions {
+            repeat_penalty: 1.1,
+            ..Default::default()
+        };
         assert_eq!(Sampler::new(o.clone()).needs(), Needs::Logits);
         o.repeat_penalty = 1.0;
         o.logit_bias = vec![(1, 0.0)];
