@@ -137,6 +137,21 @@ test('over the GPU memory budget: auto runs on the CPU with the reason, webgpu f
   expect((failed as { message: string }).message).toMatch(/allows 16\.0 MiB/);
 });
 
+test("sampling on WebGPU from the GPU's top k draws the tokens sampling all logits draws", async ({
+  page,
+}) => {
+  test.setTimeout(180_000);
+  // The engine reads back the 40 largest logits (324 bytes, the top_k kernel on SwiftShader)
+  // unless a logit bias makes the sampler ask for all of them; same seed, same tokens.
+  const query = `&maxTokens=3${CONTEXT}&backend=webgpu&temperature=1.2&topK=40&seed=7`;
+  const top = summary(await generate(page, SMOLLM2, query));
+  const all = summary(await generate(page, SMOLLM2, `${query}&zeroLogitBias`));
+  console.log(`sampled on WebGPU: ${JSON.stringify(top.text)}`);
+  expect(top.capabilities.runsOn).toBe('webgpu');
+  expect(top.tokenIds).toHaveLength(3);
+  expect(top.tokenIds).toEqual(all.tokenIds);
+});
+
 for (const model of [SMOLLM2, GEMMA3]) {
   test(`${model}: 16 greedy tokens on WebGPU equal the wasm CPU engine's`, async ({ page }) => {
     test.skip(!process.env.HEARTH_WEBGPU_FULL, 'minutes on SwiftShader: HEARTH_WEBGPU_FULL=1');
