@@ -14,7 +14,7 @@ use hearth_core::gpu::{
     GpuContext, GpuError, GpuModel, GpuOptions, GpuOutput, GpuResult, GpuSession, block_on,
 };
 use hearth_core::model::{Decoder, ForwardScratch, Logits};
-use hearth_core::sampling::{Sampler, SamplingOptions};
+use hearth_core::sampling::{Needs, Sampler, SamplingOptions};
 use hearth_core::{GenerateOptions, GgmlType, KvType, Model, ModelBytes, Session, quant};
 
 fn context() -> Option<GpuContext> {
@@ -285,7 +285,7 @@ fn gemma3_same_16_greedy_tokens_as_cpu() {
 /// Bytes a session reads back that are not storage buffers: the logits', the top-k's and the
 /// argmax's readback buffers (the estimate counts them, the allocation counter does not).
 fn readback_buffers(n_vocab: usize) -> u64 {
-    (n_vocab * 4 + 4 + 8 * hearth_core::gpu::MAX_TOP_K + 8) as u64
+    (n_vocab * 4 + 4 + 12 * hearth_core::gpu::MAX_TOP_K + 8) as u64
 }
 
 #[test]
@@ -359,33 +359,61 @@ fn sampling_from_the_gpu_top_k_draws_what_all_logits_draw() {
     let dec = synthetic("llama", false);
     let gm = Arc::new(block_on(GpuModel::upload(&ctx, &dec)).unwrap());
     let n_vocab = dec.config.n_vocab;
-    for (top_k, seed) in [(40usize, 7u64), (5, 8), (128, 9)] {
+    for (top_k, seed, penalties) in [
+        (40usize, 7u64, false),
+        (5, 8, false),
+        (128, 9, false),
+        (20, 10, true),
+    ] {
+        // With penalties and a logit bias the GPU also reads back the changed tokens' logits.
         let opts = SamplingOptions {
             temperature: 1.5,
             top_k,
             top_p: 0.9,
             min_p: 0.02,
             seed,
+            repeat_penalty: if penalties { 1.5 } else { 1.0 },
+            presence_penalty: if penalties { 0.3 } else { 0.0 },
+            logit_bias: if penalties {
+                vec![(3, 2.0), (4, f32::NEG_INFINITY)]
+            } else {
+                vec![]
+            },
             ..Default::default()
         };
         let mut on_top = Sampler::new(opts.clone());
         let mut on_all = Sampler::new(opts);
         let mut s = block_on(GpuSession::new(&gm, 64, KvType::F32)).unwrap();
-        let mut tok = 1u32;
+        let mut history = vec![1u32];
         let mut seen = Vec::new();
         for step in 0..12 {
+            let tok = *history.last().unwrap();
+            let Needs::TopK { k, extra } = on_top.needs(&history) else {
+                panic!("top-k first in the chain")
+            };
+            assert_eq!(extra.is_empty(), !penalties);
+            let n = k + extra.len();
             let before = s.readback_bytes();
-            let GpuResult::TopK(top) = block_on(s.forward(&[tok], GpuOutput::TopK(top_k))).unwrap()
+            let (GpuResult::TopK(top), values) =
+                block_on(s.forward_gather(&[tok], GpuOutput::TopK(n), &extra)).unwrap()
             else {
                 panic!("asked for the top k")
             };
-            assert_eq!(s.readback_bytes() - before, 4 + 8 * top_k as u64);
-            assert_eq!(top.len(), top_k.min(n_vocab));
+            assert_eq!(
+                s.readback_bytes() - before,
+                (4 + 8 * n + 4 * extra.len()) as u64
+            );
+            assert_eq!(top.len(), n.min(n_vocab));
             let mut all = block_on(s.last_logits()).unwrap();
-            let want = on_all.sample(&mut all, &[]);
-            tok = on_top.sample_top_k(&top).unwrap();
-            assert_eq!(tok, want, "top_k {top_k}, step {step}");
-            seen.push(tok);
+            for (&id, &v) in extra.iter().zip(&values) {
+                assert_eq!(v.to_bits(), all[id as usize].to_bits());
+            }
+            let extra: Vec<(u32, f32)> = extra.into_iter().zip(values).collect();
+            let want = on_all.sample(&mut all, &history);
+            let got = on_top.sample_top_k(&top, &extra, &history).unwrap();
+            assert_eq!(got, want, "top_k {top_k}, step {step}");
+            history.push(got);
+            seen.push(got);
         }
         // A temperature of 1.5 over random logits: not one token over and over.
         seen.sort_unstable();
@@ -394,9 +422,10 @@ fn sampling_from_the_gpu_top_k_draws_what_all_logits_draw() {
     }
 }
 
-// The engine's decode loop on the GPU reads back only what the sampler needs; a zero logit
-// bias (changes nothing, but makes the sampler ask for every logit) gives the same tokens.
-// 5-10 s on lavapipe.
+// The engine's decode loop on the GPU reads back only what the sampler needs. Forced onto
+// all logits by 100 zero logit biases (they change nothing, but 40 + 100 tokens exceed what
+// the top-k readback serves), it gives the same tokens, with and without penalties.
+// 10-20 s on lavapipe.
 #[test]
 fn smollm2_sampled_tokens_same_with_top_k_readback_as_with_all_logits() {
     let Some(ctx) = context() else { return };
@@ -405,28 +434,39 @@ fn smollm2_sampled_tokens_same_with_top_k_readback_as_with_all_logits() {
     let gm = Arc::new(block_on(GpuModel::upload(&ctx, model.decoder())).unwrap());
     let mut session = Session::with_gpu(model.clone(), 64, KvType::F16, &gm).unwrap();
     let n_vocab = model.config().n_vocab as u64;
-    let mut run = |logit_bias: Vec<(u32, f32)>| {
+    let zero_biases: Vec<(u32, f32)> = (1000..1100).map(|id| (id, 0.0)).collect();
+    let mut run = |penalties: bool, all_logits: bool| {
         session.reset();
         let before = session.gpu_readback_bytes();
+        let mut logit_bias = if penalties { vec![(13, 1.5)] } else { vec![] };
+        if all_logits {
+            logit_bias.extend(&zero_biases);
+        }
         let opts = GenerateOptions {
             sampling: SamplingOptions {
                 temperature: 0.9,
                 top_k: 40,
                 seed: 42,
+                repeat_penalty: if penalties { 1.3 } else { 1.0 },
                 logit_bias,
                 ..Default::default()
             },
-            max_tokens: 8,
+            max_tokens: 6,
             ignore_eos: true,
             ..Default::default()
         };
         let r = session.generate(&prompt, opts).unwrap().run().unwrap();
         (r.tokens, session.gpu_readback_bytes() - before)
     };
-    let (top, top_bytes) = run(Vec::new());
-    let (all, all_bytes) = run(vec![(0, 0.0)]);
+    let (top, top_bytes) = run(false, false);
+    let (all, all_bytes) = run(false, true);
     assert_eq!(top, all);
-    // The prompt's logits (for top_logits), then 7 decode steps of 4 + 8·40 bytes each.
-    assert_eq!(top_bytes, n_vocab * 4 + 7 * (4 + 8 * 40));
-    assert_eq!(all_bytes, n_vocab * 4 * 8);
+    // The prompt's logits (for top_logits), then 5 decode steps of 4 + 8·40 bytes each.
+    assert_eq!(top_bytes, n_vocab * 4 + 5 * (4 + 8 * 40));
+    assert_eq!(all_bytes, n_vocab * 4 * 6);
+    let (top, top_bytes) = run(true, false);
+    let (all, _) = run(true, true);
+    assert_eq!(top, all, "with penalties");
+    // Each step also reads the penalized and biased tokens (at most 6 + 5 + 1 of them).
+    assert!(top_bytes <= n_vocab * 4 + 5 * (4 + 12 * 52), "{top_bytes}");
 }

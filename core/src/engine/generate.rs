@@ -308,14 +308,13 @@ impl<S: BorrowMut<Session>> Generation<'_, S> {
                 .sampler
                 .sample(&mut logits, self.session.borrow().history()),
             NextLogits::Argmax(tok) => tok,
-            NextLogits::TopK(top) => {
-                self.sampler
-                    .sample_top_k(&top)
-                    .ok_or_else(|| Error::InvalidOption {
-                        option: "top_k",
-                        message: "no finite logit to sample from".into(),
-                    })?
-            }
+            NextLogits::TopK { top, extra } => self
+                .sampler
+                .sample_top_k(&top, &extra, self.session.borrow().history())
+                .ok_or_else(|| Error::InvalidOption {
+                    option: "top_k",
+                    message: "no finite logit to sample from".into(),
+                })?,
         };
         if !self.opts.ignore_eos && model.tokenizer().is_eog(tok) {
             self.finish = Some(FinishReason::Stop);
@@ -355,6 +354,17 @@ impl<S: BorrowMut<Session>> Generation<'_, S> {
         Ok(Sampled::Last(event))
     }
 
+    /// What the sampler will need of the logits after `tok` (the history then ends with it).
+    fn needs_after(&self, tok: u32) -> crate::sampling::Needs {
+        let history = self.session.borrow().history();
+        let from = history
+            .len()
+            .saturating_sub(self.opts.sampling.penalty_last_n);
+        let mut recent = history[from..].to_vec();
+        recent.push(tok);
+        self.sampler.needs(&recent)
+    }
+
     /// Takes the output of the token just evaluated and updates the decode timings.
     fn evaluated(&mut self, next: NextLogits) {
         self.next = next;
@@ -374,7 +384,7 @@ impl<S: BorrowMut<Session>> Generation<'_, S> {
             Sampled::End => Ok(None),
             Sampled::Last(ev) => Ok(Some(ev)),
             Sampled::Eval(ev, tok) => {
-                let needs = self.sampler.needs();
+                let needs = self.needs_after(tok);
                 let next = self.session.borrow_mut().eval_for(&[tok], needs)?;
                 self.evaluated(next);
                 Ok(Some(ev))
@@ -420,7 +430,7 @@ impl<S: BorrowMut<Session>> Generation<'_, S> {
             Ok(Sampled::End) => Ok(None),
             Ok(Sampled::Last(ev)) => Ok(Some(ev)),
             Ok(Sampled::Eval(ev, tok)) => {
-                let needs = self.sampler.needs();
+                let needs = self.needs_after(tok);
                 match self
                     .session
                     .borrow_mut()

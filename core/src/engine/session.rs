@@ -80,8 +80,12 @@ pub enum NextLogits {
     Full(Vec<f32>),
     /// The largest logit's token.
     Argmax(u32),
-    /// The `k` largest finite logits `(id, logit)` (at least one), largest first.
-    TopK(Vec<(u32, f32)>),
+    /// What [`Needs::TopK`] asks for: the largest finite logits `(id, logit)` (at least one),
+    /// largest first, and the logits of the `extra` tokens.
+    TopK {
+        top: Vec<(u32, f32)>,
+        extra: Vec<(u32, f32)>,
+    },
 }
 
 /// A conversation state: the KV cache and the tokens it holds.
@@ -294,18 +298,27 @@ impl Session {
         #[cfg(feature = "gpu")]
         if self.gpu.is_some() {
             use crate::gpu::{GpuOutput, GpuResult, MAX_TOP_K};
-            let out = match needs {
-                Needs::Argmax => GpuOutput::Argmax,
-                Needs::TopK(k) if (1..=MAX_TOP_K).contains(&k) => GpuOutput::TopK(k),
-                _ => GpuOutput::Logits,
-            };
             let n_vocab = self.model.config().n_vocab;
-            return match self.forward_gpu(tokens, out).await? {
-                GpuResult::Argmax { token, .. } if (token as usize) < n_vocab => {
+            let (out, gather) = match needs {
+                Needs::Argmax => (GpuOutput::Argmax, Vec::new()),
+                Needs::TopK { k, extra }
+                    if k >= 1
+                        && k + extra.len() <= MAX_TOP_K
+                        && extra.iter().all(|&id| (id as usize) < n_vocab) =>
+                {
+                    (GpuOutput::TopK(k + extra.len()), extra)
+                }
+                _ => (GpuOutput::Logits, Vec::new()),
+            };
+            return match self.forward_gpu(tokens, out, &gather).await? {
+                (GpuResult::Argmax { token, .. }, _) if (token as usize) < n_vocab => {
                     Ok(NextLogits::Argmax(token))
                 }
-                GpuResult::TopK(top) if !top.is_empty() => Ok(NextLogits::TopK(top)),
-                GpuResult::Logits(l) => Ok(NextLogits::Full(l)),
+                (GpuResult::TopK(top), values) if !top.is_empty() => Ok(NextLogits::TopK {
+                    top,
+                    extra: gather.into_iter().zip(values).collect(),
+                }),
+                (GpuResult::Logits(l), _) => Ok(NextLogits::Full(l)),
                 // No finite logit: the sampler's rules on the whole vocabulary decide.
                 _ => self.last_gpu_logits().await.map(NextLogits::Full),
             };
@@ -370,25 +383,28 @@ impl Session {
     #[cfg(feature = "gpu")]
     async fn forward_gpu_logits(&mut self, tokens: &[u32]) -> Result<Vec<f32>> {
         Ok(self
-            .forward_gpu(tokens, crate::gpu::GpuOutput::Logits)
+            .forward_gpu(tokens, crate::gpu::GpuOutput::Logits, &[])
             .await?
+            .0
             .logits())
     }
 
-    /// One forward pass on the GPU reading back `out`. A lost device moves the session to the
-    /// CPU when [`Session::set_cpu_fallback`] is on (the result is then the logits).
+    /// One forward pass on the GPU reading back `out` and the logits of the `gather` tokens.
+    /// A lost device moves the session to the CPU when [`Session::set_cpu_fallback`] is on
+    /// (the result is then the logits).
     #[cfg(feature = "gpu")]
     async fn forward_gpu(
         &mut self,
         tokens: &[u32],
         out: crate::gpu::GpuOutput,
-    ) -> Result<crate::gpu::GpuResult> {
+        gather: &[u32],
+    ) -> Result<(crate::gpu::GpuResult, Vec<f32>)> {
         let Some(g) = &mut self.gpu else {
             return self
                 .forward_cpu(tokens, Logits::Last)
-                .map(crate::gpu::GpuResult::Logits);
+                .map(|l| (crate::gpu::GpuResult::Logits(l), Vec::new()));
         };
-        match g.forward(tokens, out).await {
+        match g.forward_gather(tokens, out, gather).await {
             Ok(r) => {
                 self.history.extend_from_slice(tokens);
                 Ok(r)
@@ -410,7 +426,8 @@ impl Session {
                     return Err(e.into());
                 }
                 self.gpu = None;
-                self.move_to_cpu(tokens).map(crate::gpu::GpuResult::Logits)
+                self.move_to_cpu(tokens)
+                    .map(|l| (crate::gpu::GpuResult::Logits(l), Vec::new()))
             }
         }
     }

@@ -128,7 +128,8 @@ impl GpuContext {
             + floats(b * c.n_head * n_ctx)
             + floats(c.n_vocab) * 2 // logits and their readback buffer
             + 4 * floats(sums_off + sums_off / 32)
-            + 2 * buf(super::top_k::RESULT_BYTES)
+            + buf(super::top_k::RESULT_BYTES)
+            + buf(super::top_k::READBACK_BYTES)
             + 2 * 8; // the argmax and its readback buffer
         if c.final_logit_softcap.is_some() {
             scratch += floats(c.n_vocab);

@@ -151,7 +151,7 @@ impl GpuSession {
         let read_logits = read((c.n_vocab * 4) as u64, "read_logits");
         let read_argmax = read(8, "read_argmax");
         let top_k_out = storage(ctx, "top_k", super::top_k::RESULT_BYTES);
-        let read_top_k = read(super::top_k::RESULT_BYTES, "read_top_k");
+        let read_top_k = read(super::top_k::READBACK_BYTES, "read_top_k");
         let top_k_params = super::top_k::top_k_params(ctx, c.n_vocab);
         let ff = model.rope_freqs.as_deref();
         let table = |base: f32, scale: f32| {
@@ -432,7 +432,37 @@ impl GpuSession {
     /// Inputs longer than the batch are submitted in several pieces without any readback in
     /// between.
     pub async fn forward(&mut self, tokens: &[u32], out: GpuOutput) -> Result<GpuResult, GpuError> {
+        Ok(self.forward_gather(tokens, out, &[]).await?.0)
+    }
+
+    /// [`GpuSession::forward`] that also reads back the logits of the `gather` tokens (with
+    /// [`GpuOutput::TopK`] only, at most [`MAX_TOP_K`](super::MAX_TOP_K) of them, in the same
+    /// readback): what a sampler whose logit bias or penalties change those tokens needs.
+    pub async fn forward_gather(
+        &mut self,
+        tokens: &[u32],
+        out: GpuOutput,
+        gather: &[u32],
+    ) -> Result<(GpuResult, Vec<f32>), GpuError> {
         let c = &self.model.config;
+        if !gather.is_empty() && !matches!(out, GpuOutput::TopK(_)) {
+            return Err(GpuError::Input(
+                "logits of chosen tokens are read back with the top k only".into(),
+            ));
+        }
+        if gather.len() > super::MAX_TOP_K {
+            return Err(GpuError::Input(format!(
+                "{} tokens' logits asked for (at most {})",
+                gather.len(),
+                super::MAX_TOP_K
+            )));
+        }
+        if let Some(&bad) = gather.iter().find(|&&t| t as usize >= c.n_vocab) {
+            return Err(GpuError::Input(format!(
+                "token id {bad} is out of range (vocabulary has {} tokens)",
+                c.n_vocab
+            )));
+        }
         if tokens.is_empty() {
             return Err(GpuError::Input("no tokens to evaluate".into()));
         }
@@ -516,13 +546,19 @@ impl GpuSession {
                     GpuOutput::Argmax => {
                         enc.copy_buffer_to_buffer(&self.argmax_out, 0, &self.read_argmax, 0, 8)
                     }
-                    GpuOutput::TopK(k) => enc.copy_buffer_to_buffer(
-                        &self.top_k_out,
-                        0,
-                        &self.read_top_k,
-                        0,
-                        4 + 8 * k as u64,
-                    ),
+                    GpuOutput::TopK(k) => {
+                        let result = 4 + 8 * k as u64;
+                        enc.copy_buffer_to_buffer(&self.top_k_out, 0, &self.read_top_k, 0, result);
+                        for (i, &id) in gather.iter().enumerate() {
+                            enc.copy_buffer_to_buffer(
+                                &self.logits,
+                                u64::from(id) * 4,
+                                &self.read_top_k,
+                                result + 4 * i as u64,
+                                4,
+                            );
+                        }
+                    }
                 }
             }
             ctx.queue.submit([enc.finish()]);
@@ -539,13 +575,18 @@ impl GpuSession {
                 }
             }
             GpuOutput::TopK(k) => {
-                let size = 4 + 8 * k as u64;
+                let result = 4 + 8 * k;
+                let size = (result + 4 * gather.len()) as u64;
                 let b = ctx.read(&self.read_top_k, size).await?;
                 self.readback_bytes += size;
-                GpuResult::TopK(super::top_k::parse(&b))
+                let values = b[result..]
+                    .chunks_exact(4)
+                    .map(|w| f32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+                    .collect();
+                return Ok((GpuResult::TopK(super::top_k::parse(&b[..result])), values));
             }
         };
-        Ok(res)
+        Ok((res, Vec::new()))
     }
 
     /// The logits of the last token evaluated, read again from the GPU without a forward

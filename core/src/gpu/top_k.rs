@@ -10,6 +10,9 @@ pub const MAX_TOP_K: usize = 128;
 /// Bytes of a top-k result: the count, then (id, value) pairs.
 pub(crate) const RESULT_BYTES: u64 = 4 + 8 * MAX_TOP_K as u64;
 
+/// Bytes of the top-k readback buffer: the result, then up to [`MAX_TOP_K`] gathered logits.
+pub(crate) const READBACK_BYTES: u64 = RESULT_BYTES + 4 * MAX_TOP_K as u64;
+
 pub(crate) fn top_k_pipeline(ctx: &GpuContext) -> wgpu::ComputePipeline {
     pipeline(ctx, "top_k", include_str!("shaders/top_k.wgsl"), "main")
 }
