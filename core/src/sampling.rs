@@ -143,6 +143,20 @@ impl Rng {
     }
 }
 
+/// What a sampling step needs from the model's output: the GPU backend reads back only that
+/// (the whole vocabulary's logits, 8 bytes for the argmax, or a few hundred for the top k).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Needs {
+    /// Every logit (no top-k cut comes first in the chain, or greedy with bias or penalties).
+    Logits,
+    /// Only the largest logit's token (greedy without bias or penalties).
+    Argmax,
+    /// The chain starts with top-k: the `k + extra.len()` largest finite raw logits with their
+    /// ids, and the raw logits of `extra`, the tokens logit bias and penalties change (sorted,
+    /// distinct; empty without them). The `k` largest after those changes are among these.
+    TopK { k: usize, extra: Vec<u32> },
+}
+
 /// Picks tokens from logits according to [`SamplingOptions`].
 #[derive(Clone, Debug)]
 pub struct Sampler {
@@ -178,35 +192,75 @@ impl Sampler {
         &self.opts
     }
 
+    /// What [`Sampler::sample`] reads of the logits after `history`, so a backend can read
+    /// back less: [`Sampler::sample_top_k`] on what [`Needs::TopK`] asks for gives the token
+    /// `sample` gives on all of them.
+    pub fn needs(&self, history: &[u32]) -> Needs {
+        let o = &self.opts;
+        let mut extra: Vec<u32> = o.logit_bias.iter().map(|&(id, _)| id).collect();
+        if self.penalizes() {
+            extra.extend(self.recent(history));
+        }
+        extra.sort_unstable();
+        extra.dedup();
+        if o.temperature <= 0.0 {
+            if extra.is_empty() {
+                Needs::Argmax
+            } else {
+                Needs::Logits
+            }
+        } else if o.top_k > 0 {
+            Needs::TopK { k: o.top_k, extra }
+        } else {
+            Needs::Logits
+        }
+    }
+
+    fn penalizes(&self) -> bool {
+        let o = &self.opts;
+        o.repeat_penalty != 1.0 || o.presence_penalty != 0.0 || o.frequency_penalty != 0.0
+    }
+
+    /// The tokens the penalties look at.
+    fn recent<'h>(&self, history: &'h [u32]) -> &'h [u32] {
+        &history[history.len().saturating_sub(self.opts.penalty_last_n)..]
+    }
+
     /// Applies logit bias and penalties in place (what every mode shares).
     pub fn adjust(&self, logits: &mut [f32], history: &[u32]) {
-        for &(id, b) in &self.opts.logit_bias {
+        self.adjust_with(history, |id, f| {
             if let Some(l) = logits.get_mut(id as usize) {
-                *l += b;
+                *l = f(*l);
             }
+        });
+    }
+
+    /// Logit bias, then penalties, through `apply(token, change)`: the same operations in the
+    /// same order for a whole vocabulary and for a few `(id, logit)` pairs.
+    fn adjust_with(&self, history: &[u32], mut apply: impl FnMut(u32, &dyn Fn(f32) -> f32)) {
+        for &(id, b) in &self.opts.logit_bias {
+            apply(id, &|l| l + b);
         }
-        let o = &self.opts;
-        if o.repeat_penalty == 1.0 && o.presence_penalty == 0.0 && o.frequency_penalty == 0.0 {
+        if !self.penalizes() {
             return;
         }
-        let recent = &history[history.len().saturating_sub(o.penalty_last_n)..];
+        let o = &self.opts;
         let mut counts: Vec<(u32, u32)> = Vec::new();
-        for &t in recent {
+        for &t in self.recent(history) {
             match counts.iter_mut().find(|(id, _)| *id == t) {
                 Some(c) => c.1 += 1,
                 None => counts.push((t, 1)),
             }
         }
         for (id, n) in counts {
-            let Some(l) = logits.get_mut(id as usize) else {
-                continue;
-            };
-            if *l <= 0.0 {
-                *l *= o.repeat_penalty;
-            } else {
-                *l /= o.repeat_penalty;
-            }
-            *l -= n as f32 * o.frequency_penalty + o.presence_penalty;
+            apply(id, &|l| {
+                let l = if l <= 0.0 {
+                    l * o.repeat_penalty
+                } else {
+                    l / o.repeat_penalty
+                };
+                l - (n as f32 * o.frequency_penalty + o.presence_penalty)
+            });
         }
     }
 
@@ -228,12 +282,61 @@ impl Sampler {
         if self.cand.is_empty() {
             return argmax(logits) as u32;
         }
-        // Highest logit first; ties by lower id so the order is total and portable.
-        let by_logit = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
         if o.top_k > 0 && o.top_k < self.cand.len() {
             self.cand.select_nth_unstable_by(o.top_k - 1, by_logit);
             self.cand.truncate(o.top_k);
         }
+        self.draw()
+    }
+
+    /// [`Sampler::sample`] for a chain that starts with top-k, given what
+    /// [`Sampler::needs`] asked for: `top`, the `k + extra.len()` largest finite raw logits
+    /// `(id, logit)` in any order, and `extra`, the raw logits of its `extra` tokens. The same
+    /// token, and the same random draw, as `sample` on all the logits. `None` when nothing
+    /// finite is left (sample on all of them instead).
+    pub fn sample_top_k(
+        &mut self,
+        top: &[(u32, f32)],
+        extra: &[(u32, f32)],
+        history: &[u32],
+    ) -> Option<u32> {
+        let mut cand = std::mem::take(&mut self.cand);
+        cand.clear();
+        // Tokens the bias and penalties leave alone keep their raw logits; the others come
+        // from `extra`, changed as `adjust` changes them.
+        cand.extend(
+            top.iter()
+                .filter(|(id, _)| !extra.iter().any(|(e, _)| e == id)),
+        );
+        let first_extra = cand.len();
+        cand.extend_from_slice(extra);
+        let changed = &mut cand[first_extra..];
+        self.adjust_with(history, |id, f| {
+            if let Some((_, l)) = changed.iter_mut().find(|(i, _)| *i == id) {
+                *l = f(*l);
+            }
+        });
+        self.cand = cand;
+        self.cand.retain(|(_, l)| l.is_finite());
+        if self.cand.is_empty() {
+            return None;
+        }
+        let o = &self.opts;
+        if o.temperature <= 0.0 {
+            self.cand.sort_unstable_by(by_logit);
+            return Some(self.cand[0].0);
+        }
+        if o.top_k > 0 && o.top_k < self.cand.len() {
+            self.cand.select_nth_unstable_by(o.top_k - 1, by_logit);
+            self.cand.truncate(o.top_k);
+        }
+        Some(self.draw())
+    }
+
+    /// The rest of the chain on the candidates left after top-k: top-p, min-p, temperature
+    /// and the draw.
+    fn draw(&mut self) -> u32 {
+        let o = &self.opts;
         self.cand.sort_unstable_by(by_logit);
         if o.top_p < 1.0 || o.min_p > 0.0 {
             let probs = softmax_probs(&self.cand, 1.0);
@@ -265,6 +368,11 @@ impl Sampler {
         }
         self.cand[self.cand.len() - 1].0
     }
+}
+
+/// Highest logit first; ties by lower id so the order is total and portable.
+fn by_logit(a: &(u32, f32), b: &(u32, f32)) -> std::cmp::Ordering {
+    b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))
 }
 
 /// Probabilities of sorted candidates at temperature `temp` (max first).
@@ -366,6 +474,96 @@ mod tests {
             let t = s.sample(&mut logits(), &[]);
             assert!(t == 1 || t == 4 || t == 2, "{t}");
         }
+    }
+
+    #[test]
+    fn top_k_candidates_draw_what_all_logits_draw() {
+        // Logits with ties, both zeros and non-finite values; the k largest handed over
+        // shuffled, as a GPU returns them.
+        let mut x: Vec<f32> = (0..500u32)
+            .map(|i| ((i.wrapping_mul(2_654_435_761) >> 20) % 97) as f32 / 8.0 - 6.0)
+            .collect();
+        x[3] = f32::NAN;
+        x[9] = f32::INFINITY;
+        x[10] = -0.0;
+        x[11] = 0.0;
+        let mut finite: Vec<(u32, f32)> = x
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.is_finite())
+            .map(|(i, &l)| (i as u32, l))
+            .collect();
+        finite.sort_by(by_logit);
+        for (top_k, top_p, min_p, temperature) in [
+            (40, 0.95, 0.05, 0.8),
+            (1, 1.0, 0.0, 1.0),
+            (7, 1.0, 0.0, 2.0),
+            (128, 0.5, 0.0, 1.3),
+            (600, 1.0, 0.1, 0.7),
+        ] {
+            let o = SamplingOptions {
+                temperature,
+                top_k,
+                top_p,
+                min_p,
+                seed: 11,
+                ..Default::default()
+            };
+            // Plain, then with bias (a ban, a boost past the top, a cut) and penalties over a
+            // history that holds top tokens, a repeated one and low ones.
+            let history: Vec<u32> = vec![finite[0].0, finite[2].0, finite[2].0, 400, 401, 77];
+            let biases = [
+                vec![],
+                vec![
+                    (finite[1].0, f32::NEG_INFINITY),
+                    (450, 9.0),
+                    (finite[3].0, -0.5),
+                ],
+            ];
+            for (bias, penalties) in [(&biases[0], false), (&biases[1], true)] {
+                let o = SamplingOptions {
+                    logit_bias: bias.clone(),
+                    repeat_penalty: if penalties { 1.3 } else { 1.0 },
+                    presence_penalty: if penalties { 0.2 } else { 0.0 },
+                    frequency_penalty: if penalties { 0.1 } else { 0.0 },
+                    ..o.clone()
+                };
+                let (mut all, mut top) = (Sampler::new(o.clone()), Sampler::new(o));
+                let Needs::TopK { k, extra } = all.needs(&history) else {
+                    panic!("top-k first in the chain")
+                };
+                assert_eq!(k, top_k);
+                assert_eq!(extra.is_empty(), bias.is_empty() && !penalties);
+                // What a GPU reads back: the k + extra largest raw logits, shuffled, and the
+                // raw logits of the extra tokens.
+                let mut given: Vec<(u32, f32)> =
+                    finite[..(k + extra.len()).min(finite.len())].to_vec();
+                given.reverse();
+                let extra: Vec<(u32, f32)> = extra.iter().map(|&id| (id, x[id as usize])).collect();
+                for _ in 0..200 {
+                    let want = all.sample(&mut x.clone(), &history);
+                    assert_eq!(
+                        top.sample_top_k(&given, &extra, &history),
+                        Some(want),
+                        "top_k {top_k}, penalties {penalties}"
+                    );
+                }
+            }
+        }
+        let o = SamplingOptions {
+            repeat_penalty: 1.1,
+            temperature: 0.0,
+            ..Default::default()
+        };
+        assert_eq!(Sampler::new(o).needs(&[1]), Needs::Logits);
+        assert_eq!(
+            Sampler::new(SamplingOptions::greedy()).needs(&[1]),
+            Needs::Argmax
+        );
+        assert_eq!(
+            Sampler::new(SamplingOptions::default()).sample_top_k(&[], &[], &[]),
+            None
+        );
     }
 
     #[test]

@@ -11,10 +11,11 @@ use std::sync::Arc;
 
 use hearth_core::gguf::{Gguf, GgufWriter};
 use hearth_core::gpu::{
-    GpuContext, GpuModel, GpuOptions, GpuOutput, GpuResult, GpuSession, block_on,
+    GpuContext, GpuError, GpuModel, GpuOptions, GpuOutput, GpuResult, GpuSession, block_on,
 };
 use hearth_core::model::{Decoder, ForwardScratch, Logits};
-use hearth_core::{GgmlType, KvType, Model, ModelBytes, quant};
+use hearth_core::sampling::{Needs, Sampler, SamplingOptions};
+use hearth_core::{GenerateOptions, GgmlType, KvType, Model, ModelBytes, Session, quant};
 
 fn context() -> Option<GpuContext> {
     match block_on(GpuContext::new(GpuOptions {
@@ -324,4 +325,193 @@ fn smollm2_logits_follow_cpu_teacher_forced() {
 #[test]
 fn gemma3_logits_follow_cpu_teacher_forced() {
     check_drift(common::GEMMA3, KvType::F16, 0.15);
+}
+
+/// Bytes a session reads back that are not storage buffers: the logits', the top-k's and the
+/// argmax's readback buffers (the estimate counts them, the allocation counter does not).
+fn readback_buffers(n_vocab: usize) -> u64 {
+    (n_vocab * 4 + 4 + 12 * hearth_core::gpu::MAX_TOP_K + 8) as u64
+}
+
+#[test]
+fn estimate_is_what_upload_and_session_allocate() {
+    let Some(ctx) = context() else { return };
+    for arch in ["llama", "gemma3"] {
+        let dec = synthetic(arch, false);
+        let need = ctx.estimate(&dec, 80);
+        let before = ctx.allocated_bytes();
+        let gm = Arc::new(block_on(GpuModel::upload(&ctx, &dec)).unwrap());
+        assert_eq!(
+            ctx.allocated_bytes() - before,
+            need.weights,
+            "{arch}: weights"
+        );
+        let _s = block_on(GpuSession::new(&gm, 80, KvType::F16)).unwrap();
+        assert_eq!(
+            ctx.allocated_bytes() - before + readback_buffers(dec.config.n_vocab),
+            need.total(),
+            "{arch}: {need:?}"
+        );
+        // 3 layers × 80 positions × (128 + 128) f32 keys and values.
+        assert_eq!(need.kv_cache, 3 * 80 * 256 * 4);
+    }
+}
+
+#[test]
+fn over_the_memory_budget_is_a_clear_error_before_uploading() {
+    let Some(ctx) = context() else { return };
+    let dec = synthetic("llama", false);
+    let need = ctx.estimate(&dec, 80);
+    let over = |e: GpuError, allowed: u64| {
+        assert_eq!(e.code(), "GPU_DOES_NOT_FIT");
+        let msg = e.to_string();
+        assert!(msg.contains("MiB") && msg.contains("budget"), "{msg}");
+        match e {
+            GpuError::OverBudget {
+                needed, allowed: a, ..
+            } => {
+                assert_eq!(a, allowed);
+                needed
+            }
+            other => panic!("expected OverBudget, got {other:?}"),
+        }
+    };
+    // Too small for the weights: refused before a byte is allocated.
+    let small = ctx.clone().with_memory_budget(Some(need.weights / 2));
+    assert_eq!(
+        over(small.check_fit(&need).unwrap_err(), need.weights / 2),
+        need.total()
+    );
+    let before = ctx.allocated_bytes();
+    let e = block_on(GpuModel::upload(&small, &dec)).unwrap_err();
+    assert_eq!(over(e, need.weights / 2), need.weights);
+    assert_eq!(ctx.allocated_bytes(), before, "nothing uploaded");
+    // Room for the weights, not for the KV cache of 80 positions.
+    let mid = ctx.clone().with_memory_budget(Some(need.total() - 1));
+    let gm = Arc::new(block_on(GpuModel::upload(&mid, &dec)).unwrap());
+    let e = block_on(GpuSession::new(&gm, 80, KvType::F32)).unwrap_err();
+    assert_eq!(over(e, need.total() - 1), need.total());
+    // Exactly enough.
+    let exact = ctx.clone().with_memory_budget(Some(need.total()));
+    exact.check_fit(&need).unwrap();
+    let gm = Arc::new(block_on(GpuModel::upload(&exact, &dec)).unwrap());
+    block_on(GpuSession::new(&gm, 80, KvType::F32)).unwrap();
+}
+
+#[test]
+fn sampling_from_the_gpu_top_k_draws_what_all_logits_draw() {
+    let Some(ctx) = context() else { return };
+    let dec = synthetic("llama", false);
+    let gm = Arc::new(block_on(GpuModel::upload(&ctx, &dec)).unwrap());
+    let n_vocab = dec.config.n_vocab;
+    for (top_k, seed, penalties) in [
+        (40usize, 7u64, false),
+        (5, 8, false),
+        (128, 9, false),
+        (20, 10, true),
+    ] {
+        // With penalties and a logit bias the GPU also reads back the changed tokens' logits.
+        let opts = SamplingOptions {
+            temperature: 1.5,
+            top_k,
+            top_p: 0.9,
+            min_p: 0.02,
+            seed,
+            repeat_penalty: if penalties { 1.5 } else { 1.0 },
+            presence_penalty: if penalties { 0.3 } else { 0.0 },
+            logit_bias: if penalties {
+                vec![(3, 2.0), (4, f32::NEG_INFINITY)]
+            } else {
+                vec![]
+            },
+            ..Default::default()
+        };
+        let mut on_top = Sampler::new(opts.clone());
+        let mut on_all = Sampler::new(opts);
+        let mut s = block_on(GpuSession::new(&gm, 64, KvType::F32)).unwrap();
+        let mut history = vec![1u32];
+        let mut seen = Vec::new();
+        for step in 0..12 {
+            let tok = *history.last().unwrap();
+            let Needs::TopK { k, extra } = on_top.needs(&history) else {
+                panic!("top-k first in the chain")
+            };
+            assert_eq!(extra.is_empty(), !penalties);
+            let n = k + extra.len();
+            let before = s.readback_bytes();
+            let (GpuResult::TopK(top), values) =
+                block_on(s.forward_gather(&[tok], GpuOutput::TopK(n), &extra)).unwrap()
+            else {
+                panic!("asked for the top k")
+            };
+            assert_eq!(
+                s.readback_bytes() - before,
+                (4 + 8 * n + 4 * extra.len()) as u64
+            );
+            assert_eq!(top.len(), n.min(n_vocab));
+            let mut all = block_on(s.last_logits()).unwrap();
+            for (&id, &v) in extra.iter().zip(&values) {
+                assert_eq!(v.to_bits(), all[id as usize].to_bits());
+            }
+            let extra: Vec<(u32, f32)> = extra.into_iter().zip(values).collect();
+            let want = on_all.sample(&mut all, &history);
+            let got = on_top.sample_top_k(&top, &extra, &history).unwrap();
+            assert_eq!(got, want, "top_k {top_k}, step {step}");
+            history.push(got);
+            seen.push(got);
+        }
+        // A temperature of 1.5 over random logits: not one token over and over.
+        seen.sort_unstable();
+        seen.dedup();
+        assert!(seen.len() > 2, "top_k {top_k}: {seen:?}");
+    }
+}
+
+// The engine's decode loop on the GPU reads back only what the sampler needs. Forced onto
+// all logits by 100 zero logit biases (they change nothing, but 40 + 100 tokens exceed what
+// the top-k readback serves), it gives the same tokens, with and without penalties.
+// 10-20 s on lavapipe.
+#[test]
+fn smollm2_sampled_tokens_same_with_top_k_readback_as_with_all_logits() {
+    let Some(ctx) = context() else { return };
+    let model = Model::load_file(common::model(common::SMOLLM2)).unwrap();
+    let prompt = model.tokenize("Once upon a time", true, false).unwrap();
+    let gm = Arc::new(block_on(GpuModel::upload(&ctx, model.decoder())).unwrap());
+    let mut session = Session::with_gpu(model.clone(), 64, KvType::F16, &gm).unwrap();
+    let n_vocab = model.config().n_vocab as u64;
+    let zero_biases: Vec<(u32, f32)> = (1000..1100).map(|id| (id, 0.0)).collect();
+    let mut run = |penalties: bool, all_logits: bool| {
+        session.reset();
+        let before = session.gpu_readback_bytes();
+        let mut logit_bias = if penalties { vec![(13, 1.5)] } else { vec![] };
+        if all_logits {
+            logit_bias.extend(&zero_biases);
+        }
+        let opts = GenerateOptions {
+            sampling: SamplingOptions {
+                temperature: 0.9,
+                top_k: 40,
+                seed: 42,
+                repeat_penalty: if penalties { 1.3 } else { 1.0 },
+                logit_bias,
+                ..Default::default()
+            },
+            max_tokens: 6,
+            ignore_eos: true,
+            ..Default::default()
+        };
+        let r = session.generate(&prompt, opts).unwrap().run().unwrap();
+        (r.tokens, session.gpu_readback_bytes() - before)
+    };
+    let (top, top_bytes) = run(false, false);
+    let (all, all_bytes) = run(false, true);
+    assert_eq!(top, all);
+    // The prompt's logits (for top_logits), then 5 decode steps of 4 + 8·40 bytes each.
+    assert_eq!(top_bytes, n_vocab * 4 + 5 * (4 + 8 * 40));
+    assert_eq!(all_bytes, n_vocab * 4 * 6);
+    let (top, top_bytes) = run(true, false);
+    let (all, _) = run(true, true);
+    assert_eq!(top, all, "with penalties");
+    // Each step also reads the penalized and biased tokens (at most 6 + 5 + 1 of them).
+    assert!(top_bytes <= n_vocab * 4 + 5 * (4 + 12 * 52), "{top_bytes}");
 }

@@ -114,6 +114,44 @@ test('a device lost without the opt-in fails the generation with GPU_DEVICE_LOST
   expect(failed).toMatchObject({ code: 'GPU_DEVICE_LOST' });
 });
 
+test('over the GPU memory budget: auto runs on the CPU with the reason, webgpu fails with GPU_DOES_NOT_FIT', async ({
+  page,
+}) => {
+  test.setTimeout(120_000);
+  // SmolLM2 needs ~90 MiB on the GPU; 16 MiB is refused before anything is uploaded.
+  const budget = `&gpuMemoryMiB=16&maxTokens=2${CONTEXT}`;
+  const auto = summary(
+    await generate(page, SMOLLM2, `${budget}&backend=auto&allowFallbackAdapter&threads=1`),
+  );
+  const caps = auto.capabilities as {
+    runsOn?: string;
+    chain?: { layer: string; reason?: string }[];
+  };
+  expect(caps.runsOn).toBe('wasm-simd');
+  expect(auto.backend).toBe('wasm');
+  const webgpu = caps.chain?.find((s) => s.layer === 'webgpu');
+  expect(webgpu?.reason).toMatch(/GPU_DOES_NOT_FIT.*needs [\d.]+ MiB.*allows 16\.0 MiB/);
+  expect(auto.text).toBe(' Paris.');
+  const failed = await generate(page, SMOLLM2, `${budget}&backend=webgpu`);
+  expect(failed).toMatchObject({ code: 'GPU_DOES_NOT_FIT' });
+  expect((failed as { message: string }).message).toMatch(/allows 16\.0 MiB/);
+});
+
+test("sampling on WebGPU from the GPU's top k draws the tokens sampling all logits draws", async ({
+  page,
+}) => {
+  test.setTimeout(180_000);
+  // The engine reads back the 40 largest logits (324 bytes, the top_k kernel on SwiftShader)
+  // unless a logit bias makes the sampler ask for all of them; same seed, same tokens.
+  const query = `&maxTokens=3${CONTEXT}&backend=webgpu&temperature=1.2&topK=40&seed=7`;
+  const top = summary(await generate(page, SMOLLM2, query));
+  const all = summary(await generate(page, SMOLLM2, `${query}&zeroLogitBias`));
+  console.log(`sampled on WebGPU: ${JSON.stringify(top.text)}`);
+  expect(top.capabilities.runsOn).toBe('webgpu');
+  expect(top.tokenIds).toHaveLength(3);
+  expect(top.tokenIds).toEqual(all.tokenIds);
+});
+
 for (const model of [SMOLLM2, GEMMA3]) {
   test(`${model}: 16 greedy tokens on WebGPU equal the wasm CPU engine's`, async ({ page }) => {
     test.skip(!process.env.HEARTH_WEBGPU_FULL, 'minutes on SwiftShader: HEARTH_WEBGPU_FULL=1');

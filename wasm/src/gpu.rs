@@ -26,12 +26,17 @@ impl WasmModel {
     /// adapter and device, uploads the weights (in their GGUF formats) and builds the
     /// GPU KV cache. `cpuFallback`: a lost device moves the session to the CPU (its
     /// history is evaluated again there) instead of failing with `GPU_DEVICE_LOST`.
-    /// Rejects with `GPU_NO_ADAPTER`, `GPU_DEVICE`, `GPU_DOES_NOT_FIT`, `GPU_UNSUPPORTED`.
+    /// `maxMemoryBytes`: GPU memory the weights, KV cache and scratch may take; a model that
+    /// needs more is refused before anything is uploaded (WebGPU cannot say how much memory is
+    /// free, so without it only the device's limits and out-of-memory errors decide).
+    /// Rejects with `GPU_NO_ADAPTER`, `GPU_DEVICE`, `GPU_DOES_NOT_FIT` (with the bytes needed
+    /// and allowed in its message), `GPU_UNSUPPORTED`.
     #[wasm_bindgen(js_name = createGpuSession)]
     pub fn create_gpu_session(
         &self,
         #[wasm_bindgen(js_name = nCtx)] n_ctx: u32,
         #[wasm_bindgen(js_name = cpuFallback)] cpu_fallback: bool,
+        #[wasm_bindgen(js_name = maxMemoryBytes)] max_memory_bytes: Option<f64>,
     ) -> Promise {
         let model = self.model().clone();
         future_to_promise(async move {
@@ -40,7 +45,15 @@ impl WasmModel {
                 allow_software: true,
             })
             .await
-            .map_err(err)?;
+            .map_err(err)?
+            .with_memory_budget(max_memory_bytes.map(|b| b.max(0.0) as u64));
+            let n = if n_ctx == 0 {
+                model.config().n_ctx_train
+            } else {
+                n_ctx as usize
+            };
+            ctx.check_fit(&ctx.estimate(model.decoder(), n))
+                .map_err(err)?;
             // The engine's session API shares the model as an Arc (Send natively); wasm32 has one thread.
             #[allow(clippy::arc_with_non_send_sync)]
             let gpu = Arc::new(GpuModel::upload(&ctx, model.decoder()).await.map_err(err)?);

@@ -42,10 +42,22 @@ pub fn decide(backend: Backend, probe: &Result<AdapterSummary, GpuError>) -> Res
     }
 }
 
-/// Opens a session on the chosen backend.
+/// How the GPU may be used: whether `auto` may take a software adapter, and the memory budget.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GpuChoice {
+    /// `auto` accepts a software adapter (lavapipe, llvmpipe) like a hardware one.
+    pub allow_software: bool,
+    /// Bytes of GPU memory the model, its KV cache and scratch may take (`None`: no budget).
+    pub max_memory_bytes: Option<u64>,
+}
+
+/// Opens a session on the chosen backend. With `auto`, a model that does not fit on the GPU
+/// (over the budget, over a binding limit, or the device out of memory) runs on the CPU and
+/// the report says why; with `gpu` that is the error (`GPU_DOES_NOT_FIT`).
 pub fn open_session(
     model: &Arc<Model>,
     backend: Backend,
+    gpu_choice: GpuChoice,
     n_ctx: usize,
     kv_type: KvType,
 ) -> Result<(Session, BackendReport), Box<dyn std::error::Error>> {
@@ -70,16 +82,26 @@ pub fn open_session(
         .as_ref()
         .map(|c| c.adapter().clone())
         .map_err(Clone::clone);
-    if !decide(backend, &probe)? {
+    let on_gpu = match (backend, &probe) {
+        // `--allow-software-gpu`: any adapter will do for `auto`.
+        (Backend::Auto, Ok(_)) if gpu_choice.allow_software => true,
+        _ => decide(backend, &probe)?,
+    };
+    if !on_gpu {
         let reason = match &probe {
             Ok(a) => format!("only the software adapter {:?}", a.name),
             Err(e) => e.to_string(),
         };
         return cpu(Some(reason));
     }
-    let ctx = ctx?;
-    let gpu = Arc::new(block_on(GpuModel::upload(&ctx, model.decoder()))?);
-    let session = Session::with_gpu(model.clone(), n_ctx, kv_type, &gpu)?;
+    let ctx = ctx?.with_memory_budget(gpu_choice.max_memory_bytes);
+    let session = match place_on_gpu(&ctx, model, n_ctx, kv_type) {
+        Ok(s) => s,
+        Err(e) if backend == Backend::Auto && e.code() == "GPU_DOES_NOT_FIT" => {
+            return cpu(Some(format!("{} [{}]", e, e.code())));
+        }
+        Err(e) => return Err(e.into()),
+    };
     Ok((
         session,
         BackendReport {
@@ -88,6 +110,24 @@ pub fn open_session(
             reason: None,
         },
     ))
+}
+
+/// A GPU session for `model`, the fit checked before the weights are uploaded: the whole model,
+/// its KV cache and scratch against the context's budget.
+fn place_on_gpu(
+    ctx: &GpuContext,
+    model: &Arc<Model>,
+    n_ctx: usize,
+    kv_type: KvType,
+) -> Result<Session, hearth_core::Error> {
+    let n = if n_ctx == 0 {
+        model.config().n_ctx_train
+    } else {
+        n_ctx
+    };
+    ctx.check_fit(&ctx.estimate(model.decoder(), n))?;
+    let gpu = Arc::new(block_on(GpuModel::upload(ctx, model.decoder()))?);
+    Session::with_gpu(model.clone(), n_ctx, kv_type, &gpu)
 }
 
 #[cfg(test)]

@@ -48,7 +48,8 @@ pub fn run(args: Args) -> CliResult {
     args.gen_args.init_threads()?;
     let model = Model::load_file(&args.model)?;
     let g = &args.gen_args;
-    let (mut session, _) = crate::backend::open_session(&model, g.backend, g.ctx_size, g.kv_type)?;
+    let (mut session, _) =
+        crate::backend::open_session(&model, g.backend, g.gpu_choice(), g.ctx_size, g.kv_type)?;
     if let Some(path) = &args.messages {
         let messages = read_messages(path)?;
         let prompt = model.tokenize_chat(&messages)?;

@@ -60,10 +60,45 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            match error_code(e.as_ref()) {
+                Some(code) => eprintln!("error: {e} [{code}]"),
+                None => eprintln!("error: {e}"),
+            }
             ExitCode::FAILURE
         }
     }
+}
+
+/// The stable code of a typed core or GPU error.
+fn error_code(e: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+    if let Some(e) = e.downcast_ref::<hearth_core::Error>() {
+        return Some(e.code());
+    }
+    e.downcast_ref::<hearth_core::gpu::GpuError>()
+        .map(|e| e.code())
+}
+
+/// `{"error": {"code", "message"}}` for `--json` output (with `needed_bytes` and
+/// `allowed_bytes` when the model is over the GPU memory budget).
+pub fn error_json(e: &(dyn std::error::Error + 'static)) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "error": { "code": error_code(e).unwrap_or("HEARTH_ERROR"), "message": e.to_string() }
+    });
+    let gpu = e
+        .downcast_ref::<hearth_core::Error>()
+        .and_then(|e| match e {
+            hearth_core::Error::Gpu(g) => Some(g),
+            _ => None,
+        })
+        .or_else(|| e.downcast_ref::<hearth_core::gpu::GpuError>());
+    if let Some(hearth_core::gpu::GpuError::OverBudget {
+        needed, allowed, ..
+    }) = gpu
+    {
+        v["error"]["needed_bytes"] = (*needed).into();
+        v["error"]["allowed_bytes"] = (*allowed).into();
+    }
+    v
 }
 
 /// A CLI error: a message for stderr (the typed core errors render themselves).

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use hearth_core::{GenerateOptions, KvType, Model, SamplingOptions};
 
 use crate::CliResult;
-use crate::backend::{Backend, open_session};
+use crate::backend::{Backend, GpuChoice, open_session};
 
 /// Sampling and stopping flags shared by `run` and `chat`.
 #[derive(clap::Args, Debug, Clone)]
@@ -51,6 +51,14 @@ pub struct GenArgs {
     /// Where the model runs: auto (a hardware GPU if there is one, else the CPU), cpu or gpu.
     #[arg(long, value_enum, default_value_t = Backend::Auto)]
     pub backend: Backend,
+    /// GPU memory the model, its KV cache and scratch may take, in MiB: a model needing more
+    /// runs on the CPU with `auto` and fails with GPU_DOES_NOT_FIT with `gpu` (default: no
+    /// budget, only the device's limits).
+    #[arg(long, value_name = "MIB")]
+    pub gpu_memory: Option<u64>,
+    /// Let `auto` use a software GPU adapter (lavapipe, llvmpipe), usually slower than the CPU.
+    #[arg(long)]
+    pub allow_software_gpu: bool,
 }
 
 impl GenArgs {
@@ -74,6 +82,14 @@ impl GenArgs {
             stop: self.stop.clone(),
             ignore_eos: self.ignore_eos,
             render_special,
+        }
+    }
+
+    /// The GPU flags.
+    pub fn gpu_choice(&self) -> GpuChoice {
+        GpuChoice {
+            allow_software: self.allow_software_gpu,
+            max_memory_bytes: self.gpu_memory.map(|m| m.saturating_mul(1 << 20)),
         }
     }
 
@@ -110,11 +126,24 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> CliResult {
+    let json = args.json;
+    let out = generate(args);
+    if let Err(e) = &out
+        && json
+    {
+        // `--json` callers read the failure's code from stdout too.
+        println!("{}", crate::error_json(e.as_ref()));
+    }
+    out
+}
+
+fn generate(args: Args) -> CliResult {
     args.gen_args.init_threads()?;
     let model = Model::load_file(&args.model)?;
     let prompt = model.tokenize(&args.prompt, true, args.special)?;
     let g = &args.gen_args;
-    let (mut session, report) = open_session(&model, g.backend, g.ctx_size, g.kv_type)?;
+    let (mut session, report) =
+        open_session(&model, g.backend, g.gpu_choice(), g.ctx_size, g.kv_type)?;
     let mut generation = session.generate(&prompt, args.gen_args.options(args.special))?;
     let mut out = std::io::stdout().lock();
     for ev in generation.by_ref() {

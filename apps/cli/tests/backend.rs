@@ -3,15 +3,18 @@
 
 mod common;
 
-use common::{SMOLLM2, hearth_ok, model};
+use common::{SMOLLM2, hearth, hearth_ok, model};
 use serde_json::Value;
 
 fn run_json(backend: &str) -> Value {
-    let m = model(SMOLLM2);
-    serde_json::from_str(&hearth_ok(&[
+    run_json_with(backend, &[])
+}
+
+fn run_args<'a>(m: &'a str, backend: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut a = vec![
         "run",
         "--model",
-        m.to_str().unwrap(),
+        m,
         "--prompt",
         "The capital of France is",
         "--max-tokens",
@@ -23,8 +26,74 @@ fn run_json(backend: &str) -> Value {
         "--backend",
         backend,
         "--json",
-    ]))
-    .unwrap()
+    ];
+    a.extend(extra);
+    a
+}
+
+fn run_json_with(backend: &str, extra: &[&str]) -> Value {
+    let m = model(SMOLLM2);
+    serde_json::from_str(&hearth_ok(&run_args(m.to_str().unwrap(), backend, extra))).unwrap()
+}
+
+/// Whether this machine has any GPU adapter (software ones included); CI must have lavapipe.
+fn has_adapter() -> bool {
+    let ok = hearth_core::gpu::block_on(hearth_core::gpu::GpuContext::new(
+        hearth_core::gpu::GpuOptions {
+            allow_software: true,
+        },
+    ))
+    .is_ok();
+    assert!(
+        ok || std::env::var_os("CI").is_none(),
+        "CI must have lavapipe"
+    );
+    ok
+}
+
+#[test]
+fn gpu_over_the_memory_budget_fails_with_does_not_fit() {
+    if !has_adapter() {
+        return;
+    }
+    let m = model(SMOLLM2);
+    let out = hearth(&run_args(
+        m.to_str().unwrap(),
+        "gpu",
+        &["--gpu-memory", "16"],
+    ));
+    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("[GPU_DOES_NOT_FIT]"), "{err}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["code"], "GPU_DOES_NOT_FIT");
+    assert_eq!(v["error"]["allowed_bytes"], 16 << 20);
+    // SmolLM2-135M Q4_1: ~85 MiB of weights, plus the cache and scratch.
+    let needed = v["error"]["needed_bytes"].as_u64().unwrap();
+    assert!(needed > 80 << 20 && needed < 200 << 20, "{needed}");
+}
+
+#[test]
+fn auto_runs_on_the_cpu_when_the_model_does_not_fit() {
+    if !has_adapter() {
+        return;
+    }
+    // A software adapter allowed, so only the budget keeps `auto` off the GPU.
+    let v = run_json_with("auto", &["--allow-software-gpu", "--gpu-memory", "16"]);
+    assert_eq!(v["backend"], "cpu");
+    assert!(v["adapter"].is_null());
+    let reason = v["backend_reason"].as_str().unwrap();
+    assert!(
+        reason.contains("does not fit") && reason.contains("GPU_DOES_NOT_FIT"),
+        "{reason}"
+    );
+    assert_eq!(v["text"], " Paris.");
+    // With room enough it runs on the GPU, and greedy gives the same text.
+    let v = run_json_with("auto", &["--allow-software-gpu", "--gpu-memory", "1024"]);
+    assert_eq!(v["backend"], "gpu");
+    assert!(v["backend_reason"].is_null());
+    assert_eq!(v["text"], " Paris.");
 }
 
 #[test]

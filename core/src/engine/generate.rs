@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde::{Deserialize, Serialize};
 
 use super::Session;
+use super::session::NextLogits;
 use super::session::Timings;
 use super::stop::{StopMatcher, StopOutcome};
 use crate::Timer;
@@ -90,7 +91,8 @@ pub struct Generation<'s, S: BorrowMut<Session> = &'s mut Session> {
     _session: PhantomData<&'s mut Session>,
     opts: GenerateOptions,
     sampler: Sampler,
-    logits: Vec<f32>,
+    /// What the last forward pass gave: the logits, or only what the sampler needs of them.
+    next: NextLogits,
     decoder: StreamDecoder,
     stop: StopMatcher,
     prompt: Vec<u32>,
@@ -191,7 +193,7 @@ impl<S: BorrowMut<Session>> Generation<'_, S> {
         Generation {
             sampler: Sampler::new(opts.sampling.clone()),
             top_logits: top_k_logits(&logits, 10),
-            logits,
+            next: NextLogits::Full(logits),
             decoder: StreamDecoder::new(!opts.render_special),
             stop: StopMatcher::new(&opts.stop),
             prompt: prompt.to_vec(),
@@ -301,9 +303,19 @@ impl<S: BorrowMut<Session>> Generation<'_, S> {
     /// `tok` must run before the next step (the caller runs it, blocking or awaited).
     fn sample(&mut self) -> Result<Sampled> {
         let model = self.session.borrow().model().clone();
-        let tok = self
-            .sampler
-            .sample(&mut self.logits, self.session.borrow().history());
+        let tok = match std::mem::replace(&mut self.next, NextLogits::Full(Vec::new())) {
+            NextLogits::Full(mut logits) => self
+                .sampler
+                .sample(&mut logits, self.session.borrow().history()),
+            NextLogits::Argmax(tok) => tok,
+            NextLogits::TopK { top, extra } => self
+                .sampler
+                .sample_top_k(&top, &extra, self.session.borrow().history())
+                .ok_or_else(|| Error::InvalidOption {
+                    option: "top_k",
+                    message: "no finite logit to sample from".into(),
+                })?,
+        };
         if !self.opts.ignore_eos && model.tokenizer().is_eog(tok) {
             self.finish = Some(FinishReason::Stop);
             return Ok(Sampled::End);
@@ -342,9 +354,20 @@ impl<S: BorrowMut<Session>> Generation<'_, S> {
         Ok(Sampled::Last(event))
     }
 
-    /// Takes the logits of the token just evaluated and updates the decode timings.
-    fn evaluated(&mut self, logits: Vec<f32>) {
-        self.logits = logits;
+    /// What the sampler will need of the logits after `tok` (the history then ends with it).
+    fn needs_after(&self, tok: u32) -> crate::sampling::Needs {
+        let history = self.session.borrow().history();
+        let from = history
+            .len()
+            .saturating_sub(self.opts.sampling.penalty_last_n);
+        let mut recent = history[from..].to_vec();
+        recent.push(tok);
+        self.sampler.needs(&recent)
+    }
+
+    /// Takes the output of the token just evaluated and updates the decode timings.
+    fn evaluated(&mut self, next: NextLogits) {
+        self.next = next;
         if let Some(t) = self.first_token.filter(|_| self.tokens.len() > 1) {
             self.timings.decode_ms = t.ms();
             let n = (self.tokens.len() - 1) as f64;
@@ -361,8 +384,9 @@ impl<S: BorrowMut<Session>> Generation<'_, S> {
             Sampled::End => Ok(None),
             Sampled::Last(ev) => Ok(Some(ev)),
             Sampled::Eval(ev, tok) => {
-                let logits = self.session.borrow_mut().eval(&[tok])?;
-                self.evaluated(logits);
+                let needs = self.needs_after(tok);
+                let next = self.session.borrow_mut().eval_for(&[tok], needs)?;
+                self.evaluated(next);
                 Ok(Some(ev))
             }
         }
@@ -406,9 +430,15 @@ impl<S: BorrowMut<Session>> Generation<'_, S> {
             Ok(Sampled::End) => Ok(None),
             Ok(Sampled::Last(ev)) => Ok(Some(ev)),
             Ok(Sampled::Eval(ev, tok)) => {
-                match self.session.borrow_mut().eval_async(&[tok]).await {
-                    Ok(logits) => {
-                        self.evaluated(logits);
+                let needs = self.needs_after(tok);
+                match self
+                    .session
+                    .borrow_mut()
+                    .eval_for_async(&[tok], needs)
+                    .await
+                {
+                    Ok(next) => {
+                        self.evaluated(next);
                         Ok(Some(ev))
                     }
                     Err(e) => Err(e),

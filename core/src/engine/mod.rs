@@ -10,5 +10,5 @@ mod stop;
 pub use decoder_embed::DecoderPooling;
 pub use generate::{FinishReason, GenerateOptions, Generation, GenerationResult, TokenEvent};
 pub use model::{EngineConfigJs, Model};
-pub use session::{Session, Timings, TimingsJs};
+pub use session::{NextLogits, Session, Timings, TimingsJs};
 pub use stop::{StopMatcher, StopOutcome};

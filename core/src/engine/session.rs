@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::Model;
 use crate::error::{Error, Result};
 use crate::model::{ForwardScratch, KvCache, KvType, Logits};
+use crate::sampling::Needs;
 
 /// Prompt tokens evaluated per forward call (bounds scratch memory).
 const PREFILL_BATCH: usize = 512;
@@ -69,6 +70,22 @@ impl From<&Timings> for TimingsJs {
             kv_cache_bytes: t.kv_cache_bytes,
         }
     }
+}
+
+/// The output of a forward pass reduced to what the sampler [`Needs`]: on the CPU always the
+/// logits; on the GPU only what is read back (the argmax, or the top k).
+#[derive(Clone, Debug, PartialEq)]
+pub enum NextLogits {
+    /// The last token's logits.
+    Full(Vec<f32>),
+    /// The largest logit's token.
+    Argmax(u32),
+    /// What [`Needs::TopK`] asks for: the largest finite logits `(id, logit)` (at least one),
+    /// largest first, and the logits of the `extra` tokens.
+    TopK {
+        top: Vec<(u32, f32)>,
+        extra: Vec<(u32, f32)>,
+    },
 }
 
 /// A conversation state: the KV cache and the tokens it holds.
@@ -259,9 +276,74 @@ impl Session {
     pub async fn eval_async(&mut self, tokens: &[u32]) -> Result<Vec<f32>> {
         #[cfg(feature = "gpu")]
         if self.gpu.is_some() {
-            return self.forward_gpu(tokens).await;
+            return self.forward_gpu_logits(tokens).await;
         }
         self.forward(tokens, Logits::Last)
+    }
+
+    /// [`Session::eval`] returning only what a sampler `needs` of the last token's logits:
+    /// on the GPU that is all that is read back (8 bytes for the argmax, `4 + 8k` for the top
+    /// k) instead of the vocabulary's logits.
+    pub fn eval_for(&mut self, tokens: &[u32], needs: Needs) -> Result<NextLogits> {
+        #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+        if self.gpu.is_some() {
+            return crate::gpu::block_on(self.eval_for_async(tokens, needs));
+        }
+        let _ = needs;
+        self.eval(tokens).map(NextLogits::Full)
+    }
+
+    /// [`Session::eval_for`] with the forward pass awaited (GPU sessions on wasm32).
+    pub async fn eval_for_async(&mut self, tokens: &[u32], needs: Needs) -> Result<NextLogits> {
+        #[cfg(feature = "gpu")]
+        if self.gpu.is_some() {
+            use crate::gpu::{GpuOutput, GpuResult, MAX_TOP_K};
+            let n_vocab = self.model.config().n_vocab;
+            let (out, gather) = match needs {
+                Needs::Argmax => (GpuOutput::Argmax, Vec::new()),
+                Needs::TopK { k, extra }
+                    if k >= 1
+                        && k + extra.len() <= MAX_TOP_K
+                        && extra.iter().all(|&id| (id as usize) < n_vocab) =>
+                {
+                    (GpuOutput::TopK(k + extra.len()), extra)
+                }
+                _ => (GpuOutput::Logits, Vec::new()),
+            };
+            return match self.forward_gpu(tokens, out, &gather).await? {
+                (GpuResult::Argmax { token, .. }, _) if (token as usize) < n_vocab => {
+                    Ok(NextLogits::Argmax(token))
+                }
+                (GpuResult::TopK(top), values) if !top.is_empty() => Ok(NextLogits::TopK {
+                    top,
+                    extra: gather.into_iter().zip(values).collect(),
+                }),
+                (GpuResult::Logits(l), _) => Ok(NextLogits::Full(l)),
+                // No finite logit: the sampler's rules on the whole vocabulary decide.
+                _ => self.last_gpu_logits().await.map(NextLogits::Full),
+            };
+        }
+        let _ = needs;
+        self.eval_async(tokens).await.map(NextLogits::Full)
+    }
+
+    /// The last evaluated token's logits, read again from the GPU.
+    #[cfg(feature = "gpu")]
+    async fn last_gpu_logits(&mut self) -> Result<Vec<f32>> {
+        match &mut self.gpu {
+            Some(g) => Ok(g.last_logits().await?),
+            None => Err(crate::gpu::GpuError::Input("the session is not on the GPU".into()).into()),
+        }
+    }
+
+    /// Bytes read back from the GPU by this session (0 on the CPU): a decode step reads the
+    /// vocabulary's logits only when the sampler needs them.
+    pub fn gpu_readback_bytes(&self) -> u64 {
+        #[cfg(feature = "gpu")]
+        if let Some(g) = &self.gpu {
+            return g.readback_bytes();
+        }
+        0
     }
 
     /// Evaluates `tokens` and returns logits for every one of them (`n_vocab` each).
@@ -287,7 +369,7 @@ impl Session {
                 .into());
             }
             #[cfg(not(target_arch = "wasm32"))]
-            return crate::gpu::block_on(self.forward_gpu(tokens));
+            return crate::gpu::block_on(self.forward_gpu_logits(tokens));
             #[cfg(target_arch = "wasm32")]
             return Err(crate::gpu::GpuError::Unsupported(
                 "blocking on the GPU in wasm (use the async calls)".into(),
@@ -297,17 +379,35 @@ impl Session {
         self.forward_cpu(tokens, which)
     }
 
-    /// One forward pass on the GPU: the last token's logits. A lost device moves the session
-    /// to the CPU when [`Session::set_cpu_fallback`] is on.
+    /// One forward pass on the GPU reading back the last token's logits.
     #[cfg(feature = "gpu")]
-    async fn forward_gpu(&mut self, tokens: &[u32]) -> Result<Vec<f32>> {
+    async fn forward_gpu_logits(&mut self, tokens: &[u32]) -> Result<Vec<f32>> {
+        Ok(self
+            .forward_gpu(tokens, crate::gpu::GpuOutput::Logits, &[])
+            .await?
+            .0
+            .logits())
+    }
+
+    /// One forward pass on the GPU reading back `out` and the logits of the `gather` tokens.
+    /// A lost device moves the session to the CPU when [`Session::set_cpu_fallback`] is on
+    /// (the result is then the logits).
+    #[cfg(feature = "gpu")]
+    async fn forward_gpu(
+        &mut self,
+        tokens: &[u32],
+        out: crate::gpu::GpuOutput,
+        gather: &[u32],
+    ) -> Result<(crate::gpu::GpuResult, Vec<f32>)> {
         let Some(g) = &mut self.gpu else {
-            return self.forward_cpu(tokens, Logits::Last);
+            return self
+                .forward_cpu(tokens, Logits::Last)
+                .map(|l| (crate::gpu::GpuResult::Logits(l), Vec::new()));
         };
-        match g.forward(tokens, crate::gpu::GpuOutput::Logits).await {
+        match g.forward_gather(tokens, out, gather).await {
             Ok(r) => {
                 self.history.extend_from_slice(tokens);
-                Ok(r.logits())
+                Ok(r)
             }
             Err(e) => {
                 g.truncate(self.history.len());
@@ -327,6 +427,7 @@ impl Session {
                 }
                 self.gpu = None;
                 self.move_to_cpu(tokens)
+                    .map(|l| (crate::gpu::GpuResult::Logits(l), Vec::new()))
             }
         }
     }

@@ -58,6 +58,10 @@ pub struct GpuContext {
     uncaptured: Arc<Mutex<Option<String>>>,
     /// A smaller binding limit than the device's (tests exercise tensor splitting with it).
     binding_cap: Option<u64>,
+    /// Bytes the backend may allocate (`None`: no budget; see `placement.rs`).
+    memory_budget: Option<u64>,
+    /// Bytes of storage buffers allocated so far (what the budget is checked against).
+    pub(crate) allocated: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl GpuContext {
@@ -115,6 +119,8 @@ impl GpuContext {
             lost,
             uncaptured,
             binding_cap: None,
+            memory_budget: None,
+            allocated: Arc::default(),
         })
     }
 
@@ -136,6 +142,24 @@ impl GpuContext {
     pub fn with_binding_cap(mut self, cap: u64) -> GpuContext {
         self.binding_cap = Some(cap);
         self
+    }
+
+    /// This context with at most `bytes` of GPU memory for models and sessions: a model that
+    /// needs more fails with `GPU_DOES_NOT_FIT` before anything is uploaded (`None`: no budget,
+    /// only the device's limits and its out-of-memory errors).
+    pub fn with_memory_budget(mut self, bytes: Option<u64>) -> GpuContext {
+        self.memory_budget = bytes;
+        self
+    }
+
+    /// The memory budget, if any.
+    pub fn memory_budget(&self) -> Option<u64> {
+        self.memory_budget
+    }
+
+    /// Bytes of storage buffers allocated on this device so far.
+    pub fn allocated_bytes(&self) -> u64 {
+        self.allocated.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether the device-lost callback has run.

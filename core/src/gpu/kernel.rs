@@ -61,9 +61,12 @@ pub(crate) fn params(ctx: &GpuContext, words: &[u32]) -> wgpu::Buffer {
 
 /// A storage buffer of `bytes` bytes (rounded up to 4) usable as copy source and target.
 pub(crate) fn storage(ctx: &GpuContext, label: &str, bytes: u64) -> wgpu::Buffer {
+    let size = bytes.div_ceil(4).max(1) * 4;
+    ctx.allocated
+        .fetch_add(size, std::sync::atomic::Ordering::Relaxed);
     ctx.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some(label),
-        size: bytes.div_ceil(4).max(1) * 4,
+        size,
         usage: wgpu::BufferUsages::STORAGE
             | wgpu::BufferUsages::COPY_DST
             | wgpu::BufferUsages::COPY_SRC,

@@ -16,15 +16,19 @@ mod kernel;
 mod kv_store;
 mod matmul;
 mod model;
+mod placement;
 mod rms_norm;
 mod rope;
 mod session;
 #[cfg(test)]
 mod tests;
+mod top_k;
 
 pub use context::{AdapterSummary, GpuContext, GpuOptions};
 pub use model::GpuModel;
+pub use placement::GpuMemory;
 pub use session::{GpuOutput, GpuResult, GpuSession};
+pub use top_k::MAX_TOP_K;
 
 /// Why the GPU backend cannot start or run.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -39,6 +43,18 @@ pub enum GpuError {
     /// The model (or its KV cache) does not fit the device's limits or memory.
     #[error("the model does not fit on the GPU: {0}")]
     DoesNotFit(String),
+    /// The model, its KV cache and scratch need more than the memory budget allows
+    /// ([`GpuContext::with_memory_budget`]); the numbers are bytes.
+    #[error(
+        "the model does not fit on the GPU: it needs {} ({detail}), the budget allows {}",
+        placement::mib(*needed),
+        placement::mib(*allowed)
+    )]
+    OverBudget {
+        needed: u64,
+        allowed: u64,
+        detail: String,
+    },
     /// The device was lost (driver reset, GPU removed, browser reclaimed it).
     #[error("the GPU device was lost: {0}")]
     DeviceLost(String),
@@ -59,7 +75,7 @@ impl GpuError {
         match self {
             GpuError::NoAdapter(_) => "GPU_NO_ADAPTER",
             GpuError::Device(_) => "GPU_DEVICE",
-            GpuError::DoesNotFit(_) => "GPU_DOES_NOT_FIT",
+            GpuError::DoesNotFit(_) | GpuError::OverBudget { .. } => "GPU_DOES_NOT_FIT",
             GpuError::DeviceLost(_) => "GPU_DEVICE_LOST",
             GpuError::Unsupported(_) => "GPU_UNSUPPORTED",
             GpuError::Input(_) => "GPU_INPUT",

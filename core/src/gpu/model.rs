@@ -15,6 +15,7 @@ use super::matmul::{
 };
 use super::rms_norm::{copy_pipeline, inplace_pipeline};
 use super::rope::rope_pipeline;
+use super::top_k::top_k_pipeline;
 use super::{GpuContext, GpuError};
 use crate::GgmlType;
 use crate::model::{Decoder, ModelConfig, QMatrix};
@@ -36,6 +37,7 @@ pub(crate) struct Pipelines {
     pub gelu_table: Option<wgpu::Buffer>,
     pub softcap: wgpu::ComputePipeline,
     pub argmax: wgpu::ComputePipeline,
+    pub top_k: wgpu::ComputePipeline,
 }
 
 /// One transformer block on the GPU.
@@ -72,14 +74,25 @@ pub struct GpuModel {
     pub(crate) rope_freqs: Option<Vec<f32>>,
     pub(crate) pipelines: Pipelines,
     weight_bytes: u64,
+    /// Bytes the weights take on the GPU (matrices, norms, tables), as estimated and checked
+    /// against the budget before the upload.
+    pub(crate) placed_weights: u64,
 }
 
 impl GpuModel {
     /// Uploads `decoder`'s weights and compiles the kernels. Fails with
-    /// [`GpuError::Unsupported`] for a weight type without a GPU dequantizer and
-    /// [`GpuError::DoesNotFit`] when a row exceeds a binding or the device runs out of memory.
+    /// [`GpuError::Unsupported`] for a weight type without a GPU dequantizer,
+    /// [`GpuError::OverBudget`] (before uploading anything) when the weights alone exceed the
+    /// context's memory budget, and [`GpuError::DoesNotFit`] when a row exceeds a binding or
+    /// the device runs out of memory. Check the whole model with its KV cache first with
+    /// [`GpuContext::estimate`] and [`GpuContext::check_fit`].
     pub async fn upload(ctx: &GpuContext, decoder: &Decoder) -> Result<GpuModel, GpuError> {
         let (c, w) = (&decoder.config, &decoder.weights);
+        let placed_weights = ctx.estimate_weights(decoder);
+        ctx.check_fit(&super::GpuMemory {
+            weights: placed_weights,
+            ..Default::default()
+        })?;
         let mut types: Vec<GgmlType> = vec![w.output.ty];
         for l in &w.layers {
             for m in [
@@ -125,6 +138,7 @@ impl GpuModel {
                         .then(|| gelu_table_buffer(ctx)),
                     softcap: elementwise_pipeline(ctx, Op::Softcap),
                     argmax: argmax_pipeline(ctx),
+                    top_k: top_k_pipeline(ctx),
                 };
                 let mut bytes = 0u64;
                 let mut up = |m: &QMatrix| -> Result<Arc<GpuMatrix>, GpuError> {
@@ -168,9 +182,17 @@ impl GpuModel {
                     rope_freqs: w.rope_freqs.clone(),
                     pipelines,
                     weight_bytes: bytes,
+                    placed_weights,
                 })
             })
-            .await??;
+            .await
+            .map_err(|e| match e {
+                GpuError::DoesNotFit(m) => GpuError::DoesNotFit(format!(
+                    "the device ran out of memory placing {} of weights: {m}",
+                    super::placement::mib(placed_weights)
+                )),
+                e => e,
+            })??;
         Ok(built)
     }
 

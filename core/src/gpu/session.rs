@@ -17,6 +17,13 @@ use crate::model::{Architecture, KvType};
 /// Most tokens one submission evaluates (longer inputs are split; bounds scratch memory).
 const MAX_BATCH: usize = 32;
 
+/// Tokens one submission evaluates for a context of `n_ctx` with bindings of at most `max`
+/// bytes (the attention scores of a batch must fit one binding); 0 when not even one fits.
+pub(crate) fn batch_size(c: &crate::model::ModelConfig, n_ctx: usize, max: u64) -> usize {
+    let scores_row = (c.n_head * n_ctx * 4).max(1) as u64;
+    ((max / scores_row) as usize).min(MAX_BATCH)
+}
+
 /// What a forward step reads back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GpuOutput {
@@ -24,6 +31,9 @@ pub enum GpuOutput {
     Logits,
     /// Only the index and value of the last token's largest logit (8 bytes).
     Argmax,
+    /// The last token's `k` largest finite logits with their ids (`k` ≤ [`MAX_TOP_K`](super::MAX_TOP_K),
+    /// `4 + 8k` bytes): what a sampler whose chain starts with top-k needs.
+    TopK(usize),
 }
 
 /// A forward step's result.
@@ -33,6 +43,9 @@ pub enum GpuResult {
     Logits(Vec<f32>),
     /// The greedy next token and its logit.
     Argmax { token: u32, logit: f32 },
+    /// The `k` largest finite logits `(id, logit)`, largest first, ties by lower id (fewer
+    /// when fewer are finite).
+    TopK(Vec<(u32, f32)>),
 }
 
 /// One sequence's state on the GPU.
@@ -48,9 +61,15 @@ pub struct GpuSession {
     argmax_out: wgpu::Buffer,
     read_logits: wgpu::Buffer,
     read_argmax: wgpu::Buffer,
+    top_k_out: wgpu::Buffer,
+    top_k_params: wgpu::Buffer,
+    read_top_k: wgpu::Buffer,
     layers: Vec<Dispatch>,
     tail: Vec<Dispatch>,
     argmax: Dispatch,
+    top_k: Dispatch,
+    /// Bytes read back from the GPU so far (tests check a sampling step's readback).
+    readback_bytes: u64,
     kv_bytes: u64,
     /// Buffers the bind groups use, kept alive with them.
     _keep: Vec<wgpu::Buffer>,
@@ -69,6 +88,12 @@ impl GpuSession {
                 "the context must hold at least one token".into(),
             ));
         }
+        // The budget covers the weights already placed and this session's buffers.
+        let need = super::GpuMemory {
+            weights: model.placed_weights,
+            ..model.ctx.estimate_session(&model.config, n_ctx)
+        };
+        model.ctx.check_fit(&need)?;
         let m = model.clone();
         model.ctx.scoped(move || Self::build(m, n_ctx, kv)).await?
     }
@@ -88,8 +113,7 @@ impl GpuSession {
                 "head size {hd} (at most 512)"
             )));
         }
-        let scores_row = (c.n_head * n_ctx * 4) as u64;
-        let batch = ((max / scores_row) as usize).min(MAX_BATCH);
+        let batch = batch_size(c, n_ctx, max);
         let cache_bytes = (n_ctx * kv_dim.max(v_dim) * 4) as u64;
         if batch == 0 || cache_bytes > max {
             return Err(GpuError::DoesNotFit(format!(
@@ -126,6 +150,9 @@ impl GpuSession {
         };
         let read_logits = read((c.n_vocab * 4) as u64, "read_logits");
         let read_argmax = read(8, "read_argmax");
+        let top_k_out = storage(ctx, "top_k", super::top_k::RESULT_BYTES);
+        let read_top_k = read(super::top_k::READBACK_BYTES, "read_top_k");
+        let top_k_params = super::top_k::top_k_params(ctx, c.n_vocab);
         let ff = model.rope_freqs.as_deref();
         let table = |base: f32, scale: f32| {
             super::kernel::storage_f32(ctx, "rope", &rope_table(n_ctx, c.n_rot, base, scale, ff))
@@ -344,6 +371,7 @@ impl GpuSession {
         }
         keep.push(raw);
         let argmax = super::argmax::argmax(ctx, &pl.argmax, &logits, &argmax_out, c.n_vocab);
+        let top_k = super::top_k::top_k(ctx, &pl.top_k, top_k_params.clone(), &logits, &top_k_out);
         keep.extend([xn, q, k, v, attn, o, gate, up, scores, rope_full, rope_swa]);
         keep.extend(xq);
         Ok(GpuSession {
@@ -357,9 +385,14 @@ impl GpuSession {
             argmax_out,
             read_logits,
             read_argmax,
+            top_k_out,
+            top_k_params,
+            read_top_k,
             layers,
             tail,
             argmax,
+            top_k,
+            readback_bytes: 0,
             kv_bytes,
             _keep: keep,
         })
@@ -399,7 +432,37 @@ impl GpuSession {
     /// Inputs longer than the batch are submitted in several pieces without any readback in
     /// between.
     pub async fn forward(&mut self, tokens: &[u32], out: GpuOutput) -> Result<GpuResult, GpuError> {
+        Ok(self.forward_gather(tokens, out, &[]).await?.0)
+    }
+
+    /// [`GpuSession::forward`] that also reads back the logits of the `gather` tokens (with
+    /// [`GpuOutput::TopK`] only, at most [`MAX_TOP_K`](super::MAX_TOP_K) of them, in the same
+    /// readback): what a sampler whose logit bias or penalties change those tokens needs.
+    pub async fn forward_gather(
+        &mut self,
+        tokens: &[u32],
+        out: GpuOutput,
+        gather: &[u32],
+    ) -> Result<(GpuResult, Vec<f32>), GpuError> {
         let c = &self.model.config;
+        if !gather.is_empty() && !matches!(out, GpuOutput::TopK(_)) {
+            return Err(GpuError::Input(
+                "logits of chosen tokens are read back with the top k only".into(),
+            ));
+        }
+        if gather.len() > super::MAX_TOP_K {
+            return Err(GpuError::Input(format!(
+                "{} tokens' logits asked for (at most {})",
+                gather.len(),
+                super::MAX_TOP_K
+            )));
+        }
+        if let Some(&bad) = gather.iter().find(|&&t| t as usize >= c.n_vocab) {
+            return Err(GpuError::Input(format!(
+                "token id {bad} is out of range (vocabulary has {} tokens)",
+                c.n_vocab
+            )));
+        }
         if tokens.is_empty() {
             return Err(GpuError::Input("no tokens to evaluate".into()));
         }
@@ -416,8 +479,19 @@ impl GpuSession {
                 c.n_vocab
             )));
         }
+        if let GpuOutput::TopK(k) = out
+            && !(1..=super::MAX_TOP_K).contains(&k)
+        {
+            return Err(GpuError::Input(format!(
+                "top-k of {k} (1 to {} on the GPU)",
+                super::MAX_TOP_K
+            )));
+        }
         self.model.ctx.check()?;
         let ctx = &self.model.ctx;
+        if let GpuOutput::TopK(k) = out {
+            super::top_k::set_k(ctx, &self.top_k_params, k);
+        }
         let d = c.n_embd;
         let chunks: Vec<&[u32]> = tokens.chunks(self.batch).collect();
         let mut row = vec![0f32; d];
@@ -453,8 +527,10 @@ impl GpuSession {
                     for dsp in &self.tail {
                         dsp.record(&mut pass, n);
                     }
-                    if out == GpuOutput::Argmax {
-                        self.argmax.record(&mut pass, n);
+                    match out {
+                        GpuOutput::Argmax => self.argmax.record(&mut pass, n),
+                        GpuOutput::TopK(_) => self.top_k.record(&mut pass, n),
+                        GpuOutput::Logits => {}
                     }
                 }
             }
@@ -470,39 +546,87 @@ impl GpuSession {
                     GpuOutput::Argmax => {
                         enc.copy_buffer_to_buffer(&self.argmax_out, 0, &self.read_argmax, 0, 8)
                     }
+                    GpuOutput::TopK(k) => {
+                        let result = 4 + 8 * k as u64;
+                        enc.copy_buffer_to_buffer(&self.top_k_out, 0, &self.read_top_k, 0, result);
+                        for (i, &id) in gather.iter().enumerate() {
+                            enc.copy_buffer_to_buffer(
+                                &self.logits,
+                                u64::from(id) * 4,
+                                &self.read_top_k,
+                                result + 4 * i as u64,
+                                4,
+                            );
+                        }
+                    }
                 }
             }
             ctx.queue.submit([enc.finish()]);
             self.len += chunk.len();
         }
         let res = match out {
-            GpuOutput::Logits => {
-                let bytes = ctx.read(&self.read_logits, (c.n_vocab * 4) as u64).await?;
-                GpuResult::Logits(
-                    bytes
-                        .chunks_exact(4)
-                        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                        .collect(),
-                )
-            }
+            GpuOutput::Logits => GpuResult::Logits(self.read_logits().await?),
             GpuOutput::Argmax => {
                 let b = ctx.read(&self.read_argmax, 8).await?;
+                self.readback_bytes += 8;
                 GpuResult::Argmax {
                     token: u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
                     logit: f32::from_le_bytes([b[4], b[5], b[6], b[7]]),
                 }
             }
+            GpuOutput::TopK(k) => {
+                let result = 4 + 8 * k;
+                let size = (result + 4 * gather.len()) as u64;
+                let b = ctx.read(&self.read_top_k, size).await?;
+                self.readback_bytes += size;
+                let values = b[result..]
+                    .chunks_exact(4)
+                    .map(|w| f32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+                    .collect();
+                return Ok((GpuResult::TopK(super::top_k::parse(&b[..result])), values));
+            }
         };
-        Ok(res)
+        Ok((res, Vec::new()))
+    }
+
+    /// The logits of the last token evaluated, read again from the GPU without a forward
+    /// pass (after a reduced readback, when the caller needs the whole vocabulary after all).
+    pub async fn last_logits(&mut self) -> Result<Vec<f32>, GpuError> {
+        if self.len == 0 {
+            return Err(GpuError::Input("no token evaluated yet".into()));
+        }
+        let ctx = &self.model.ctx;
+        let size = (self.model.config.n_vocab * 4) as u64;
+        let mut enc = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+        enc.copy_buffer_to_buffer(&self.logits, 0, &self.read_logits, 0, size);
+        ctx.queue.submit([enc.finish()]);
+        self.read_logits().await
+    }
+
+    /// Bytes read back from the GPU since the session was created.
+    pub fn readback_bytes(&self) -> u64 {
+        self.readback_bytes
+    }
+
+    async fn read_logits(&mut self) -> Result<Vec<f32>, GpuError> {
+        let size = (self.model.config.n_vocab * 4) as u64;
+        let bytes = self.model.ctx.read(&self.read_logits, size).await?;
+        self.readback_bytes += size;
+        Ok(bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect())
     }
 }
 
 impl GpuResult {
-    /// The logits (empty for an argmax result).
+    /// The logits (empty for an argmax or top-k result).
     pub fn logits(self) -> Vec<f32> {
         match self {
             GpuResult::Logits(l) => l,
-            GpuResult::Argmax { .. } => Vec::new(),
+            GpuResult::Argmax { .. } | GpuResult::TopK(_) => Vec::new(),
         }
     }
 
@@ -510,6 +634,7 @@ impl GpuResult {
     pub fn argmax(&self) -> u32 {
         match self {
             GpuResult::Argmax { token, .. } => *token,
+            GpuResult::TopK(c) => c.first().map_or(0, |&(id, _)| id),
             GpuResult::Logits(l) => {
                 let mut best = 0;
                 for (i, &v) in l.iter().enumerate() {

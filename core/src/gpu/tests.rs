@@ -524,3 +524,60 @@ fn argmax_finds_first_largest() {
         assert_eq!(got[1], 5.0);
     }
 }
+
+/// The CPU sampler's top-k: finite values, largest first by `total_cmp`, ties by lower index.
+fn top_k_ref(x: &[f32], k: usize) -> Vec<(u32, f32)> {
+    let mut c: Vec<(u32, f32)> = x
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.is_finite())
+        .map(|(i, &v)| (i as u32, v))
+        .collect();
+    c.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    c.truncate(k);
+    c
+}
+
+#[test]
+fn top_k_matches_the_cpu_samplers_selection() {
+    let Some(ctx) = test_context() else { return };
+    let pipe = super::top_k::top_k_pipeline(&ctx);
+    let check = |x: &[f32], ks: &[usize], what: &str| {
+        let xb = storage_f32(&ctx, "x", x);
+        let out = storage(&ctx, "out", super::top_k::RESULT_BYTES);
+        let params = super::top_k::top_k_params(&ctx, x.len());
+        let d = super::top_k::top_k(&ctx, &pipe, params.clone(), &xb, &out);
+        for &k in ks {
+            super::top_k::set_k(&ctx, &params, k);
+            run(&ctx, std::slice::from_ref(&d), 1);
+            let words = read_f32(&ctx, &out, 1 + 2 * super::top_k::MAX_TOP_K);
+            let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+            let got = super::top_k::parse(&bytes);
+            let want = top_k_ref(x, k);
+            assert_eq!(got.len(), want.len(), "{what}, k {k}: count");
+            for (g, w) in got.iter().zip(&want) {
+                assert!(
+                    g.0 == w.0 && g.1.to_bits() == w.1.to_bits(),
+                    "{what}, k {k}: got {got:?}, want {want:?}"
+                );
+            }
+        }
+    };
+    check(&[0.5], &[1, 40], "one value");
+    let mut x = random(96, 3);
+    x[5] = f32::NAN;
+    x[17] = f32::INFINITY;
+    x[40] = f32::NEG_INFINITY;
+    check(&x, &[1, 40, 93, 128], "96 with non-finite values");
+    // Few distinct values (many ties at the threshold), both zeros among them.
+    let mut x: Vec<f32> = random(5000, 9)
+        .iter()
+        .map(|v| (v * 8.0).round() / 4.0)
+        .collect();
+    x[100] = -0.0;
+    x[4000] = 0.0;
+    check(&x, &[1, 7, 40, 128], "5000 with ties");
+    check(&vec![0.0f32; 300], &[40], "all equal");
+    check(&random(70_001, 11), &[1, 64, 128], "70001 random");
+    check(&[f32::NAN, f32::INFINITY], &[40], "nothing finite");
+}

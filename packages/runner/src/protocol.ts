@@ -32,6 +32,8 @@ export type Request =
       allowFallbackAdapter?: boolean;
       /** What a lost GPU device does to a generation: reject (`error`) or continue on the CPU. */
       onDeviceLost?: 'error' | 'cpu';
+      /** GPU memory the model may take (bytes); over it `auto` runs on the CPU. */
+      gpuMaxMemoryBytes?: number;
     }
   | { op: 'loadChunk'; chunk: ArrayBuffer }
   | { op: 'loadEnd'; id: number; sha256?: string; contextLength: number }

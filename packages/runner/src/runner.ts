@@ -107,6 +107,13 @@ export interface LoadOptions {
    */
   onDeviceLost?: 'error' | 'cpu';
   /**
+   * Browsers, WebGPU: `maxMemoryBytes` is the GPU memory the weights, KV cache and scratch
+   * may take. WebGPU cannot say how much memory is free, so a model needing more is refused
+   * before it is uploaded: `auto` then runs on the wasm CPU engine (the reason, with both
+   * numbers, in `capabilities().chain`), `webgpu` fails with `GPU_DOES_NOT_FIT`.
+   */
+  gpu?: { maxMemoryBytes?: number };
+  /**
    * Where URL sources are cached (default `indexeddb` in browsers, `fs` in
    * Node; `none` turns caching off). Blobs, bytes and file paths are never
    * cached. See {@link ModelCache}.
@@ -125,12 +132,22 @@ export interface LoadOptions {
 /** The GPU options a wasm engine's `loadBegin` carries. */
 type LoadBeginOptions = Pick<
   Extract<Request, { op: 'loadBegin' }>,
-  'backend' | 'allowFallbackAdapter' | 'onDeviceLost'
+  'backend' | 'allowFallbackAdapter' | 'onDeviceLost' | 'gpuMaxMemoryBytes'
 >;
 
-/** Checks `allowFallbackAdapter` and `onDeviceLost`, keeping only the ones given. */
+/** Checks `allowFallbackAdapter`, `onDeviceLost` and `gpu`, keeping only the ones given. */
 function checkGpuOptions(options: LoadOptions): LoadBeginOptions {
-  const { allowFallbackAdapter, onDeviceLost } = options;
+  const { allowFallbackAdapter, onDeviceLost, gpu } = options;
+  const maxMemoryBytes = gpu?.maxMemoryBytes;
+  if (
+    (gpu !== undefined && (typeof gpu !== 'object' || gpu === null)) ||
+    (maxMemoryBytes !== undefined && !(Number.isSafeInteger(maxMemoryBytes) && maxMemoryBytes > 0))
+  ) {
+    throw new HearthError(
+      RunnerErrorCode.InvalidOption,
+      `invalid option gpu.maxMemoryBytes: ${String(maxMemoryBytes ?? gpu)} (expected an integer > 0)`,
+    );
+  }
   if (allowFallbackAdapter !== undefined && typeof allowFallbackAdapter !== 'boolean') {
     throw new HearthError(
       RunnerErrorCode.InvalidOption,
@@ -146,6 +163,7 @@ function checkGpuOptions(options: LoadOptions): LoadBeginOptions {
   return {
     ...(allowFallbackAdapter !== undefined ? { allowFallbackAdapter } : {}),
     ...(onDeviceLost !== undefined ? { onDeviceLost } : {}),
+    ...(maxMemoryBytes !== undefined ? { gpuMaxMemoryBytes: maxMemoryBytes } : {}),
   };
 }
 

@@ -40,8 +40,15 @@ export interface EngineWanted {
  * run the model return promises. Typed here because only one of the two builds has it.
  */
 interface GpuModel {
-  /** `cpuFallback`: a lost device moves the session to the CPU instead of failing. */
-  createGpuSession(nCtx: number, cpuFallback: boolean): Promise<WasmSession>;
+  /**
+   * `cpuFallback`: a lost device moves the session to the CPU instead of failing.
+   * `maxMemoryBytes`: the GPU memory budget (`GPU_DOES_NOT_FIT` before uploading when over).
+   */
+  createGpuSession(
+    nCtx: number,
+    cpuFallback: boolean,
+    maxMemoryBytes?: number,
+  ): Promise<WasmSession>;
 }
 interface GpuSession {
   /** Still on the GPU (false once a lost device moved it to the CPU). */
@@ -101,6 +108,8 @@ export function createHost(post: Post, ready: Ready): (req: Request) => void {
   let gpuSession = false;
   /** `onDeviceLost` of the load: `cpu` continues a generation on the CPU. */
   let cpuFallback = false;
+  /** The load's GPU memory budget in bytes (`gpu.maxMemoryBytes`). */
+  let gpuMaxMemoryBytes: number | undefined;
   /** The build the last `loadBegin` started, and whether that load insisted on WebGPU. */
   let loading: { engine: WasmEngineModule; forcedGpu: boolean } | undefined;
   let embedder: WasmEmbeddingModel | undefined;
@@ -189,6 +198,7 @@ export function createHost(post: Post, ready: Ready): (req: Request) => void {
         loader = new engine.ModelLoader(req.total, req.sha256);
         loading = { engine, forcedGpu: req.backend === 'webgpu' };
         cpuFallback = req.onDeviceLost === 'cpu';
+        gpuMaxMemoryBytes = req.gpuMaxMemoryBytes;
         post({ type: 'done', id: req.id, value: engine.report });
         return;
       }
@@ -236,6 +246,7 @@ export function createHost(post: Post, ready: Ready): (req: Request) => void {
             session = await (model as unknown as GpuModel).createGpuSession(
               req.contextLength,
               cpuFallback,
+              gpuMaxMemoryBytes,
             );
             gpuSession = true;
           } catch (e) {

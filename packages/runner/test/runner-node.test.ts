@@ -64,6 +64,9 @@ describe(`LlamaRunner from a file path, ${RUNTIME}`, () => {
     for (const bad of [
       { allowFallbackAdapter: 'yes' as never },
       { onDeviceLost: 'retry' as never },
+      { gpu: { maxMemoryBytes: -1 } },
+      { gpu: { maxMemoryBytes: 1.5 } },
+      { gpu: 'lots' as never },
     ]) {
       const e = await rejection(() => LlamaRunner.load(modelPath(SMOLLM2), bad));
       expect(e.code, JSON.stringify(bad)).toBe('INVALID_OPTION');

@@ -1,0 +1,164 @@
+//! Whether a model fits on the GPU, decided before anything is uploaded. wgpu (like WebGPU)
+//! cannot tell how much memory a device has free, so the decision compares an exact estimate
+//! of what the weights, the KV cache and the scratch buffers take with the device's binding
+//! limits and an optional budget ([`GpuContext::with_memory_budget`]); what neither catches
+//! (the device really running out) comes back from the out-of-memory error scope around every
+//! upload as the same `GPU_DOES_NOT_FIT`.
+
+use serde::Serialize;
+
+use super::session::batch_size;
+use super::{GpuContext, GpuError};
+use crate::model::{Activation, Decoder, ModelConfig, QMatrix};
+
+/// Bytes a model takes on the GPU, as [`GpuContext::estimate`] computes them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct GpuMemory {
+    /// Weight matrices as stored in the file, norms, biases and tables.
+    pub weights: u64,
+    /// The KV cache (held as f32 on the GPU, whatever the CPU's element type).
+    pub kv_cache: u64,
+    /// Activations, attention scores, logits and readback buffers of one session.
+    pub scratch: u64,
+}
+
+impl GpuMemory {
+    /// Everything together.
+    pub fn total(&self) -> u64 {
+        self.weights + self.kv_cache + self.scratch
+    }
+
+    /// The one-session part (KV cache and scratch).
+    pub fn session(&self) -> u64 {
+        self.kv_cache + self.scratch
+    }
+}
+
+/// MiB with one decimal, for messages.
+pub(crate) fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1u64 << 20) as f64)
+}
+
+/// A storage buffer's size as `kernel::storage` rounds it.
+fn buf(bytes: u64) -> u64 {
+    bytes.div_ceil(4).max(1) * 4
+}
+
+fn floats(n: usize) -> u64 {
+    buf(n as u64 * 4)
+}
+
+/// A matrix split into parts of at most `max` bytes, each padded to 4 (as `upload_matrix`).
+fn matrix(m: &QMatrix, max: u64) -> u64 {
+    let rb = m.row_bytes as u64;
+    let rows_per_part = (max.saturating_sub(4) / rb.max(1)).max(1);
+    let rows = m.rows as u64;
+    let full = rows / rows_per_part;
+    let rest = rows % rows_per_part;
+    full * buf(rows_per_part * rb) + if rest > 0 { buf(rest * rb) } else { 0 }
+}
+
+impl GpuContext {
+    /// The bytes `decoder` takes on this device with one session of `n_ctx` positions: what
+    /// [`GpuModel::upload`](super::GpuModel::upload) and [`GpuSession::new`](super::GpuSession::new)
+    /// will allocate.
+    pub fn estimate(&self, decoder: &Decoder, n_ctx: usize) -> GpuMemory {
+        let session = self.estimate_session(&decoder.config, n_ctx);
+        GpuMemory {
+            weights: self.estimate_weights(decoder),
+            ..session
+        }
+    }
+
+    /// The weights' part of [`GpuContext::estimate`].
+    pub(crate) fn estimate_weights(&self, decoder: &Decoder) -> u64 {
+        let (c, w) = (&decoder.config, &decoder.weights);
+        let max = self.max_binding();
+        let vec = |v: &Option<Vec<f32>>| v.as_ref().map_or(0, |v| floats(v.len()));
+        let mut weights = matrix(&w.output, max) + floats(w.output_norm.len());
+        for l in &w.layers {
+            for m in [
+                &l.wq,
+                &l.wk,
+                &l.wv,
+                &l.wo,
+                &l.ffn_gate,
+                &l.ffn_up,
+                &l.ffn_down,
+            ] {
+                weights += matrix(m, max);
+            }
+            weights += floats(l.attn_norm.len()) + floats(l.ffn_norm.len());
+            for v in [
+                &l.bq,
+                &l.bk,
+                &l.bv,
+                &l.q_norm,
+                &l.k_norm,
+                &l.attn_post_norm,
+                &l.ffn_post_norm,
+            ] {
+                weights += vec(v);
+            }
+        }
+        if c.activation == Activation::GeluTanh {
+            // The f16 GELU table: 65536 halves packed two per word.
+            weights += buf(65536 * 2);
+        }
+        weights
+    }
+
+    /// The session's part of [`GpuContext::estimate`] (`weights` 0).
+    pub(crate) fn estimate_session(&self, c: &ModelConfig, n_ctx: usize) -> GpuMemory {
+        let max = self.max_binding();
+        let (d, hd, hdv) = (c.n_embd, c.head_dim, c.head_dim_v);
+        let q_dim = c.n_head * hd;
+        let kv_dim = c.n_head_kv * hd;
+        let v_dim = c.n_head_kv * hdv;
+        let kv_cache = c.n_layer as u64 * (floats(n_ctx * kv_dim) + floats(n_ctx * v_dim));
+        let b = batch_size(c, n_ctx, max).max(1);
+        let widest = d.max(q_dim).max(c.n_ff).max(c.n_head * hdv);
+        let sums_off = b * widest;
+        let mut scratch = floats(b * d) * 3 // x, xn, o
+            + floats(b * q_dim)
+            + floats(b * kv_dim)
+            + floats(b * v_dim)
+            + floats(b * c.n_head * hdv)
+            + floats(b * c.n_ff) * 2
+            + floats(b * c.n_head * n_ctx)
+            + floats(c.n_vocab) * 2 // logits and their readback buffer
+            + 4 * floats(sums_off + sums_off / 32)
+            + buf(super::top_k::RESULT_BYTES)
+            + buf(super::top_k::READBACK_BYTES)
+            + 2 * 8; // the argmax and its readback buffer
+        if c.final_logit_softcap.is_some() {
+            scratch += floats(c.n_vocab);
+        }
+        let swa_table = c.swa_layers.iter().any(|&s| s)
+            && (c.rope_freq_base_swa, c.rope_freq_scale_swa)
+                != (c.rope_freq_base, c.rope_freq_scale);
+        scratch += floats(n_ctx * c.n_rot) * if swa_table { 2 } else { 1 };
+        GpuMemory {
+            weights: 0,
+            kv_cache,
+            scratch,
+        }
+    }
+
+    /// `GPU_DOES_NOT_FIT` with both numbers when `need` exceeds the memory budget.
+    pub fn check_fit(&self, need: &GpuMemory) -> Result<(), GpuError> {
+        match self.memory_budget() {
+            Some(allowed) if need.total() > allowed => Err(GpuError::OverBudget {
+                needed: need.total(),
+                allowed,
+                detail: format!(
+                    "weights {}, KV cache {}, scratch {}",
+                    mib(need.weights),
+                    mib(need.kv_cache),
+                    mib(need.scratch)
+                ),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
