@@ -19,6 +19,7 @@ use hearth_core::{GgmlType, KvType, Model, ModelBytes, quant};
 fn context() -> Option<GpuContext> {
     match block_on(GpuContext::new(GpuOptions {
         allow_software: true,
+        ..Default::default()
     })) {
         Ok(c) => Some(c),
         Err(e) if std::env::var_os("CI").is_some() => {

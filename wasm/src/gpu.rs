@@ -38,6 +38,7 @@ impl WasmModel {
             let err = |e: hearth_core::gpu::GpuError| core_error(e.into());
             let ctx = GpuContext::new(GpuOptions {
                 allow_software: true,
+                ..Default::default()
             })
             .await
             .map_err(err)?;

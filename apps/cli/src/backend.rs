@@ -63,9 +63,15 @@ pub fn open_session(
         return cpu(None);
     }
     // Software adapters are accepted here and weighed by `decide`, so `auto` can say why.
-    let ctx = block_on(GpuContext::new(GpuOptions {
+    // HEARTH_GPU_FEATURES=none (or a list: shader-f16,subgroups) turns optional features off.
+    let mut opts = GpuOptions {
         allow_software: true,
-    }));
+        ..Default::default()
+    };
+    if let Ok(list) = std::env::var("HEARTH_GPU_FEATURES") {
+        opts = opts.with_features(&list)?;
+    }
+    let ctx = block_on(GpuContext::new(opts));
     let probe = ctx
         .as_ref()
         .map(|c| c.adapter().clone())
@@ -100,6 +106,7 @@ mod tests {
             backend: "vulkan".into(),
             device_type: if software { "cpu" } else { "discrete" }.into(),
             software,
+            features: Vec::new(),
         }
     }
 

@@ -60,6 +60,21 @@ fn auto_and_gpu_follow_the_adapter() {
     let adapter = &gpu["adapter"];
     assert!(adapter["name"].as_str().is_some_and(|n| !n.is_empty()));
     assert!(adapter["backend"].as_str().is_some());
+    // The optional features in use (those the adapter offers), and none when turned off.
+    for f in adapter["features"].as_array().expect("features listed") {
+        assert!(f == "shader-f16" || f == "subgroups", "{f}");
+    }
+    let plain = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .env("HEARTH_GPU_FEATURES", "none")
+        .args(["run", "--model", model(SMOLLM2).to_str().unwrap()])
+        .args(["--prompt", "Hi", "--max-tokens", "1", "--ctx-size", "16"])
+        .args(["--backend", "gpu", "--json"])
+        .output()
+        .unwrap();
+    assert!(plain.status.success());
+    let plain: Value = serde_json::from_slice(&plain.stdout).unwrap();
+    assert_eq!(plain["adapter"]["features"], serde_json::json!([]));
+    assert_eq!(plain["text"], gpu["text"]);
     if adapter["software"] == true {
         assert_eq!(adapter["device_type"], "cpu");
         assert_eq!(auto["backend"], "cpu", "auto skips software adapters");

@@ -2,13 +2,13 @@
 //! (`shaders/attention.wgsl`).
 
 use super::GpuContext;
-use super::kernel::{Dispatch, Groups, params, pipeline};
+use super::kernel::{Dispatch, Groups, REDUCE64, params, pipeline};
 
 pub(crate) fn attention_pipeline(ctx: &GpuContext) -> wgpu::ComputePipeline {
     pipeline(
         ctx,
         "attention",
-        include_str!("shaders/attention.wgsl"),
+        &format!("{REDUCE64}\n{}", include_str!("shaders/attention.wgsl")),
         "main",
     )
 }

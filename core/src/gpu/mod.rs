@@ -22,7 +22,7 @@ mod session;
 #[cfg(test)]
 mod tests;
 
-pub use context::{AdapterSummary, GpuContext, GpuOptions};
+pub use context::{AdapterSummary, FEATURE_F16, FEATURE_SUBGROUPS, GpuContext, GpuOptions};
 pub use model::GpuModel;
 pub use session::{GpuOutput, GpuResult, GpuSession};
 

@@ -15,10 +15,12 @@ use super::*;
 use crate::model::{QMatrix, RopeStyle, ops};
 use crate::{GgmlType, ModelBytes, quant};
 
-/// A context on any adapter, software included; `None` (test skipped) only outside CI.
+/// A context on any adapter, software included, with every optional feature it offers;
+/// `None` (test skipped) only outside CI.
 pub(crate) fn test_context() -> Option<GpuContext> {
     match block_on(GpuContext::new(GpuOptions {
         allow_software: true,
+        ..Default::default()
     })) {
         Ok(c) => Some(c),
         Err(e) if std::env::var_os("CI").is_some() => {
@@ -30,6 +32,42 @@ pub(crate) fn test_context() -> Option<GpuContext> {
             eprintln!("skipping GPU test: {e}");
             None
         }
+    }
+}
+
+/// [`test_context`] and, when it uses optional features (shader-f16, subgroups), a second
+/// context without them: every kernel test runs on both, so both shader variants are checked.
+pub(crate) fn test_contexts() -> Vec<GpuContext> {
+    let Some(ctx) = test_context() else {
+        return Vec::new();
+    };
+    eprintln!("adapter: {:?} {:?}", ctx.adapter(), ctx.features());
+    let mut all = vec![ctx];
+    if !all[0].adapter().features.is_empty() {
+        let plain = block_on(GpuContext::new(GpuOptions {
+            allow_software: true,
+            disable_f16: true,
+            disable_subgroups: true,
+        }))
+        .expect("the same adapter without optional features");
+        assert!(plain.adapter().features.is_empty());
+        all.push(plain);
+    }
+    all
+}
+
+/// The variants' results are bit-identical: native f16 loads widen exactly, and the subgroup
+/// shuffles make the same additions in the same order as the workgroup-memory trees.
+fn assert_same_across_features(results: &[Vec<f32>], what: &str) {
+    for r in &results[1..] {
+        let same = r.len() == results[0].len()
+            && r.iter()
+                .zip(&results[0])
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+        assert!(
+            same,
+            "{what}: results differ with and without optional features"
+        );
     }
 }
 
@@ -117,7 +155,7 @@ fn check_matmul(
     cols: usize,
     n_tok: usize,
     lanes: u32,
-) {
+) -> Vec<f32> {
     let w = quantized(ty, rows, cols, ty as u64 + 1);
     let gm: GpuMatrix = model::upload_matrix(ctx, &w).unwrap();
     let x = random(n_tok * cols, 99);
@@ -190,22 +228,35 @@ fn check_matmul(
             );
         }
     }
+    got
 }
 
+// Lanes 4 and 16: on an adapter with subgroups of 8 (lavapipe), the first sums with shuffles
+// only, the second with workgroup memory then shuffles.
 #[test]
 fn matmul_every_type_matches_cpu() {
-    let Some(ctx) = test_context() else { return };
+    let ctxs = test_contexts();
     for ty in TYPES {
-        for lanes in [1, 16] {
-            check_matmul(&ctx, ty, 37, 512, 1, lanes);
-            check_matmul(&ctx, ty, 37, 512, 11, lanes);
+        for lanes in [1, 4, 16] {
+            for n_tok in [1, 11] {
+                let runs: Vec<Vec<f32>> = ctxs
+                    .iter()
+                    .map(|ctx| check_matmul(ctx, ty, 37, 512, n_tok, lanes))
+                    .collect();
+                assert_same_across_features(&runs, &format!("matmul {ty} lanes {lanes}"));
+            }
         }
     }
 }
 
 #[test]
 fn matmul_split_over_several_buffers() {
-    let Some(ctx) = test_context() else { return };
+    for ctx in test_contexts() {
+        matmul_split(ctx);
+    }
+}
+
+fn matmul_split(ctx: GpuContext) {
     // 300 rows of 256 Q8_0 weights (272 bytes each) in parts of at most 15 rows.
     let ctx = ctx.with_binding_cap(272 * 15 + 4);
     let w = quantized(GgmlType::Q8_0, 300, 256, 5);
@@ -222,7 +273,11 @@ fn matmul_split_over_several_buffers() {
 
 #[test]
 fn rms_norm_matches_cpu() {
-    let Some(ctx) = test_context() else { return };
+    let runs: Vec<Vec<f32>> = test_contexts().into_iter().map(check_rms_norm).collect();
+    assert_same_across_features(&runs, "rms_norm");
+}
+
+fn check_rms_norm(ctx: GpuContext) -> Vec<f32> {
     let (len, n_tok, eps) = (300, 5, 1e-6);
     let x = random(len * n_tok, 1);
     let w = random(len, 2);
@@ -293,11 +348,17 @@ fn rms_norm_matches_cpu() {
     for (g, h) in got.iter().zip(&head) {
         assert!((g - h).abs() <= 1e-5 * (1.0 + h.abs()));
     }
+    [last, got].concat()
 }
 
 #[test]
 fn rope_matches_cpu_both_styles() {
-    let Some(ctx) = test_context() else { return };
+    for ctx in test_contexts() {
+        check_rope(ctx);
+    }
+}
+
+fn check_rope(ctx: GpuContext) {
     let (heads, hd, n_rot, n_tok, pos0, n_ctx) = (3, 64, 48, 4, 7, 16);
     let table = rope_table(n_ctx, n_rot, 10_000.0, 0.5, None);
     let tb = storage_f32(&ctx, "table", &table);
@@ -382,8 +443,13 @@ fn attention_ref(
 
 #[test]
 fn kv_store_and_attention_gqa_window_match_reference() {
-    let Some(ctx) = test_context() else { return };
+    let runs: Vec<Vec<f32>> = test_contexts().into_iter().map(check_attention).collect();
+    assert_same_across_features(&runs, "attention");
+}
+
+fn check_attention(ctx: GpuContext) -> Vec<f32> {
     let n_ctx = 40;
+    let mut all = Vec::new();
     for window in [0, 5] {
         let s = AttnShape {
             n_head: 4,
@@ -446,12 +512,19 @@ fn kv_store_and_attention_gqa_window_match_reference() {
                 }
             }
         }
+        all.extend(got);
     }
+    all
 }
 
 #[test]
 fn gated_activations_bias_add_softcap_match_cpu() {
-    let Some(ctx) = test_context() else { return };
+    for ctx in test_contexts() {
+        check_elementwise(ctx);
+    }
+}
+
+fn check_elementwise(ctx: GpuContext) {
     let (n, n_tok) = (200usize, 3u32);
     let g = random(n * n_tok as usize, 21)
         .iter()
@@ -503,7 +576,12 @@ fn gated_activations_bias_add_softcap_match_cpu() {
 
 #[test]
 fn argmax_finds_first_largest() {
-    let Some(ctx) = test_context() else { return };
+    for ctx in test_contexts() {
+        check_argmax(ctx);
+    }
+}
+
+fn check_argmax(ctx: GpuContext) {
     for len in [1usize, 255, 70_001] {
         let mut x = random(len, len as u64);
         let at = len * 2 / 3;

@@ -1,6 +1,6 @@
 // Causal attention with grouped-query heads and an optional sliding window over the GPU
 // KV cache. One workgroup per (token, query head): scores into a scratch row, softmax,
-// then the weighted sum of values.
+// then the weighted sum of values. Prepended with reduce64.wgsl.
 
 struct Params {
     n_head: u32,
@@ -26,35 +26,6 @@ struct Params {
 @group(0) @binding(6) var<storage, read_write> O: array<f32>;
 
 var<workgroup> qs: array<f32, 512>;
-var<workgroup> red: array<f32, 64>;
-
-fn reduce_max(v: f32, lid: u32) -> f32 {
-    red[lid] = v;
-    workgroupBarrier();
-    for (var w = 32u; w > 0u; w = w / 2u) {
-        if (lid < w) {
-            red[lid] = max(red[lid], red[lid + w]);
-        }
-        workgroupBarrier();
-    }
-    let r = red[0];
-    workgroupBarrier();
-    return r;
-}
-
-fn reduce_sum(v: f32, lid: u32) -> f32 {
-    red[lid] = v;
-    workgroupBarrier();
-    for (var w = 32u; w > 0u; w = w / 2u) {
-        if (lid < w) {
-            red[lid] += red[lid + w];
-        }
-        workgroupBarrier();
-    }
-    let r = red[0];
-    workgroupBarrier();
-    return r;
-}
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -90,14 +61,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         scores[sb + j] = s;
         mx = max(mx, s);
     }
-    mx = reduce_max(mx, lid);
+    mx = wg_max64(mx, lid);
     var sum = 0.0;
     for (var j = start + lid; j <= pos; j += 64u) {
         let e = exp(scores[sb + j] - mx);
         scores[sb + j] = e;
         sum += e;
     }
-    sum = reduce_sum(sum, lid);
+    sum = wg_sum64(sum, lid);
     storageBarrier();
     workgroupBarrier();
     let inv = select(0.0, 1.0 / sum, sum > 0.0);
