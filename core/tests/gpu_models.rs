@@ -232,6 +232,34 @@ fn synthetic_gemma3_same_greedy_tokens_as_cpu() {
     check_synthetic("gemma3", false, 0.03, 8);
 }
 
+// shader-f16 and subgroups change how the kernels load and reduce, not what they compute:
+// with them (where the adapter offers them; lavapipe does) and without, the same logits bit
+// for bit and the same tokens, f16 cache included.
+#[test]
+fn synthetic_llama_same_with_and_without_optional_features() {
+    let Some(ctx) = context() else { return };
+    if ctx.adapter().features.is_empty() {
+        eprintln!("the adapter offers no optional features: nothing to compare");
+        return;
+    }
+    let plain = block_on(GpuContext::new(GpuOptions {
+        allow_software: true,
+        disable_f16: true,
+        disable_subgroups: true,
+    }))
+    .unwrap();
+    assert!(plain.adapter().features.is_empty());
+    let dec = synthetic("llama", false);
+    let prompt: Vec<u32> = (0..40).map(|i| (i * 5 + 1) % 96).collect();
+    for kv in [KvType::F16, KvType::F32] {
+        let (a, la) = gpu_greedy(&ctx, &dec, &prompt, 8, 64, kv);
+        let (b, lb) = gpu_greedy(&plain, &dec, &prompt, 8, 64, kv);
+        assert_eq!(a, b, "{kv:?}: tokens");
+        let same = la.iter().zip(&lb).all(|(x, y)| x.to_bits() == y.to_bits());
+        assert!(same && la.len() == lb.len(), "{kv:?}: logits differ");
+    }
+}
+
 fn check_real(file: &str, kv: KvType) {
     let Some(ctx) = context() else { return };
     let model = Model::load_file(common::model(file)).unwrap();

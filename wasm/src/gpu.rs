@@ -175,7 +175,8 @@ impl WasmGpuSession {
         }
     }
 
-    /// The adapter (`{ name, backend, device_type, software }`).
+    /// The adapter (`{ name, backend, device_type, software, features }`; `features`: the
+    /// optional WebGPU features the kernels use, e.g. `["shader-f16"]`).
     #[wasm_bindgen(getter)]
     pub fn adapter(&self) -> JsValue {
         self.adapter.clone()
