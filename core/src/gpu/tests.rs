@@ -447,74 +447,119 @@ fn kv_store_and_attention_gqa_window_match_reference() {
     assert_same_across_features(&runs, "attention");
 }
 
+/// The f32-typed cache's outputs (compared across contexts); with shader-f16 the f16-typed
+/// cache (`half`) is checked too.
 fn check_attention(ctx: GpuContext) -> Vec<f32> {
-    let n_ctx = 40;
     let mut all = Vec::new();
-    for window in [0, 5] {
-        let s = AttnShape {
-            n_head: 4,
-            n_head_kv: 2,
-            head_dim: 32,
-            head_dim_v: 32,
-            window,
-            n_ctx,
-            q_scale: 0.5,
-            kq_scale: 0.3,
-            round_q_f16: false,
-        };
-        let (kv_dim, n_tok, pos0) = (64, 6usize, 20usize);
-        // Earlier positions written directly; this step's keys and values by kv_store.
-        let kc = random(n_ctx * kv_dim, 11);
-        let vc = random(n_ctx * kv_dim, 12);
-        let kb = storage_f32(&ctx, "kc", &kc);
-        let vb = storage_f32(&ctx, "vc", &vc);
-        let knew = random(n_tok * kv_dim, 13);
-        let vnew = random(n_tok * kv_dim, 14);
-        let q = random(n_tok * s.n_head * s.head_dim, 15);
-        let step = step_buffer(&ctx, n_tok as u32, pos0 as u32);
-        let qb = storage_f32(&ctx, "q", &q);
-        let knb = storage_f32(&ctx, "k", &knew);
-        let vnb = storage_f32(&ctx, "v", &vnew);
-        let scores = storage(&ctx, "scores", (n_tok * s.n_head * n_ctx * 4) as u64);
-        let out = storage(&ctx, "out", (n_tok * s.n_head * s.head_dim_v * 4) as u64);
-        let store = kv_store_pipeline(&ctx);
-        let attn = attention_pipeline(&ctx);
-        run(
-            &ctx,
-            &[
-                kv_store(&ctx, &store, [&step, &knb, &kb], kv_dim, true),
-                kv_store(&ctx, &store, [&step, &vnb, &vb], kv_dim, false),
-                attention(&ctx, &attn, [&step, &qb, &kb, &vb, &scores, &out], s),
-            ],
-            n_tok as u32,
-        );
-        let got = read_f32(&ctx, &out, n_tok * s.n_head * s.head_dim_v);
-        let mut kc2 = kc.clone();
-        let mut vc2 = vc.clone();
-        for (i, (&k, &v)) in knew.iter().zip(&vnew).enumerate() {
-            kc2[pos0 * kv_dim + i] = half::f16::from_f32(k).to_f32();
-            vc2[pos0 * kv_dim + i] = v;
+    for half in [false, true] {
+        if half && !ctx.features().f16 {
+            continue;
         }
-        let stored = read_f32(&ctx, &kb, n_ctx * kv_dim);
-        assert_eq!(
-            stored, kc2,
-            "kv_store rounds keys to f16 at the step's positions"
-        );
-        for t in 0..n_tok {
-            for h in 0..s.n_head {
-                let want = attention_ref(&q, &kc2, &vc2, &s, t, h, pos0 + t);
-                for (d, w) in want.iter().enumerate() {
-                    let g = got[(t * s.n_head + h) * s.head_dim_v + d];
-                    assert!(
-                        (f64::from(g) - w).abs() < 1e-5,
-                        "window {window} t{t} h{h} d{d}"
-                    );
-                }
+        for window in [0, 5] {
+            let got = check_attention_case(&ctx, window, half);
+            if !half {
+                all.extend(got);
             }
         }
-        all.extend(got);
     }
     all
+}
+
+/// A cache buffer of f16s (`half`) or f32s holding `v`.
+fn cache_buffer(ctx: &GpuContext, v: &[f32], half: bool) -> wgpu::Buffer {
+    if !half {
+        return storage_f32(ctx, "cache", v);
+    }
+    let buf = storage(ctx, "cache", (v.len() * 2) as u64);
+    let bytes: Vec<u8> = v
+        .iter()
+        .flat_map(|&x| half::f16::from_f32(x).to_le_bytes())
+        .collect();
+    ctx.queue.write_buffer(&buf, 0, &bytes);
+    buf
+}
+
+fn check_attention_case(ctx: &GpuContext, window: usize, half: bool) -> Vec<f32> {
+    let n_ctx = 40;
+    let s = AttnShape {
+        n_head: 4,
+        n_head_kv: 2,
+        head_dim: 32,
+        head_dim_v: 32,
+        window,
+        n_ctx,
+        q_scale: 0.5,
+        kq_scale: 0.3,
+        round_q_f16: false,
+    };
+    let f16 = |v: f32| half::f16::from_f32(v).to_f32();
+    let (kv_dim, n_tok, pos0) = (64, 6usize, 20usize);
+    // Earlier positions written directly; this step's keys and values by kv_store (keys
+    // rounded to f16; values too in a cache of f16s).
+    let mut kc = random(n_ctx * kv_dim, 11);
+    let mut vc = random(n_ctx * kv_dim, 12);
+    if half {
+        kc.iter_mut()
+            .chain(vc.iter_mut())
+            .for_each(|v| *v = f16(*v));
+    }
+    let kb = cache_buffer(ctx, &kc, half);
+    let vb = cache_buffer(ctx, &vc, half);
+    let knew = random(n_tok * kv_dim, 13);
+    let vnew = random(n_tok * kv_dim, 14);
+    let q = random(n_tok * s.n_head * s.head_dim, 15);
+    let step = step_buffer(ctx, n_tok as u32, pos0 as u32);
+    let qb = storage_f32(ctx, "q", &q);
+    let knb = storage_f32(ctx, "k", &knew);
+    let vnb = storage_f32(ctx, "v", &vnew);
+    let scores = storage(ctx, "scores", (n_tok * s.n_head * n_ctx * 4) as u64);
+    let out = storage(ctx, "out", (n_tok * s.n_head * s.head_dim_v * 4) as u64);
+    let store = kv_store_pipeline(ctx, half);
+    let attn = attention_pipeline(ctx, half);
+    run(
+        ctx,
+        &[
+            kv_store(ctx, &store, [&step, &knb, &kb], kv_dim, true),
+            kv_store(ctx, &store, [&step, &vnb, &vb], kv_dim, half),
+            attention(ctx, &attn, [&step, &qb, &kb, &vb, &scores, &out], s),
+        ],
+        n_tok as u32,
+    );
+    let got = read_f32(ctx, &out, n_tok * s.n_head * s.head_dim_v);
+    let mut kc2 = kc.clone();
+    let mut vc2 = vc.clone();
+    for (i, (&k, &v)) in knew.iter().zip(&vnew).enumerate() {
+        kc2[pos0 * kv_dim + i] = f16(k);
+        vc2[pos0 * kv_dim + i] = if half { f16(v) } else { v };
+    }
+    let stored: Vec<f32> = if half {
+        read_f32(ctx, &kb, n_ctx * kv_dim / 2)
+            .iter()
+            .flat_map(|w| {
+                let b = w.to_bits();
+                [b as u16, (b >> 16) as u16].map(|h| half::f16::from_bits(h).to_f32())
+            })
+            .collect()
+    } else {
+        read_f32(ctx, &kb, n_ctx * kv_dim)
+    };
+    assert_eq!(
+        stored, kc2,
+        "kv_store rounds keys to f16 at the step's positions (half {half})"
+    );
+    for t in 0..n_tok {
+        for h in 0..s.n_head {
+            let want = attention_ref(&q, &kc2, &vc2, &s, t, h, pos0 + t);
+            for (d, w) in want.iter().enumerate() {
+                let g = got[(t * s.n_head + h) * s.head_dim_v + d];
+                assert!(
+                    (f64::from(g) - w).abs() < 1e-5,
+                    "window {window} half {half} t{t} h{h} d{d}"
+                );
+            }
+        }
+    }
+    got
 }
 
 #[test]

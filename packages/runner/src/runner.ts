@@ -612,8 +612,7 @@ export class LlamaRunner {
   capabilities(): Capabilities {
     const report = this.#wasm;
     if (!report) return capabilities();
-    const { simd, threads, threadCount, build, webgpuAdapter, chain, runsOn, gpuFeatures } =
-      report;
+    const { simd, threads, threadCount, build, webgpuAdapter, chain, runsOn, gpuFeatures } = report;
     const wasm: WasmEngine = { simd, threads, threadCount, build };
     return {
       ...capabilities(),

@@ -20,8 +20,9 @@ struct Params {
 @group(0) @binding(0) var<uniform> step: Step;
 @group(0) @binding(1) var<uniform> p: Params;
 @group(0) @binding(2) var<storage, read> Q: array<f32>;
-@group(0) @binding(3) var<storage, read> K: array<f32>;
-@group(0) @binding(4) var<storage, read> V: array<f32>;
+// KvElem (prepended): f16 or f32, widened to f32 before any arithmetic.
+@group(0) @binding(3) var<storage, read> K: array<KvElem>;
+@group(0) @binding(4) var<storage, read> V: array<KvElem>;
 @group(0) @binding(5) var<storage, read_write> scores: array<f32>;
 @group(0) @binding(6) var<storage, read_write> O: array<f32>;
 
@@ -55,7 +56,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         let kb = j * p.kv_dim + kvh * p.head_dim;
         var s = 0.0;
         for (var i = 0u; i < p.head_dim; i++) {
-            s += qs[i] * K[kb + i];
+            s += qs[i] * f32(K[kb + i]);
         }
         s *= p.kq_scale;
         scores[sb + j] = s;
@@ -76,7 +77,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     for (var d = lid; d < p.head_dim_v; d += 64u) {
         var acc = 0.0;
         for (var j = start; j <= pos; j++) {
-            acc += scores[sb + j] * V[j * p.v_dim + kvh * p.head_dim_v + d];
+            acc += scores[sb + j] * f32(V[j * p.v_dim + kvh * p.head_dim_v + d]);
         }
         O[ob + d] = acc * inv;
     }
