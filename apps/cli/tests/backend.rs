@@ -40,8 +40,8 @@ fn auto_and_gpu_follow_the_adapter() {
     let auto = run_json("auto");
     let gpu_ok = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
         .args(["run", "--model", model(SMOLLM2).to_str().unwrap()])
-        .args(["--prompt", "Hi", "--max-tokens", "1", "--ctx-size", "16"])
-        .args(["--backend", "gpu", "--json"])
+        .args(["--prompt", "Hi", "--max-tokens", "2", "--ctx-size", "16"])
+        .args(["--temperature", "0", "--backend", "gpu", "--json"])
         .output()
         .unwrap();
     if !gpu_ok.status.success() {
@@ -67,14 +67,17 @@ fn auto_and_gpu_follow_the_adapter() {
     let plain = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
         .env("HEARTH_GPU_FEATURES", "none")
         .args(["run", "--model", model(SMOLLM2).to_str().unwrap()])
-        .args(["--prompt", "Hi", "--max-tokens", "1", "--ctx-size", "16"])
-        .args(["--backend", "gpu", "--json"])
+        .args(["--prompt", "Hi", "--max-tokens", "2", "--ctx-size", "16"])
+        .args(["--temperature", "0", "--backend", "gpu", "--json"])
         .output()
         .unwrap();
     assert!(plain.status.success());
     let plain: Value = serde_json::from_slice(&plain.stdout).unwrap();
     assert_eq!(plain["adapter"]["features"], serde_json::json!([]));
-    assert_eq!(plain["text"], gpu["text"]);
+    assert_eq!(
+        plain["text"], gpu["text"],
+        "greedy text with and without the features"
+    );
     if adapter["software"] == true {
         assert_eq!(adapter["device_type"], "cpu");
         assert_eq!(auto["backend"], "cpu", "auto skips software adapters");
