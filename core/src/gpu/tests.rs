@@ -647,3 +647,17 @@ fn check_argmax(ctx: GpuContext) {
         assert_eq!(got[1], 5.0);
     }
 }
+
+#[test]
+fn feature_lists_parse() {
+    let base = GpuOptions::default();
+    let none = base.with_features("none").unwrap();
+    assert!(none.disable_f16 && none.disable_subgroups);
+    let all = none.with_features("all").unwrap();
+    assert!(!all.disable_f16 && !all.disable_subgroups);
+    let f16 = base.with_features(" shader-f16 ").unwrap();
+    assert!(!f16.disable_f16 && f16.disable_subgroups);
+    let sg = base.with_features("subgroups,").unwrap();
+    assert!(sg.disable_f16 && !sg.disable_subgroups);
+    assert_eq!(base.with_features("f16").unwrap_err().code(), "GPU_INPUT");
+}
