@@ -23,19 +23,21 @@ import { markdown, ratios, svg } from './lib/report.mjs';
  *   quick: boolean, reps: number, threads: number[], prompts: number[], decode: number,
  *   models: import('./lib/models.mjs').BenchModel[], hearthBench: string, root: string,
  *   log: (msg: string) => void, tokens: Record<string, number[]>,
+ *   allowSoftwareGpu: boolean, note: (msg: string) => void,
  * }} SuiteContext
  */
 
 const HELP = `npm run bench -- [flags]
 
   --quick            1 repetition, SmolLM2 Q4_1 only, 1 thread, 32 decode tokens (a smoke test)
-  --only LIST        suites to run, comma-separated (native, wasm, embeddings, …; default all)
+  --only LIST        suites to run, comma-separated (native, wasm, gpu, webgpu, embeddings, …; default all)
   --models LIST      model ids (${MODELS.map((m) => m.id).join(', ')})
   --threads LIST     thread counts (default 1,2)
   --reps N           repetitions per measurement, median reported (default 3)
   --out DIR          results folder (default bench/results)
   --no-build         use the already built hearth-bench binary and runner
   --merge            add to today's results file, replacing only what this run measures again
+  --allow-software-gpu  GPU suites also run on software adapters (lavapipe, SwiftShader)
   --help`;
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -59,6 +61,7 @@ function parse() {
       out: { type: 'string' },
       'no-build': { type: 'boolean', default: false },
       merge: { type: 'boolean', default: false },
+      'allow-software-gpu': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -89,6 +92,7 @@ function parse() {
     out: values.out ?? join(here, 'results'),
     build: !values['no-build'],
     merge: values.merge,
+    allowSoftwareGpu: values['allow-software-gpu'],
   };
 }
 
@@ -131,7 +135,7 @@ async function main() {
     sh('cargo', ['build', '--release', '-p', 'hearth-bench']);
     const runner = join(root, 'packages', 'runner');
     if (
-      suites.some((s) => s.name === 'wasm') &&
+      suites.some((s) => s.name === 'wasm' || s.name === 'webgpu') &&
       (!existsSync(join(runner, 'dist', 'index.js')) ||
         !existsSync(join(runner, 'wasm', 'hearth_wasm_bg.wasm')))
     ) {
@@ -189,6 +193,11 @@ async function main() {
     root,
     log,
     tokens: {},
+    allowSoftwareGpu: opts.allowSoftwareGpu,
+    note: (msg) => {
+      log(msg);
+      res.notes.push(msg);
+    },
   };
   for (const [i, s] of suites.entries()) {
     const info = res.suites[i];
@@ -197,7 +206,14 @@ async function main() {
     info.load.before = load();
     log(`suite ${s.name}: ${s.description ?? ''}`);
     try {
-      res.rows.push(...(await s.run(ctx)));
+      // A suite returns its rows, or `{ rows, options }` when it measured with other
+      // settings than the run's (the GPU suites on a software adapter: fewer tokens).
+      const out = await s.run(ctx);
+      if (Array.isArray(out)) res.rows.push(...out);
+      else {
+        res.rows.push(...out.rows);
+        info.options = { ...res.options, ...out.options };
+      }
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       log(`suite ${s.name} failed: ${message}`);

@@ -3,36 +3,43 @@
 import { METRICS } from './stats.mjs';
 
 /**
- * Hearth/peer ratio of every Hearth row that names a `peer` and has a measured
- * peer row (same suite, model, threads, metric). Oriented so that > 1 means
+ * Hearth/peer ratio of every Hearth row that names a `peer` (or several) and has a
+ * measured peer row (same suite, model, threads, metric). Oriented so that > 1 means
  * Hearth is better: speed ratios for tok/s, inverse ratios for ms and bytes.
  */
 export function ratios(rows) {
   const out = [];
   for (const h of rows) {
-    if (!h.peer) continue;
-    const p = rows.find(
-      (r) =>
-        r.suite === h.suite &&
-        r.engine === h.peer &&
-        r.model === h.model &&
-        r.threads === h.threads &&
-        r.metric === h.metric,
-    );
-    if (!p) continue;
-    const ok = h.value !== null && p.value !== null && h.value > 0 && p.value > 0;
-    out.push({
-      suite: h.suite,
-      model: h.model,
-      threads: h.threads,
-      metric: h.metric,
-      engine: h.engine,
-      peer: h.peer,
-      ratio: ok ? (h.better === 'lower' ? p.value / h.value : h.value / p.value) : null,
-      ...(ok ? {} : { note: h.note ?? p.note ?? 'not measured' }),
-    });
+    for (const peer of [h.peer ?? []].flat()) {
+      const p = rows.find(
+        (r) =>
+          r.suite === h.suite &&
+          r.engine === peer &&
+          r.model === h.model &&
+          r.threads === h.threads &&
+          r.metric === h.metric,
+      );
+      if (!p) continue;
+      const ok = h.value !== null && p.value !== null && h.value > 0 && p.value > 0;
+      out.push({
+        suite: h.suite,
+        model: h.model,
+        threads: h.threads,
+        metric: h.metric,
+        engine: h.engine,
+        peer,
+        ratio: ok ? (h.better === 'lower' ? p.value / h.value : h.value / p.value) : null,
+        ...(ok ? {} : { note: h.note ?? p.note ?? 'not measured' }),
+      });
+    }
   }
   return out;
+}
+
+/** A GPU adapter as a table cell: name, API, and whether it is a software one. */
+export function adapterLabel(a) {
+  if (!a) return '—';
+  return `${a.name || a.description || a.architecture || 'unknown'} (${[a.backend, a.software ? 'software' : null].filter(Boolean).join(', ')})`;
 }
 
 const fmt = (v, unit) => {
@@ -73,13 +80,18 @@ export function markdown(res) {
       );
     }
     L.push('');
+    // GPU suites say which adapter each row ran on (CPU rows: —).
+    const gpu = rows.some((r) => r.adapter);
     L.push(
-      `| model | threads | engine | ${metrics.map((x) => `${label(x)} (${unitOf(rows, x)})`).join(' | ')} |`,
+      `| model | threads | engine | ${gpu ? 'adapter | ' : ''}${metrics.map((x) => `${label(x)} (${unitOf(rows, x)})`).join(' | ')} |`,
     );
-    L.push(`|${' --- |'.repeat(3 + metrics.length)}`);
+    L.push(`|${' --- |'.repeat(3 + (gpu ? 1 : 0) + metrics.length)}`);
     const keys = [...new Set(rows.map((r) => `${r.model}\t${r.threads}\t${r.engine}`))];
     for (const k of keys) {
       const [model, threads, engine] = k.split('\t');
+      const first = rows.find(
+        (r) => r.model === model && String(r.threads) === threads && r.engine === engine,
+      );
       const cells = metrics.map((x) => {
         const r = rows.find(
           (r) =>
@@ -90,14 +102,20 @@ export function markdown(res) {
         );
         return r ? (r.value === null ? (r.note ?? 'n/a') : fmt(r.value, r.unit)) : '';
       });
-      L.push(`| ${model} | ${threads} | ${engine} | ${cells.join(' | ')} |`);
+      const adapter = gpu ? `${adapterLabel(first?.adapter)} | ` : '';
+      L.push(`| ${model} | ${threads} | ${engine} | ${adapter}${cells.join(' | ')} |`);
     }
-    const rs = res.ratios.filter((r) => r.suite === suite);
-    if (rs.length) {
+    // One ratio table per engine/peer pair (a GPU suite has GPU/CPU and GPU/peer-GPU).
+    const pairs = [
+      ...new Set(res.ratios.filter((r) => r.suite === suite).map((r) => `${r.engine}\t${r.peer}`)),
+    ];
+    for (const pair of pairs) {
+      const rs = res.ratios.filter((r) => r.suite === suite && `${r.engine}\t${r.peer}` === pair);
       const rm = [...new Set(rs.map((r) => r.metric))].sort(
         (a, b) => metricOrder(a) - metricOrder(b),
       );
-      L.push('', `Hearth / ${rs[0].peer} (× ; above 1 means Hearth is faster or smaller):`, '');
+      const who = rs[0].engine === 'hearth' ? 'Hearth' : rs[0].engine;
+      L.push('', `${who} / ${rs[0].peer} (× ; above 1 means ${who} is faster or smaller):`, '');
       L.push(`| model | threads | ${rm.map(label).join(' | ')} |`);
       L.push(`|${' --- |'.repeat(2 + rm.length)}`);
       for (const k of [...new Set(rs.map((r) => `${r.model}\t${r.threads}`))]) {
@@ -132,7 +150,7 @@ const esc = (s) => String(s).replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** An SVG bar chart of the speed ratios (prefill and decode), with a line at 1×. */
 export function svg(res) {
-  const speed = ['pp64_tok_s', 'pp512_tok_s', 'decode_tok_s'];
+  const speed = ['pp16_tok_s', 'pp64_tok_s', 'pp512_tok_s', 'decode_tok_s'];
   const rs = res.ratios
     .filter((r) => speed.includes(r.metric) || METRICS[r.metric] === undefined)
     .sort(
@@ -151,7 +169,12 @@ export function svg(res) {
   const top = 40;
   const height = top + rs.length * (barH + gap) + 40;
   const x = (v) => Math.round((left + (v / max) * plotW) * 10) / 10;
-  const color = { pp64_tok_s: '#4e79a7', pp512_tok_s: '#59a14f', decode_tok_s: '#e15759' };
+  const color = {
+    pp16_tok_s: '#9c755f',
+    pp64_tok_s: '#4e79a7',
+    pp512_tok_s: '#59a14f',
+    decode_tok_s: '#e15759',
+  };
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
     `<title>Hearth / peer speed ratios, ${esc(res.date)}</title>`,
@@ -160,7 +183,8 @@ export function svg(res) {
   ];
   rs.forEach((r, i) => {
     const y = top + i * (barH + gap);
-    const name = `${r.suite} · ${r.model} · ${r.threads}t · ${label(r.metric)} vs ${r.peer}`;
+    const who = r.engine === 'hearth' ? '' : `${r.engine} `;
+    const name = `${r.suite} · ${r.model} · ${r.threads}t · ${label(r.metric)} ${who}vs ${r.peer}`;
     out.push(`<text x="${left - 6}" y="${y + barH - 3}" text-anchor="end">${esc(name)}</text>`);
     if (r.ratio === null) {
       out.push(

@@ -15,6 +15,7 @@ export function median(xs) {
 export const METRICS = {
   load_ms: { unit: 'ms', better: 'lower', label: 'load' },
   ttft_ms: { unit: 'ms', better: 'lower', label: 'TTFT (64-tok prompt)' },
+  pp16_tok_s: { unit: 'tok/s', better: 'higher', label: 'prefill 16' },
   pp64_tok_s: { unit: 'tok/s', better: 'higher', label: 'prefill 64' },
   pp512_tok_s: { unit: 'tok/s', better: 'higher', label: 'prefill 512' },
   decode_tok_s: { unit: 'tok/s', better: 'higher', label: 'decode' },
@@ -23,7 +24,7 @@ export const METRICS = {
 
 /**
  * Rows (one per metric) from a map of samples, in the schema of bench/README.md.
- * @param {{ suite: string, engine: string, model: string, threads: number, peer?: string, note?: string }} base
+ * @param {{ suite: string, engine: string, model: string, threads: number, peer?: string | string[], note?: string, adapter?: object }} base
  * @param {Record<string, number[]>} samples
  */
 export function rowsFrom(base, samples) {

@@ -1,7 +1,7 @@
 // The result rows → ratios → Markdown/SVG path on hand-made rows (no engines run here).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { markdown, ratios, svg } from '../lib/report.mjs';
+import { adapterLabel, markdown, ratios, svg } from '../lib/report.mjs';
 import { median, rowsFrom, unavailableRows } from '../lib/stats.mjs';
 
 const base = { suite: 'native', model: 'm', threads: 1 };
@@ -61,4 +61,82 @@ test('the Markdown and SVG reports show values, ratios and notes', () => {
   const chart = svg(res);
   assert.match(chart, /<title>Hearth \/ peer speed ratios, 2026-01-01<\/title>/);
   assert.match(chart, /0\.55×/);
+});
+
+test('GPU suite rows: an adapter column, GPU/CPU and GPU/peer-GPU ratio tables', () => {
+  const lavapipe = {
+    name: 'llvmpipe (LLVM 15.0.6, 256 bits)',
+    backend: 'vulkan',
+    device_type: 'cpu',
+    software: true,
+  };
+  const g = { suite: 'gpu', model: 'm', threads: 2 };
+  const gpuRows = [
+    ...rowsFrom({ ...g, engine: 'hearth' }, { decode_tok_s: [40], pp16_tok_s: [80] }),
+    ...rowsFrom(
+      { ...g, engine: 'hearth-gpu', adapter: lavapipe, peer: ['hearth', 'llama.cpp-gpu'] },
+      { decode_tok_s: [10], pp16_tok_s: [20] },
+    ),
+    ...rowsFrom(
+      { ...g, engine: 'llama.cpp-gpu', adapter: { ...lavapipe, name: 'Vulkan0: llvmpipe' } },
+      { decode_tok_s: [5], pp16_tok_s: [40] },
+    ),
+  ];
+  const r = ratios(gpuRows);
+  assert.deepEqual(
+    r.map((x) => [x.engine, x.peer, x.metric, x.ratio]),
+    [
+      ['hearth-gpu', 'hearth', 'decode_tok_s', 0.25],
+      ['hearth-gpu', 'llama.cpp-gpu', 'decode_tok_s', 2],
+      ['hearth-gpu', 'hearth', 'pp16_tok_s', 0.25],
+      ['hearth-gpu', 'llama.cpp-gpu', 'pp16_tok_s', 0.5],
+    ],
+  );
+  const md = markdown({
+    date: '2026-01-01',
+    machine: {
+      cpu: 'CPU',
+      cpu_flags: [],
+      nproc: 2,
+      memory_bytes: 2 ** 30,
+      platform: 'p',
+      node: 'v',
+    },
+    suites: [{ name: 'gpu', description: 'gpu vs cpu', options: {} }],
+    rows: gpuRows,
+    ratios: r,
+    notes: [],
+    errors: [],
+  });
+  assert.match(md, /\| model \| threads \| engine \| adapter \| prefill 16 \(tok\/s\) \| decode/);
+  assert.match(md, /\| m \| 2 \| hearth \| — \| 80\.0 \| 40\.0 \|/);
+  assert.match(
+    md,
+    /\| m \| 2 \| hearth-gpu \| llvmpipe \(LLVM 15\.0\.6, 256 bits\) \(vulkan, software\) \| 20\.0 \| 10\.0 \|/,
+  );
+  assert.match(md, /hearth-gpu \/ hearth \(× ; above 1 means hearth-gpu is faster or smaller\):/);
+  assert.match(md, /hearth-gpu \/ llama\.cpp-gpu \(×/);
+  assert.match(md, /\| m \| 2 \| 0\.25× \| 0\.25× \|/);
+  assert.match(md, /\| m \| 2 \| 0\.50× \| 2\.00× \|/);
+  assert.equal(adapterLabel(undefined), '—');
+  assert.match(svg({ date: 'd', ratios: r }), /hearth-gpu vs llama\.cpp-gpu/);
+});
+
+test('the gpu suite skips with a note, and no rows, where no adapter can be had', async () => {
+  const { run } = await import('../suites/gpu.mjs');
+  const notes = [];
+  const out = await run(
+    /** @type {any} */ ({
+      // A `hearth-bench` whose adapter probe fails, as on a machine without any adapter.
+      hearthBench: 'false',
+      allowSoftwareGpu: false,
+      threads: [1],
+      models: [],
+      log: () => {},
+      note: (m) => notes.push(m),
+    }),
+  );
+  assert.deepEqual(out, []);
+  assert.equal(notes.length, 1);
+  assert.match(notes[0], /^gpu: skipped: no GPU adapter/);
 });

@@ -12,10 +12,14 @@ const now = () => performance.now();
 /**
  * @typedef {{ ids: number[], text: string }} Prompt
  * @typedef {{ engine: 'hearth' | 'wllama', modelUrl: string, threads: number, reps: number,
- *   tokens: Record<string, Prompt>, prompts: number[], decode: number }} Spec
+ *   tokens: Record<string, Prompt>, prompts: number[], decode: number,
+ *   backend?: 'wasm' | 'webgpu' }} Spec
+ * `backend` (Hearth only; the webgpu suite): the runner's `backend` option, so Hearth runs
+ * on WebGPU (any adapter, software ones included) or on the wasm CPU engine.
  * @typedef {{ load(): Promise<void>,
  *   stream(prompt: Prompt, n: number, onToken: () => void): Promise<number>,
- *   reset(): Promise<void>, close(): Promise<void>, threads(): number | null, internal(): unknown }} Engine
+ *   reset(): Promise<void>, close(): Promise<void>, threads(): number | null, internal(): unknown,
+ *   gpu?(): { adapter: unknown, runsOn: unknown } }} Engine
  * `stream` generates `n` tokens after `prompt` and resolves with the prompt's token count
  * as the engine evaluated it.
  */
@@ -31,7 +35,11 @@ function hearth(spec) {
       // `threads` picks the wasm build where the runner has a threaded one (1: the
       // single-threaded build; left out, the runner would use every core).
       /** @type {any} */
-      const options = { contextLength: 1024, threads: spec.threads };
+      const options = {
+        contextLength: 1024,
+        threads: spec.threads,
+        ...(spec.backend ? { backend: spec.backend } : {}),
+      };
       const { LlamaRunner } = await import('@hearth/runner');
       runner = await LlamaRunner.load(spec.modelUrl, options);
     },
@@ -62,6 +70,11 @@ function hearth(spec) {
     },
     internal() {
       return last;
+    },
+    gpu() {
+      // The WebGPU adapter (GPUAdapterInfo, fallback flag) and the layer the model runs on.
+      const caps = /** @type {any} */ (runner?.capabilities());
+      return { adapter: caps?.webgpuAdapter ?? null, runsOn: caps?.runsOn ?? null };
     },
   };
 }
@@ -145,11 +158,14 @@ async function bench(spec) {
   /** @type {unknown[]} */
   const internal = [];
   let threads = null;
+  /** @type {{ adapter: unknown, runsOn: unknown } | null} */
+  let gpu = null;
   for (let rep = 0; rep < spec.reps; rep++) {
     let t = now();
     await e.load();
     s.load_ms.push(now() - t);
     threads = e.threads();
+    gpu = e.gpu?.() ?? null;
     await e.stream(spec.tokens['16'], 2, () => {});
     await e.reset();
 
@@ -179,7 +195,13 @@ async function bench(spec) {
     }
     await e.close();
   }
-  return { samples: s, threads, internal, crossOriginIsolated: globalThis.crossOriginIsolated };
+  return {
+    samples: s,
+    threads,
+    gpu,
+    internal,
+    crossOriginIsolated: globalThis.crossOriginIsolated,
+  };
 }
 
 Object.assign(globalThis, { bench });

@@ -5,8 +5,9 @@
 //! orchestrator (`bench/run.mjs`) starts one process per engine × model ×
 //! threads, so the peak resident memory it reports (`VmHWM`) belongs to that
 //! engine and model alone. Both engines run exactly the same protocol through
-//! the [`Engine`] trait below. `quantize` makes the requantized models with
-//! llama.cpp's `llama_model_quantize`.
+//! the [`Engine`] trait below; so do their GPU variants (`hearth-gpu`, `llama.cpp-gpu`,
+//! in [`gpu`]). `quantize` makes the requantized models with llama.cpp's
+//! `llama_model_quantize`; `adapter` prints the GPU adapter Hearth would use.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -14,6 +15,8 @@ use std::time::Instant;
 use clap::{Parser, Subcommand, ValueEnum};
 use hearth_llama_cpp as llama;
 use serde::Serialize;
+
+mod gpu;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -34,6 +37,16 @@ enum Command {
     /// Print the benchmark's prompts for each length, as JSON `{ "64": { "ids": [...], "text": "..." } }`,
     /// so the browser suites feed both engines the same prompts.
     Tokens(TokensArgs),
+    /// Print the GPU adapter Hearth's wgpu backend would use, as JSON (name, backend,
+    /// device_type, software); fails when there is none.
+    Adapter(AdapterArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct AdapterArgs {
+    /// Also accept a software adapter (lavapipe, llvmpipe).
+    #[arg(long)]
+    allow_software_gpu: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -49,6 +62,12 @@ enum EngineName {
     Hearth,
     #[value(name = "llama.cpp")]
     LlamaCpp,
+    /// Hearth on its wgpu backend.
+    #[value(name = "hearth-gpu")]
+    HearthGpu,
+    /// llama.cpp with every layer on its Vulkan backend (feature `llama-vulkan`).
+    #[value(name = "llama.cpp-gpu")]
+    LlamaCppGpu,
 }
 
 #[derive(clap::Args, Debug)]
@@ -70,6 +89,10 @@ struct MeasureArgs {
     /// Tokens decoded one at a time after the first prompt.
     #[arg(long, default_value_t = 128)]
     decode: usize,
+    /// GPU engines: also run on a software adapter (lavapipe, llvmpipe), which is refused
+    /// otherwise (it measures the CPU emulating a GPU, not a GPU).
+    #[arg(long)]
+    allow_software_gpu: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -175,8 +198,11 @@ struct Measurement {
     decode_tokens: usize,
     /// The greedy tokens of the decode run (both engines should agree).
     tokens: Vec<u32>,
-    /// Peak resident memory of this process (`VmHWM`).
+    /// Peak resident memory of this process (`VmHWM`; GPU memory is not in it).
     peak_rss_bytes: u64,
+    /// The GPU adapter of a GPU engine.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    adapter: Option<hearth_core::gpu::AdapterSummary>,
 }
 
 /// A few paragraphs of plain prose, repeated to make prompts of any length.
@@ -261,6 +287,8 @@ fn measure(args: &MeasureArgs) -> Result<Measurement, String> {
         engine: match args.engine {
             EngineName::Hearth => "hearth".into(),
             EngineName::LlamaCpp => "llama.cpp".into(),
+            EngineName::HearthGpu => "hearth-gpu".into(),
+            EngineName::LlamaCppGpu => "llama.cpp-gpu".into(),
         },
         model: args.model.display().to_string(),
         threads: args.threads,
@@ -270,17 +298,7 @@ fn measure(args: &MeasureArgs) -> Result<Measurement, String> {
     };
     match args.engine {
         EngineName::Hearth => {
-            // The same global pool `hearth run --threads` sets.
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(args.threads)
-                .build_global();
-            // A pool set up earlier in this process is fine if it has the size asked for.
-            if pool.is_err() && rayon::current_num_threads() != args.threads {
-                return Err(format!(
-                    "the thread pool already has {} threads",
-                    rayon::current_num_threads()
-                ));
-            }
+            use_threads(args.threads)?;
             for _ in 0..args.reps {
                 let t = Instant::now();
                 let model =
@@ -309,9 +327,29 @@ fn measure(args: &MeasureArgs) -> Result<Measurement, String> {
                 run_rep(&mut LlamaCpp { ctx }, args, &mut m)?;
             }
         }
+        EngineName::HearthGpu => {
+            use_threads(args.threads)?;
+            gpu::measure_hearth_gpu(args, &mut m)?;
+        }
+        EngineName::LlamaCppGpu => gpu::measure_llama_gpu(args, &mut m)?,
     }
     m.peak_rss_bytes = hearth_core::timer::peak_rss_bytes();
     Ok(m)
+}
+
+/// Sizes rayon's global pool (the one `hearth run --threads` sets) for Hearth's CPU work.
+fn use_threads(threads: usize) -> Result<(), String> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global();
+    // A pool set up earlier in this process is fine if it has the size asked for.
+    if pool.is_err() && rayon::current_num_threads() != threads {
+        return Err(format!(
+            "the thread pool already has {} threads",
+            rayon::current_num_threads()
+        ));
+    }
+    Ok(())
 }
 
 fn tokens(a: &TokensArgs) -> Result<(), String> {
@@ -345,6 +383,10 @@ fn main() -> std::process::ExitCode {
             Ok(())
         }),
         Command::Tokens(a) => tokens(&a),
+        Command::Adapter(a) => gpu::probe(a.allow_software_gpu).and_then(|a| {
+            println!("{}", serde_json::to_string(&a).map_err(|e| e.to_string())?);
+            Ok(())
+        }),
         Command::Quantize(q) => {
             let ftype = match q.ty {
                 QuantType::Q8_0 => llama::sys::LLAMA_FTYPE_MOSTLY_Q8_0,
@@ -383,6 +425,7 @@ mod tests {
             reps: 2,
             prompt: vec![16, 32],
             decode: 4,
+            allow_software_gpu: false,
         }
     }
 
@@ -415,6 +458,46 @@ mod tests {
         // Greedy paths may part later at near-ties (core's llama.cpp reference tests
         // check those); the first steps of this prompt are clear-cut.
         assert_eq!(h.tokens[..3], l.tokens[..3]);
+    }
+
+    /// Hearth's GPU backend runs the same protocol (on lavapipe here and in CI: tiny counts,
+    /// a software GPU is slow), records its adapter and starts with the CPU's greedy tokens.
+    #[test]
+    fn the_gpu_engine_measures_the_same_work_and_records_its_adapter() {
+        if let Err(e) = gpu::probe(true) {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "no GPU adapter in CI: {e}"
+            );
+            eprintln!("skipped: no GPU adapter ({e})");
+            return;
+        }
+        let mut a = args(EngineName::HearthGpu);
+        a.allow_software_gpu = true;
+        a.reps = 1;
+        a.prompt = vec![8, 16];
+        a.decode = 2;
+        let g = measure(&a).unwrap();
+        let adapter = g.adapter.as_ref().expect("the adapter is recorded");
+        assert!(!adapter.name.is_empty());
+        assert_eq!(g.engine, "hearth-gpu");
+        assert_eq!(
+            g.prefill_tok_s.keys().collect::<Vec<_>>(),
+            ["pp16_tok_s", "pp8_tok_s"]
+        );
+        for &x in g.load_ms.iter().chain(&g.decode_tok_s).chain(&g.ttft_ms) {
+            assert!(x.is_finite() && x > 0.0, "{g:?}");
+        }
+        a.engine = EngineName::Hearth;
+        let c = measure(&a).unwrap();
+        assert!(c.adapter.is_none());
+        assert_eq!(g.tokens[..2], c.tokens[..2]);
+        // A software adapter is refused unless asked for.
+        if adapter.software {
+            a.engine = EngineName::HearthGpu;
+            a.allow_software_gpu = false;
+            assert!(measure(&a).is_err());
+        }
     }
 
     #[test]

@@ -59,7 +59,7 @@ fn cpath(path: &Path) -> Result<CString, LlamaError> {
         .map_err(|_| LlamaError::Invalid("path contains NUL".into()))
 }
 
-/// A loaded model (weights mmapped, CPU only).
+/// A loaded model (weights mmapped; on the CPU unless loaded with GPU layers).
 #[derive(Debug)]
 pub struct Model {
     ptr: NonNull<sys::llama_model>,
@@ -72,13 +72,23 @@ unsafe impl Sync for Model {}
 impl Model {
     /// Loads a GGUF model from a file.
     pub fn load(path: impl AsRef<Path>) -> Result<Model, LlamaError> {
+        Self::load_with_gpu_layers(path, 0)
+    }
+
+    /// [`Model::load`] with `n_gpu_layers` layers offloaded to llama.cpp's GPU backend
+    /// (`-1`: all). Only a build with a GPU backend (the `vulkan` feature) has one; without
+    /// it llama.cpp runs every layer on the CPU.
+    pub fn load_with_gpu_layers(
+        path: impl AsRef<Path>,
+        n_gpu_layers: i32,
+    ) -> Result<Model, LlamaError> {
         init();
         let path = path.as_ref();
         let c = cpath(path)?;
         // SAFETY: valid params struct and NUL-terminated path.
         let ptr = unsafe {
             let mut params = sys::llama_model_default_params();
-            params.n_gpu_layers = 0;
+            params.n_gpu_layers = n_gpu_layers;
             sys::llama_model_load_from_file(c.as_ptr(), params)
         };
         NonNull::new(ptr)
@@ -413,6 +423,39 @@ impl<'m> Embedder<'m> {
             return Err(LlamaError::Decode(-101));
         }
         Ok(unsafe { std::slice::from_raw_parts(v, n) }.to_vec())
+    }
+}
+
+/// The GPU devices llama.cpp's backends offer (`"name: description"`, e.g.
+/// `"Vulkan0: NVIDIA H100"`); empty in a CPU-only build.
+pub fn gpu_devices() -> Vec<String> {
+    init();
+    let cstr = |p: *const c_char| {
+        if p.is_null() {
+            String::new()
+        } else {
+            // SAFETY: ggml returns NUL-terminated strings owned by the device registry.
+            unsafe { std::ffi::CStr::from_ptr(p) }
+                .to_string_lossy()
+                .into_owned()
+        }
+    };
+    // SAFETY: the device registry is initialised by `init` and lives for the process.
+    unsafe {
+        (0..sys::ggml_backend_dev_count())
+            .map(|i| sys::ggml_backend_dev_get(i))
+            .filter(|&d| {
+                let t = sys::ggml_backend_dev_type(d);
+                t == sys::GGML_BACKEND_DEVICE_TYPE_GPU || t == sys::GGML_BACKEND_DEVICE_TYPE_IGPU
+            })
+            .map(|d| {
+                format!(
+                    "{}: {}",
+                    cstr(sys::ggml_backend_dev_name(d)),
+                    cstr(sys::ggml_backend_dev_description(d))
+                )
+            })
+            .collect()
     }
 }
 
