@@ -20,6 +20,7 @@ use hearth_core::{GenerateOptions, GgmlType, KvType, Model, ModelBytes, Session,
 fn context() -> Option<GpuContext> {
     match block_on(GpuContext::new(GpuOptions {
         allow_software: true,
+        ..Default::default()
     })) {
         Ok(c) => Some(c),
         Err(e) if std::env::var_os("CI").is_some() => {
@@ -232,6 +233,34 @@ fn synthetic_gemma3_same_greedy_tokens_as_cpu() {
     check_synthetic("gemma3", false, 0.03, 8);
 }
 
+// shader-f16 and subgroups change how the kernels load and reduce, not what they compute:
+// with them (where the adapter offers them; lavapipe does) and without, the same logits bit
+// for bit and the same tokens, f16 cache included.
+#[test]
+fn synthetic_llama_same_with_and_without_optional_features() {
+    let Some(ctx) = context() else { return };
+    if ctx.adapter().features.is_empty() {
+        eprintln!("the adapter offers no optional features: nothing to compare");
+        return;
+    }
+    let plain = block_on(GpuContext::new(GpuOptions {
+        allow_software: true,
+        disable_f16: true,
+        disable_subgroups: true,
+    }))
+    .unwrap();
+    assert!(plain.adapter().features.is_empty());
+    let dec = synthetic("llama", false);
+    let prompt: Vec<u32> = (0..40).map(|i| (i * 5 + 1) % 96).collect();
+    for kv in [KvType::F16, KvType::F32] {
+        let (a, la) = gpu_greedy(&ctx, &dec, &prompt, 8, 64, kv);
+        let (b, lb) = gpu_greedy(&plain, &dec, &prompt, 8, 64, kv);
+        assert_eq!(a, b, "{kv:?}: tokens");
+        let same = la.iter().zip(&lb).all(|(x, y)| x.to_bits() == y.to_bits());
+        assert!(same && la.len() == lb.len(), "{kv:?}: logits differ");
+    }
+}
+
 fn check_real(file: &str, kv: KvType) {
     let Some(ctx) = context() else { return };
     let model = Model::load_file(common::model(file)).unwrap();
@@ -338,7 +367,7 @@ fn estimate_is_what_upload_and_session_allocate() {
     let Some(ctx) = context() else { return };
     for arch in ["llama", "gemma3"] {
         let dec = synthetic(arch, false);
-        let need = ctx.estimate(&dec, 80);
+        let need = ctx.estimate(&dec, 80, KvType::F16);
         let before = ctx.allocated_bytes();
         let gm = Arc::new(block_on(GpuModel::upload(&ctx, &dec)).unwrap());
         assert_eq!(
@@ -352,8 +381,13 @@ fn estimate_is_what_upload_and_session_allocate() {
             need.total(),
             "{arch}: {need:?}"
         );
-        // 3 layers × 80 positions × (128 + 128) f32 keys and values.
-        assert_eq!(need.kv_cache, 3 * 80 * 256 * 4);
+        // 3 layers × 80 positions × (128 + 128) keys and values, f16s with shader-f16.
+        let elem = if ctx.adapter().features.iter().any(|f| f == "shader-f16") {
+            2
+        } else {
+            4
+        };
+        assert_eq!(need.kv_cache, 3 * 80 * 256 * elem);
     }
 }
 
@@ -361,7 +395,7 @@ fn estimate_is_what_upload_and_session_allocate() {
 fn over_the_memory_budget_is_a_clear_error_before_uploading() {
     let Some(ctx) = context() else { return };
     let dec = synthetic("llama", false);
-    let need = ctx.estimate(&dec, 80);
+    let need = ctx.estimate(&dec, 80, KvType::F32);
     let over = |e: GpuError, allowed: u64| {
         assert_eq!(e.code(), "GPU_DOES_NOT_FIT");
         let msg = e.to_string();

@@ -19,7 +19,11 @@ interface Summary {
   backend: string;
   decodeTokS: number;
   ttftMs: number;
-  capabilities: { runsOn?: string };
+  capabilities: {
+    runsOn?: string;
+    gpuFeatures?: string[];
+    webgpuAdapter?: { shaderF16?: boolean; subgroups?: boolean };
+  };
 }
 
 /** Loads `model` on the generate page with `query`, greedy: the summary, or the error. */
@@ -74,6 +78,14 @@ test("SmolLM2 on WebGPU continues the prompt with the wasm CPU engine's first gr
   expect(gpu.backend).toBe('webgpu');
   expect(gpu.tokenIds).toEqual(cpu.tokenIds);
   expect(gpu.text).toBe(cpu.text);
+  // The optional features the kernels use: shader-f16 exactly where the adapter offers it
+  // (subgroups stay native-only with wgpu 30); nothing else.
+  const { gpuFeatures, webgpuAdapter } = gpu.capabilities;
+  console.log(
+    `SwiftShader offers shader-f16: ${webgpuAdapter?.shaderF16}, subgroups: ${webgpuAdapter?.subgroups}; the kernels use ${JSON.stringify(gpuFeatures)}`,
+  );
+  expect(gpuFeatures).toEqual(webgpuAdapter?.shaderF16 ? ['shader-f16'] : []);
+  expect(cpu.capabilities.gpuFeatures).toBeUndefined();
 });
 
 test('a device lost mid-generation continues on the CPU with onDeviceLost: cpu, same tokens', async ({

@@ -43,6 +43,7 @@ impl WasmModel {
             let err = |e: hearth_core::gpu::GpuError| core_error(e.into());
             let ctx = GpuContext::new(GpuOptions {
                 allow_software: true,
+                ..Default::default()
             })
             .await
             .map_err(err)?
@@ -52,7 +53,7 @@ impl WasmModel {
             } else {
                 n_ctx as usize
             };
-            ctx.check_fit(&ctx.estimate(model.decoder(), n))
+            ctx.check_fit(&ctx.estimate(model.decoder(), n, KvType::F16))
                 .map_err(err)?;
             // The engine's session API shares the model as an Arc (Send natively); wasm32 has one thread.
             #[allow(clippy::arc_with_non_send_sync)]
@@ -187,7 +188,8 @@ impl WasmGpuSession {
         }
     }
 
-    /// The adapter (`{ name, backend, device_type, software }`).
+    /// The adapter (`{ name, backend, device_type, software, features }`; `features`: the
+    /// optional WebGPU features the kernels use, e.g. `["shader-f16"]`).
     #[wasm_bindgen(getter)]
     pub fn adapter(&self) -> JsValue {
         self.adapter.clone()

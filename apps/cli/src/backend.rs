@@ -75,9 +75,15 @@ pub fn open_session(
         return cpu(None);
     }
     // Software adapters are accepted here and weighed by `decide`, so `auto` can say why.
-    let ctx = block_on(GpuContext::new(GpuOptions {
+    // HEARTH_GPU_FEATURES=none (or a list: shader-f16,subgroups) turns optional features off.
+    let mut opts = GpuOptions {
         allow_software: true,
-    }));
+        ..Default::default()
+    };
+    if let Ok(list) = std::env::var("HEARTH_GPU_FEATURES") {
+        opts = opts.with_features(&list)?;
+    }
+    let ctx = block_on(GpuContext::new(opts));
     let probe = ctx
         .as_ref()
         .map(|c| c.adapter().clone())
@@ -125,7 +131,7 @@ fn place_on_gpu(
     } else {
         n_ctx
     };
-    ctx.check_fit(&ctx.estimate(model.decoder(), n))?;
+    ctx.check_fit(&ctx.estimate(model.decoder(), n, kv_type))?;
     let gpu = Arc::new(block_on(GpuModel::upload(ctx, model.decoder()))?);
     Session::with_gpu(model.clone(), n_ctx, kv_type, &gpu)
 }
@@ -140,6 +146,7 @@ mod tests {
             backend: "vulkan".into(),
             device_type: if software { "cpu" } else { "discrete" }.into(),
             software,
+            features: Vec::new(),
         }
     }
 

@@ -49,6 +49,8 @@ pub struct GenArgs {
     #[arg(long, default_value = "f16")]
     pub kv_type: KvType,
     /// Where the model runs: auto (a hardware GPU if there is one, else the CPU), cpu or gpu.
+    /// The GPU uses shader-f16 and subgroups where offered; HEARTH_GPU_FEATURES=none (or a
+    /// comma list of those to keep) turns them off.
     #[arg(long, value_enum, default_value_t = Backend::Auto)]
     pub backend: Backend,
     /// GPU memory the model, its KV cache and scratch may take, in MiB: a model needing more

@@ -41,6 +41,7 @@ fn has_adapter() -> bool {
     let ok = hearth_core::gpu::block_on(hearth_core::gpu::GpuContext::new(
         hearth_core::gpu::GpuOptions {
             allow_software: true,
+            ..Default::default()
         },
     ))
     .is_ok();
@@ -109,8 +110,8 @@ fn auto_and_gpu_follow_the_adapter() {
     let auto = run_json("auto");
     let gpu_ok = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
         .args(["run", "--model", model(SMOLLM2).to_str().unwrap()])
-        .args(["--prompt", "Hi", "--max-tokens", "1", "--ctx-size", "16"])
-        .args(["--backend", "gpu", "--json"])
+        .args(["--prompt", "Hi", "--max-tokens", "2", "--ctx-size", "16"])
+        .args(["--temperature", "0", "--backend", "gpu", "--json"])
         .output()
         .unwrap();
     if !gpu_ok.status.success() {
@@ -129,6 +130,24 @@ fn auto_and_gpu_follow_the_adapter() {
     let adapter = &gpu["adapter"];
     assert!(adapter["name"].as_str().is_some_and(|n| !n.is_empty()));
     assert!(adapter["backend"].as_str().is_some());
+    // The optional features in use (those the adapter offers), and none when turned off.
+    for f in adapter["features"].as_array().expect("features listed") {
+        assert!(f == "shader-f16" || f == "subgroups", "{f}");
+    }
+    let plain = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .env("HEARTH_GPU_FEATURES", "none")
+        .args(["run", "--model", model(SMOLLM2).to_str().unwrap()])
+        .args(["--prompt", "Hi", "--max-tokens", "2", "--ctx-size", "16"])
+        .args(["--temperature", "0", "--backend", "gpu", "--json"])
+        .output()
+        .unwrap();
+    assert!(plain.status.success());
+    let plain: Value = serde_json::from_slice(&plain.stdout).unwrap();
+    assert_eq!(plain["adapter"]["features"], serde_json::json!([]));
+    assert_eq!(
+        plain["text"], gpu["text"],
+        "greedy text with and without the features"
+    );
     if adapter["software"] == true {
         assert_eq!(adapter["device_type"], "cpu");
         assert_eq!(auto["backend"], "cpu", "auto skips software adapters");

@@ -17,9 +17,12 @@ use crate::{Hearth, MeasureArgs, Measurement, N_CTX, ms, run_rep};
 /// The adapter Hearth's GPU backend would use: software adapters (lavapipe, llvmpipe) only
 /// when `allow_software`, as `hearth run --backend auto` would refuse them.
 pub fn probe(allow_software: bool) -> Result<AdapterSummary, String> {
-    block_on(GpuContext::new(GpuOptions { allow_software }))
-        .map(|c| c.adapter().clone())
-        .map_err(|e| e.to_string())
+    block_on(GpuContext::new(GpuOptions {
+        allow_software,
+        ..Default::default()
+    }))
+    .map(|c| c.adapter().clone())
+    .map_err(|e| e.to_string())
 }
 
 /// `args.reps` repetitions of Hearth on the GPU. A repetition's load time covers what an app
@@ -30,6 +33,7 @@ pub fn measure_hearth_gpu(args: &MeasureArgs, m: &mut Measurement) -> Result<(),
         let t = Instant::now();
         let ctx = block_on(GpuContext::new(GpuOptions {
             allow_software: args.allow_software_gpu,
+            ..Default::default()
         }))
         .map_err(|e| e.to_string())?;
         let model: Arc<Model> = Model::load_file(&args.model).map_err(|e| e.to_string())?;
@@ -68,6 +72,8 @@ pub fn measure_llama_gpu(args: &MeasureArgs, m: &mut Measurement) -> Result<(), 
         }
         .into(),
         software: device.contains("llvmpipe"),
+        // llama.cpp's own choice of shader variants is not reported through its API.
+        features: Vec::new(),
     });
     if m.adapter.as_ref().is_some_and(|a| a.software) && !args.allow_software_gpu {
         return Err(format!(

@@ -2,13 +2,19 @@
 //! (`shaders/attention.wgsl`).
 
 use super::GpuContext;
-use super::kernel::{Dispatch, Groups, params, pipeline};
+use super::kernel::{Dispatch, Groups, REDUCE64, params, pipeline};
+use super::kv_store::kv_elem;
 
-pub(crate) fn attention_pipeline(ctx: &GpuContext) -> wgpu::ComputePipeline {
+/// Over a cache of `f16`s with `half` (needs shader-f16), else of f32s.
+pub(crate) fn attention_pipeline(ctx: &GpuContext, half: bool) -> wgpu::ComputePipeline {
     pipeline(
         ctx,
         "attention",
-        include_str!("shaders/attention.wgsl"),
+        &format!(
+            "{}\n{REDUCE64}\n{}",
+            kv_elem(half),
+            include_str!("shaders/attention.wgsl")
+        ),
         "main",
     )
 }

@@ -6,12 +6,59 @@ use serde::Serialize;
 
 use super::GpuError;
 
-/// How to choose the adapter.
+/// How to choose the adapter and which optional features to use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct GpuOptions {
     /// Accept a software adapter (lavapipe, llvmpipe, SwiftShader, WARP): slower than the CPU
     /// backend, so refused unless asked for (tests, `--backend gpu`).
     pub allow_software: bool,
+    /// Leave `shader-f16` off even where the adapter offers it (driver bugs, tests of the
+    /// fallback). With it, kernels load f16 weights and block scales as native `f16`.
+    pub disable_f16: bool,
+    /// Leave `subgroups` off even where the adapter offers it. With it, the reductions in
+    /// matmul, RMS norm, attention and argmax finish with subgroup shuffles instead of
+    /// workgroup memory and barriers.
+    pub disable_subgroups: bool,
+}
+
+impl GpuOptions {
+    /// Keeps only the optional features in `list` (`none`, `all`, or a comma list of
+    /// `shader-f16`, `subgroups`); an unknown name is a [`GpuError::Input`].
+    pub fn with_features(mut self, list: &str) -> Result<GpuOptions, GpuError> {
+        let (mut f16, mut sg) = (false, false);
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            match name {
+                "none" => {}
+                "all" => (f16, sg) = (true, true),
+                FEATURE_F16 => f16 = true,
+                FEATURE_SUBGROUPS => sg = true,
+                other => {
+                    return Err(GpuError::Input(format!(
+                        "unknown GPU feature {other:?} (expected none, all, {FEATURE_F16}, {FEATURE_SUBGROUPS})"
+                    )));
+                }
+            }
+        }
+        self.disable_f16 = !f16;
+        self.disable_subgroups = !sg;
+        Ok(self)
+    }
+}
+
+/// The name reports use for `shader-f16` (WebGPU's name).
+pub const FEATURE_F16: &str = "shader-f16";
+/// The name reports use for subgroup operations (WebGPU's name).
+pub const FEATURE_SUBGROUPS: &str = "subgroups";
+
+/// The optional features a device was opened with, as the kernels see them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Features {
+    /// `shader-f16`: `f16` loads in WGSL.
+    pub f16: bool,
+    /// Subgroup operations, with the smallest subgroup size the adapter may use (a shuffle
+    /// across lanes `i ^ w` with `w` below it stays inside one subgroup).
+    pub subgroups: bool,
+    pub subgroup_min: u32,
 }
 
 /// What the chosen adapter is, for reports (`hearth run --json`, capabilities).
@@ -25,6 +72,9 @@ pub struct AdapterSummary {
     pub device_type: String,
     /// Whether it is a software rasterizer running on the CPU.
     pub software: bool,
+    /// The optional features the kernels use on it: "shader-f16", "subgroups" (those the
+    /// adapter offers and the options did not disable).
+    pub features: Vec<String>,
 }
 
 impl AdapterSummary {
@@ -41,6 +91,7 @@ impl AdapterSummary {
             backend: info.backend.to_str().to_string(),
             device_type: device_type.to_string(),
             software: info.device_type == wgpu::DeviceType::Cpu,
+            features: Vec::new(),
         }
     }
 }
@@ -52,6 +103,7 @@ pub struct GpuContext {
     pub(crate) queue: wgpu::Queue,
     pub(crate) limits: wgpu::Limits,
     adapter: AdapterSummary,
+    features: Features,
     /// Set by the device-lost callback.
     lost: Arc<Mutex<Option<String>>>,
     /// The first error no error scope caught (wgpu would otherwise panic on it).
@@ -66,7 +118,8 @@ pub struct GpuContext {
 
 impl GpuContext {
     /// Finds the best adapter (high performance first) and opens a device with the adapter's
-    /// own limits, so large tensors can use its full buffer sizes.
+    /// own limits, so large tensors can use its full buffer sizes, and with `shader-f16` and
+    /// subgroups where the adapter offers them (unless `opts` disables them).
     pub async fn new(opts: GpuOptions) -> Result<GpuContext, GpuError> {
         let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
             backends: wgpu::Backends::PRIMARY | wgpu::Backends::BROWSER_WEBGPU,
@@ -81,7 +134,8 @@ impl GpuContext {
             })
             .await
             .map_err(|e| GpuError::NoAdapter(format!(": {e}")))?;
-        let summary = AdapterSummary::of(&adapter.get_info());
+        let info = adapter.get_info();
+        let mut summary = AdapterSummary::of(&info);
         if summary.software && !opts.allow_software {
             return Err(GpuError::NoAdapter(format!(
                 " (only the software adapter {:?}, which is slower than the CPU backend)",
@@ -89,10 +143,26 @@ impl GpuContext {
             )));
         }
         let limits = adapter.limits();
+        let offered = adapter.features();
+        let mut required = wgpu::Features::empty();
+        let features = Features {
+            f16: !opts.disable_f16 && offered.contains(wgpu::Features::SHADER_F16),
+            // wgpu offers subgroups natively only (not yet through the browser's WebGPU).
+            subgroups: !opts.disable_subgroups && offered.contains(wgpu::Features::SUBGROUP),
+            subgroup_min: info.subgroup_min_size.max(1),
+        };
+        if features.f16 {
+            required |= wgpu::Features::SHADER_F16;
+            summary.features.push(FEATURE_F16.to_string());
+        }
+        if features.subgroups {
+            required |= wgpu::Features::SUBGROUP;
+            summary.features.push(FEATURE_SUBGROUPS.to_string());
+        }
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("hearth"),
-                required_features: wgpu::Features::empty(),
+                required_features: required,
                 required_limits: limits.clone(),
                 ..Default::default()
             })
@@ -116,6 +186,7 @@ impl GpuContext {
             queue,
             limits,
             adapter: summary,
+            features,
             lost,
             uncaptured,
             binding_cap: None,
@@ -127,6 +198,11 @@ impl GpuContext {
     /// The adapter in use.
     pub fn adapter(&self) -> &AdapterSummary {
         &self.adapter
+    }
+
+    /// The optional features the kernels use.
+    pub(crate) fn features(&self) -> Features {
+        self.features
     }
 
     /// The largest buffer one kernel can bind (bytes).

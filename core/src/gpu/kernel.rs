@@ -7,7 +7,31 @@ use super::GpuContext;
 /// The shared WGSL prelude (the step uniform, f16 rounding).
 pub(crate) const COMMON: &str = include_str!("shaders/common.wgsl");
 
-/// Compiles `src` (after the prelude) and returns the pipeline for `entry`.
+/// 64-thread workgroup sum and max (for kernels with one workgroup per row), prepended by
+/// the kernels that use them.
+pub(crate) const REDUCE64: &str = include_str!("shaders/reduce64.wgsl");
+
+/// What every kernel is compiled after: `enable f16;` when the device has shader-f16,
+/// [`COMMON`], and the subgroup helpers (`SG`, `sg_sum`, …): shuffles with subgroups,
+/// no-ops with `SG = 1` without. Chosen once per device, so a pipeline is built for the
+/// features the device was opened with.
+pub(crate) fn prelude(ctx: &GpuContext) -> String {
+    let f = ctx.features();
+    let mut s = String::new();
+    if f.f16 {
+        s.push_str("enable f16;\n");
+    }
+    s.push_str(COMMON);
+    if f.subgroups {
+        s.push_str(&format!("const SG: u32 = {}u;\n", f.subgroup_min.min(64)));
+        s.push_str(include_str!("shaders/subgroup_on.wgsl"));
+    } else {
+        s.push_str(include_str!("shaders/subgroup_off.wgsl"));
+    }
+    s
+}
+
+/// Compiles `src` (after the [`prelude`]) and returns the pipeline for `entry`.
 pub(crate) fn pipeline(
     ctx: &GpuContext,
     label: &str,
@@ -29,7 +53,7 @@ pub(crate) fn pipeline_with(
         .device
         .create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some(label),
-            source: wgpu::ShaderSource::Wgsl(format!("{COMMON}\n{src}").into()),
+            source: wgpu::ShaderSource::Wgsl(format!("{}\n{src}", prelude(ctx)).into()),
         });
     ctx.device
         .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
@@ -170,19 +194,35 @@ impl Dispatch {
         groups: Groups,
         with_step: bool,
     ) -> Dispatch {
-        let mut all: Vec<&wgpu::Buffer> = Vec::with_capacity(buffers.len() + 1);
+        let slots: Vec<Option<&wgpu::Buffer>> = buffers.iter().map(|&b| Some(b)).collect();
+        Self::with_slots(ctx, pipeline, params, &slots, groups, with_step)
+    }
+
+    /// As [`Dispatch::with_first`], where a `None` slot is a binding number the shader
+    /// variant does not use (its layout, derived from the shader, lacks it).
+    pub(crate) fn with_slots(
+        ctx: &GpuContext,
+        pipeline: &wgpu::ComputePipeline,
+        params: wgpu::Buffer,
+        buffers: &[Option<&wgpu::Buffer>],
+        groups: Groups,
+        with_step: bool,
+    ) -> Dispatch {
+        let mut all: Vec<Option<&wgpu::Buffer>> = Vec::with_capacity(buffers.len() + 1);
         let mut it = buffers.iter();
         if with_step && let Some(step) = it.next() {
-            all.push(step);
+            all.push(*step);
         }
-        all.push(&params);
+        all.push(Some(&params));
         all.extend(it);
         let entries: Vec<wgpu::BindGroupEntry> = all
             .iter()
             .enumerate()
-            .map(|(i, b)| wgpu::BindGroupEntry {
-                binding: i as u32,
-                resource: b.as_entire_binding(),
+            .filter_map(|(i, b)| {
+                b.map(|b| wgpu::BindGroupEntry {
+                    binding: i as u32,
+                    resource: b.as_entire_binding(),
+                })
             })
             .collect();
         let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {

@@ -3,13 +3,27 @@
 use super::GpuContext;
 use super::kernel::{Dispatch, Groups, params, pipeline};
 
-pub(crate) fn kv_store_pipeline(ctx: &GpuContext) -> wgpu::ComputePipeline {
+/// The cache holds `f16`s with `half` (needs shader-f16), else f32s (f16 values when rounded).
+pub(crate) fn kv_store_pipeline(ctx: &GpuContext, half: bool) -> wgpu::ComputePipeline {
     pipeline(
         ctx,
         "kv_store",
-        include_str!("shaders/kv_store.wgsl"),
+        &format!(
+            "{}\n{}",
+            kv_elem(half),
+            include_str!("shaders/kv_store.wgsl")
+        ),
         "main",
     )
+}
+
+/// The WGSL type of a KV cache element (`KvElem`).
+pub(crate) fn kv_elem(half: bool) -> &'static str {
+    if half {
+        "alias KvElem = f16;"
+    } else {
+        "alias KvElem = f32;"
+    }
 }
 
 /// Copies `dim` values per token into the cache at the step's positions.

@@ -24,7 +24,8 @@ pub(crate) fn dequant_source(ty: GgmlType) -> Option<&'static str> {
 }
 
 /// Threads per weight row: one on software adapters (CPU cores run a workgroup's threads as
-/// SIMD lanes, so a reduction across them only costs), sixteen on GPUs.
+/// SIMD lanes, so a reduction across them only costs), sixteen on GPUs (summed with subgroup
+/// shuffles where the device has subgroups).
 pub(crate) fn lanes_for(ctx: &GpuContext) -> u32 {
     if ctx.adapter().software { 1 } else { 16 }
 }
@@ -35,6 +36,10 @@ pub(crate) fn lanes_for(ctx: &GpuContext) -> u32 {
 pub(crate) struct MatmulPipeline {
     pipeline: wgpu::ComputePipeline,
     lanes: u32,
+    /// Reads W's f16s natively: binds the weight buffer a second time, as `array<f16>`.
+    f16: bool,
+    /// Reads W only as f16s (F16 weights with shader-f16): the u32 binding is unused.
+    f16_only: bool,
 }
 
 /// The matmul pipeline for weights of type `ty`.
@@ -49,15 +54,24 @@ pub(crate) fn matmul_pipeline(
             ty.name()
         ))
     })?;
+    // F32 rows hold no f16s (the shader would not use a second binding).
+    let f16 = ctx.features().f16 && ty != GgmlType::F32;
+    let f16_read = if f16 {
+        include_str!("shaders/matmul_f16_native.wgsl")
+    } else {
+        include_str!("shaders/matmul_f16_unpack.wgsl")
+    };
     Ok(MatmulPipeline {
         pipeline: pipeline_with(
             ctx,
             &format!("matmul_{}", ty.name()),
-            &format!("{MATMUL}\n{dq}"),
+            &format!("{MATMUL}\n{f16_read}\n{dq}"),
             "main",
             &[("LANES", f64::from(lanes))],
         ),
         lanes,
+        f16,
+        f16_only: f16 && ty == GgmlType::F16,
     })
 }
 
@@ -165,16 +179,24 @@ pub(crate) fn matmul(
                     io.sums_off,
                 ],
             );
-            Dispatch::new(
+            let w = Some(&part.buffer);
+            Dispatch::with_slots(
                 ctx,
                 &pipe.pipeline,
                 p,
-                &[io.step, &part.buffer, io.x, io.y],
+                &[
+                    Some(io.step),
+                    w.filter(|_| !pipe.f16_only),
+                    Some(io.x),
+                    Some(io.y),
+                    w.filter(|_| pipe.f16),
+                ],
                 Groups::Matmul {
                     rows: part.rows as u32,
                     rows_per_group: 64 / pipe.lanes,
                     fixed_tok: io.fixed_tok,
                 },
+                true,
             )
         })
         .collect()

@@ -24,7 +24,7 @@ mod session;
 mod tests;
 mod top_k;
 
-pub use context::{AdapterSummary, GpuContext, GpuOptions};
+pub use context::{AdapterSummary, FEATURE_F16, FEATURE_SUBGROUPS, GpuContext, GpuOptions};
 pub use model::GpuModel;
 pub use placement::GpuMemory;
 pub use session::{GpuOutput, GpuResult, GpuSession};

@@ -28,8 +28,11 @@ pub(crate) struct Pipelines {
     pub norm: wgpu::ComputePipeline,
     pub norm_inplace: wgpu::ComputePipeline,
     pub rope: wgpu::ComputePipeline,
+    /// Over a cache of f32s.
     pub kv_store: wgpu::ComputePipeline,
     pub attention: wgpu::ComputePipeline,
+    /// Over a cache of f16s (with shader-f16: an f16 cache in half the memory).
+    pub half_kv: Option<(wgpu::ComputePipeline, wgpu::ComputePipeline)>,
     pub add: wgpu::ComputePipeline,
     pub add_bias: wgpu::ComputePipeline,
     pub act_mul: wgpu::ComputePipeline,
@@ -123,8 +126,12 @@ impl GpuModel {
                     norm: copy_pipeline(ctx),
                     norm_inplace: inplace_pipeline(ctx),
                     rope: rope_pipeline(ctx),
-                    kv_store: kv_store_pipeline(ctx),
-                    attention: attention_pipeline(ctx),
+                    kv_store: kv_store_pipeline(ctx, false),
+                    attention: attention_pipeline(ctx, false),
+                    half_kv: ctx
+                        .features()
+                        .f16
+                        .then(|| (kv_store_pipeline(ctx, true), attention_pipeline(ctx, true))),
                     add: elementwise_pipeline(ctx, Op::Add),
                     add_bias: elementwise_pipeline(ctx, Op::AddBias),
                     act_mul: elementwise_pipeline(

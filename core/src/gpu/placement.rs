@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::session::batch_size;
 use super::{GpuContext, GpuError};
+use crate::KvType;
 use crate::model::{Activation, Decoder, ModelConfig, QMatrix};
 
 /// Bytes a model takes on the GPU, as [`GpuContext::estimate`] computes them.
@@ -16,7 +17,7 @@ use crate::model::{Activation, Decoder, ModelConfig, QMatrix};
 pub struct GpuMemory {
     /// Weight matrices as stored in the file, norms, biases and tables.
     pub weights: u64,
-    /// The KV cache (held as f32 on the GPU, whatever the CPU's element type).
+    /// The KV cache (f16 cache as f16s where the device has shader-f16, else f32s).
     pub kv_cache: u64,
     /// Activations, attention scores, logits and readback buffers of one session.
     pub scratch: u64,
@@ -61,9 +62,9 @@ fn matrix(m: &QMatrix, max: u64) -> u64 {
 impl GpuContext {
     /// The bytes `decoder` takes on this device with one session of `n_ctx` positions: what
     /// [`GpuModel::upload`](super::GpuModel::upload) and [`GpuSession::new`](super::GpuSession::new)
-    /// will allocate.
-    pub fn estimate(&self, decoder: &Decoder, n_ctx: usize) -> GpuMemory {
-        let session = self.estimate_session(&decoder.config, n_ctx);
+    /// will allocate for a cache of element type `kv`.
+    pub fn estimate(&self, decoder: &Decoder, n_ctx: usize, kv: KvType) -> GpuMemory {
+        let session = self.estimate_session(&decoder.config, n_ctx, kv);
         GpuMemory {
             weights: self.estimate_weights(decoder),
             ..session
@@ -109,13 +110,20 @@ impl GpuContext {
     }
 
     /// The session's part of [`GpuContext::estimate`] (`weights` 0).
-    pub(crate) fn estimate_session(&self, c: &ModelConfig, n_ctx: usize) -> GpuMemory {
+    pub(crate) fn estimate_session(&self, c: &ModelConfig, n_ctx: usize, kv: KvType) -> GpuMemory {
         let max = self.max_binding();
         let (d, hd, hdv) = (c.n_embd, c.head_dim, c.head_dim_v);
         let q_dim = c.n_head * hd;
         let kv_dim = c.n_head_kv * hd;
         let v_dim = c.n_head_kv * hdv;
-        let kv_cache = c.n_layer as u64 * (floats(n_ctx * kv_dim) + floats(n_ctx * v_dim));
+        // An f16 cache is stored as f16s with shader-f16, else as f32s (see `GpuSession`).
+        let elem = if kv == KvType::F16 && self.features().f16 {
+            2
+        } else {
+            4
+        };
+        let kv_cache = c.n_layer as u64
+            * (buf((n_ctx * kv_dim * elem) as u64) + buf((n_ctx * v_dim * elem) as u64));
         let b = batch_size(c, n_ctx, max).max(1);
         let widest = d.max(q_dim).max(c.n_ff).max(c.n_head * hdv);
         let sums_off = b * widest;

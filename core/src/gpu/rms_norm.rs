@@ -1,13 +1,13 @@
 //! RMS norm on the GPU (`shaders/rms_norm.wgsl`, `shaders/rms_norm_inplace.wgsl`).
 
 use super::GpuContext;
-use super::kernel::{Dispatch, Groups, params, pipeline};
+use super::kernel::{Dispatch, Groups, REDUCE64, params, pipeline};
 
 pub(crate) fn copy_pipeline(ctx: &GpuContext) -> wgpu::ComputePipeline {
     pipeline(
         ctx,
         "rms_norm",
-        include_str!("shaders/rms_norm.wgsl"),
+        &format!("{REDUCE64}\n{}", include_str!("shaders/rms_norm.wgsl")),
         "norm_copy",
     )
 }
@@ -16,7 +16,10 @@ pub(crate) fn inplace_pipeline(ctx: &GpuContext) -> wgpu::ComputePipeline {
     pipeline(
         ctx,
         "rms_norm_inplace",
-        include_str!("shaders/rms_norm_inplace.wgsl"),
+        &format!(
+            "{REDUCE64}\n{}",
+            include_str!("shaders/rms_norm_inplace.wgsl")
+        ),
         "main",
     )
 }

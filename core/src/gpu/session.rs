@@ -91,7 +91,7 @@ impl GpuSession {
         // The budget covers the weights already placed and this session's buffers.
         let need = super::GpuMemory {
             weights: model.placed_weights,
-            ..model.ctx.estimate_session(&model.config, n_ctx)
+            ..model.ctx.estimate_session(&model.config, n_ctx, kv)
         };
         model.ctx.check_fit(&need)?;
         let m = model.clone();
@@ -114,7 +114,13 @@ impl GpuSession {
             )));
         }
         let batch = batch_size(c, n_ctx, max);
-        let cache_bytes = (n_ctx * kv_dim.max(v_dim) * 4) as u64;
+        // An f16 cache holds f16s where the device has shader-f16, else f16 values in f32s.
+        let half_kv = pl.half_kv.as_ref().filter(|_| kv == KvType::F16);
+        let elem = if half_kv.is_some() { 2 } else { 4 };
+        let (kv_store_pl, attention_pl) = half_kv
+            .map(|(s, a)| (s, a))
+            .unwrap_or((&pl.kv_store, &pl.attention));
+        let cache_bytes = (n_ctx * kv_dim.max(v_dim) * elem) as u64;
         if batch == 0 || cache_bytes > max {
             return Err(GpuError::DoesNotFit(format!(
                 "a context of {n_ctx} positions exceeds the device's binding limit of {max} bytes"
@@ -214,9 +220,9 @@ impl GpuSession {
         let mut keep = Vec::new();
         let mut kv_bytes = 0u64;
         for (il, l) in model.layers.iter().enumerate() {
-            let kc = f(n_ctx * kv_dim, "k_cache");
-            let vc = f(n_ctx * v_dim, "v_cache");
-            kv_bytes += ((n_ctx * (kv_dim + v_dim)) * kv.bytes()) as u64;
+            let kc = storage(ctx, "k_cache", (n_ctx * kv_dim * elem) as u64);
+            let vc = storage(ctx, "v_cache", (n_ctx * v_dim * elem) as u64);
+            kv_bytes += (n_ctx * (kv_dim + v_dim) * elem) as u64;
             layers.push(rms_norm(
                 ctx,
                 &pl.norm,
@@ -273,8 +279,8 @@ impl GpuSession {
                 c.rope_style,
             ));
             let round = kv == KvType::F16;
-            layers.push(kv_store(ctx, &pl.kv_store, [&step, &k, &kc], kv_dim, round));
-            layers.push(kv_store(ctx, &pl.kv_store, [&step, &v, &vc], v_dim, round));
+            layers.push(kv_store(ctx, kv_store_pl, [&step, &k, &kc], kv_dim, round));
+            layers.push(kv_store(ctx, kv_store_pl, [&step, &v, &vc], v_dim, round));
             let (q_scale, kq_scale) = if gemma {
                 (c.attn_scale, 1.0)
             } else {
@@ -282,7 +288,7 @@ impl GpuSession {
             };
             layers.push(attention(
                 ctx,
-                &pl.attention,
+                attention_pl,
                 [&step, &q, &kc, &vc, &scores, &attn],
                 AttnShape {
                     n_head: c.n_head,
@@ -413,7 +419,8 @@ impl GpuSession {
         self.n_ctx
     }
 
-    /// Bytes the KV cache would take at its element type (the GPU holds it as f32).
+    /// Bytes the KV cache takes on the GPU (an f16 cache holds f16s with shader-f16, f32s
+    /// without).
     pub fn kv_cache_bytes(&self) -> u64 {
         self.kv_bytes
     }

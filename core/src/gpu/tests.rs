@@ -15,10 +15,12 @@ use super::*;
 use crate::model::{QMatrix, RopeStyle, ops};
 use crate::{GgmlType, ModelBytes, quant};
 
-/// A context on any adapter, software included; `None` (test skipped) only outside CI.
+/// A context on any adapter, software included, with every optional feature it offers;
+/// `None` (test skipped) only outside CI.
 pub(crate) fn test_context() -> Option<GpuContext> {
     match block_on(GpuContext::new(GpuOptions {
         allow_software: true,
+        ..Default::default()
     })) {
         Ok(c) => Some(c),
         Err(e) if std::env::var_os("CI").is_some() => {
@@ -30,6 +32,42 @@ pub(crate) fn test_context() -> Option<GpuContext> {
             eprintln!("skipping GPU test: {e}");
             None
         }
+    }
+}
+
+/// [`test_context`] and, when it uses optional features (shader-f16, subgroups), a second
+/// context without them: every kernel test runs on both, so both shader variants are checked.
+pub(crate) fn test_contexts() -> Vec<GpuContext> {
+    let Some(ctx) = test_context() else {
+        return Vec::new();
+    };
+    eprintln!("adapter: {:?} {:?}", ctx.adapter(), ctx.features());
+    let mut all = vec![ctx];
+    if !all[0].adapter().features.is_empty() {
+        let plain = block_on(GpuContext::new(GpuOptions {
+            allow_software: true,
+            disable_f16: true,
+            disable_subgroups: true,
+        }))
+        .expect("the same adapter without optional features");
+        assert!(plain.adapter().features.is_empty());
+        all.push(plain);
+    }
+    all
+}
+
+/// The variants' results are bit-identical: native f16 loads widen exactly, and the subgroup
+/// shuffles make the same additions in the same order as the workgroup-memory trees.
+fn assert_same_across_features(results: &[Vec<f32>], what: &str) {
+    for r in &results[1..] {
+        let same = r.len() == results[0].len()
+            && r.iter()
+                .zip(&results[0])
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+        assert!(
+            same,
+            "{what}: results differ with and without optional features"
+        );
     }
 }
 
@@ -117,7 +155,7 @@ fn check_matmul(
     cols: usize,
     n_tok: usize,
     lanes: u32,
-) {
+) -> Vec<f32> {
     let w = quantized(ty, rows, cols, ty as u64 + 1);
     let gm: GpuMatrix = model::upload_matrix(ctx, &w).unwrap();
     let x = random(n_tok * cols, 99);
@@ -190,22 +228,35 @@ fn check_matmul(
             );
         }
     }
+    got
 }
 
+// Lanes 4 and 16: on an adapter with subgroups of 8 (lavapipe), the first sums with shuffles
+// only, the second with workgroup memory then shuffles.
 #[test]
 fn matmul_every_type_matches_cpu() {
-    let Some(ctx) = test_context() else { return };
+    let ctxs = test_contexts();
     for ty in TYPES {
-        for lanes in [1, 16] {
-            check_matmul(&ctx, ty, 37, 512, 1, lanes);
-            check_matmul(&ctx, ty, 37, 512, 11, lanes);
+        for lanes in [1, 4, 16] {
+            for n_tok in [1, 11] {
+                let runs: Vec<Vec<f32>> = ctxs
+                    .iter()
+                    .map(|ctx| check_matmul(ctx, ty, 37, 512, n_tok, lanes))
+                    .collect();
+                assert_same_across_features(&runs, &format!("matmul {ty} lanes {lanes}"));
+            }
         }
     }
 }
 
 #[test]
 fn matmul_split_over_several_buffers() {
-    let Some(ctx) = test_context() else { return };
+    for ctx in test_contexts() {
+        matmul_split(ctx);
+    }
+}
+
+fn matmul_split(ctx: GpuContext) {
     // 300 rows of 256 Q8_0 weights (272 bytes each) in parts of at most 15 rows.
     let ctx = ctx.with_binding_cap(272 * 15 + 4);
     let w = quantized(GgmlType::Q8_0, 300, 256, 5);
@@ -222,7 +273,11 @@ fn matmul_split_over_several_buffers() {
 
 #[test]
 fn rms_norm_matches_cpu() {
-    let Some(ctx) = test_context() else { return };
+    let runs: Vec<Vec<f32>> = test_contexts().into_iter().map(check_rms_norm).collect();
+    assert_same_across_features(&runs, "rms_norm");
+}
+
+fn check_rms_norm(ctx: GpuContext) -> Vec<f32> {
     let (len, n_tok, eps) = (300, 5, 1e-6);
     let x = random(len * n_tok, 1);
     let w = random(len, 2);
@@ -293,11 +348,17 @@ fn rms_norm_matches_cpu() {
     for (g, h) in got.iter().zip(&head) {
         assert!((g - h).abs() <= 1e-5 * (1.0 + h.abs()));
     }
+    [last, got].concat()
 }
 
 #[test]
 fn rope_matches_cpu_both_styles() {
-    let Some(ctx) = test_context() else { return };
+    for ctx in test_contexts() {
+        check_rope(ctx);
+    }
+}
+
+fn check_rope(ctx: GpuContext) {
     let (heads, hd, n_rot, n_tok, pos0, n_ctx) = (3, 64, 48, 4, 7, 16);
     let table = rope_table(n_ctx, n_rot, 10_000.0, 0.5, None);
     let tb = storage_f32(&ctx, "table", &table);
@@ -382,76 +443,133 @@ fn attention_ref(
 
 #[test]
 fn kv_store_and_attention_gqa_window_match_reference() {
-    let Some(ctx) = test_context() else { return };
-    let n_ctx = 40;
-    for window in [0, 5] {
-        let s = AttnShape {
-            n_head: 4,
-            n_head_kv: 2,
-            head_dim: 32,
-            head_dim_v: 32,
-            window,
-            n_ctx,
-            q_scale: 0.5,
-            kq_scale: 0.3,
-            round_q_f16: false,
-        };
-        let (kv_dim, n_tok, pos0) = (64, 6usize, 20usize);
-        // Earlier positions written directly; this step's keys and values by kv_store.
-        let kc = random(n_ctx * kv_dim, 11);
-        let vc = random(n_ctx * kv_dim, 12);
-        let kb = storage_f32(&ctx, "kc", &kc);
-        let vb = storage_f32(&ctx, "vc", &vc);
-        let knew = random(n_tok * kv_dim, 13);
-        let vnew = random(n_tok * kv_dim, 14);
-        let q = random(n_tok * s.n_head * s.head_dim, 15);
-        let step = step_buffer(&ctx, n_tok as u32, pos0 as u32);
-        let qb = storage_f32(&ctx, "q", &q);
-        let knb = storage_f32(&ctx, "k", &knew);
-        let vnb = storage_f32(&ctx, "v", &vnew);
-        let scores = storage(&ctx, "scores", (n_tok * s.n_head * n_ctx * 4) as u64);
-        let out = storage(&ctx, "out", (n_tok * s.n_head * s.head_dim_v * 4) as u64);
-        let store = kv_store_pipeline(&ctx);
-        let attn = attention_pipeline(&ctx);
-        run(
-            &ctx,
-            &[
-                kv_store(&ctx, &store, [&step, &knb, &kb], kv_dim, true),
-                kv_store(&ctx, &store, [&step, &vnb, &vb], kv_dim, false),
-                attention(&ctx, &attn, [&step, &qb, &kb, &vb, &scores, &out], s),
-            ],
-            n_tok as u32,
-        );
-        let got = read_f32(&ctx, &out, n_tok * s.n_head * s.head_dim_v);
-        let mut kc2 = kc.clone();
-        let mut vc2 = vc.clone();
-        for (i, (&k, &v)) in knew.iter().zip(&vnew).enumerate() {
-            kc2[pos0 * kv_dim + i] = half::f16::from_f32(k).to_f32();
-            vc2[pos0 * kv_dim + i] = v;
+    let runs: Vec<Vec<f32>> = test_contexts().into_iter().map(check_attention).collect();
+    assert_same_across_features(&runs, "attention");
+}
+
+/// The f32-typed cache's outputs (compared across contexts); with shader-f16 the f16-typed
+/// cache (`half`) is checked too.
+fn check_attention(ctx: GpuContext) -> Vec<f32> {
+    let mut all = Vec::new();
+    for half in [false, true] {
+        if half && !ctx.features().f16 {
+            continue;
         }
-        let stored = read_f32(&ctx, &kb, n_ctx * kv_dim);
-        assert_eq!(
-            stored, kc2,
-            "kv_store rounds keys to f16 at the step's positions"
-        );
-        for t in 0..n_tok {
-            for h in 0..s.n_head {
-                let want = attention_ref(&q, &kc2, &vc2, &s, t, h, pos0 + t);
-                for (d, w) in want.iter().enumerate() {
-                    let g = got[(t * s.n_head + h) * s.head_dim_v + d];
-                    assert!(
-                        (f64::from(g) - w).abs() < 1e-5,
-                        "window {window} t{t} h{h} d{d}"
-                    );
-                }
+        for window in [0, 5] {
+            let got = check_attention_case(&ctx, window, half);
+            if !half {
+                all.extend(got);
             }
         }
     }
+    all
+}
+
+/// A cache buffer of f16s (`half`) or f32s holding `v`.
+fn cache_buffer(ctx: &GpuContext, v: &[f32], half: bool) -> wgpu::Buffer {
+    if !half {
+        return storage_f32(ctx, "cache", v);
+    }
+    let buf = storage(ctx, "cache", (v.len() * 2) as u64);
+    let bytes: Vec<u8> = v
+        .iter()
+        .flat_map(|&x| half::f16::from_f32(x).to_le_bytes())
+        .collect();
+    ctx.queue.write_buffer(&buf, 0, &bytes);
+    buf
+}
+
+fn check_attention_case(ctx: &GpuContext, window: usize, half: bool) -> Vec<f32> {
+    let n_ctx = 40;
+    let s = AttnShape {
+        n_head: 4,
+        n_head_kv: 2,
+        head_dim: 32,
+        head_dim_v: 32,
+        window,
+        n_ctx,
+        q_scale: 0.5,
+        kq_scale: 0.3,
+        round_q_f16: false,
+    };
+    let f16 = |v: f32| half::f16::from_f32(v).to_f32();
+    let (kv_dim, n_tok, pos0) = (64, 6usize, 20usize);
+    // Earlier positions written directly; this step's keys and values by kv_store (keys
+    // rounded to f16; values too in a cache of f16s).
+    let mut kc = random(n_ctx * kv_dim, 11);
+    let mut vc = random(n_ctx * kv_dim, 12);
+    if half {
+        kc.iter_mut()
+            .chain(vc.iter_mut())
+            .for_each(|v| *v = f16(*v));
+    }
+    let kb = cache_buffer(ctx, &kc, half);
+    let vb = cache_buffer(ctx, &vc, half);
+    let knew = random(n_tok * kv_dim, 13);
+    let vnew = random(n_tok * kv_dim, 14);
+    let q = random(n_tok * s.n_head * s.head_dim, 15);
+    let step = step_buffer(ctx, n_tok as u32, pos0 as u32);
+    let qb = storage_f32(ctx, "q", &q);
+    let knb = storage_f32(ctx, "k", &knew);
+    let vnb = storage_f32(ctx, "v", &vnew);
+    let scores = storage(ctx, "scores", (n_tok * s.n_head * n_ctx * 4) as u64);
+    let out = storage(ctx, "out", (n_tok * s.n_head * s.head_dim_v * 4) as u64);
+    let store = kv_store_pipeline(ctx, half);
+    let attn = attention_pipeline(ctx, half);
+    run(
+        ctx,
+        &[
+            kv_store(ctx, &store, [&step, &knb, &kb], kv_dim, true),
+            kv_store(ctx, &store, [&step, &vnb, &vb], kv_dim, half),
+            attention(ctx, &attn, [&step, &qb, &kb, &vb, &scores, &out], s),
+        ],
+        n_tok as u32,
+    );
+    let got = read_f32(ctx, &out, n_tok * s.n_head * s.head_dim_v);
+    let mut kc2 = kc.clone();
+    let mut vc2 = vc.clone();
+    for (i, (&k, &v)) in knew.iter().zip(&vnew).enumerate() {
+        kc2[pos0 * kv_dim + i] = f16(k);
+        vc2[pos0 * kv_dim + i] = if half { f16(v) } else { v };
+    }
+    let stored: Vec<f32> = if half {
+        read_f32(ctx, &kb, n_ctx * kv_dim / 2)
+            .iter()
+            .flat_map(|w| {
+                let b = w.to_bits();
+                [b as u16, (b >> 16) as u16].map(|h| half::f16::from_bits(h).to_f32())
+            })
+            .collect()
+    } else {
+        read_f32(ctx, &kb, n_ctx * kv_dim)
+    };
+    assert_eq!(
+        stored, kc2,
+        "kv_store rounds keys to f16 at the step's positions (half {half})"
+    );
+    for t in 0..n_tok {
+        for h in 0..s.n_head {
+            let want = attention_ref(&q, &kc2, &vc2, &s, t, h, pos0 + t);
+            for (d, w) in want.iter().enumerate() {
+                let g = got[(t * s.n_head + h) * s.head_dim_v + d];
+                assert!(
+                    (f64::from(g) - w).abs() < 1e-5,
+                    "window {window} half {half} t{t} h{h} d{d}"
+                );
+            }
+        }
+    }
+    got
 }
 
 #[test]
 fn gated_activations_bias_add_softcap_match_cpu() {
-    let Some(ctx) = test_context() else { return };
+    for ctx in test_contexts() {
+        check_elementwise(ctx);
+    }
+}
+
+fn check_elementwise(ctx: GpuContext) {
     let (n, n_tok) = (200usize, 3u32);
     let g = random(n * n_tok as usize, 21)
         .iter()
@@ -503,7 +621,12 @@ fn gated_activations_bias_add_softcap_match_cpu() {
 
 #[test]
 fn argmax_finds_first_largest() {
-    let Some(ctx) = test_context() else { return };
+    for ctx in test_contexts() {
+        check_argmax(ctx);
+    }
+}
+
+fn check_argmax(ctx: GpuContext) {
     for len in [1usize, 255, 70_001] {
         let mut x = random(len, len as u64);
         let at = len * 2 / 3;
@@ -580,4 +703,18 @@ fn top_k_matches_the_cpu_samplers_selection() {
     check(&vec![0.0f32; 300], &[40], "all equal");
     check(&random(70_001, 11), &[1, 64, 128], "70001 random");
     check(&[f32::NAN, f32::INFINITY], &[40], "nothing finite");
+}
+
+#[test]
+fn feature_lists_parse() {
+    let base = GpuOptions::default();
+    let none = base.with_features("none").unwrap();
+    assert!(none.disable_f16 && none.disable_subgroups);
+    let all = none.with_features("all").unwrap();
+    assert!(!all.disable_f16 && !all.disable_subgroups);
+    let f16 = base.with_features(" shader-f16 ").unwrap();
+    assert!(!f16.disable_f16 && f16.disable_subgroups);
+    let sg = base.with_features("subgroups,").unwrap();
+    assert!(sg.disable_f16 && !sg.disable_subgroups);
+    assert_eq!(base.with_features("f16").unwrap_err().code(), "GPU_INPUT");
 }

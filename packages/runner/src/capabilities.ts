@@ -49,6 +49,11 @@ export interface Capabilities {
   chain?: ChainStep[];
   /** The layer a runner's model runs on (only from `runner.capabilities()` in browsers). */
   runsOn?: ChainLayer;
+  /**
+   * On WebGPU, the optional features the engine's kernels use (`shader-f16` where the
+   * adapter offers it; `subgroups` natively only for now): from `runner.capabilities()`.
+   */
+  gpuFeatures?: string[];
 }
 
 /** A module with one function using `i8x16.splat` (from wasm-feature-detect). */

@@ -84,6 +84,8 @@ export interface WasmEngineReport extends WasmEngine {
   webgpuAdapter?: WebGpuReport;
   chain?: ChainStep[];
   runsOn?: ChainLayer;
+  /** On WebGPU: the optional features the engine's kernels use. */
+  gpuFeatures?: string[];
 }
 
 /** The `backend` values a wasm engine worker understands. */

@@ -251,6 +251,8 @@ interface LoadedInfo {
   contextLength: number;
   /** `auto` picked WebGPU but the model could not be placed there: why (it runs on the CPU). */
   gpuFallback?: { code: string; message: string };
+  /** On WebGPU: the optional features its kernels use (`shader-f16`, `subgroups`). */
+  gpuFeatures?: string[];
 }
 
 /** Test hook (Playwright): destroys a WebGPU runner's device between two tokens. @internal */
@@ -511,8 +513,9 @@ export class LlamaRunner {
           ...(meta.license !== undefined ? { license: meta.license } : {}),
         },
       };
-      const { gpuFallback } = loadedInfo;
+      const { gpuFallback, gpuFeatures } = loadedInfo;
       let { wasm } = loadedInfo;
+      if (wasm && gpuFeatures) wasm = { ...wasm, gpuFeatures };
       if (wasm && gpuFallback) {
         // The worker's build is the single-threaded one (it has the GPU engine).
         const reason = `the model cannot run on WebGPU (${gpuFallback.code}: ${gpuFallback.message})`;
@@ -627,7 +630,7 @@ export class LlamaRunner {
   capabilities(): Capabilities {
     const report = this.#wasm;
     if (!report) return capabilities();
-    const { simd, threads, threadCount, build, webgpuAdapter, chain, runsOn } = report;
+    const { simd, threads, threadCount, build, webgpuAdapter, chain, runsOn, gpuFeatures } = report;
     const wasm: WasmEngine = { simd, threads, threadCount, build };
     return {
       ...capabilities(),
@@ -636,6 +639,7 @@ export class LlamaRunner {
       ...(webgpuAdapter ? { webgpuAdapter: { ...webgpuAdapter } } : {}),
       ...(chain ? { chain: chain.map((step) => ({ ...step })) } : {}),
       ...(runsOn ? { runsOn } : {}),
+      ...(gpuFeatures && runsOn === 'webgpu' ? { gpuFeatures: [...gpuFeatures] } : {}),
     };
   }
 

@@ -53,6 +53,8 @@ interface GpuModel {
 interface GpuSession {
   /** Still on the GPU (false once a lost device moved it to the CPU). */
   readonly onGpu: boolean;
+  /** The adapter; `features`: the optional WebGPU features the kernels use. */
+  readonly adapter: { features?: string[] };
   start(prompt: Uint32Array, options: unknown): Promise<void>;
   startChat(messages: unknown, options: unknown): Promise<void>;
   next(): Promise<{ token: number | null; text: string } | undefined>;
@@ -238,6 +240,7 @@ export function createHost(post: Post, ready: Ready): (req: Request) => void {
         // `auto` falls back to the CPU when the model cannot run on the GPU (too large for
         // its limits, a tensor type without a GPU kernel); `webgpu` reports why instead.
         let gpuFallback: WireError | undefined;
+        let gpuFeatures: string[] | undefined;
         session = undefined;
         gpuSession = false;
         reportedFallback = false;
@@ -249,6 +252,7 @@ export function createHost(post: Post, ready: Ready): (req: Request) => void {
               gpuMaxMemoryBytes,
             );
             gpuSession = true;
+            gpuFeatures = asGpu(session).adapter.features ?? [];
           } catch (e) {
             if (loading.forcedGpu) throw e;
             gpuFallback = wireError(e);
@@ -259,7 +263,7 @@ export function createHost(post: Post, ready: Ready): (req: Request) => void {
         post({
           type: 'done',
           id: req.id,
-          value: { ...model.info(), contextLength: session.nCtx, gpuFallback },
+          value: { ...model.info(), contextLength: session.nCtx, gpuFallback, gpuFeatures },
         });
         return;
       }

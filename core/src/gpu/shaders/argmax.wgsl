@@ -29,7 +29,8 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     best_v[lid] = bv;
     best_i[lid] = bi;
     workgroupBarrier();
-    for (var w = 128u; w > 0u; w = w / 2u) {
+    // Workgroup memory down to SG lanes, then subgroup shuffles (none when SG = 1).
+    for (var w = 128u; w >= SG; w = w / 2u) {
         if (lid < w) {
             let ov = best_v[lid + w];
             let oi = best_i[lid + w];
@@ -40,8 +41,18 @@ fn main(@builtin(local_invocation_index) lid: u32) {
         }
         workgroupBarrier();
     }
+    bv = best_v[lid];
+    bi = best_i[lid];
+    for (var w = SG / 2u; w > 0u; w = w / 2u) {
+        let ov = sg_shuffle_f32(bv, w);
+        let oi = sg_shuffle_u32(bi, w);
+        if (ov > bv || (ov == bv && oi < bi)) {
+            bv = ov;
+            bi = oi;
+        }
+    }
     if (lid == 0u) {
-        result[0] = best_i[0];
-        result[1] = bitcast<u32>(best_v[0]);
+        result[0] = bi;
+        result[1] = bitcast<u32>(bv);
     }
 }

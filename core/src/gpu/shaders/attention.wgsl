@@ -1,6 +1,6 @@
 // Causal attention with grouped-query heads and an optional sliding window over the GPU
 // KV cache. One workgroup per (token, query head): scores into a scratch row, softmax,
-// then the weighted sum of values.
+// then the weighted sum of values. Prepended with reduce64.wgsl.
 
 struct Params {
     n_head: u32,
@@ -20,41 +20,13 @@ struct Params {
 @group(0) @binding(0) var<uniform> step: Step;
 @group(0) @binding(1) var<uniform> p: Params;
 @group(0) @binding(2) var<storage, read> Q: array<f32>;
-@group(0) @binding(3) var<storage, read> K: array<f32>;
-@group(0) @binding(4) var<storage, read> V: array<f32>;
+// KvElem (prepended): f16 or f32, widened to f32 before any arithmetic.
+@group(0) @binding(3) var<storage, read> K: array<KvElem>;
+@group(0) @binding(4) var<storage, read> V: array<KvElem>;
 @group(0) @binding(5) var<storage, read_write> scores: array<f32>;
 @group(0) @binding(6) var<storage, read_write> O: array<f32>;
 
 var<workgroup> qs: array<f32, 512>;
-var<workgroup> red: array<f32, 64>;
-
-fn reduce_max(v: f32, lid: u32) -> f32 {
-    red[lid] = v;
-    workgroupBarrier();
-    for (var w = 32u; w > 0u; w = w / 2u) {
-        if (lid < w) {
-            red[lid] = max(red[lid], red[lid + w]);
-        }
-        workgroupBarrier();
-    }
-    let r = red[0];
-    workgroupBarrier();
-    return r;
-}
-
-fn reduce_sum(v: f32, lid: u32) -> f32 {
-    red[lid] = v;
-    workgroupBarrier();
-    for (var w = 32u; w > 0u; w = w / 2u) {
-        if (lid < w) {
-            red[lid] += red[lid + w];
-        }
-        workgroupBarrier();
-    }
-    let r = red[0];
-    workgroupBarrier();
-    return r;
-}
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -84,20 +56,20 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         let kb = j * p.kv_dim + kvh * p.head_dim;
         var s = 0.0;
         for (var i = 0u; i < p.head_dim; i++) {
-            s += qs[i] * K[kb + i];
+            s += qs[i] * f32(K[kb + i]);
         }
         s *= p.kq_scale;
         scores[sb + j] = s;
         mx = max(mx, s);
     }
-    mx = reduce_max(mx, lid);
+    mx = wg_max64(mx, lid);
     var sum = 0.0;
     for (var j = start + lid; j <= pos; j += 64u) {
         let e = exp(scores[sb + j] - mx);
         scores[sb + j] = e;
         sum += e;
     }
-    sum = reduce_sum(sum, lid);
+    sum = wg_sum64(sum, lid);
     storageBarrier();
     workgroupBarrier();
     let inv = select(0.0, 1.0 / sum, sum > 0.0);
@@ -105,7 +77,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     for (var d = lid; d < p.head_dim_v; d += 64u) {
         var acc = 0.0;
         for (var j = start; j <= pos; j++) {
-            acc += scores[sb + j] * V[j * p.v_dim + kvh * p.head_dim_v + d];
+            acc += scores[sb + j] * f32(V[j * p.v_dim + kvh * p.head_dim_v + d]);
         }
         O[ob + d] = acc * inv;
     }

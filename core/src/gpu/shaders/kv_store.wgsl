@@ -1,6 +1,6 @@
 // Appends this step's keys or values (n_tok rows of `dim`) to a layer's cache at
-// positions step.pos0.., rounded to f16 when the cache type is f16 (values stay f32-typed
-// in memory so the attention kernel needs no shader-f16).
+// positions step.pos0.., rounded to f16 when the cache type is f16. `KvElem` (prepended) is
+// f16 with shader-f16 (half the memory), else f32 (f16 values held in f32s).
 
 struct Params {
     dim: u32,
@@ -12,7 +12,7 @@ struct Params {
 @group(0) @binding(0) var<uniform> step: Step;
 @group(0) @binding(1) var<uniform> p: Params;
 @group(0) @binding(2) var<storage, read> X: array<f32>;
-@group(0) @binding(3) var<storage, read_write> cache: array<f32>;
+@group(0) @binding(3) var<storage, read_write> cache: array<KvElem>;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -24,5 +24,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (p.round_f16 != 0u) {
         v = f16_round(v);
     }
-    cache[step.pos0 * p.dim + i] = v;
+    cache[step.pos0 * p.dim + i] = KvElem(v);
 }

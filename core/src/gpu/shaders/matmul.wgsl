@@ -1,9 +1,12 @@
 // out[t][row_off + r] = W[r] . x[t] for a matrix stored in its GGUF block format.
-// Prepended with common.wgsl and one dequant_*.wgsl, which defines
-// `fn dequant_chunk(row_byte: u32, c: u32)` filling `wv` with the c-th 32 weights of a row.
-// A workgroup of 64 threads takes 64 / LANES rows and a tile of TILE tokens; LANES threads
-// split each row's chunks and sum through workgroup memory. LANES = 1 (one thread per row, no
-// barriers) suits CPU-like software adapters; wider rows suit real GPUs.
+// Followed by one matmul_f16_*.wgsl, which defines `fn f16at(byte: u32) -> f32` (an f16 of
+// W: unpacked from u32 words, or a native f16 load with shader-f16), and one dequant_*.wgsl,
+// which defines `fn dequant_chunk(row_byte: u32, c: u32)` filling `wv` with the c-th 32
+// weights of a row. A workgroup of 64 threads takes 64 / LANES rows and a tile of TILE
+// tokens; LANES threads split each row's chunks and sum through workgroup memory down to SG
+// lanes, then through subgroup shuffles (with subgroups of at least LANES lanes: no
+// workgroup memory, no barriers). LANES = 1 (one thread per row) suits CPU-like software
+// adapters; wider rows suit real GPUs.
 
 override LANES: u32 = 16u;
 const WG: u32 = 64u;
@@ -41,9 +44,6 @@ fn rd16(a: u32) -> u32 {
 fn rd32(a: u32) -> u32 {
     return rd16(a) | (rd16(a + 2u) << 16u);
 }
-fn f16at(a: u32) -> f32 {
-    return unpack2x16float(rd16(a)).x;
-}
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -79,12 +79,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
             }
         }
     }
-    if (LANES > 1u) {
+    if (LANES > SG) {
         for (var t = 0u; t < TILE; t++) {
             partial[t * WG + lid] = acc[t];
         }
         workgroupBarrier();
-        for (var w = LANES / 2u; w > 0u; w = w / 2u) {
+        for (var w = LANES / 2u; w >= SG; w = w / 2u) {
             if (lane < w) {
                 for (var t = 0u; t < nt; t++) {
                     partial[t * WG + lid] += partial[t * WG + lid + w];
@@ -94,6 +94,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         }
         for (var t = 0u; t < nt; t++) {
             acc[t] = partial[t * WG + lid];
+        }
+    }
+    if (LANES > 1u && SG > 1u) {
+        for (var t = 0u; t < TILE; t++) {
+            acc[t] = sg_sum(acc[t], LANES);
         }
     }
     if (valid && lane == 0u) {

@@ -1,6 +1,6 @@
 // RMS norm of rows: y = x / sqrt(mean(x^2) + eps) * w. One workgroup per row; the number of
-// rows is step.n_tok * rows_per_tok (or fixed_rows). `norm_copy` reads X writes Y,
-// `norm_inplace` rewrites Y.
+// rows is step.n_tok * rows_per_tok (or fixed_rows). `norm_copy` reads X writes Y
+// (`rms_norm_inplace.wgsl` rewrites Y). Prepended with reduce64.wgsl.
 
 struct Params {
     len: u32,          // row length
@@ -19,8 +19,6 @@ struct Params {
 @group(0) @binding(3) var<storage, read> X: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 
-var<workgroup> red: array<f32, 64>;
-
 fn n_rows() -> u32 {
     if (p.fixed_rows != 0u) {
         return p.fixed_rows;
@@ -29,15 +27,7 @@ fn n_rows() -> u32 {
 }
 
 fn row_scale(sum_local: f32, lid: u32) -> f32 {
-    red[lid] = sum_local;
-    workgroupBarrier();
-    for (var w = 32u; w > 0u; w = w / 2u) {
-        if (lid < w) {
-            red[lid] += red[lid + w];
-        }
-        workgroupBarrier();
-    }
-    let mean = red[0] / f32(p.len);
+    let mean = wg_sum64(sum_local, lid) / f32(p.len);
     return 1.0 / sqrt(mean + p.eps);
 }
 

@@ -16,8 +16,6 @@ struct Params {
 @group(0) @binding(2) var<storage, read> Wt: array<f32>;
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
 
-var<workgroup> red: array<f32, 64>;
-
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let row = wg.x;
@@ -30,16 +28,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         let v = Y[base + i];
         s += v * v;
     }
-    red[lid] = s;
-    workgroupBarrier();
-    for (var w = 32u; w > 0u; w = w / 2u) {
-        if (lid < w) {
-            red[lid] += red[lid + w];
-        }
-        workgroupBarrier();
-    }
-    let scale = 1.0 / sqrt(red[0] / f32(p.len) + p.eps);
-    workgroupBarrier();
+    let scale = 1.0 / sqrt(wg_sum64(s, lid) / f32(p.len) + p.eps);
     for (var i = lid; i < p.len; i += 64u) {
         Y[base + i] = (Y[base + i] * scale) * Wt[i];
     }
