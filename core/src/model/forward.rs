@@ -179,8 +179,9 @@ pub struct ForwardScratch {
     up: Vec<f32>,
     qf: Vec<f32>,
     scores: Vec<f32>,
-    acc16: Vec<f16>,
     acc32: Vec<f32>,
+    kf: Vec<f32>,
+    vf: Vec<f32>,
     rope: Vec<(f32, f32)>,
     mm: MatmulScratch,
 }
@@ -352,6 +353,23 @@ fn layer_forward(
 
     s.attn.resize(n * cfg.n_head * hdv, 0.0);
     let group = cfg.n_head / cfg.n_head_kv;
+    // The first position any token of the batch attends to (starts only grow with `p`).
+    let lo = match (swa, cfg.sliding_window) {
+        (true, Some(win)) => (pos0 + 1).saturating_sub(win),
+        _ => 0,
+    };
+    // An f16 cache's rows `lo..` widened to f32 once per layer (exact), instead of once per
+    // query head and token.
+    if let (KvRows::F16(kc), KvRows::F16(vc)) = (kc, vc) {
+        use half::slice::HalfFloatSliceExt;
+        let hi = pos0 + n;
+        let widen = |src: &[f16], dim: usize, dst: &mut Vec<f32>| {
+            dst.resize((hi - lo) * dim, 0.0);
+            crate::quant::f16_to_f32_row(src[lo * dim..hi * dim].reinterpret_cast(), dst);
+        };
+        widen(kc, kv_dim, &mut s.kf);
+        widen(vc, v_dim, &mut s.vf);
+    }
     for t in 0..n {
         let p = pos0 + t;
         let start = match (swa, cfg.sliding_window) {
@@ -370,16 +388,16 @@ fn layer_forward(
                 v_dim,
             };
             match (kc, vc) {
-                (KvRows::F16(kc), KvRows::F16(vc)) => attend(
+                (KvRows::F16(_), KvRows::F16(_)) => attend(
                     q,
-                    kc,
-                    vc,
+                    &s.kf,
+                    &s.vf,
                     shape,
-                    start..p + 1,
+                    start - lo..p + 1 - lo,
                     kq_scale,
                     &mut s.qf,
                     &mut s.scores,
-                    &mut s.acc16,
+                    &mut s.acc32,
                     out,
                 ),
                 (KvRows::F32(kc), KvRows::F32(vc)) => attend_f32(
@@ -439,11 +457,6 @@ fn layer_forward(
     s.x.iter_mut().zip(&s.o).for_each(|(x, &o)| *x += o);
 }
 
-/// Attention of one query head over cached positions `range`, computed as
-/// ggml-cpu's flash-attention kernel does for an f16 cache (llama.cpp's
-/// default): Q rounded to f16, `K·Q` in f32, an online softmax, and the
-/// weighted sum of V accumulated in f16. Keeping its rounding points keeps
-/// our logits within noise of llama.cpp's.
 /// Where one query head reads the cache: its KV head `kvh`, the key and value head sizes,
 /// and the key and value row strides.
 #[derive(Clone, Copy)]
@@ -455,11 +468,17 @@ struct Head {
     v_dim: usize,
 }
 
+/// Attention of one query head over cached positions `range`, computed as
+/// ggml-cpu's flash-attention kernel does for an f16 cache (llama.cpp's
+/// default): Q rounded to f16, `K·Q` in f32, an online softmax, and the
+/// weighted sum of V accumulated in f16. Keeping its rounding points keeps
+/// our logits within noise of llama.cpp's.
+/// `kc` and `vc` are the cache's f16 rows widened to f32 (exact), `range` indexes them.
 #[allow(clippy::too_many_arguments)]
 fn attend(
     q: &[f32],
-    kc: &[f16],
-    vc: &[f16],
+    kc: &[f32],
+    vc: &[f32],
     Head {
         kvh,
         hd,
@@ -471,26 +490,23 @@ fn attend(
     scale: f32,
     qf: &mut Vec<f32>,
     scores: &mut Vec<f32>,
-    acc: &mut Vec<f16>,
+    acc: &mut Vec<f32>,
     out: &mut [f32],
 ) {
-    use half::slice::HalfFloatSliceExt;
     // Q rounded to f16 (as ggml stores it), widened back once.
     qf.clear();
     qf.extend(q.iter().map(|&v| f16::from_f32(v).to_f32()));
+    // The f16 accumulator, held as f32s that are always f16 values.
     acc.clear();
-    acc.resize(hdv, f16::ZERO);
-    let accb: &mut [u16] = acc.reinterpret_cast_mut();
+    acc.resize(hdv, 0.0);
     // All K·Q dots first (each summed in order, exactly as one at a time).
-    let kb: &[u16] = kc.reinterpret_cast();
     let n = range.len();
     scores.clear();
     scores.resize(n, 0.0);
     if n > 0 {
         let first = range.start * kv_dim + kvh * hd;
-        crate::quant::f16_dots(qf, &kb[first..], kv_dim, scores);
+        crate::quant::f32_dots(qf, &kc[first..], kv_dim, scores);
     }
-    let vb: &[u16] = vc.reinterpret_cast();
     let mut sum = 0f32;
     let mut max = f32::NEG_INFINITY;
     for (j, &dot) in range.zip(scores.iter()) {
@@ -499,18 +515,16 @@ fn attend(
         if s > max {
             ms = libm::expf(max - s);
             max = s;
-            crate::quant::f16_scale(accb, ms);
+            crate::quant::f16r_scale(acc, ms);
         } else {
             vs = libm::expf(s - max);
         }
-        let v = &vb[j * v_dim + kvh * hdv..j * v_dim + (kvh + 1) * hdv];
-        crate::quant::f16_mad(accb, v, vs);
+        let v = &vc[j * v_dim + kvh * hdv..j * v_dim + (kvh + 1) * hdv];
+        crate::quant::f16r_mad(acc, v, vs);
         sum = sum * ms + vs;
     }
     let inv = if sum == 0.0 { 0.0 } else { 1.0 / sum };
-    out.iter_mut()
-        .zip(acc.iter())
-        .for_each(|(o, &a)| *o = a.to_f32() * inv);
+    out.iter_mut().zip(acc.iter()).for_each(|(o, &a)| *o = a * inv);
 }
 
 /// [`attend`] over an f32 cache, as ggml-cpu's flash-attention kernel does when K and V
