@@ -4,6 +4,7 @@
 //! come from [`ModelConfig`] and the optional weights in [`LayerWeights`].
 
 use half::f16;
+use rayon::prelude::*;
 
 use super::config::{Architecture, ModelConfig};
 use super::matmul::{MatmulScratch, matmul};
@@ -177,14 +178,15 @@ pub struct ForwardScratch {
     o: Vec<f32>,
     gate: Vec<f32>,
     up: Vec<f32>,
-    qf: Vec<f32>,
-    scores: Vec<f32>,
-    acc32: Vec<f32>,
+    attn_scratch: AttnScratch,
     kf: Vec<f32>,
     vf: Vec<f32>,
     rope: Vec<(f32, f32)>,
     mm: MatmulScratch,
 }
+
+/// One attention task's buffers: Q rounded to f16, the scores, the V accumulator.
+type AttnScratch = (Vec<f32>, Vec<f32>, Vec<f32>);
 
 /// Which positions of a batch need logits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -370,50 +372,58 @@ fn layer_forward(
         widen(kc, kv_dim, &mut s.kf);
         widen(vc, v_dim, &mut s.vf);
     }
-    for t in 0..n {
+    // One token's heads; `sc` is the (qf, scores, acc) scratch of whoever runs it.
+    let (q_all, kf, vf) = (&s.q, &s.kf, &s.vf);
+    let n_head = cfg.n_head;
+    let token = |t: usize, out_t: &mut [f32], sc: &mut AttnScratch| {
         let p = pos0 + t;
         let start = match (swa, cfg.sliding_window) {
             (true, Some(win)) => (p + 1).saturating_sub(win),
             _ => 0,
         };
-        for h in 0..cfg.n_head {
-            let kvh = h / group;
-            let q = &s.q[t * q_dim + h * hd..t * q_dim + (h + 1) * hd];
-            let out = &mut s.attn[(t * cfg.n_head + h) * hdv..(t * cfg.n_head + h + 1) * hdv];
+        for (h, out) in out_t.chunks_exact_mut(hdv).enumerate() {
+            let q = &q_all[t * q_dim + h * hd..t * q_dim + (h + 1) * hd];
             let shape = Head {
-                kvh,
+                kvh: h / group,
                 hd,
                 hdv,
                 kv_dim,
                 v_dim,
             };
+            let (qf, scores, acc) = sc;
             match (kc, vc) {
                 (KvRows::F16(_), KvRows::F16(_)) => attend(
                     q,
-                    &s.kf,
-                    &s.vf,
+                    kf,
+                    vf,
                     shape,
                     start - lo..p + 1 - lo,
                     kq_scale,
-                    &mut s.qf,
-                    &mut s.scores,
-                    &mut s.acc32,
+                    qf,
+                    scores,
+                    acc,
                     out,
                 ),
-                (KvRows::F32(kc), KvRows::F32(vc)) => attend_f32(
-                    q,
-                    kc,
-                    vc,
-                    shape,
-                    start..p + 1,
-                    kq_scale,
-                    &mut s.scores,
-                    &mut s.acc32,
-                    out,
-                ),
+                (KvRows::F32(kc), KvRows::F32(vc)) => {
+                    attend_f32(q, kc, vc, shape, start..p + 1, kq_scale, scores, acc, out)
+                }
                 _ => unreachable!("keys and values share one cache type"),
             }
         }
+    };
+    // A batch's tokens attend in parallel (each its own scratch); one token, or one thread,
+    // runs here.
+    if n == 1 || rayon::current_num_threads() == 1 {
+        let mut sc = std::mem::take(&mut s.attn_scratch);
+        for (t, out_t) in s.attn.chunks_exact_mut(n_head * hdv).enumerate() {
+            token(t, out_t, &mut sc);
+        }
+        s.attn_scratch = sc;
+    } else {
+        s.attn
+            .par_chunks_exact_mut(n_head * hdv)
+            .enumerate()
+            .for_each_init(AttnScratch::default, |sc, (t, out_t)| token(t, out_t, sc));
     }
 
     s.o.resize(n * d, 0.0);
@@ -524,7 +534,9 @@ fn attend(
         sum = sum * ms + vs;
     }
     let inv = if sum == 0.0 { 0.0 } else { 1.0 / sum };
-    out.iter_mut().zip(acc.iter()).for_each(|(o, &a)| *o = a * inv);
+    out.iter_mut()
+        .zip(acc.iter())
+        .for_each(|(o, &a)| *o = a * inv);
 }
 
 /// [`attend`] over an f32 cache, as ggml-cpu's flash-attention kernel does when K and V

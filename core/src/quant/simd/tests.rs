@@ -276,7 +276,11 @@ fn f16_attention_helpers_are_bit_identical() {
             .collect();
         let vf: Vec<f32> = v.iter().map(|&h| f16::from_bits(h).to_f32()).collect();
         let mut accf: Vec<f32> = acc.iter().map(|&h| f16::from_bits(h).to_f32()).collect();
-        let bits = |a: &[f32]| a.iter().map(|&x| f16::from_f32(x).to_bits()).collect::<Vec<_>>();
+        let bits = |a: &[f32]| {
+            a.iter()
+                .map(|&x| f16::from_f32(x).to_bits())
+                .collect::<Vec<_>>()
+        };
         for s in [0.37f32, 1.0, 1e-3, 0.999] {
             acc.iter_mut()
                 .for_each(|a| *a = f16::from_f32(f16::from_bits(*a).to_f32() * s).to_bits());
@@ -325,7 +329,13 @@ fn f16_attention_helpers_match_scalar_on_all_values() {
         for s in [0.37f32, 1.0, 1e-3, 3.0e4, -2.5, 1e-7, 0.5] {
             let acc: Vec<f32> = (0..n).map(|_| half(&mut rng)).collect();
             let v: Vec<f32> = (0..n)
-                .map(|i| if i % 3 == 0 { tie(&mut rng) } else { half(&mut rng) })
+                .map(|i| {
+                    if i % 3 == 0 {
+                        tie(&mut rng)
+                    } else {
+                        half(&mut rng)
+                    }
+                })
                 .collect();
             let (mut got, mut want) = (acc.clone(), acc.clone());
             super::f16r_scale(&mut got, s);
@@ -411,6 +421,10 @@ fn tiled_dots_are_bit_identical_to_single_dots() {
         ] {
             assert!(tested.contains(&ty), "no {ty} tile tested");
         }
+    }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    for ty in [GgmlType::Q4_K, GgmlType::Q6_K] {
+        assert!(tested.contains(&ty), "no {ty} tile tested");
     }
 }
 

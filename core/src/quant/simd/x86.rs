@@ -916,7 +916,10 @@ fn f16_to_f32_row_avx2(src: &[u16], dst: &mut [f32]) {
     let (sc, sr) = src[..n].as_chunks::<8>();
     for (d, s) in dc.iter_mut().zip(sc) {
         // SAFETY: `s` is 16 readable bytes; `loadu` has no alignment requirement.
-        st8(d, _mm256_cvtph_ps(unsafe { _mm_loadu_si128(s.as_ptr().cast()) }));
+        st8(
+            d,
+            _mm256_cvtph_ps(unsafe { _mm_loadu_si128(s.as_ptr().cast()) }),
+        );
     }
     super::f16_to_f32_row_scalar(sr, dr);
 }

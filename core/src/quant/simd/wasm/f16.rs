@@ -35,11 +35,7 @@ fn f2h4(f: v128) -> v128 {
     let exp_bits = v128_and(u32x4_shr(base, 13), u32x4_splat(0x7C00));
     let mantissa_bits = v128_and(base, u32x4_splat(0x0FFF));
     let nan = u32x4_gt(shl1_w, u32x4_splat(0xFF00_0000));
-    let h = v128_bitselect(
-        u32x4_splat(0x7E00),
-        i32x4_add(exp_bits, mantissa_bits),
-        nan,
-    );
+    let h = v128_bitselect(u32x4_splat(0x7E00), i32x4_add(exp_bits, mantissa_bits), nan);
     v128_or(u32x4_shr(sign, 16), h)
 }
 
