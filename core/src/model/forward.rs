@@ -4,6 +4,7 @@
 //! come from [`ModelConfig`] and the optional weights in [`LayerWeights`].
 
 use half::f16;
+use rayon::prelude::*;
 
 use super::config::{Architecture, ModelConfig};
 use super::matmul::{MatmulScratch, matmul};
@@ -177,13 +178,15 @@ pub struct ForwardScratch {
     o: Vec<f32>,
     gate: Vec<f32>,
     up: Vec<f32>,
-    qf: Vec<f32>,
-    scores: Vec<f32>,
-    acc16: Vec<f16>,
-    acc32: Vec<f32>,
+    attn_scratch: AttnScratch,
+    kf: Vec<f32>,
+    vf: Vec<f32>,
     rope: Vec<(f32, f32)>,
     mm: MatmulScratch,
 }
+
+/// One attention task's buffers: Q rounded to f16, the scores, the V accumulator.
+type AttnScratch = (Vec<f32>, Vec<f32>, Vec<f32>);
 
 /// Which positions of a batch need logits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -352,50 +355,75 @@ fn layer_forward(
 
     s.attn.resize(n * cfg.n_head * hdv, 0.0);
     let group = cfg.n_head / cfg.n_head_kv;
-    for t in 0..n {
+    // The first position any token of the batch attends to (starts only grow with `p`).
+    let lo = match (swa, cfg.sliding_window) {
+        (true, Some(win)) => (pos0 + 1).saturating_sub(win),
+        _ => 0,
+    };
+    // An f16 cache's rows `lo..` widened to f32 once per layer (exact), instead of once per
+    // query head and token.
+    if let (KvRows::F16(kc), KvRows::F16(vc)) = (kc, vc) {
+        use half::slice::HalfFloatSliceExt;
+        let hi = pos0 + n;
+        let widen = |src: &[f16], dim: usize, dst: &mut Vec<f32>| {
+            dst.resize((hi - lo) * dim, 0.0);
+            crate::quant::f16_to_f32_row(src[lo * dim..hi * dim].reinterpret_cast(), dst);
+        };
+        widen(kc, kv_dim, &mut s.kf);
+        widen(vc, v_dim, &mut s.vf);
+    }
+    // One token's heads; `sc` is the (qf, scores, acc) scratch of whoever runs it.
+    let (q_all, kf, vf) = (&s.q, &s.kf, &s.vf);
+    let n_head = cfg.n_head;
+    let token = |t: usize, out_t: &mut [f32], sc: &mut AttnScratch| {
         let p = pos0 + t;
         let start = match (swa, cfg.sliding_window) {
             (true, Some(win)) => (p + 1).saturating_sub(win),
             _ => 0,
         };
-        for h in 0..cfg.n_head {
-            let kvh = h / group;
-            let q = &s.q[t * q_dim + h * hd..t * q_dim + (h + 1) * hd];
-            let out = &mut s.attn[(t * cfg.n_head + h) * hdv..(t * cfg.n_head + h + 1) * hdv];
+        for (h, out) in out_t.chunks_exact_mut(hdv).enumerate() {
+            let q = &q_all[t * q_dim + h * hd..t * q_dim + (h + 1) * hd];
             let shape = Head {
-                kvh,
+                kvh: h / group,
                 hd,
                 hdv,
                 kv_dim,
                 v_dim,
             };
+            let (qf, scores, acc) = sc;
             match (kc, vc) {
-                (KvRows::F16(kc), KvRows::F16(vc)) => attend(
+                (KvRows::F16(_), KvRows::F16(_)) => attend(
                     q,
-                    kc,
-                    vc,
+                    kf,
+                    vf,
                     shape,
-                    start..p + 1,
+                    start - lo..p + 1 - lo,
                     kq_scale,
-                    &mut s.qf,
-                    &mut s.scores,
-                    &mut s.acc16,
+                    qf,
+                    scores,
+                    acc,
                     out,
                 ),
-                (KvRows::F32(kc), KvRows::F32(vc)) => attend_f32(
-                    q,
-                    kc,
-                    vc,
-                    shape,
-                    start..p + 1,
-                    kq_scale,
-                    &mut s.scores,
-                    &mut s.acc32,
-                    out,
-                ),
+                (KvRows::F32(kc), KvRows::F32(vc)) => {
+                    attend_f32(q, kc, vc, shape, start..p + 1, kq_scale, scores, acc, out)
+                }
                 _ => unreachable!("keys and values share one cache type"),
             }
         }
+    };
+    // A batch's tokens attend in parallel (each its own scratch); one token, or one thread,
+    // runs here.
+    if n == 1 || rayon::current_num_threads() == 1 {
+        let mut sc = std::mem::take(&mut s.attn_scratch);
+        for (t, out_t) in s.attn.chunks_exact_mut(n_head * hdv).enumerate() {
+            token(t, out_t, &mut sc);
+        }
+        s.attn_scratch = sc;
+    } else {
+        s.attn
+            .par_chunks_exact_mut(n_head * hdv)
+            .enumerate()
+            .for_each_init(AttnScratch::default, |sc, (t, out_t)| token(t, out_t, sc));
     }
 
     s.o.resize(n * d, 0.0);
@@ -439,11 +467,6 @@ fn layer_forward(
     s.x.iter_mut().zip(&s.o).for_each(|(x, &o)| *x += o);
 }
 
-/// Attention of one query head over cached positions `range`, computed as
-/// ggml-cpu's flash-attention kernel does for an f16 cache (llama.cpp's
-/// default): Q rounded to f16, `K·Q` in f32, an online softmax, and the
-/// weighted sum of V accumulated in f16. Keeping its rounding points keeps
-/// our logits within noise of llama.cpp's.
 /// Where one query head reads the cache: its KV head `kvh`, the key and value head sizes,
 /// and the key and value row strides.
 #[derive(Clone, Copy)]
@@ -455,11 +478,17 @@ struct Head {
     v_dim: usize,
 }
 
+/// Attention of one query head over cached positions `range`, computed as
+/// ggml-cpu's flash-attention kernel does for an f16 cache (llama.cpp's
+/// default): Q rounded to f16, `K·Q` in f32, an online softmax, and the
+/// weighted sum of V accumulated in f16. Keeping its rounding points keeps
+/// our logits within noise of llama.cpp's.
+/// `kc` and `vc` are the cache's f16 rows widened to f32 (exact), `range` indexes them.
 #[allow(clippy::too_many_arguments)]
 fn attend(
     q: &[f32],
-    kc: &[f16],
-    vc: &[f16],
+    kc: &[f32],
+    vc: &[f32],
     Head {
         kvh,
         hd,
@@ -471,26 +500,23 @@ fn attend(
     scale: f32,
     qf: &mut Vec<f32>,
     scores: &mut Vec<f32>,
-    acc: &mut Vec<f16>,
+    acc: &mut Vec<f32>,
     out: &mut [f32],
 ) {
-    use half::slice::HalfFloatSliceExt;
     // Q rounded to f16 (as ggml stores it), widened back once.
     qf.clear();
     qf.extend(q.iter().map(|&v| f16::from_f32(v).to_f32()));
+    // The f16 accumulator, held as f32s that are always f16 values.
     acc.clear();
-    acc.resize(hdv, f16::ZERO);
-    let accb: &mut [u16] = acc.reinterpret_cast_mut();
+    acc.resize(hdv, 0.0);
     // All K·Q dots first (each summed in order, exactly as one at a time).
-    let kb: &[u16] = kc.reinterpret_cast();
     let n = range.len();
     scores.clear();
     scores.resize(n, 0.0);
     if n > 0 {
         let first = range.start * kv_dim + kvh * hd;
-        crate::quant::f16_dots(qf, &kb[first..], kv_dim, scores);
+        crate::quant::f32_dots(qf, &kc[first..], kv_dim, scores);
     }
-    let vb: &[u16] = vc.reinterpret_cast();
     let mut sum = 0f32;
     let mut max = f32::NEG_INFINITY;
     for (j, &dot) in range.zip(scores.iter()) {
@@ -499,18 +525,18 @@ fn attend(
         if s > max {
             ms = libm::expf(max - s);
             max = s;
-            crate::quant::f16_scale(accb, ms);
+            crate::quant::f16r_scale(acc, ms);
         } else {
             vs = libm::expf(s - max);
         }
-        let v = &vb[j * v_dim + kvh * hdv..j * v_dim + (kvh + 1) * hdv];
-        crate::quant::f16_mad(accb, v, vs);
+        let v = &vc[j * v_dim + kvh * hdv..j * v_dim + (kvh + 1) * hdv];
+        crate::quant::f16r_mad(acc, v, vs);
         sum = sum * ms + vs;
     }
     let inv = if sum == 0.0 { 0.0 } else { 1.0 / sum };
     out.iter_mut()
         .zip(acc.iter())
-        .for_each(|(o, &a)| *o = a.to_f32() * inv);
+        .for_each(|(o, &a)| *o = a * inv);
 }
 
 /// [`attend`] over an f32 cache, as ggml-cpu's flash-attention kernel does when K and V

@@ -130,49 +130,91 @@ pub fn level() -> &'static str {
 }
 
 // ---------------------------------------------------------------------------
-// f16 helpers for attention over an f16 KV cache. Each gives exactly the result of its
-// plain scalar definition (same roundings, same order of additions), just faster.
+// Helpers for attention over an f16 KV cache (ggml-cpu's flash-attention rounding): the
+// cached keys and values are widened to f32 once per layer ([`f16_to_f32_row`]), and the
+// running weighted sum of values is kept in f32 lanes that always hold f16 values
+// ([`f16r_scale`], [`f16r_mad`] round every result to f16 as ggml's f16 accumulator does).
+// Each gives exactly the result of its plain scalar definition (same roundings, same order
+// of additions), just faster.
 
-/// `out[j] = Σᵢ f32(k[j·stride + i]) · q[i]`, summed from `i = 0` upwards in f32 (starting
-/// from `-0.0`, as `Iterator::sum`), for `i < q.len()`.
-pub(crate) fn f16_dots(q: &[f32], k: &[u16], stride: usize, out: &mut [f32]) {
+/// `x` rounded to the nearest IEEE half (ties to even), as an f32.
+#[inline(always)]
+fn round_f16(x: f32) -> f32 {
+    super::f16_to_f32(super::f32_to_f16(x))
+}
+
+/// `dst[i] = f32(src[i])` (exact), for `i < dst.len().min(src.len())`.
+pub(crate) fn f16_to_f32_row(src: &[u16], dst: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if x86::detected() {
+        return x86::f16_to_f32_row(src, dst);
+    }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    return wasm::f16_to_f32_row(src, dst);
+    #[allow(unreachable_code)]
+    f16_to_f32_row_scalar(src, dst);
+}
+
+fn f16_to_f32_row_scalar(src: &[u16], dst: &mut [f32]) {
+    for (d, &h) in dst.iter_mut().zip(src) {
+        *d = super::f16_to_f32(h.to_le_bytes());
+    }
+}
+
+/// `out[j] = Σᵢ k[j·stride + i] · q[i]`, summed from `i = 0` upwards in f32 (starting from
+/// `-0.0`, as `Iterator::sum`), for `i < q.len()`.
+pub(crate) fn f32_dots(q: &[f32], k: &[f32], stride: usize, out: &mut [f32]) {
     assert!(out.is_empty() || (out.len() - 1) * stride + q.len() <= k.len());
     #[cfg(target_arch = "x86_64")]
     if x86::detected() {
-        return x86::f16_dots(q, k, stride, out);
+        return x86::f32_dots(q, k, stride, out);
     }
-    f16_dots_scalar(q, k, stride, out);
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    return wasm::f32_dots(q, k, stride, out);
+    #[allow(unreachable_code)]
+    f32_dots_scalar(q, k, stride, out);
 }
 
-fn f16_dots_scalar(q: &[f32], k: &[u16], stride: usize, out: &mut [f32]) {
+fn f32_dots_scalar(q: &[f32], k: &[f32], stride: usize, out: &mut [f32]) {
     for (j, o) in out.iter_mut().enumerate() {
         let row = &k[j * stride..j * stride + q.len()];
-        *o = row.iter().zip(q).fold(-0.0f32, |s, (&a, &b)| {
-            s + super::f16_to_f32(a.to_le_bytes()) * b
-        });
+        *o = row.iter().zip(q).fold(-0.0f32, |s, (&a, &b)| s + a * b);
     }
 }
 
-/// `acc[i] = f16(f32(acc[i]) · s)`, rounding to nearest even.
-pub(crate) fn f16_scale(acc: &mut [u16], s: f32) {
+/// `acc[i] = f16(acc[i] · s)` as an f32, rounding to nearest even.
+pub(crate) fn f16r_scale(acc: &mut [f32], s: f32) {
     #[cfg(target_arch = "x86_64")]
     if x86::detected() {
-        return x86::f16_scale(acc, s);
+        return x86::f16r_scale(acc, s);
     }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    return wasm::f16r_scale(acc, s);
+    #[allow(unreachable_code)]
+    f16r_scale_scalar(acc, s);
+}
+
+fn f16r_scale_scalar(acc: &mut [f32], s: f32) {
     for a in acc {
-        *a = u16::from_le_bytes(super::f32_to_f16(super::f16_to_f32(a.to_le_bytes()) * s));
+        *a = round_f16(*a * s);
     }
 }
 
-/// `acc[i] = f16(f32(acc[i]) + f32(v[i]) · s)` (a multiply, then an add: no fused rounding).
-pub(crate) fn f16_mad(acc: &mut [u16], v: &[u16], s: f32) {
+/// `acc[i] = f16(acc[i] + v[i] · s)` as an f32 (a multiply, then an add: no fused rounding).
+pub(crate) fn f16r_mad(acc: &mut [f32], v: &[f32], s: f32) {
     assert_eq!(acc.len(), v.len());
     #[cfg(target_arch = "x86_64")]
     if x86::detected() {
-        return x86::f16_mad(acc, v, s);
+        return x86::f16r_mad(acc, v, s);
     }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    return wasm::f16r_mad(acc, v, s);
+    #[allow(unreachable_code)]
+    f16r_mad_scalar(acc, v, s);
+}
+
+fn f16r_mad_scalar(acc: &mut [f32], v: &[f32], s: f32) {
     for (a, &b) in acc.iter_mut().zip(v) {
-        let x = super::f16_to_f32(a.to_le_bytes()) + super::f16_to_f32(b.to_le_bytes()) * s;
-        *a = u16::from_le_bytes(super::f32_to_f16(x));
+        *a = round_f16(*a + b * s);
     }
 }

@@ -235,8 +235,8 @@ fn simd_activation_quantizers_are_bit_identical() {
     }
 }
 
-/// The attention helpers against their plain definitions with the `half` crate (what
-/// `attend` computed before), bit for bit.
+/// The f16-cache attention helpers against their plain definitions with the `half` crate
+/// (what `attend` computed on f16 rows and an f16 accumulator before), bit for bit.
 #[test]
 fn f16_attention_helpers_are_bit_identical() {
     use half::f16;
@@ -247,11 +247,16 @@ fn f16_attention_helpers_are_bit_identical() {
         let k: Vec<u16> = (0..rows * stride)
             .map(|_| f16::from_f32(rng.unit() * 4.0).to_bits())
             .collect();
+        let mut kf = vec![0f32; k.len()];
+        super::f16_to_f32_row(&k, &mut kf);
+        for (&h, &f) in k.iter().zip(&kf) {
+            assert_eq!(f.to_bits(), f16::from_bits(h).to_f32().to_bits());
+        }
         let q: Vec<f32> = (0..hd)
             .map(|_| f16::from_f32(rng.unit() * 3.0).to_f32())
             .collect();
         let mut out = vec![0f32; rows];
-        super::f16_dots(&q, &k[hd..], stride, &mut out);
+        super::f32_dots(&q, &kf[hd..], stride, &mut out);
         for (j, &o) in out.iter().enumerate() {
             let row = &k[hd + j * stride..hd + j * stride + hd];
             let want: f32 = row
@@ -269,19 +274,81 @@ fn f16_attention_helpers_are_bit_identical() {
         let v: Vec<u16> = (0..n)
             .map(|_| f16::from_f32(rng.unit() * 2.0).to_bits())
             .collect();
+        let vf: Vec<f32> = v.iter().map(|&h| f16::from_bits(h).to_f32()).collect();
+        let mut accf: Vec<f32> = acc.iter().map(|&h| f16::from_bits(h).to_f32()).collect();
+        let bits = |a: &[f32]| {
+            a.iter()
+                .map(|&x| f16::from_f32(x).to_bits())
+                .collect::<Vec<_>>()
+        };
         for s in [0.37f32, 1.0, 1e-3, 0.999] {
-            let mut want = acc.clone();
-            want.iter_mut()
+            acc.iter_mut()
                 .for_each(|a| *a = f16::from_f32(f16::from_bits(*a).to_f32() * s).to_bits());
-            super::f16_scale(&mut acc, s);
-            assert_eq!(acc, want, "scale {s}");
-            let mut want = acc.clone();
-            want.iter_mut().zip(&v).for_each(|(a, &b)| {
+            super::f16r_scale(&mut accf, s);
+            assert_eq!(bits(&accf), acc, "scale {s}");
+            acc.iter_mut().zip(&v).for_each(|(a, &b)| {
                 let x = f16::from_bits(*a).to_f32() + f16::from_bits(b).to_f32() * s;
                 *a = f16::from_f32(x).to_bits();
             });
-            super::f16_mad(&mut acc, &v, s);
-            assert_eq!(acc, want, "mad {s}");
+            super::f16r_mad(&mut accf, &vf, s);
+            assert_eq!(bits(&accf), acc, "mad {s}");
+        }
+    }
+}
+
+/// The SIMD attention helpers against the scalar ones on every kind of value: halves from
+/// random bit patterns (subnormals, infinities, NaNs), sums that overflow to infinity, round
+/// into subnormals or sit on rounding ties. Two NaNs count as equal (payloads are not
+/// specified).
+#[test]
+fn f16_attention_helpers_match_scalar_on_all_values() {
+    let same = |a: f32, b: f32| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
+    let mut rng = Rng(0x0bad_cafe_f16f_16f1);
+    for hd in [8usize, 64, 256, 24, 6] {
+        let stride = hd + 16;
+        let rows = 13;
+        let k: Vec<u16> = (0..rows * stride).map(|_| rng.next() as u16).collect();
+        let (mut kf, mut kw) = (vec![0f32; k.len()], vec![0f32; k.len()]);
+        super::f16_to_f32_row(&k, &mut kf);
+        super::f16_to_f32_row_scalar(&k, &mut kw);
+        for (i, (&a, &b)) in kf.iter().zip(&kw).enumerate() {
+            assert!(same(a, b), "widen {:#06x} at {i}: {a} vs {b}", k[i]);
+        }
+        let q: Vec<f32> = (0..hd).map(|_| rng.unit() * 8.0).collect();
+        let mut out = vec![0f32; rows];
+        let mut want = vec![0f32; rows];
+        super::f32_dots(&q, &kw, stride, &mut out);
+        super::f32_dots_scalar(&q, &kw, stride, &mut want);
+        for (j, (&o, &w)) in out.iter().zip(&want).enumerate() {
+            assert!(same(o, w), "dots hd={hd} row {j}: {o} vs {w}");
+        }
+        let n = hd + 5;
+        // Exact halves (as the accumulator always holds), and values on rounding ties.
+        let half = |r: &mut Rng| kw[(r.next() % kw.len() as u64) as usize];
+        let tie = |r: &mut Rng| f32::from_bits((half(r).to_bits() & !0x1FFF) | 0x1000);
+        for s in [0.37f32, 1.0, 1e-3, 3.0e4, -2.5, 1e-7, 0.5] {
+            let acc: Vec<f32> = (0..n).map(|_| half(&mut rng)).collect();
+            let v: Vec<f32> = (0..n)
+                .map(|i| {
+                    if i % 3 == 0 {
+                        tie(&mut rng)
+                    } else {
+                        half(&mut rng)
+                    }
+                })
+                .collect();
+            let (mut got, mut want) = (acc.clone(), acc.clone());
+            super::f16r_scale(&mut got, s);
+            super::f16r_scale_scalar(&mut want, s);
+            for (i, (&g, &w)) in got.iter().zip(&want).enumerate() {
+                assert!(same(g, w), "scale {s} at {i}: {g} vs {w}");
+            }
+            let (mut got, mut want) = (acc.clone(), acc);
+            super::f16r_mad(&mut got, &v, s);
+            super::f16r_mad_scalar(&mut want, &v, s);
+            for (i, (&g, &w)) in got.iter().zip(&want).enumerate() {
+                assert!(same(g, w), "mad {s} at {i}: {g} vs {w}");
+            }
         }
     }
 }
@@ -354,6 +421,10 @@ fn tiled_dots_are_bit_identical_to_single_dots() {
         ] {
             assert!(tested.contains(&ty), "no {ty} tile tested");
         }
+    }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    for ty in [GgmlType::Q4_K, GgmlType::Q6_K] {
+        assert!(tested.contains(&ty), "no {ty} tile tested");
     }
 }
 

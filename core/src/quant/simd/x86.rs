@@ -801,40 +801,52 @@ fn quantize_q8_k(src: &[f32], dst: &mut [BlockQ8K]) {
 }
 
 // ---------------------------------------------------------------------------
-// f16 attention helpers (see `super::f16_dots` etc. for the exact semantics).
+// f16-cache attention helpers (see `super::f32_dots` etc. for the exact semantics).
 
 /// Safe entry point; callers check [`detected`] first.
-pub(crate) fn f16_dots(q: &[f32], k: &[u16], stride: usize, out: &mut [f32]) {
-    // SAFETY: `super::f16_dots` calls this only after `detected()`; it checked that every
+pub(crate) fn f16_to_f32_row(src: &[u16], dst: &mut [f32]) {
+    // SAFETY: called only after `detected()`.
+    unsafe { f16_to_f32_row_avx2(src, dst) }
+}
+
+/// Safe entry point; callers check [`detected`] first.
+pub(crate) fn f32_dots(q: &[f32], k: &[f32], stride: usize, out: &mut [f32]) {
+    // SAFETY: `super::f32_dots` calls this only after `detected()`; it checked that every
     // row `j < out.len()` lies inside `k`.
-    unsafe { f16_dots_avx2(q, k, stride, out) }
+    unsafe { f32_dots_avx2(q, k, stride, out) }
 }
 
 /// Safe entry point; callers check [`detected`] first.
-pub(crate) fn f16_scale(acc: &mut [u16], s: f32) {
+pub(crate) fn f16r_scale(acc: &mut [f32], s: f32) {
     // SAFETY: called only after `detected()`.
-    unsafe { f16_scale_avx2(acc, s) }
+    unsafe { f16r_scale_avx2(acc, s) }
 }
 
 /// Safe entry point; callers check [`detected`] first.
-pub(crate) fn f16_mad(acc: &mut [u16], v: &[u16], s: f32) {
+pub(crate) fn f16r_mad(acc: &mut [f32], v: &[f32], s: f32) {
     // SAFETY: called only after `detected()`.
-    unsafe { f16_mad_avx2(acc, v, s) }
+    unsafe { f16r_mad_avx2(acc, v, s) }
 }
 
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn ld8h(p: &[u16; 8]) -> __m256 {
-    // SAFETY: `p` is 16 readable bytes; `loadu` has no alignment requirement.
-    _mm256_cvtph_ps(unsafe { _mm_loadu_si128(p.as_ptr().cast()) })
+fn ld8(p: &[f32; 8]) -> __m256 {
+    // SAFETY: `p` is 32 readable bytes; `loadu` has no alignment requirement.
+    unsafe { _mm256_loadu_ps(p.as_ptr()) }
 }
 
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn st8h(p: &mut [u16; 8], v: __m256) {
-    let h = _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(v);
-    // SAFETY: `p` is 16 writable bytes; `storeu` has no alignment requirement.
-    unsafe { _mm_storeu_si128(p.as_mut_ptr().cast(), h) }
+fn st8(p: &mut [f32; 8], v: __m256) {
+    // SAFETY: `p` is 32 writable bytes; `storeu` has no alignment requirement.
+    unsafe { _mm256_storeu_ps(p.as_mut_ptr(), v) }
+}
+
+/// Eight floats rounded to f16 and back (F16C: ties to even, as the scalar `f32_to_f16`).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn round8(v: __m256) -> __m256 {
+    _mm256_cvtph_ps(_mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(v))
 }
 
 /// Transposes an 8×8 block of floats.
@@ -872,10 +884,10 @@ fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
 /// Eight rows at a time, one row per lane: each lane adds its products in the scalar
 /// order (multiply, then add; no FMA), so every result is bit-identical to the scalar sum.
 #[target_feature(enable = "avx2,fma,f16c")]
-fn f16_dots_avx2(q: &[f32], k: &[u16], stride: usize, out: &mut [f32]) {
+fn f32_dots_avx2(q: &[f32], k: &[f32], stride: usize, out: &mut [f32]) {
     let hd = q.len();
     if !hd.is_multiple_of(8) {
-        return super::f16_dots_scalar(q, k, stride, out);
+        return super::f32_dots_scalar(q, k, stride, out);
     }
     let (blocks, rest) = out.as_chunks_mut::<8>();
     for (b, o) in blocks.iter_mut().enumerate() {
@@ -884,43 +896,51 @@ fn f16_dots_avx2(q: &[f32], k: &[u16], stride: usize, out: &mut [f32]) {
         for (c, qc) in q.as_chunks::<8>().0.iter().enumerate() {
             let rows: [__m256; 8] = std::array::from_fn(|r| {
                 let s = (j0 + r) * stride + 8 * c;
-                ld8h(k[s..s + 8].try_into().unwrap())
+                ld8(k[s..s + 8].try_into().unwrap())
             });
             let t = transpose8(rows);
             for i in 0..8 {
                 acc = _mm256_add_ps(acc, _mm256_mul_ps(t[i], _mm256_set1_ps(qc[i])));
             }
         }
-        // SAFETY: `o` is 8 writable floats; `storeu` has no alignment requirement.
-        unsafe { _mm256_storeu_ps(o.as_mut_ptr(), acc) };
+        st8(o, acc);
     }
     let done = blocks.len() * 8;
-    super::f16_dots_scalar(q, &k[(done * stride).min(k.len())..], stride, rest);
+    super::f32_dots_scalar(q, &k[(done * stride).min(k.len())..], stride, rest);
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-fn f16_scale_avx2(acc: &mut [u16], s: f32) {
+fn f16_to_f32_row_avx2(src: &[u16], dst: &mut [f32]) {
+    let n = src.len().min(dst.len());
+    let (dc, dr) = dst[..n].as_chunks_mut::<8>();
+    let (sc, sr) = src[..n].as_chunks::<8>();
+    for (d, s) in dc.iter_mut().zip(sc) {
+        // SAFETY: `s` is 16 readable bytes; `loadu` has no alignment requirement.
+        st8(
+            d,
+            _mm256_cvtph_ps(unsafe { _mm_loadu_si128(s.as_ptr().cast()) }),
+        );
+    }
+    super::f16_to_f32_row_scalar(sr, dr);
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn f16r_scale_avx2(acc: &mut [f32], s: f32) {
     let (c, rest) = acc.as_chunks_mut::<8>();
     let m = _mm256_set1_ps(s);
     for a in c {
-        st8h(a, _mm256_mul_ps(ld8h(a), m));
+        st8(a, round8(_mm256_mul_ps(ld8(a), m)));
     }
-    for a in rest {
-        *a = u16::from_le_bytes(f32_to_f16(super::super::f16_to_f32(a.to_le_bytes()) * s));
-    }
+    super::f16r_scale_scalar(rest, s);
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-fn f16_mad_avx2(acc: &mut [u16], v: &[u16], s: f32) {
+fn f16r_mad_avx2(acc: &mut [f32], v: &[f32], s: f32) {
     let (c, rest) = acc.as_chunks_mut::<8>();
     let (vc, vr) = v.as_chunks::<8>();
     let m = _mm256_set1_ps(s);
     for (a, b) in c.iter_mut().zip(vc) {
-        st8h(a, _mm256_add_ps(ld8h(a), _mm256_mul_ps(ld8h(b), m)));
+        st8(a, round8(_mm256_add_ps(ld8(a), _mm256_mul_ps(ld8(b), m))));
     }
-    for (a, &b) in rest.iter_mut().zip(vr) {
-        let f = super::super::f16_to_f32;
-        let x = f(a.to_le_bytes()) + f(b.to_le_bytes()) * s;
-        *a = u16::from_le_bytes(f32_to_f16(x));
-    }
+    super::f16r_mad_scalar(rest, vr, s);
 }

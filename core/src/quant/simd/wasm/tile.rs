@@ -1,4 +1,4 @@
-//! simd128 matrix–matrix tiles (Q4_0, Q4_1, Q5_0, Q8_0): `R` weight rows × `C` activation
+//! simd128 matrix–matrix tiles (Q4_0, Q4_1, Q5_0, Q8_0, Q4_K, Q6_K): `R` weight rows × `C` activation
 //! rows at once, for batched prompt processing, as the AVX2 tiles do on x86-64. Each weight
 //! block is unpacked and widened to i16 once for all `C` tokens, each activation block
 //! widened once for all `R` rows (the single-row kernels in `super` widen both for every
@@ -6,17 +6,23 @@
 //! i32 block sums (integer sums, regrouped only within a lane, are exact), the same
 //! `convert · splat(d_w · d_x)` added into one f32x4 accumulator per output block by block,
 //! the same final reduction — so each tile result is bit-identical to [`super::vec_dot`]'s.
+//! The K-quant tiles keep each super-block's sums in integers to the end as the single
+//! kernels do (any grouping of exact integer sums is the same integer), then take the
+//! single kernels' float steps.
 
 use core::arch::wasm32::*;
 
 use super::super::super::q4_0::BlockQ4_0;
 use super::super::super::q4_1::BlockQ4_1;
+use super::super::super::q4_k::{BlockQ4K, mins_dot_bsums, scales_mins_k4};
 use super::super::super::q5_0::BlockQ5_0;
+use super::super::super::q6_k::BlockQ6K;
 use super::super::super::q8_0::BlockQ8_0;
 use super::super::super::q8_1::BlockQ8_1;
+use super::super::super::q8_k::BlockQ8K;
 use super::super::super::{RawBlock, as_blocks, f16_to_f32};
 use super::super::{DotFn, TileFn};
-use super::{fifth_bits, halves, hsum_f, nibbles};
+use super::{fifth_bits, halves, hsum_f, hsum_i, ld, ldi, nibbles};
 use crate::GgmlType;
 
 /// The simd128 tile kernel for `ty`, if there is one.
@@ -27,6 +33,8 @@ pub(crate) fn dot_tile(ty: GgmlType) -> Option<TileFn> {
         Q4_1 => tile_q4_1,
         Q5_0 => tile_q5_0,
         Q8_0 => tile_q8_0,
+        Q4_K => tile_q4_k,
+        Q6_K => tile_q6_k,
         _ => return None,
     })
 }
@@ -89,6 +97,8 @@ tile_wrappers! {
     tile_q4_1 => q4_1(BlockQ4_1, BlockQ8_1) [2 x 2], q4_1;
     tile_q5_0 => q5_0(BlockQ5_0, BlockQ8_0) [2 x 2], q5_0;
     tile_q8_0 => q8_0(BlockQ8_0, BlockQ8_0) [2 x 2], q8_0;
+    tile_q4_k => q4_k(BlockQ4K, BlockQ8K) [2 x 2], q4_k;
+    tile_q6_k => q6_k(BlockQ6K, BlockQ8K) [2 x 2], q6_k;
 }
 
 /// Blocks per row, checked equal across the tile (the driver hands out whole rows).
@@ -229,4 +239,113 @@ fn q4_1<const R: usize, const C: usize>(
         }
     }
     out
+}
+
+/// 32 activation quants of a Q8_K block (`q8[i]`, `q8[i + 1]`: 16 each), widened.
+#[inline(always)]
+fn q8k_32(bx: &BlockQ8K, i: usize) -> [v128; 4] {
+    let q8 = bx.qs.as_chunks::<16>().0;
+    widen(ldi(&q8[i]), ldi(&q8[i + 1]))
+}
+
+/// The single `q4_k`'s integer sums per super-block: for each 64-element chunk `c`, the low
+/// nibbles (scale `2c`) and the high nibbles (scale `2c + 1`) against their 32 quants.
+fn q4_k<const R: usize, const C: usize>(w: [&[BlockQ4K]; R], x: [&[BlockQ8K]; C]) -> [[f32; C]; R] {
+    let n = blocks(&w, &x);
+    let mut sumf = [[0f32; C]; R];
+    for b in 0..n {
+        let sm: [([u8; 8], [u8; 8]); R] = std::array::from_fn(|r| scales_mins_k4(&w[r][b].scales));
+        let mut isum = [[i32x4_splat(0); C]; R];
+        for c in 0..4 {
+            for half in 0..2 {
+                let xs: [[v128; 4]; C] =
+                    std::array::from_fn(|t| q8k_32(&x[t][b], 4 * c + 2 * half));
+                for r in 0..R {
+                    let q4 = &w[r][b].qs.as_chunks::<16>().0[2 * c..2 * c + 2];
+                    let (l0, h0) = nibbles(&q4[0]);
+                    let (l1, h1) = nibbles(&q4[1]);
+                    let q = if half == 0 {
+                        widen(l0, l1)
+                    } else {
+                        widen(h0, h1)
+                    };
+                    let sc = i32x4_splat(sm[r].0[2 * c + half] as i32);
+                    for t in 0..C {
+                        isum[r][t] = i32x4_add(isum[r][t], i32x4_mul(block_sum(&q, &xs[t]), sc));
+                    }
+                }
+            }
+        }
+        for r in 0..R {
+            let bw = &w[r][b];
+            for t in 0..C {
+                let bx = &x[t][b];
+                let d = f16_to_f32(bw.d) * bx.d();
+                let dmin = f16_to_f32(bw.dmin) * bx.d();
+                sumf[r][t] +=
+                    d * hsum_i(isum[r][t]) as f32 - dmin * mins_dot_bsums(&sm[r].1, bx) as f32;
+            }
+        }
+    }
+    sumf
+}
+
+/// The single `q6_k`'s integer sums per super-block: 16-element groups `8h + 2k + p`,
+/// taken two at a time (`p = 0, 1`), each times its scale.
+fn q6_k<const R: usize, const C: usize>(w: [&[BlockQ6K]; R], x: [&[BlockQ8K]; C]) -> [[f32; C]; R] {
+    let n = blocks(&w, &x);
+    let m4 = u8x16_splat(0x0F);
+    let m3 = u8x16_splat(3);
+    let off = i8x16_splat(32);
+    let mut sumf = [[0f32; C]; R];
+    for b in 0..n {
+        let mut isum = [[i32x4_splat(0); C]; R];
+        for h in 0..2 {
+            for k in 0..4 {
+                // Groups g0 = 8h + 2k and g0 + 1 (p = 0, 1), 32 quants.
+                let g0 = 8 * h + 2 * k;
+                let xs: [[v128; 4]; C] = std::array::from_fn(|t| q8k_32(&x[t][b], g0));
+                for r in 0..R {
+                    let bw = &w[r][b];
+                    let ql = bw.ql.as_chunks::<16>().0;
+                    let qh = bw.qh.as_chunks::<16>().0;
+                    let q: [v128; 2] = std::array::from_fn(|p| {
+                        // Element group k of the single kernel's (h, p) step.
+                        let src = ld(&ql[4 * h + (k % 2) * 2 + p]);
+                        let lo = if k < 2 {
+                            v128_and(src, m4)
+                        } else {
+                            u8x16_shr(src, 4)
+                        };
+                        let hb = ld(&qh[2 * h + p]);
+                        let hi = i8x16_shl(v128_and(u8x16_shr(hb, 2 * k as u32), m3), 4);
+                        i8x16_sub(v128_or(lo, hi), off)
+                    });
+                    let q = widen(q[0], q[1]);
+                    // The two groups' products, each times its own scale.
+                    for t in 0..C {
+                        let s0 = i32x4_add(
+                            i32x4_dot_i16x8(q[0], xs[t][0]),
+                            i32x4_dot_i16x8(q[1], xs[t][1]),
+                        );
+                        let s1 = i32x4_add(
+                            i32x4_dot_i16x8(q[2], xs[t][2]),
+                            i32x4_dot_i16x8(q[3], xs[t][3]),
+                        );
+                        let sc0 = i32x4_splat(bw.scales[g0] as i32);
+                        let sc1 = i32x4_splat(bw.scales[g0 + 1] as i32);
+                        isum[r][t] = i32x4_add(isum[r][t], i32x4_mul(s0, sc0));
+                        isum[r][t] = i32x4_add(isum[r][t], i32x4_mul(s1, sc1));
+                    }
+                }
+            }
+        }
+        for r in 0..R {
+            for t in 0..C {
+                let bx = &x[t][b];
+                sumf[r][t] += f16_to_f32(w[r][b].d) * bx.d() * hsum_i(isum[r][t]) as f32;
+            }
+        }
+    }
+    sumf
 }
