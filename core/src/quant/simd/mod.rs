@@ -2,8 +2,9 @@
 //! [`VecDot`](super::VecDot) and [`quantize_activation_row`](super::quantize_activation_row).
 //!
 //! - x86-64: AVX2 + FMA + F16C, detected at run time (once) — see `x86.rs`; on CPUs with
-//!   AVX-512 F/BW/VNNI, Q4_0/Q4_1/Q5_0/Q8_0/Q4_K dots use `x86_avx512.rs` instead (bit-identical
-//!   results; `HEARTH_NO_AVX512` keeps the AVX2 ones).
+//!   AVX-512 F/BW/VL/VNNI, Q4_0/Q4_1/Q5_0/Q8_0/Q4_K dots use `x86_avx512.rs` instead, and the
+//!   Q4_0/Q4_1/Q5_0/Q8_0 prompt tiles `x86/tile_vnni.rs` (bit-identical results;
+//!   `HEARTH_NO_AVX512` keeps the AVX2 ones).
 //! - aarch64: NEON (always there), with `sdot` where `dotprod` is detected at run time — see
 //!   `aarch64.rs`.
 //! - wasm32: `simd128`, compiled in when the target feature is on (the wasm build enables it
