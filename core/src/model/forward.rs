@@ -379,6 +379,7 @@ fn layer_forward(
                     kq_scale,
                     &mut sc.qf,
                     &mut sc.scores,
+                    &mut sc.ex,
                     &mut sc.acc16,
                     out,
                 ),
@@ -390,6 +391,7 @@ fn layer_forward(
                     start..p + 1,
                     kq_scale,
                     &mut sc.scores,
+                    &mut sc.ex,
                     &mut sc.acc32,
                     out,
                 ),
@@ -451,11 +453,31 @@ fn layer_forward(
     s.x.iter_mut().zip(&s.o).for_each(|(x, &o)| *x += o);
 }
 
+/// The online softmax's exponentials, all at once (vectorised): walking the scaled scores
+/// as [`attend`] does, `ex[j]` is `expf(max - s)` where score `j` raises the running
+/// maximum and `expf(s - max)` otherwise — exactly the values the walk then uses.
+fn softmax_exps(scores: &[f32], scale: f32, ex: &mut Vec<f32>) {
+    let mut max = f32::NEG_INFINITY;
+    ex.clear();
+    ex.extend(scores.iter().map(|&dot| {
+        let s = dot * scale;
+        if s > max {
+            let a = max - s;
+            max = s;
+            a
+        } else {
+            s - max
+        }
+    }));
+    crate::quant::expf_batch(ex);
+}
+
 /// Buffers of one attention task (one per thread when tokens run in parallel).
 #[derive(Debug, Default)]
 struct AttnScratch {
     qf: Vec<f32>,
     scores: Vec<f32>,
+    ex: Vec<f32>,
     acc16: Vec<f16>,
     acc32: Vec<f32>,
 }
@@ -492,6 +514,7 @@ fn attend(
     scale: f32,
     qf: &mut Vec<f32>,
     scores: &mut Vec<f32>,
+    ex: &mut Vec<f32>,
     acc: &mut Vec<f16>,
     out: &mut [f32],
 ) {
@@ -512,17 +535,18 @@ fn attend(
         crate::quant::f16_dots(qf, &kb[first..], kv_dim, scores);
     }
     let vb: &[u16] = vc.reinterpret_cast();
+    softmax_exps(scores, scale, ex);
     let mut sum = 0f32;
     let mut max = f32::NEG_INFINITY;
-    for (j, &dot) in range.zip(scores.iter()) {
+    for ((j, &dot), &e) in range.zip(scores.iter()).zip(ex.iter()) {
         let s = dot * scale;
         let (mut ms, mut vs) = (1.0f32, 1.0f32);
         if s > max {
-            ms = libm::expf(max - s);
+            ms = e;
             max = s;
             crate::quant::f16_scale(accb, ms);
         } else {
-            vs = libm::expf(s - max);
+            vs = e;
         }
         let v = &vb[j * v_dim + kvh * hdv..j * v_dim + (kvh + 1) * hdv];
         crate::quant::f16_mad(accb, v, vs);
@@ -552,6 +576,7 @@ fn attend_f32(
     range: std::ops::Range<usize>,
     scale: f32,
     scores: &mut Vec<f32>,
+    ex: &mut Vec<f32>,
     acc: &mut Vec<f32>,
     out: &mut [f32],
 ) {
@@ -562,17 +587,18 @@ fn attend_f32(
         let k = &kc[j * kv_dim + kvh * hd..j * kv_dim + (kvh + 1) * hd];
         k.iter().zip(q).map(|(&a, &b)| a * b).sum::<f32>()
     }));
+    softmax_exps(scores, scale, ex);
     let mut sum = 0f32;
     let mut max = f32::NEG_INFINITY;
-    for (j, &dot) in range.zip(scores.iter()) {
+    for ((j, &dot), &e) in range.zip(scores.iter()).zip(ex.iter()) {
         let s = dot * scale;
         let (mut ms, mut vs) = (1.0f32, 1.0f32);
         if s > max {
-            ms = libm::expf(max - s);
+            ms = e;
             max = s;
             acc.iter_mut().for_each(|a| *a *= ms);
         } else {
-            vs = libm::expf(s - max);
+            vs = e;
         }
         let v = &vc[j * v_dim + kvh * hdv..j * v_dim + (kvh + 1) * hdv];
         acc.iter_mut().zip(v).for_each(|(a, &b)| *a += b * vs);

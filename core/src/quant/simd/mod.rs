@@ -154,6 +154,15 @@ fn f16_dots_scalar(q: &[f32], k: &[u16], stride: usize, out: &mut [f32]) {
     }
 }
 
+/// `x[i] = libm::expf(x[i])`, bit for bit (the attention's softmax exponentials).
+pub(crate) fn expf_batch(x: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if x86::detected() {
+        return x86::expf_batch(x);
+    }
+    x.iter_mut().for_each(|v| *v = libm::expf(*v));
+}
+
 /// `acc[i] = f16(f32(acc[i]) · s)`, rounding to nearest even.
 pub(crate) fn f16_scale(acc: &mut [u16], s: f32) {
     #[cfg(target_arch = "x86_64")]

@@ -480,3 +480,33 @@ fn avx512_vec_dot_is_bit_identical_to_avx2() {
         eprintln!("avx512-vnni kernels checked: {tested:?}");
     }
 }
+
+/// The batched `expf` against `libm::expf`, bit for bit, on a stride through every f32
+/// (all exponents, both signs, NaN and infinities) and densely over the softmax range.
+#[test]
+fn expf_batch_is_bit_identical_to_libm() {
+    let mut xs: Vec<f32> = (0..=u32::MAX).step_by(4093).map(f32::from_bits).collect();
+    let mut rng = Rng(0x0e0e_5eed_1234_4321);
+    xs.extend((0..200_000).map(|_| rng.unit() * 110.0 - 10.0));
+    xs.extend((0..4096).map(|i| -(i as f32) * 0.03125));
+    xs.extend([
+        0.0,
+        -0.0,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
+        -f32::NAN,
+        -87.33,
+        -103.98,
+    ]);
+    let mut ours = xs.clone();
+    super::expf_batch(&mut ours);
+    for (x, y) in xs.iter().zip(&ours) {
+        let want = libm::expf(*x);
+        assert!(
+            y.to_bits() == want.to_bits() || (y.is_nan() && want.is_nan()),
+            "expf({x:e} = {:#010x}): {y:e} vs libm {want:e}",
+            x.to_bits()
+        );
+    }
+}

@@ -27,8 +27,10 @@ use super::super::{QK_K, as_blocks, as_blocks_mut, f32_to_f16};
 use super::{ActFn, DotFn, TileFn};
 use crate::GgmlType;
 
+mod expf;
 mod tile;
 mod tile_vnni;
+pub(crate) use expf::expf_batch;
 #[cfg(test)]
 pub(crate) use tile_vnni::kernel_if_supported as vnni_tile_if_supported;
 
