@@ -93,8 +93,8 @@ fn check_real_model(file: &str, kv_type: KvType) {
 
 fn check_model_file(path: &std::path::Path, kv_type: KvType) {
     let file = &path.file_name().unwrap().to_string_lossy().into_owned();
-    let ours = Model::load_file(&path).unwrap();
-    let theirs = llama::Model::load(&path).unwrap();
+    let ours = Model::load_file(path).unwrap();
+    let theirs = llama::Model::load(path).unwrap();
     let mut ctx = llama_ctx(&theirs, 512, true);
     let mut ctx_off = llama_ctx(&theirs, 512, false);
     let mut session = Session::with_kv_type(ours.clone(), 512, kv_type).unwrap();
@@ -427,7 +427,7 @@ fn synthetic_models_match_llama_cpp_for_every_arch_and_type() {
             let path = dir.join(format!("{arch}-{ty}.gguf"));
             std::fs::write(&path, &bytes).unwrap();
 
-            let theirs = llama::Model::load(&path).unwrap();
+            let theirs = llama::Model::load(path).unwrap();
             let mut ctx = llama_ctx(&theirs, 64, true);
             let mut ctx_off = llama_ctx(&theirs, 64, false);
             let ours_bytes = ModelBytes::from_vec(bytes);

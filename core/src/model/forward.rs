@@ -7,7 +7,7 @@ use half::f16;
 
 use super::config::{Architecture, ModelConfig};
 use super::matmul::{MatmulScratch, matmul};
-use super::ops::{gelu, rms_norm, rms_norm_inplace, rope_apply, rope_cache, silu};
+use super::ops::{gelu, rms_norm, rms_norm_inplace, rope_apply, rope_cache};
 use super::weights::{LayerWeights, Weights};
 use super::{Activation, ModelError};
 
@@ -434,11 +434,7 @@ fn layer_forward(
     matmul(&l.ffn_gate, &s.xn, n, &mut s.gate, &mut s.mm);
     matmul(&l.ffn_up, &s.xn, n, &mut s.up, &mut s.mm);
     match cfg.activation {
-        Activation::Silu => s
-            .gate
-            .iter_mut()
-            .zip(&s.up)
-            .for_each(|(g, &u)| *g = silu(*g) * u),
+        Activation::Silu => silu_mul(&mut s.gate, &s.up),
         Activation::GeluTanh => s
             .gate
             .iter_mut()
@@ -451,6 +447,20 @@ fn layer_forward(
             .for_each(|r| rms_norm_inplace(r, pn, eps));
     }
     s.x.iter_mut().zip(&s.o).for_each(|(x, &o)| *x += o);
+}
+
+/// `gate[i] = silu(gate[i]) · up[i]`, bit-identical to `ops::silu(gate[i]) * up[i]`, with its exponentials
+/// computed in vectorised batches.
+fn silu_mul(gate: &mut [f32], up: &[f32]) {
+    let mut e = [0f32; 256];
+    for (g, u) in gate.chunks_mut(256).zip(up.chunks(256)) {
+        let e = &mut e[..g.len()];
+        e.iter_mut().zip(g.iter()).for_each(|(e, &g)| *e = -g);
+        crate::quant::expf_batch(e);
+        for ((g, &u), &e) in g.iter_mut().zip(u).zip(e.iter()) {
+            *g = *g / (1.0 + e) * u;
+        }
+    }
 }
 
 /// The online softmax's exponentials, all at once (vectorised): walking the scaled scores
@@ -608,4 +618,44 @@ fn attend_f32(
     out.iter_mut()
         .zip(acc.iter())
         .for_each(|(o, &a)| *o = a * inv);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The batched SiLU and softmax exponentials give exactly the scalar results.
+    #[test]
+    fn batched_exponentials_match_the_scalar_definitions() {
+        let mut seed = 0x1234_5678_9abc_def0u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 40) as f32 / (1u64 << 24) as f32 * 40.0 - 20.0
+        };
+        let gate: Vec<f32> = (0..1000).map(|_| next()).collect();
+        let up: Vec<f32> = (0..1000).map(|_| next()).collect();
+        let mut ours = gate.clone();
+        silu_mul(&mut ours, &up);
+        for i in 0..gate.len() {
+            let want = super::super::ops::silu(gate[i]) * up[i];
+            assert_eq!(ours[i].to_bits(), want.to_bits(), "{}", gate[i]);
+        }
+        let scores: Vec<f32> = (0..300).map(|_| next()).collect();
+        let mut ex = Vec::new();
+        softmax_exps(&scores, 0.125, &mut ex);
+        let mut max = f32::NEG_INFINITY;
+        for (&dot, &e) in scores.iter().zip(&ex) {
+            let s = dot * 0.125;
+            let want = if s > max {
+                let m = libm::expf(max - s);
+                max = s;
+                m
+            } else {
+                libm::expf(s - max)
+            };
+            assert_eq!(e.to_bits(), want.to_bits());
+        }
+    }
 }
