@@ -88,9 +88,14 @@ fn llama_ctx(m: &llama::Model, n_ctx: u32, flash_attn: bool) -> llama::Context<'
 }
 
 fn check_real_model(file: &str, kv_type: KvType) {
-    let path = model(file);
-    let ours = Model::load_file(&path).unwrap();
-    let theirs = llama::Model::load(&path).unwrap();
+    check_model_file(&model(file), kv_type, true);
+}
+
+/// `count_full_matches`: also require half of the prompts to match for all 24 tokens.
+fn check_model_file(path: &std::path::Path, kv_type: KvType, count_full_matches: bool) {
+    let file = &path.file_name().unwrap().to_string_lossy().into_owned();
+    let ours = Model::load_file(path).unwrap();
+    let theirs = llama::Model::load(path).unwrap();
     let mut ctx = llama_ctx(&theirs, 512, true);
     let mut ctx_off = llama_ctx(&theirs, 512, false);
     let mut session = Session::with_kv_type(ours.clone(), 512, kv_type).unwrap();
@@ -170,7 +175,7 @@ fn check_real_model(file: &str, kv_type: KvType) {
         );
     }
     assert!(
-        full_matches * 2 >= PROMPTS.len(),
+        !count_full_matches || full_matches * 2 >= PROMPTS.len(),
         "{file}: only {full_matches} of {} prompts match llama.cpp for {GREEDY_TOKENS} greedy tokens",
         PROMPTS.len()
     );
@@ -194,6 +199,37 @@ fn gemma3_matches_llama_cpp() {
 #[test]
 fn smollm2_f32_kv_matches_llama_cpp() {
     check_real_model(SMOLLM2, KvType::F32);
+}
+
+/// SmolLM2 requantized by llama.cpp's `llama_model_quantize` (as the bench does) to `ty`:
+/// Q8_0 and Q4_0 weights run through their own kernels (VNNI/AVX2 tiles, Q8_0 activations),
+/// so these check those paths on a real model: every prompt's top-10 logits within the
+/// tolerance, and every greedy divergence at a near-tie within llama.cpp's own noise. The
+/// count of prompts identical for all 24 tokens is not required here: on 2026-11-25 it was
+/// 3/10 (Q8_0) and 4/10 (Q4_0), every divergence a checked near-tie. llama.cpp runs these
+/// types through other paths than its per-row dots (Q4_0: a repacked 8×8 GEMM on AVX2,
+/// whose logits differ from its plain path by up to ~0.25 here; Q8_0: llamafile's
+/// tinyBLAS), a difference the flash-on/off noise estimate does not include.
+fn check_requantized(ty: llama::sys::llama_ftype, name: &str) {
+    let dir = std::env::temp_dir().join(format!("hearth-requant-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join(format!("SmolLM2-135M-Instruct.{name}.gguf"));
+    llama::quantize_model(&model(SMOLLM2), &out, ty, 2).unwrap();
+    let result = std::panic::catch_unwind(|| check_model_file(&out, KvType::F16, false));
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}
+
+#[test]
+fn smollm2_requantized_q8_0_matches_llama_cpp() {
+    check_requantized(llama::sys::LLAMA_FTYPE_MOSTLY_Q8_0, "Q8_0");
+}
+
+#[test]
+fn smollm2_requantized_q4_0_matches_llama_cpp() {
+    check_requantized(llama::sys::LLAMA_FTYPE_MOSTLY_Q4_0, "Q4_0");
 }
 
 #[test]
@@ -392,7 +428,7 @@ fn synthetic_models_match_llama_cpp_for_every_arch_and_type() {
             let path = dir.join(format!("{arch}-{ty}.gguf"));
             std::fs::write(&path, &bytes).unwrap();
 
-            let theirs = llama::Model::load(&path).unwrap();
+            let theirs = llama::Model::load(path).unwrap();
             let mut ctx = llama_ctx(&theirs, 64, true);
             let mut ctx_off = llama_ctx(&theirs, 64, false);
             let ours_bytes = ModelBytes::from_vec(bytes);

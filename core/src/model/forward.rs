@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use super::config::{Architecture, ModelConfig};
 use super::matmul::{MatmulScratch, matmul};
-use super::ops::{gelu, rms_norm, rms_norm_inplace, rope_apply, rope_cache, silu};
+use super::ops::{gelu, rms_norm, rms_norm_inplace, rope_apply, rope_cache};
 use super::weights::{LayerWeights, Weights};
 use super::{Activation, ModelError};
 
@@ -186,7 +186,7 @@ pub struct ForwardScratch {
 }
 
 /// One attention task's buffers: Q rounded to f16, the scores, the V accumulator.
-type AttnScratch = (Vec<f32>, Vec<f32>, Vec<f32>);
+type AttnScratch = (Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>);
 
 /// Which positions of a batch need logits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -372,7 +372,7 @@ fn layer_forward(
         widen(kc, kv_dim, &mut s.kf);
         widen(vc, v_dim, &mut s.vf);
     }
-    // One token's heads; `sc` is the (qf, scores, acc) scratch of whoever runs it.
+    // One token's heads; `sc` is the (qf, scores, acc, exps) scratch of whoever runs it.
     let (q_all, kf, vf) = (&s.q, &s.kf, &s.vf);
     let n_head = cfg.n_head;
     let token = |t: usize, out_t: &mut [f32], sc: &mut AttnScratch| {
@@ -390,7 +390,7 @@ fn layer_forward(
                 kv_dim,
                 v_dim,
             };
-            let (qf, scores, acc) = sc;
+            let (qf, scores, acc, ex) = sc;
             match (kc, vc) {
                 (KvRows::F16(_), KvRows::F16(_)) => attend(
                     q,
@@ -401,12 +401,22 @@ fn layer_forward(
                     kq_scale,
                     qf,
                     scores,
+                    ex,
                     acc,
                     out,
                 ),
-                (KvRows::F32(kc), KvRows::F32(vc)) => {
-                    attend_f32(q, kc, vc, shape, start..p + 1, kq_scale, scores, acc, out)
-                }
+                (KvRows::F32(kc), KvRows::F32(vc)) => attend_f32(
+                    q,
+                    kc,
+                    vc,
+                    shape,
+                    start..p + 1,
+                    kq_scale,
+                    scores,
+                    ex,
+                    acc,
+                    out,
+                ),
                 _ => unreachable!("keys and values share one cache type"),
             }
         }
@@ -448,11 +458,7 @@ fn layer_forward(
     matmul(&l.ffn_gate, &s.xn, n, &mut s.gate, &mut s.mm);
     matmul(&l.ffn_up, &s.xn, n, &mut s.up, &mut s.mm);
     match cfg.activation {
-        Activation::Silu => s
-            .gate
-            .iter_mut()
-            .zip(&s.up)
-            .for_each(|(g, &u)| *g = silu(*g) * u),
+        Activation::Silu => silu_mul(&mut s.gate, &s.up),
         Activation::GeluTanh => s
             .gate
             .iter_mut()
@@ -478,6 +484,39 @@ struct Head {
     v_dim: usize,
 }
 
+/// `gate[i] = silu(gate[i]) · up[i]`, bit-identical to `ops::silu(gate[i]) * up[i]`, with its exponentials
+/// computed in vectorised batches.
+fn silu_mul(gate: &mut [f32], up: &[f32]) {
+    let mut e = [0f32; 256];
+    for (g, u) in gate.chunks_mut(256).zip(up.chunks(256)) {
+        let e = &mut e[..g.len()];
+        e.iter_mut().zip(g.iter()).for_each(|(e, &g)| *e = -g);
+        crate::quant::expf_batch(e);
+        for ((g, &u), &e) in g.iter_mut().zip(u).zip(e.iter()) {
+            *g = *g / (1.0 + e) * u;
+        }
+    }
+}
+
+/// The online softmax's exponentials, all at once (vectorised): walking the scaled scores
+/// as [`attend`] does, `ex[j]` is `expf(max - s)` where score `j` raises the running
+/// maximum and `expf(s - max)` otherwise — exactly the values the walk then uses.
+fn softmax_exps(scores: &[f32], scale: f32, ex: &mut Vec<f32>) {
+    let mut max = f32::NEG_INFINITY;
+    ex.clear();
+    ex.extend(scores.iter().map(|&dot| {
+        let s = dot * scale;
+        if s > max {
+            let a = max - s;
+            max = s;
+            a
+        } else {
+            s - max
+        }
+    }));
+    crate::quant::expf_batch(ex);
+}
+
 /// Attention of one query head over cached positions `range`, computed as
 /// ggml-cpu's flash-attention kernel does for an f16 cache (llama.cpp's
 /// default): Q rounded to f16, `K·Q` in f32, an online softmax, and the
@@ -500,6 +539,7 @@ fn attend(
     scale: f32,
     qf: &mut Vec<f32>,
     scores: &mut Vec<f32>,
+    ex: &mut Vec<f32>,
     acc: &mut Vec<f32>,
     out: &mut [f32],
 ) {
@@ -517,17 +557,18 @@ fn attend(
         let first = range.start * kv_dim + kvh * hd;
         crate::quant::f32_dots(qf, &kc[first..], kv_dim, scores);
     }
+    softmax_exps(scores, scale, ex);
     let mut sum = 0f32;
     let mut max = f32::NEG_INFINITY;
-    for (j, &dot) in range.zip(scores.iter()) {
+    for ((j, &dot), &e) in range.zip(scores.iter()).zip(ex.iter()) {
         let s = dot * scale;
         let (mut ms, mut vs) = (1.0f32, 1.0f32);
         if s > max {
-            ms = libm::expf(max - s);
+            ms = e;
             max = s;
             crate::quant::f16r_scale(acc, ms);
         } else {
-            vs = libm::expf(s - max);
+            vs = e;
         }
         let v = &vc[j * v_dim + kvh * hdv..j * v_dim + (kvh + 1) * hdv];
         crate::quant::f16r_mad(acc, v, vs);
@@ -557,6 +598,7 @@ fn attend_f32(
     range: std::ops::Range<usize>,
     scale: f32,
     scores: &mut Vec<f32>,
+    ex: &mut Vec<f32>,
     acc: &mut Vec<f32>,
     out: &mut [f32],
 ) {
@@ -567,17 +609,18 @@ fn attend_f32(
         let k = &kc[j * kv_dim + kvh * hd..j * kv_dim + (kvh + 1) * hd];
         k.iter().zip(q).map(|(&a, &b)| a * b).sum::<f32>()
     }));
+    softmax_exps(scores, scale, ex);
     let mut sum = 0f32;
     let mut max = f32::NEG_INFINITY;
-    for (j, &dot) in range.zip(scores.iter()) {
+    for ((j, &dot), &e) in range.zip(scores.iter()).zip(ex.iter()) {
         let s = dot * scale;
         let (mut ms, mut vs) = (1.0f32, 1.0f32);
         if s > max {
-            ms = libm::expf(max - s);
+            ms = e;
             max = s;
             acc.iter_mut().for_each(|a| *a *= ms);
         } else {
-            vs = libm::expf(s - max);
+            vs = e;
         }
         let v = &vc[j * v_dim + kvh * hdv..j * v_dim + (kvh + 1) * hdv];
         acc.iter_mut().zip(v).for_each(|(a, &b)| *a += b * vs);
@@ -587,4 +630,44 @@ fn attend_f32(
     out.iter_mut()
         .zip(acc.iter())
         .for_each(|(o, &a)| *o = a * inv);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The batched SiLU and softmax exponentials give exactly the scalar results.
+    #[test]
+    fn batched_exponentials_match_the_scalar_definitions() {
+        let mut seed = 0x1234_5678_9abc_def0u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 40) as f32 / (1u64 << 24) as f32 * 40.0 - 20.0
+        };
+        let gate: Vec<f32> = (0..1000).map(|_| next()).collect();
+        let up: Vec<f32> = (0..1000).map(|_| next()).collect();
+        let mut ours = gate.clone();
+        silu_mul(&mut ours, &up);
+        for i in 0..gate.len() {
+            let want = super::super::ops::silu(gate[i]) * up[i];
+            assert_eq!(ours[i].to_bits(), want.to_bits(), "{}", gate[i]);
+        }
+        let scores: Vec<f32> = (0..300).map(|_| next()).collect();
+        let mut ex = Vec::new();
+        softmax_exps(&scores, 0.125, &mut ex);
+        let mut max = f32::NEG_INFINITY;
+        for (&dot, &e) in scores.iter().zip(&ex) {
+            let s = dot * 0.125;
+            let want = if s > max {
+                let m = libm::expf(max - s);
+                max = s;
+                m
+            } else {
+                libm::expf(s - max)
+            };
+            assert_eq!(e.to_bits(), want.to_bits());
+        }
+    }
 }

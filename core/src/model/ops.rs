@@ -81,8 +81,9 @@ pub fn rope_apply(head: &mut [f32], cache: &[(f32, f32)], style: RopeStyle) {
     }
 }
 
-/// `x * sigmoid(x)`.
-#[inline]
+/// `x * sigmoid(x)`: the definition the forward pass's batched `silu_mul` reproduces bit
+/// for bit (tested there).
+#[cfg(test)]
 pub fn silu(x: f32) -> f32 {
     x / (1.0 + libm::expf(-x))
 }

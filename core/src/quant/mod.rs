@@ -33,7 +33,7 @@ pub mod q8_k;
 mod simd;
 
 pub use simd::level as simd_level;
-pub(crate) use simd::{f16_to_f32_row, f16r_mad, f16r_scale, f32_dots};
+pub(crate) use simd::{expf_batch, f16_to_f32_row, f16r_mad, f16r_scale, f32_dots};
 #[cfg(all(test, not(target_arch = "wasm32"), not(hearth_no_llama_cpp)))]
 mod oracle_tests;
 

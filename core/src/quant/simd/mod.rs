@@ -2,8 +2,9 @@
 //! [`VecDot`](super::VecDot) and [`quantize_activation_row`](super::quantize_activation_row).
 //!
 //! - x86-64: AVX2 + FMA + F16C, detected at run time (once) — see `x86.rs`; on CPUs with
-//!   AVX-512 F/BW/VNNI, Q4_0/Q4_1/Q5_0/Q8_0/Q4_K dots use `x86_avx512.rs` instead (bit-identical
-//!   results; `HEARTH_NO_AVX512` keeps the AVX2 ones).
+//!   AVX-512 F/BW/VL/VNNI, Q4_0/Q4_1/Q5_0/Q8_0/Q4_K dots use `x86_avx512.rs` instead, and the
+//!   Q4_0/Q4_1/Q5_0/Q8_0 prompt tiles `x86/tile_vnni.rs` (bit-identical results;
+//!   `HEARTH_NO_AVX512` keeps the AVX2 ones).
 //! - aarch64: NEON (always there), with `sdot` where `dotprod` is detected at run time — see
 //!   `aarch64.rs`.
 //! - wasm32: `simd128`, compiled in when the target feature is on (the wasm build enables it
@@ -180,6 +181,15 @@ fn f32_dots_scalar(q: &[f32], k: &[f32], stride: usize, out: &mut [f32]) {
         let row = &k[j * stride..j * stride + q.len()];
         *o = row.iter().zip(q).fold(-0.0f32, |s, (&a, &b)| s + a * b);
     }
+}
+
+/// `x[i] = libm::expf(x[i])`, bit for bit (the attention's softmax exponentials).
+pub(crate) fn expf_batch(x: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if x86::detected() {
+        return x86::expf_batch(x);
+    }
+    x.iter_mut().for_each(|v| *v = libm::expf(*v));
 }
 
 /// `acc[i] = f16(acc[i] · s)` as an f32, rounding to nearest even.

@@ -440,6 +440,66 @@ fn dot_tile_checks_lengths() {
     assert!(k.dot_tile(&w, &x, &mut out[1..]).is_err());
 }
 
+/// The AVX-512 VNNI tile kernels against the single-row kernels and the AVX2 tiles, bit
+/// for bit, whatever `HEARTH_NO_AVX512` says (the public path may be using either).
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn vnni_tiles_are_bit_identical_to_single_dots() {
+    let mut rng = Rng(0x5151_aaaa_0f0f_7e7e);
+    let mut tested = Vec::new();
+    for ty in TYPES {
+        let Some(tile) = super::x86::vnni_tile_if_supported(ty) else {
+            continue;
+        };
+        tested.push(ty);
+        let avx2_tile = super::x86::avx2_dot_tile(ty).unwrap();
+        let single = super::x86::avx2_vec_dot(ty).unwrap();
+        let xt = vec_dot_type(ty);
+        for &(n, rows, toks) in &[
+            (32usize, 4usize, 4usize),
+            (512, 4, 4),
+            (768, 5, 7),
+            (2304, 8, 8),
+            (1024, 3, 2),
+            (576, 9, 13),
+        ] {
+            let wb = row_bytes(ty, n).unwrap();
+            let xb = row_bytes(xt, n).unwrap();
+            let w: Vec<u8> = (0..rows)
+                .flat_map(|_| random_row(&mut rng, ty, n))
+                .collect();
+            let mut x = vec![0u8; xb * toks];
+            for xr in x.chunks_exact_mut(xb) {
+                quantize_activation_row_scalar(xt, &rng.floats(n), xr).unwrap();
+            }
+            let mut out = vec![f32::NAN; rows * toks];
+            tile(&w, wb, &x, xb, &mut out);
+            let mut other = vec![f32::NAN; rows * toks];
+            avx2_tile(&w, wb, &x, xb, &mut other);
+            for r in 0..rows {
+                for t in 0..toks {
+                    let (wr, xr) = (&w[r * wb..(r + 1) * wb], &x[t * xb..(t + 1) * xb]);
+                    let want = single(wr, xr);
+                    let i = r * toks + t;
+                    assert_eq!(
+                        out[i].to_bits(),
+                        want.to_bits(),
+                        "{ty} n={n} {rows}x{toks} at ({r},{t}): vnni tile {} single {want}",
+                        out[i]
+                    );
+                    assert_eq!(other[i].to_bits(), want.to_bits(), "{ty} avx2 tile");
+                }
+            }
+        }
+    }
+    if tested.is_empty() {
+        eprintln!("note: this CPU has no AVX-512 VNNI; the VNNI tiles were not run");
+    } else {
+        eprintln!("vnni tiles checked: {tested:?}");
+        assert_eq!(tested.len(), 4);
+    }
+}
+
 /// The AVX-512 VNNI kernels against the AVX2 ones (bit-identical by design) and the scalar
 /// ones, whatever `HEARTH_NO_AVX512` says, so both x86 paths stay checked on a CPU with both.
 #[cfg(target_arch = "x86_64")]
@@ -489,5 +549,35 @@ fn avx512_vec_dot_is_bit_identical_to_avx2() {
         eprintln!("note: this CPU has no AVX-512 VNNI; only the AVX2/scalar paths run");
     } else {
         eprintln!("avx512-vnni kernels checked: {tested:?}");
+    }
+}
+
+/// The batched `expf` against `libm::expf`, bit for bit, on a stride through every f32
+/// (all exponents, both signs, NaN and infinities) and densely over the softmax range.
+#[test]
+fn expf_batch_is_bit_identical_to_libm() {
+    let mut xs: Vec<f32> = (0..=u32::MAX).step_by(4093).map(f32::from_bits).collect();
+    let mut rng = Rng(0x0e0e_5eed_1234_4321);
+    xs.extend((0..200_000).map(|_| rng.unit() * 110.0 - 10.0));
+    xs.extend((0..4096).map(|i| -(i as f32) * 0.03125));
+    xs.extend([
+        0.0,
+        -0.0,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
+        -f32::NAN,
+        -87.33,
+        -103.98,
+    ]);
+    let mut ours = xs.clone();
+    super::expf_batch(&mut ours);
+    for (x, y) in xs.iter().zip(&ours) {
+        let want = libm::expf(*x);
+        assert!(
+            y.to_bits() == want.to_bits() || (y.is_nan() && want.is_nan()),
+            "expf({x:e} = {:#010x}): {y:e} vs libm {want:e}",
+            x.to_bits()
+        );
     }
 }

@@ -24,11 +24,26 @@ use super::super::q8_0::BlockQ8_0;
 use super::super::q8_1::BlockQ8_1;
 use super::super::q8_k::BlockQ8K;
 use super::super::{QK_K, as_blocks, as_blocks_mut, f32_to_f16};
-use super::{ActFn, DotFn};
+use super::{ActFn, DotFn, TileFn};
 use crate::GgmlType;
 
+mod expf;
 mod tile;
-pub(crate) use tile::dot_tile;
+mod tile_vnni;
+pub(crate) use expf::expf_batch;
+#[cfg(test)]
+pub(crate) use tile_vnni::kernel_if_supported as vnni_tile_if_supported;
+
+/// The tile kernel for `ty`: the AVX-512 VNNI one where the CPU has it, else AVX2's.
+pub(crate) fn dot_tile(ty: GgmlType) -> Option<TileFn> {
+    tile_vnni::dot_tile(ty).or_else(|| tile::dot_tile(ty))
+}
+
+/// For tests: the AVX2 tile kernel for `ty` (the caller checked [`detected`]).
+#[cfg(test)]
+pub(crate) fn avx2_dot_tile(ty: GgmlType) -> Option<TileFn> {
+    tile::dot_tile(ty)
+}
 
 /// 0: not yet checked, 1: missing, 2: present.
 static AVX2: AtomicU8 = AtomicU8::new(0);

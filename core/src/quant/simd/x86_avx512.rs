@@ -32,7 +32,7 @@ use crate::GgmlType;
 static VNNI: AtomicU8 = AtomicU8::new(0);
 
 /// Whether these kernels run here: the AVX2 set is on ([`super::x86::detected`]), the CPU
-/// has AVX-512 F, BW and VNNI, and `HEARTH_NO_AVX512` is not set (checked once).
+/// has AVX-512 F, BW, VL and VNNI, and `HEARTH_NO_AVX512` is not set (checked once).
 #[inline]
 pub(crate) fn detected() -> bool {
     match VNNI.load(Ordering::Relaxed) {
@@ -43,6 +43,7 @@ pub(crate) fn detected() -> bool {
                 && std::env::var_os("HEARTH_NO_AVX512").is_none()
                 && is_x86_feature_detected!("avx512f")
                 && is_x86_feature_detected!("avx512bw")
+                && is_x86_feature_detected!("avx512vl")
                 && is_x86_feature_detected!("avx512vnni");
             VNNI.store(if yes { 2 } else { 1 }, Ordering::Relaxed);
             yes
@@ -75,13 +76,20 @@ fn kernel(ty: GgmlType) -> Option<DotFn> {
 /// `HEARTH_NO_AVX512` or `HEARTH_NO_SIMD` is set.
 #[cfg(test)]
 pub(crate) fn kernel_if_supported(ty: GgmlType) -> Option<DotFn> {
-    let yes = is_x86_feature_detected!("avx2")
+    if supported() { kernel(ty) } else { None }
+}
+
+/// Whether this CPU has every feature these kernels (and the VNNI tiles) use, whatever
+/// `HEARTH_NO_AVX512` or `HEARTH_NO_SIMD` say (for tests).
+#[cfg(test)]
+pub(crate) fn supported() -> bool {
+    is_x86_feature_detected!("avx2")
         && is_x86_feature_detected!("fma")
         && is_x86_feature_detected!("f16c")
         && is_x86_feature_detected!("avx512f")
         && is_x86_feature_detected!("avx512bw")
-        && is_x86_feature_detected!("avx512vnni");
-    if yes { kernel(ty) } else { None }
+        && is_x86_feature_detected!("avx512vl")
+        && is_x86_feature_detected!("avx512vnni")
 }
 
 /// Safe entry points over byte rows (lengths were checked by the caller; a trailing

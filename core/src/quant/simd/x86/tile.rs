@@ -45,7 +45,7 @@ pub(crate) fn dot_tile(ty: GgmlType) -> Option<TileFn> {
 /// Walks `rows × toks` in `R × C` tiles (row-major `out[r · toks + t]`), the edges with
 /// the single-row kernel `one` (the same results, by construction of the tiles).
 #[inline(always)]
-fn drive<W: RawBlock, X: RawBlock, const R: usize, const C: usize>(
+pub(super) fn drive<W: RawBlock, X: RawBlock, const R: usize, const C: usize>(
     w: &[u8],
     wb: usize,
     x: &[u8],
@@ -112,7 +112,7 @@ tile_wrappers! {
 
 /// Blocks per row, checked equal across the tile (the driver hands out whole rows).
 #[inline(always)]
-fn blocks<W, X, const R: usize, const C: usize>(w: &[&[W]; R], x: &[&[X]; C]) -> usize {
+pub(super) fn blocks<W, X, const R: usize, const C: usize>(w: &[&[W]; R], x: &[&[X]; C]) -> usize {
     let n = w[0].len();
     assert!(w.iter().all(|r| r.len() == n) && x.iter().all(|r| r.len() == n));
     n
