@@ -72,6 +72,42 @@ export function exec(cmd, args, opts = {}) {
   });
 }
 
+/**
+ * One `hearth-bench measure` run of `engine` on `model`: its parsed JSON measurement.
+ * @param {{ hearthBench: string, reps: number }} ctx
+ * @param {{ engine: string, model: { path: string }, threads: number, prompts: number[], decode: number, extra?: string[] }} o
+ */
+export async function measureNative(ctx, { engine, model, threads, prompts, decode, extra = [] }) {
+  const out = await exec(ctx.hearthBench, [
+    'measure',
+    '--engine',
+    engine,
+    '--model',
+    model.path,
+    '--threads',
+    String(threads),
+    '--reps',
+    String(ctx.reps),
+    '--prompt',
+    prompts.join(','),
+    '--decode',
+    String(decode),
+    ...extra,
+  ]);
+  return JSON.parse(out);
+}
+
+/** A `hearth-bench measure` result's samples by metric, for {@link rowsFrom}. */
+export function nativeSamples(m) {
+  return {
+    load_ms: m.load_ms,
+    ttft_ms: m.ttft_ms,
+    ...m.prefill_tok_s,
+    decode_tok_s: m.decode_tok_s,
+    peak_rss_bytes: [m.peak_rss_bytes],
+  };
+}
+
 /** Peak resident memory (`VmHWM`) of a process, in bytes; 0 if it is gone. */
 export function peakRss(pid) {
   try {

@@ -11,7 +11,7 @@
  * that the path works and what it costs there, not GPU speed.
  */
 
-import { exec, rowsFrom } from '../lib/stats.mjs';
+import { exec, measureNative, nativeSamples, rowsFrom } from '../lib/stats.mjs';
 
 export const name = 'gpu';
 export const description =
@@ -43,24 +43,14 @@ export async function run(ctx) {
       ctx.log(`gpu ${engine} ${model.id} ${threads} thread(s)`);
       let m;
       try {
-        m = JSON.parse(
-          await exec(ctx.hearthBench, [
-            'measure',
-            '--engine',
-            engine,
-            '--model',
-            model.path,
-            '--threads',
-            String(threads),
-            '--reps',
-            String(ctx.reps),
-            '--prompt',
-            prompts.join(','),
-            '--decode',
-            String(decode),
-            ...(ctx.allowSoftwareGpu ? ['--allow-software-gpu'] : []),
-          ]),
-        );
+        m = await measureNative(ctx, {
+          engine,
+          model,
+          threads,
+          prompts,
+          decode,
+          extra: ctx.allowSoftwareGpu ? ['--allow-software-gpu'] : [],
+        });
       } catch (e) {
         if (engine !== 'llama.cpp-gpu') throw e;
         // An optional engine: say once why its rows are missing and go on.
@@ -76,15 +66,7 @@ export async function run(ctx) {
         ...(m.adapter ? { adapter: m.adapter } : {}),
         ...(engine === 'hearth-gpu' ? { peer: ['hearth', 'llama.cpp-gpu'] } : {}),
       };
-      rows.push(
-        ...rowsFrom(base, {
-          load_ms: m.load_ms,
-          ttft_ms: m.ttft_ms,
-          ...m.prefill_tok_s,
-          decode_tok_s: m.decode_tok_s,
-          peak_rss_bytes: [m.peak_rss_bytes],
-        }),
-      );
+      rows.push(...rowsFrom(base, nativeSamples(m)));
       ctx.tokens[`${name}/${engine}/${model.id}/${threads}`] = m.tokens;
     }
     const cpu = ctx.tokens[`${name}/hearth/${model.id}/${threads}`];

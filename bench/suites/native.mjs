@@ -5,7 +5,7 @@
  * count so a change in machine load hits both alike.
  */
 
-import { exec, rowsFrom } from '../lib/stats.mjs';
+import { measureNative, nativeSamples, rowsFrom } from '../lib/stats.mjs';
 
 export const name = 'native';
 export const description = 'Hearth native vs llama.cpp native (llama-cpp-sys-2)';
@@ -17,22 +17,13 @@ export async function run(ctx) {
     for (const threads of ctx.threads) {
       for (const engine of ['llama.cpp', 'hearth']) {
         ctx.log(`native ${engine} ${model.id} ${threads} thread(s)`);
-        const out = await exec(ctx.hearthBench, [
-          'measure',
-          '--engine',
+        const m = await measureNative(ctx, {
           engine,
-          '--model',
-          model.path,
-          '--threads',
-          String(threads),
-          '--reps',
-          String(ctx.reps),
-          '--prompt',
-          ctx.prompts.join(','),
-          '--decode',
-          String(ctx.decode),
-        ]);
-        const m = JSON.parse(out);
+          model,
+          threads,
+          prompts: ctx.prompts,
+          decode: ctx.decode,
+        });
         const base = {
           suite: name,
           engine,
@@ -40,15 +31,7 @@ export async function run(ctx) {
           threads,
           ...(engine === 'hearth' ? { peer: 'llama.cpp' } : {}),
         };
-        rows.push(
-          ...rowsFrom(base, {
-            load_ms: m.load_ms,
-            ttft_ms: m.ttft_ms,
-            ...m.prefill_tok_s,
-            decode_tok_s: m.decode_tok_s,
-            peak_rss_bytes: [m.peak_rss_bytes],
-          }),
-        );
+        rows.push(...rowsFrom(base, nativeSamples(m)));
         ctx.tokens[`${name}/${engine}/${model.id}/${threads}`] = m.tokens;
       }
     }

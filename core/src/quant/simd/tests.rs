@@ -55,6 +55,26 @@ impl Rng {
     }
 }
 
+/// `rows` random weight rows of `ty` and `toks` activation rows quantized to its vec_dot type,
+/// with their row sizes in bytes: a tile kernel's inputs.
+fn tile_inputs(
+    rng: &mut Rng,
+    ty: GgmlType,
+    n: usize,
+    rows: usize,
+    toks: usize,
+) -> (Vec<u8>, usize, Vec<u8>, usize) {
+    let xt = vec_dot_type(ty);
+    let wb = row_bytes(ty, n).unwrap();
+    let xb = row_bytes(xt, n).unwrap();
+    let w: Vec<u8> = (0..rows).flat_map(|_| random_row(rng, ty, n)).collect();
+    let mut x = vec![0u8; xb * toks];
+    for xr in x.chunks_exact_mut(xb) {
+        quantize_activation_row_scalar(xt, &rng.floats(n), xr).unwrap();
+    }
+    (w, wb, x, xb)
+}
+
 /// Random bytes for `ty`, with finite f16/f32 scale fields.
 fn random_row(rng: &mut Rng, ty: GgmlType, n: usize) -> Vec<u8> {
     let bytes = row_bytes(ty, n).unwrap();
@@ -155,7 +175,13 @@ fn simd_vec_dot_matches_scalar() {
     // The wasm build and every aarch64 CPU always have SIMD kernels: a build without them
     // (simd128 missing from the rustflags, a lost dispatch arm) must not pass silently.
     #[cfg(target_arch = "wasm32")]
-    assert_eq!(super::level(), "simd128", "the wasm build lacks simd128");
+    {
+        assert_eq!(super::level(), "simd128", "the wasm build lacks simd128");
+        use GgmlType::*;
+        for ty in [F32, F16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K] {
+            assert!(tested.contains(&ty), "no simd128 kernel for {ty}");
+        }
+    }
     #[cfg(target_arch = "aarch64")]
     if std::env::var_os("HEARTH_NO_SIMD").is_none() {
         assert!(
@@ -365,7 +391,6 @@ fn tiled_dots_are_bit_identical_to_single_dots() {
         };
         tested.push(ty);
         let single = super::vec_dot(ty).expect("a tile kernel has a single-row kernel");
-        let xt = vec_dot_type(ty);
         for &(n, rows, toks) in &[
             (256usize, 1usize, 1usize),
             (512, 2, 4),
@@ -374,15 +399,7 @@ fn tiled_dots_are_bit_identical_to_single_dots() {
             (1024, 3, 2),
             (256, 6, 13),
         ] {
-            let wb = row_bytes(ty, n).unwrap();
-            let xb = row_bytes(xt, n).unwrap();
-            let w: Vec<u8> = (0..rows)
-                .flat_map(|_| random_row(&mut rng, ty, n))
-                .collect();
-            let mut x = vec![0u8; xb * toks];
-            for xr in x.chunks_exact_mut(xb) {
-                quantize_activation_row_scalar(xt, &rng.floats(n), xr).unwrap();
-            }
+            let (w, wb, x, xb) = tile_inputs(&mut rng, ty, n, rows, toks);
             let mut out = vec![f32::NAN; rows * toks];
             tile(&w, wb, &x, xb, &mut out);
             let mut public = vec![f32::NAN; rows * toks];
@@ -454,7 +471,6 @@ fn vnni_tiles_are_bit_identical_to_single_dots() {
         tested.push(ty);
         let avx2_tile = super::x86::avx2_dot_tile(ty).unwrap();
         let single = super::x86::avx2_vec_dot(ty).unwrap();
-        let xt = vec_dot_type(ty);
         for &(n, rows, toks) in &[
             (32usize, 4usize, 4usize),
             (512, 4, 4),
@@ -463,15 +479,7 @@ fn vnni_tiles_are_bit_identical_to_single_dots() {
             (1024, 3, 2),
             (576, 9, 13),
         ] {
-            let wb = row_bytes(ty, n).unwrap();
-            let xb = row_bytes(xt, n).unwrap();
-            let w: Vec<u8> = (0..rows)
-                .flat_map(|_| random_row(&mut rng, ty, n))
-                .collect();
-            let mut x = vec![0u8; xb * toks];
-            for xr in x.chunks_exact_mut(xb) {
-                quantize_activation_row_scalar(xt, &rng.floats(n), xr).unwrap();
-            }
+            let (w, wb, x, xb) = tile_inputs(&mut rng, ty, n, rows, toks);
             let mut out = vec![f32::NAN; rows * toks];
             tile(&w, wb, &x, xb, &mut out);
             let mut other = vec![f32::NAN; rows * toks];

@@ -10,6 +10,7 @@ use super::super::q4_1::BlockQ4_1;
 use super::super::q4_k::{BlockQ4K, mins_dot_bsums, scales_mins_k4};
 use super::super::q5_0::BlockQ5_0;
 use super::super::q5_1::BlockQ5_1;
+use super::super::q5_k::BlockQ5K;
 use super::super::q6_k::BlockQ6K;
 use super::super::q8_0::BlockQ8_0;
 use super::super::q8_1::BlockQ8_1;
@@ -35,6 +36,7 @@ pub(crate) fn vec_dot(ty: GgmlType) -> Option<DotFn> {
         Q5_1 => |w, x| q5_1(as_blocks(w), as_blocks(x)),
         Q8_0 => |w, x| q8_0(as_blocks(w), as_blocks(x)),
         Q4_K => |w, x| q4_k(as_blocks(w), as_blocks(x)),
+        Q5_K => |w, x| q5_k(as_blocks(w), as_blocks(x)),
         Q6_K => |w, x| q6_k(as_blocks(w), as_blocks(x)),
         _ => return None,
     })
@@ -215,6 +217,43 @@ fn q4_k(w: &[BlockQ4K], x: &[BlockQ8K]) -> f32 {
             let s1 = i32x4_add(
                 dot16(h0, ldi(&q8[4 * c + 2])),
                 dot16(h1, ldi(&q8[4 * c + 3])),
+            );
+            isum = i32x4_add(isum, i32x4_mul(s0, i32x4_splat(sc[2 * c] as i32)));
+            isum = i32x4_add(isum, i32x4_mul(s1, i32x4_splat(sc[2 * c + 1] as i32)));
+        }
+        let d = f16_to_f32(bw.d) * bx.d();
+        let dmin = f16_to_f32(bw.dmin) * bx.d();
+        sumf += d * hsum_i(isum) as f32 - dmin * mins_dot_bsums(&m, bx) as f32;
+    }
+    sumf
+}
+
+/// Same float steps as the scalar `q5_k::vec_dot`; only the integer sums are vectorised.
+fn q5_k(w: &[BlockQ5K], x: &[BlockQ8K]) -> f32 {
+    let one = u8x16_splat(1);
+    let two = u8x16_splat(2);
+    let mut sumf = 0f32;
+    for (bw, bx) in w.iter().zip(x) {
+        let (sc, m) = scales_mins_k4(&bw.scales);
+        let mut isum = i32x4_splat(0);
+        let q8 = bx.qs.as_chunks::<16>().0;
+        let qh = bw.qh.as_chunks::<16>().0;
+        // Bit 2c of qh[l] is element l's fifth bit in chunk c's low nibbles, bit 2c+1 in its
+        // high ones.
+        let (mut h0, mut h1) = (ld(&qh[0]), ld(&qh[1]));
+        for (c, q5) in bw.qs.as_chunks::<16>().0.chunks_exact(2).enumerate() {
+            let (l0, u0) = nibbles(&q5[0]);
+            let (l1, u1) = nibbles(&q5[1]);
+            let l0 = v128_or(l0, u8x16_shl(v128_and(h0, one), 4));
+            let l1 = v128_or(l1, u8x16_shl(v128_and(h1, one), 4));
+            let u0 = v128_or(u0, u8x16_shl(v128_and(h0, two), 3));
+            let u1 = v128_or(u1, u8x16_shl(v128_and(h1, two), 3));
+            h0 = u8x16_shr(h0, 2);
+            h1 = u8x16_shr(h1, 2);
+            let s0 = i32x4_add(dot16(l0, ldi(&q8[4 * c])), dot16(l1, ldi(&q8[4 * c + 1])));
+            let s1 = i32x4_add(
+                dot16(u0, ldi(&q8[4 * c + 2])),
+                dot16(u1, ldi(&q8[4 * c + 3])),
             );
             isum = i32x4_add(isum, i32x4_mul(s0, i32x4_splat(sc[2 * c] as i32)));
             isum = i32x4_add(isum, i32x4_mul(s1, i32x4_splat(sc[2 * c + 1] as i32)));
