@@ -98,15 +98,7 @@ impl GpuModel {
         })?;
         let mut types: Vec<GgmlType> = vec![w.output.ty];
         for l in &w.layers {
-            for m in [
-                &l.wq,
-                &l.wk,
-                &l.wv,
-                &l.wo,
-                &l.ffn_gate,
-                &l.ffn_up,
-                &l.ffn_down,
-            ] {
+            for m in l.matrices() {
                 types.push(m.ty);
             }
         }

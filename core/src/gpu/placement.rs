@@ -78,15 +78,7 @@ impl GpuContext {
         let vec = |v: &Option<Vec<f32>>| v.as_ref().map_or(0, |v| floats(v.len()));
         let mut weights = matrix(&w.output, max) + floats(w.output_norm.len());
         for l in &w.layers {
-            for m in [
-                &l.wq,
-                &l.wk,
-                &l.wv,
-                &l.wo,
-                &l.ffn_gate,
-                &l.ffn_up,
-                &l.ffn_down,
-            ] {
+            for m in l.matrices() {
                 weights += matrix(m, max);
             }
             weights += floats(l.attn_norm.len()) + floats(l.ffn_norm.len());

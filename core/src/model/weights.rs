@@ -82,6 +82,21 @@ pub struct LayerWeights {
     pub ffn_post_norm: Option<Vec<f32>>,
 }
 
+impl LayerWeights {
+    /// The block's seven weight matrices (attention Q, K, V, output; FFN gate, up, down).
+    pub fn matrices(&self) -> [&QMatrix; 7] {
+        [
+            &self.wq,
+            &self.wk,
+            &self.wv,
+            &self.wo,
+            &self.ffn_gate,
+            &self.ffn_up,
+            &self.ffn_down,
+        ]
+    }
+}
+
 /// All weights of a decoder model.
 #[derive(Clone, Debug)]
 pub struct Weights {
