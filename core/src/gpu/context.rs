@@ -114,6 +114,11 @@ pub struct GpuContext {
     memory_budget: Option<u64>,
     /// Bytes of storage buffers allocated so far (what the budget is checked against).
     pub(crate) allocated: Arc<std::sync::atomic::AtomicU64>,
+    /// `HEARTH_GPU_PROFILE` (native, with timestamp queries inside passes): each session
+    /// times every launch and prints the totals per kernel when dropped.
+    profiling: bool,
+    /// Kernel labels by pipeline, kept only when profiling.
+    pub(crate) pipeline_names: Arc<Mutex<std::collections::HashMap<wgpu::ComputePipeline, String>>>,
 }
 
 impl GpuContext {
@@ -159,6 +164,16 @@ impl GpuContext {
             required |= wgpu::Features::SUBGROUP;
             summary.features.push(FEATURE_SUBGROUPS.to_string());
         }
+        // A developer's switch (not an option): per-kernel GPU times need timestamp queries
+        // between launches, which browsers do not offer.
+        let timestamps =
+            wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES;
+        let profiling = cfg!(not(target_arch = "wasm32"))
+            && std::env::var_os("HEARTH_GPU_PROFILE").is_some()
+            && offered.contains(timestamps);
+        if profiling {
+            required |= timestamps;
+        }
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("hearth"),
@@ -192,7 +207,14 @@ impl GpuContext {
             binding_cap: None,
             memory_budget: None,
             allocated: Arc::default(),
+            profiling,
+            pipeline_names: Arc::default(),
         })
+    }
+
+    /// Whether sessions time their launches (`HEARTH_GPU_PROFILE`).
+    pub(crate) fn profiling(&self) -> bool {
+        self.profiling
     }
 
     /// The adapter in use.

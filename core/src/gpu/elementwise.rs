@@ -1,4 +1,4 @@
-//! Element-wise kernels (`shaders/elementwise.wgsl`): residual add, bias add, the gated
+//! Element-wise kernels (`shaders/elementwise.wgsl`): bias add, the gated
 //! SiLU/GELU of the feed-forward, and the final logit soft-cap.
 
 use super::GpuContext;
@@ -7,8 +7,6 @@ use super::kernel::{Dispatch, Groups, params, pipeline};
 /// Which element-wise operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Op {
-    /// `y += x`.
-    Add,
     /// `y[i] += x[i % per_tok]`.
     AddBias,
     /// `y = silu(y) * x`.
@@ -22,7 +20,6 @@ pub(crate) enum Op {
 impl Op {
     fn entry(self) -> &'static str {
         match self {
-            Op::Add => "add",
             Op::AddBias => "add_bias",
             Op::SiluMul => "silu_mul",
             Op::GeluMul => "gelu_mul",

@@ -55,7 +55,8 @@ pub(crate) fn pipeline_with(
             label: Some(label),
             source: wgpu::ShaderSource::Wgsl(format!("{}\n{src}", prelude(ctx)).into()),
         });
-    ctx.device
+    let pipeline = ctx
+        .device
         .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(label),
             layout: None,
@@ -66,7 +67,14 @@ pub(crate) fn pipeline_with(
                 ..Default::default()
             },
             cache: None,
-        })
+        });
+    if ctx.profiling() {
+        ctx.pipeline_names
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(pipeline.clone(), label.to_string());
+    }
+    pipeline
 }
 
 /// A uniform buffer holding `words` (u32s and f32 bit patterns), padded to 16 bytes.
@@ -134,6 +142,8 @@ pub(crate) enum Groups {
     /// One 64-thread workgroup per 64 of `per_tok * n_tok` elements (`fixed` instead when
     /// non-zero), at most 32768 along x.
     Elems { per_tok: u32, fixed: u32 },
+    /// [`Groups::Elems`] for 256-thread workgroups.
+    Elems256 { per_tok: u32, fixed: u32 },
     /// Exactly one workgroup.
     One,
 }
@@ -156,6 +166,11 @@ impl Groups {
                 let g = n.div_ceil(64);
                 (g.min(32768), g.div_ceil(32768), 1)
             }
+            Groups::Elems256 { per_tok, fixed } => {
+                let n = if fixed != 0 { fixed } else { per_tok * n_tok };
+                let g = n.div_ceil(256);
+                (g.min(32768), g.div_ceil(32768), 1)
+            }
             Groups::One => (1, 1, 1),
         }
     }
@@ -169,6 +184,8 @@ pub(crate) struct Dispatch {
     groups: Groups,
     /// Keeps the parameter uniform alive with the bind group.
     _params: wgpu::Buffer,
+    /// The kernel's label, for `HEARTH_GPU_PROFILE` (empty when not profiling).
+    pub(crate) name: String,
 }
 
 impl Dispatch {
@@ -230,11 +247,22 @@ impl Dispatch {
             layout: &pipeline.get_bind_group_layout(0),
             entries: &entries,
         });
+        let name = if ctx.profiling() {
+            ctx.pipeline_names
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(pipeline)
+                .cloned()
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
         Dispatch {
             pipeline: pipeline.clone(),
             bind_group,
             groups,
             _params: params,
+            name,
         }
     }
 

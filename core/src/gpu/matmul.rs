@@ -13,11 +13,16 @@ pub(crate) fn dequant_source(ty: GgmlType) -> Option<&'static str> {
     Some(match ty {
         GgmlType::F32 => include_str!("shaders/dequant_f32.wgsl"),
         GgmlType::F16 => include_str!("shaders/dequant_f16.wgsl"),
+        GgmlType::BF16 => include_str!("shaders/dequant_bf16.wgsl"),
         GgmlType::Q4_0 => include_str!("shaders/dequant_q4_0.wgsl"),
         GgmlType::Q4_1 => include_str!("shaders/dequant_q4_1.wgsl"),
         GgmlType::Q5_0 => include_str!("shaders/dequant_q5_0.wgsl"),
+        GgmlType::Q5_1 => include_str!("shaders/dequant_q5_1.wgsl"),
         GgmlType::Q8_0 => include_str!("shaders/dequant_q8_0.wgsl"),
+        GgmlType::Q2_K => include_str!("shaders/dequant_q2_k.wgsl"),
+        GgmlType::Q3_K => include_str!("shaders/dequant_q3_k.wgsl"),
         GgmlType::Q4_K => include_str!("shaders/dequant_q4_k.wgsl"),
+        GgmlType::Q5_K => include_str!("shaders/dequant_q5_k.wgsl"),
         GgmlType::Q6_K => include_str!("shaders/dequant_q6_k.wgsl"),
         _ => return None,
     })
@@ -54,8 +59,8 @@ pub(crate) fn matmul_pipeline(
             ty.name()
         ))
     })?;
-    // F32 rows hold no f16s (the shader would not use a second binding).
-    let f16 = ctx.features().f16 && ty != GgmlType::F32;
+    // F32 and BF16 rows hold no f16s (the shader would not use a second binding).
+    let f16 = ctx.features().f16 && !matches!(ty, GgmlType::F32 | GgmlType::BF16);
     let f16_read = if f16 {
         include_str!("shaders/matmul_f16_native.wgsl")
     } else {
@@ -75,13 +80,18 @@ pub(crate) fn matmul_pipeline(
     })
 }
 
+/// How many values [`act_mode`] takes (a session keeps one activation buffer per mode).
+pub(crate) const ACT_MODES: usize = 5;
+
 /// How the CPU backend quantizes activations for weights of type `ty` (its `vec_dot_type`),
-/// as `shaders/quantize_act.wgsl` numbers the modes: 0 none (F32), 1 f16, 2 Q8_0/Q8_1, 3 Q8_K.
+/// as `shaders/quantize_act.wgsl` numbers the modes: 0 none (F32), 1 f16, 2 Q8_0/Q8_1, 3 Q8_K,
+/// 4 bf16.
 pub(crate) fn act_mode(ty: GgmlType) -> u32 {
     match crate::quant::vec_dot_type(ty) {
         GgmlType::F16 => 1,
         GgmlType::Q8_0 | GgmlType::Q8_1 => 2,
         GgmlType::Q8_K => 3,
+        GgmlType::BF16 => 4,
         _ => 0,
     }
 }
@@ -107,20 +117,15 @@ pub(crate) fn quantize_act(
     fixed_tok: u32,
     sums_off: u32,
 ) -> Dispatch {
-    let block = match mode {
-        1 => 1,
-        3 => 256,
-        _ => 32,
-    };
     let p = params(ctx, &[cols as u32, mode, fixed_tok, sums_off]);
     Dispatch::new(
         ctx,
         pipe,
         p,
         &bufs,
-        Groups::Elems {
-            per_tok: (cols / block) as u32,
-            fixed: fixed_tok * (cols / block) as u32,
+        Groups::Elems256 {
+            per_tok: cols as u32,
+            fixed: fixed_tok * cols as u32,
         },
     )
 }

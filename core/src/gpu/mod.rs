@@ -17,6 +17,7 @@ mod kv_store;
 mod matmul;
 mod model;
 mod placement;
+mod profile;
 mod rms_norm;
 mod rope;
 mod session;

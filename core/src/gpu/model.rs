@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::argmax::argmax_pipeline;
+use super::argmax::argmax_pipelines;
 use super::attention::attention_pipeline;
 use super::elementwise::{Op, elementwise_pipeline, gelu_table_buffer};
 use super::kernel::{storage, storage_f32};
@@ -13,9 +13,9 @@ use super::kv_store::kv_store_pipeline;
 use super::matmul::{
     GpuMatrix, MatmulPipeline, MatrixPart, lanes_for, matmul_pipeline, quantize_act_pipeline,
 };
-use super::rms_norm::{copy_pipeline, inplace_pipeline};
+use super::rms_norm::{add_norm_pipeline, copy_pipeline, inplace_pipeline};
 use super::rope::rope_pipeline;
-use super::top_k::top_k_pipeline;
+use super::top_k::top_k_pipelines;
 use super::{GpuContext, GpuError};
 use crate::GgmlType;
 use crate::model::{Decoder, ModelConfig, QMatrix};
@@ -27,20 +27,20 @@ pub(crate) struct Pipelines {
     pub quantize_act: wgpu::ComputePipeline,
     pub norm: wgpu::ComputePipeline,
     pub norm_inplace: wgpu::ComputePipeline,
+    pub add_norm: wgpu::ComputePipeline,
     pub rope: wgpu::ComputePipeline,
     /// Over a cache of f32s.
     pub kv_store: wgpu::ComputePipeline,
     pub attention: wgpu::ComputePipeline,
     /// Over a cache of f16s (with shader-f16: an f16 cache in half the memory).
     pub half_kv: Option<(wgpu::ComputePipeline, wgpu::ComputePipeline)>,
-    pub add: wgpu::ComputePipeline,
     pub add_bias: wgpu::ComputePipeline,
     pub act_mul: wgpu::ComputePipeline,
     /// The GELU table `act_mul` binds when the activation is GELU.
     pub gelu_table: Option<wgpu::Buffer>,
     pub softcap: wgpu::ComputePipeline,
-    pub argmax: wgpu::ComputePipeline,
-    pub top_k: wgpu::ComputePipeline,
+    pub argmax: [wgpu::ComputePipeline; 2],
+    pub top_k: [wgpu::ComputePipeline; 2],
 }
 
 /// One transformer block on the GPU.
@@ -117,6 +117,7 @@ impl GpuModel {
                     quantize_act: quantize_act_pipeline(ctx),
                     norm: copy_pipeline(ctx),
                     norm_inplace: inplace_pipeline(ctx),
+                    add_norm: add_norm_pipeline(ctx),
                     rope: rope_pipeline(ctx),
                     kv_store: kv_store_pipeline(ctx, false),
                     attention: attention_pipeline(ctx, false),
@@ -124,7 +125,6 @@ impl GpuModel {
                         .features()
                         .f16
                         .then(|| (kv_store_pipeline(ctx, true), attention_pipeline(ctx, true))),
-                    add: elementwise_pipeline(ctx, Op::Add),
                     add_bias: elementwise_pipeline(ctx, Op::AddBias),
                     act_mul: elementwise_pipeline(
                         ctx,
@@ -136,8 +136,8 @@ impl GpuModel {
                     gelu_table: (c.activation == crate::model::Activation::GeluTanh)
                         .then(|| gelu_table_buffer(ctx)),
                     softcap: elementwise_pipeline(ctx, Op::Softcap),
-                    argmax: argmax_pipeline(ctx),
-                    top_k: top_k_pipeline(ctx),
+                    argmax: argmax_pipelines(ctx),
+                    top_k: top_k_pipelines(ctx),
                 };
                 let mut bytes = 0u64;
                 let mut up = |m: &QMatrix| -> Result<Arc<GpuMatrix>, GpuError> {

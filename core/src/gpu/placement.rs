@@ -127,10 +127,11 @@ impl GpuContext {
             + floats(b * c.n_ff) * 2
             + floats(b * c.n_head * n_ctx)
             + floats(c.n_vocab) * 2 // logits and their readback buffer
-            + 4 * floats(sums_off + sums_off / 32)
-            + buf(super::top_k::RESULT_BYTES)
+            + super::matmul::ACT_MODES as u64 * floats(sums_off + sums_off / 32)
+            + buf(super::top_k::out_bytes(c.n_vocab))
             + buf(super::top_k::READBACK_BYTES)
-            + 2 * 8; // the argmax and its readback buffer
+            + super::argmax::out_bytes(c.n_vocab)
+            + 8; // the argmax (with its chunks' bests) and its readback buffer
         if c.final_logit_softcap.is_some() {
             scratch += floats(c.n_vocab);
         }

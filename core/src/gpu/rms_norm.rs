@@ -59,3 +59,53 @@ pub(crate) fn rms_norm_inplace(
     let p = params(ctx, &[len as u32, rows_per_tok as u32, 0, 0, eps.to_bits()]);
     Dispatch::new(ctx, pipe, p, &bufs, Groups::PerTok(rows_per_tok as u32))
 }
+
+pub(crate) fn add_norm_pipeline(ctx: &GpuContext) -> wgpu::ComputePipeline {
+    pipeline(
+        ctx,
+        "add_norm",
+        &format!("{REDUCE64}\n{}", include_str!("shaders/rms_norm.wgsl")),
+        "add_norm",
+    )
+}
+
+/// The residual step in one launch: `r[t] += post_norm(o[t])` (or `+= o[t]` without a
+/// post-norm), then `y[t] = norm(r[t]) * w` when `next` gives the next sublayer's norm
+/// weights `w` (`y` is still bound without: a buffer the launch does not otherwise use).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn add_norm(
+    ctx: &GpuContext,
+    pipe: &wgpu::ComputePipeline,
+    step: &wgpu::Buffer,
+    o: &wgpu::Buffer,
+    r: &wgpu::Buffer,
+    post: Option<&wgpu::Buffer>,
+    next: Option<&wgpu::Buffer>,
+    y: &wgpu::Buffer,
+    len: usize,
+    eps: f32,
+) -> Dispatch {
+    let p = params(
+        ctx,
+        &[
+            len as u32,
+            1,
+            0,
+            0,
+            eps.to_bits(),
+            u32::from(post.is_some()),
+            u32::from(next.is_some()),
+        ],
+    );
+    // Unused weight/output slots get any buffer of the right kind (the flags skip them).
+    let w = next.or(post).unwrap_or(o);
+    let wpost = post.unwrap_or(w);
+    Dispatch::with_slots(
+        ctx,
+        pipe,
+        p,
+        &[Some(step), Some(w), Some(o), Some(y), Some(wpost), Some(r)],
+        Groups::PerTok(1),
+        true,
+    )
+}

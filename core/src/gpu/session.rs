@@ -9,7 +9,7 @@ use super::elementwise::elementwise;
 use super::kernel::{Dispatch, storage};
 use super::kv_store::kv_store;
 use super::matmul::{GpuMatrix, MatmulIo, act_mode, matmul, quantize_act};
-use super::rms_norm::{rms_norm, rms_norm_inplace};
+use super::rms_norm::{add_norm, rms_norm, rms_norm_inplace};
 use super::rope::{rope, rope_table};
 use super::{GpuError, GpuModel};
 use crate::model::{Architecture, KvType};
@@ -66,13 +66,15 @@ pub struct GpuSession {
     read_top_k: wgpu::Buffer,
     layers: Vec<Dispatch>,
     tail: Vec<Dispatch>,
-    argmax: Dispatch,
-    top_k: Dispatch,
+    argmax: [Dispatch; 2],
+    top_k: Vec<Dispatch>,
     /// Bytes read back from the GPU so far (tests check a sampling step's readback).
     readback_bytes: u64,
     kv_bytes: u64,
     /// Buffers the bind groups use, kept alive with them.
     _keep: Vec<wgpu::Buffer>,
+    /// Per-kernel GPU times (`HEARTH_GPU_PROFILE`).
+    profile: Option<super::profile::Profile>,
 }
 
 impl GpuSession {
@@ -110,7 +112,7 @@ impl GpuSession {
         let v_dim = c.n_head_kv * hdv;
         if hd > 512 {
             return Err(GpuError::Unsupported(format!(
-                "head size {hd} (at most 512)"
+                "head size {hd} (the attention kernel takes at most 512)"
             )));
         }
         let batch = batch_size(c, n_ctx, max);
@@ -145,7 +147,7 @@ impl GpuSession {
         let up = f(b * c.n_ff, "up");
         let scores = f(b * c.n_head * n_ctx, "scores");
         let logits = f(c.n_vocab, "logits");
-        let argmax_out = storage(ctx, "argmax", 8);
+        let argmax_out = storage(ctx, "argmax", super::argmax::out_bytes(c.n_vocab));
         let read = |n: u64, label: &str| {
             ctx.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(label),
@@ -156,7 +158,7 @@ impl GpuSession {
         };
         let read_logits = read((c.n_vocab * 4) as u64, "read_logits");
         let read_argmax = read(8, "read_argmax");
-        let top_k_out = storage(ctx, "top_k", super::top_k::RESULT_BYTES);
+        let top_k_out = storage(ctx, "top_k", super::top_k::out_bytes(c.n_vocab));
         let read_top_k = read(super::top_k::READBACK_BYTES, "read_top_k");
         let top_k_params = super::top_k::top_k_params(ctx, c.n_vocab);
         let ff = model.rope_freqs.as_deref();
@@ -176,13 +178,13 @@ impl GpuSession {
         let widest = d.max(q_dim).max(c.n_ff).max(c.n_head * hdv);
         // Behind the values: Q8_1's block sums, one per 32 (the Q4_1 products use them).
         let sums_off = b * widest;
-        let xq: Vec<wgpu::Buffer> = (0..4)
+        let xq: Vec<wgpu::Buffer> = (0..super::matmul::ACT_MODES)
             .map(|_| f(sums_off + sums_off / 32, "x_quantized"))
             .collect();
         // `y = x · Wᵀ` for matrices sharing the input `x` of `cols`: x quantized once per mode.
         let mm = |group: &[(&GpuMatrix, &wgpu::Buffer)], xb: &wgpu::Buffer, fixed_tok: u32| {
             let mut out = Vec::new();
-            let mut done = [false; 4];
+            let mut done = [false; super::matmul::ACT_MODES];
             for &(w, yb) in group {
                 let mode = act_mode(w.ty) as usize;
                 let src = if mode == 0 { xb } else { &xq[mode] };
@@ -223,15 +225,18 @@ impl GpuSession {
             let kc = storage(ctx, "k_cache", (n_ctx * kv_dim * elem) as u64);
             let vc = storage(ctx, "v_cache", (n_ctx * v_dim * elem) as u64);
             kv_bytes += (n_ctx * (kv_dim + v_dim) * elem) as u64;
-            layers.push(rms_norm(
-                ctx,
-                &pl.norm,
-                [&step, &l.attn_norm, &x, &xn],
-                d,
-                eps,
-                0,
-                0,
-            ));
+            if il == 0 {
+                // Later layers get theirs from the previous layer's last residual step.
+                layers.push(rms_norm(
+                    ctx,
+                    &pl.norm,
+                    [&step, &l.attn_norm, &x, &xn],
+                    d,
+                    eps,
+                    0,
+                    0,
+                ));
+            }
             layers.extend(mm(&[(&l.wq, &q), (&l.wk, &k), (&l.wv, &v)], &xn, 0));
             for (bias, y, n) in [(&l.bq, &q, q_dim), (&l.bk, &k, kv_dim), (&l.bv, &v, v_dim)] {
                 if let Some(bias) = bias {
@@ -307,25 +312,18 @@ impl GpuSession {
                 },
             ));
             layers.extend(mm(&[(&l.wo, &o)], &attn, 0));
-            if let Some(pn) = &l.attn_post_norm {
-                layers.push(rms_norm_inplace(
-                    ctx,
-                    &pl.norm_inplace,
-                    [&step, pn, &o],
-                    d,
-                    1,
-                    eps,
-                ));
-            }
-            layers.push(elementwise(ctx, &pl.add, &[&step, &o, &x], d, 0, 0.0));
-            layers.push(rms_norm(
+            // x += post_norm(o); xn = ffn_norm(x)
+            layers.push(add_norm(
                 ctx,
-                &pl.norm,
-                [&step, &l.ffn_norm, &x, &xn],
+                &pl.add_norm,
+                &step,
+                &o,
+                &x,
+                l.attn_post_norm.as_ref(),
+                Some(&l.ffn_norm),
+                &xn,
                 d,
                 eps,
-                0,
-                0,
             ));
             layers.extend(mm(&[(&l.ffn_gate, &gate), (&l.ffn_up, &up)], &xn, 0));
             let act_bufs: Vec<&wgpu::Buffer> = [&step, &up, &gate]
@@ -334,17 +332,20 @@ impl GpuSession {
                 .collect();
             layers.push(elementwise(ctx, &pl.act_mul, &act_bufs, c.n_ff, 0, 0.0));
             layers.extend(mm(&[(&l.ffn_down, &o)], &gate, 0));
-            if let Some(pn) = &l.ffn_post_norm {
-                layers.push(rms_norm_inplace(
-                    ctx,
-                    &pl.norm_inplace,
-                    [&step, pn, &o],
-                    d,
-                    1,
-                    eps,
-                ));
-            }
-            layers.push(elementwise(ctx, &pl.add, &[&step, &o, &x], d, 0, 0.0));
+            // x += post_norm(o); xn = the next layer's attn_norm(x) (the output norm, for
+            // the last token only, is the tail's)
+            layers.push(add_norm(
+                ctx,
+                &pl.add_norm,
+                &step,
+                &o,
+                &x,
+                l.ffn_post_norm.as_ref(),
+                model.layers.get(il + 1).map(|n| &n.attn_norm),
+                &xn,
+                d,
+                eps,
+            ));
             keep.push(kc);
             keep.push(vc);
         }
@@ -377,9 +378,17 @@ impl GpuSession {
         }
         keep.push(raw);
         let argmax = super::argmax::argmax(ctx, &pl.argmax, &logits, &argmax_out, c.n_vocab);
-        let top_k = super::top_k::top_k(ctx, &pl.top_k, top_k_params.clone(), &logits, &top_k_out);
+        let top_k = super::top_k::top_k(
+            ctx,
+            &pl.top_k,
+            top_k_params.clone(),
+            &logits,
+            &top_k_out,
+            c.n_vocab,
+        );
         keep.extend([xn, q, k, v, attn, o, gate, up, scores, rope_full, rope_swa]);
         keep.extend(xq);
+        let profile = super::profile::Profile::new(ctx, layers.len() + tail.len() + 1);
         Ok(GpuSession {
             model,
             n_ctx,
@@ -401,6 +410,7 @@ impl GpuSession {
             readback_bytes: 0,
             kv_bytes,
             _keep: keep,
+            profile,
         })
     }
 
@@ -522,24 +532,34 @@ impl GpuSession {
             let mut enc = ctx
                 .device
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+            // Not `std::time::Instant`: it panics in wasm (the crate's timer does not).
+            let started = crate::timer::Timer::start();
+            let mut launched: Vec<&Dispatch> = self.layers.iter().collect();
+            if last {
+                launched.extend(&self.tail);
+                match out {
+                    GpuOutput::Argmax => launched.extend(&self.argmax),
+                    GpuOutput::TopK(_) => launched.extend(&self.top_k),
+                    GpuOutput::Logits => {}
+                }
+            }
             {
                 let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
                     label: Some("forward"),
                     timestamp_writes: None,
                 });
-                for dsp in &self.layers {
+                if let Some(p) = &self.profile {
+                    p.stamp(&mut pass, 0);
+                }
+                for (i, dsp) in launched.iter().enumerate() {
                     dsp.record(&mut pass, n);
-                }
-                if last {
-                    for dsp in &self.tail {
-                        dsp.record(&mut pass, n);
-                    }
-                    match out {
-                        GpuOutput::Argmax => self.argmax.record(&mut pass, n),
-                        GpuOutput::TopK(_) => self.top_k.record(&mut pass, n),
-                        GpuOutput::Logits => {}
+                    if let Some(p) = &self.profile {
+                        p.stamp(&mut pass, i as u32 + 1);
                     }
                 }
+            }
+            if let Some(p) = &self.profile {
+                p.resolve(&mut enc, launched.len() as u32);
             }
             if last {
                 match out {
@@ -569,6 +589,10 @@ impl GpuSession {
                 }
             }
             ctx.queue.submit([enc.finish()]);
+            if let Some(p) = &mut self.profile {
+                let names: Vec<&str> = launched.iter().map(|d| d.name.as_str()).collect();
+                p.collect(ctx, &names, started).await?;
+            }
             self.len += chunk.len();
         }
         let res = match out {

@@ -1,6 +1,8 @@
 //! Every GPU kernel against the CPU backend's kernels on random data, tolerances scaled with
-//! the size of what is summed. They run on whatever adapter exists, software ones included
-//! (lavapipe in CI); without one they fail when `CI` is set and are skipped otherwise.
+//! the size of what is summed. They run on whatever adapter exists, software ones included:
+//! natively on lavapipe in CI (without an adapter they fail when `CI` is set and are skipped
+//! otherwise), and as wasm in headless Chromium on SwiftShader's WebGPU (`scripts/test`;
+//! there an adapter is required).
 
 use super::attention::{AttnShape, attention, attention_pipeline};
 use super::elementwise::{Op, elementwise, elementwise_pipeline, gelu_table_buffer};
@@ -15,14 +17,37 @@ use super::*;
 use crate::model::{QMatrix, RopeStyle, ops};
 use crate::{GgmlType, ModelBytes, quant};
 
+/// One GPU test, written once as an async body: natively a plain test whose futures
+/// `block_on` drives, in wasm an async wasm-bindgen test (WebGPU maps buffers asynchronously,
+/// so nothing there may block).
+macro_rules! gpu_test {
+    ($(#[$m:meta])* async fn $name:ident() $body:block) => {
+        $(#[$m])*
+        #[cfg(not(target_arch = "wasm32"))]
+        #[test]
+        fn $name() {
+            block_on(async $body)
+        }
+        $(#[$m])*
+        #[cfg(target_arch = "wasm32")]
+        #[wasm_bindgen_test::wasm_bindgen_test]
+        async fn $name() $body
+    };
+}
+
 /// A context on any adapter, software included, with every optional feature it offers;
-/// `None` (test skipped) only outside CI.
-pub(crate) fn test_context() -> Option<GpuContext> {
-    match block_on(GpuContext::new(GpuOptions {
+/// `None` (test skipped) only natively outside CI.
+pub(crate) async fn test_context() -> Option<GpuContext> {
+    match GpuContext::new(GpuOptions {
         allow_software: true,
         ..Default::default()
-    })) {
+    })
+    .await
+    {
         Ok(c) => Some(c),
+        Err(e) if cfg!(target_arch = "wasm32") => {
+            panic!("no WebGPU adapter ({e}); headless Chromium needs --enable-unsafe-webgpu")
+        }
         Err(e) if std::env::var_os("CI").is_some() => {
             panic!(
                 "no GPU adapter in CI ({e}); scripts/setup installs lavapipe (mesa-vulkan-drivers)"
@@ -37,18 +62,19 @@ pub(crate) fn test_context() -> Option<GpuContext> {
 
 /// [`test_context`] and, when it uses optional features (shader-f16, subgroups), a second
 /// context without them: every kernel test runs on both, so both shader variants are checked.
-pub(crate) fn test_contexts() -> Vec<GpuContext> {
-    let Some(ctx) = test_context() else {
+pub(crate) async fn test_contexts() -> Vec<GpuContext> {
+    let Some(ctx) = test_context().await else {
         return Vec::new();
     };
     eprintln!("adapter: {:?} {:?}", ctx.adapter(), ctx.features());
     let mut all = vec![ctx];
     if !all[0].adapter().features.is_empty() {
-        let plain = block_on(GpuContext::new(GpuOptions {
+        let plain = GpuContext::new(GpuOptions {
             allow_software: true,
             disable_f16: true,
             disable_subgroups: true,
-        }))
+        })
+        .await
         .expect("the same adapter without optional features");
         assert!(plain.adapter().features.is_empty());
         all.push(plain);
@@ -109,7 +135,7 @@ fn run(ctx: &GpuContext, ds: &[Dispatch], n_tok: u32) {
     ctx.queue.submit([enc.finish()]);
 }
 
-fn read_f32(ctx: &GpuContext, buf: &wgpu::Buffer, n: usize) -> Vec<f32> {
+async fn read_f32(ctx: &GpuContext, buf: &wgpu::Buffer, n: usize) -> Vec<f32> {
     let size = (n * 4) as u64;
     let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
         label: None,
@@ -120,7 +146,7 @@ fn read_f32(ctx: &GpuContext, buf: &wgpu::Buffer, n: usize) -> Vec<f32> {
     let mut enc = ctx.device.create_command_encoder(&Default::default());
     enc.copy_buffer_to_buffer(buf, 0, &staging, 0, size);
     ctx.queue.submit([enc.finish()]);
-    let bytes = block_on(ctx.read(&staging, size)).expect("readback");
+    let bytes = ctx.read(&staging, size).await.expect("readback");
     bytes
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
@@ -131,24 +157,48 @@ fn quantized(ty: GgmlType, rows: usize, cols: usize, seed: u64) -> QMatrix {
     let vals = random(rows * cols, seed);
     let rb = ty.row_bytes(cols as u64).unwrap() as usize;
     let mut data = vec![0u8; rows * rb];
-    for (r, dst) in data.chunks_exact_mut(rb).enumerate() {
-        quant::quantize_row(ty, &vals[r * cols..(r + 1) * cols], dst).unwrap();
+    // Q2_K, Q3_K and Q5_K have no quantizer here (only llama.cpp's tools make them): random
+    // quant bytes with small finite f16 scales at the type's scale fields instead.
+    let f16_fields: &[usize] = match ty {
+        GgmlType::Q2_K => &[80, 82],
+        GgmlType::Q3_K => &[108],
+        GgmlType::Q5_K => &[0, 2],
+        _ => {
+            for (r, dst) in data.chunks_exact_mut(rb).enumerate() {
+                quant::quantize_row(ty, &vals[r * cols..(r + 1) * cols], dst).unwrap();
+            }
+            return QMatrix::from_raw(ModelBytes::from_vec(data), 0, ty, rows, cols);
+        }
+    };
+    for (byte, v) in data.iter_mut().zip(vals.iter().cycle()) {
+        *byte = (v.to_bits() >> 3) as u8;
+    }
+    for (block, v) in data.chunks_exact_mut(ty.block_bytes()).zip(vals.chunks(2)) {
+        for (&o, v) in f16_fields.iter().zip(v) {
+            block[o..o + 2].copy_from_slice(&half::f16::from_f32(v * 0.05).to_le_bytes());
+        }
     }
     QMatrix::from_raw(ModelBytes::from_vec(data), 0, ty, rows, cols)
 }
 
-const TYPES: [GgmlType; 8] = [
+/// Every weight type the CPU backend has a dot product for.
+const TYPES: [GgmlType; 13] = [
     GgmlType::F32,
     GgmlType::F16,
+    GgmlType::BF16,
     GgmlType::Q4_0,
     GgmlType::Q4_1,
     GgmlType::Q5_0,
+    GgmlType::Q5_1,
     GgmlType::Q8_0,
+    GgmlType::Q2_K,
+    GgmlType::Q3_K,
     GgmlType::Q4_K,
+    GgmlType::Q5_K,
     GgmlType::Q6_K,
 ];
 
-fn check_matmul(
+async fn check_matmul(
     ctx: &GpuContext,
     ty: GgmlType,
     rows: usize,
@@ -190,11 +240,11 @@ fn check_matmul(
     };
     ds.extend(matmul(ctx, &pipe, &gm, &io));
     run(ctx, &ds, n_tok as u32);
-    let got = read_f32(ctx, &yb, n_tok * rows);
+    let got = read_f32(ctx, &yb, n_tok * rows).await;
     let xq = if mode == 0 {
         x.clone()
     } else {
-        read_f32(ctx, &xq, n_tok * cols)
+        read_f32(ctx, &xq, n_tok * cols).await
     };
     // The CPU backend's product (integer dot products over its quantized activations), and
     // an exact one over the dequantized weights and the GPU's quantized activations.
@@ -212,9 +262,9 @@ fn check_matmul(
                 .sum();
             let mag: f32 = row.iter().zip(xt).map(|(&a, &b)| (a * b).abs()).sum();
             let g = got[t * rows + r];
-            // Q4_1's minimum term uses x's f16-rounded block sums (as the CPU's Q8_1 does),
-            // not the exact sums: it is held to the CPU's product only.
-            if ty != GgmlType::Q4_1 {
+            // Q4_1's and Q5_1's minimum terms use x's f16-rounded block sums (as the CPU's
+            // Q8_1 does), not the exact sums: they are held to the CPU's product only.
+            if !matches!(ty, GgmlType::Q4_1 | GgmlType::Q5_1) {
                 assert!(
                     (f64::from(g) - exact).abs() <= 1e-5 * f64::from(mag) + 1e-6,
                     "{ty} lanes {lanes} row {r} tok {t}: gpu {g} exact {exact}"
@@ -233,36 +283,38 @@ fn check_matmul(
 
 // Lanes 4 and 16: on an adapter with subgroups of 8 (lavapipe), the first sums with shuffles
 // only, the second with workgroup memory then shuffles.
-#[test]
-fn matmul_every_type_matches_cpu() {
-    let ctxs = test_contexts();
-    for ty in TYPES {
-        for lanes in [1, 4, 16] {
-            for n_tok in [1, 11] {
-                let runs: Vec<Vec<f32>> = ctxs
-                    .iter()
-                    .map(|ctx| check_matmul(ctx, ty, 37, 512, n_tok, lanes))
-                    .collect();
-                assert_same_across_features(&runs, &format!("matmul {ty} lanes {lanes}"));
+gpu_test! {
+    async fn matmul_every_type_matches_cpu() {
+        let ctxs = test_contexts().await;
+        for ty in TYPES {
+            for lanes in [1, 4, 16] {
+                for n_tok in [1, 11] {
+                    let mut runs = Vec::new();
+                    for ctx in &ctxs {
+                        runs.push(check_matmul(ctx, ty, 37, 512, n_tok, lanes).await);
+                    }
+                    assert_same_across_features(&runs, &format!("matmul {ty} lanes {lanes}"));
+                }
             }
         }
     }
 }
 
-#[test]
-fn matmul_split_over_several_buffers() {
-    for ctx in test_contexts() {
-        matmul_split(ctx);
+gpu_test! {
+    async fn matmul_split_over_several_buffers() {
+        for ctx in test_contexts().await {
+            matmul_split(ctx).await;
+        }
     }
 }
 
-fn matmul_split(ctx: GpuContext) {
+async fn matmul_split(ctx: GpuContext) {
     // 300 rows of 256 Q8_0 weights (272 bytes each) in parts of at most 15 rows.
     let ctx = ctx.with_binding_cap(272 * 15 + 4);
     let w = quantized(GgmlType::Q8_0, 300, 256, 5);
     assert_eq!(model::upload_matrix(&ctx, &w).unwrap().parts.len(), 20);
-    check_matmul(&ctx, GgmlType::Q8_0, 300, 256, 3, 1);
-    check_matmul(&ctx, GgmlType::Q4_K, 300, 256, 9, 16);
+    check_matmul(&ctx, GgmlType::Q8_0, 300, 256, 3, 1).await;
+    check_matmul(&ctx, GgmlType::Q4_K, 300, 256, 9, 16).await;
     // A row larger than a binding cannot be split: a clear error.
     let small = ctx.with_binding_cap(100);
     assert_eq!(
@@ -271,13 +323,17 @@ fn matmul_split(ctx: GpuContext) {
     );
 }
 
-#[test]
-fn rms_norm_matches_cpu() {
-    let runs: Vec<Vec<f32>> = test_contexts().into_iter().map(check_rms_norm).collect();
-    assert_same_across_features(&runs, "rms_norm");
+gpu_test! {
+    async fn rms_norm_matches_cpu() {
+        let mut runs = Vec::new();
+        for ctx in test_contexts().await {
+            runs.push(check_rms_norm(ctx).await);
+        }
+        assert_same_across_features(&runs, "rms_norm");
+    }
 }
 
-fn check_rms_norm(ctx: GpuContext) -> Vec<f32> {
+async fn check_rms_norm(ctx: GpuContext) -> Vec<f32> {
     let (len, n_tok, eps) = (300, 5, 1e-6);
     let x = random(len * n_tok, 1);
     let w = random(len, 2);
@@ -302,7 +358,7 @@ fn check_rms_norm(ctx: GpuContext) -> Vec<f32> {
         )],
         n_tok as u32,
     );
-    let got = read_f32(&ctx, &yb, len * n_tok);
+    let got = read_f32(&ctx, &yb, len * n_tok).await;
     let mut want = vec![0f32; len];
     for t in 0..n_tok {
         ops::rms_norm(&x[t * len..(t + 1) * len], &w, eps, &mut want);
@@ -324,7 +380,7 @@ fn check_rms_norm(ctx: GpuContext) -> Vec<f32> {
         )],
         n_tok as u32,
     );
-    let last = read_f32(&ctx, &yb, len);
+    let last = read_f32(&ctx, &yb, len).await;
     for i in 0..len {
         assert!((last[i] - want[i]).abs() <= 1e-5 * (1.0 + want[i].abs()));
     }
@@ -341,7 +397,7 @@ fn check_rms_norm(ctx: GpuContext) -> Vec<f32> {
         )],
         n_tok as u32,
     );
-    let got = read_f32(&ctx, &xb, len * n_tok);
+    let got = read_f32(&ctx, &xb, len * n_tok).await;
     let mut head = x.clone();
     head.chunks_exact_mut(100)
         .for_each(|h| ops::rms_norm_inplace(h, &w[..100], eps));
@@ -351,14 +407,97 @@ fn check_rms_norm(ctx: GpuContext) -> Vec<f32> {
     [last, got].concat()
 }
 
-#[test]
-fn rope_matches_cpu_both_styles() {
-    for ctx in test_contexts() {
-        check_rope(ctx);
+gpu_test! {
+    /// The fused residual step: `x += post_norm(o)` (or `+= o`), then `y = norm(x)` when the
+    /// next sublayer's norm is given, against the CPU's norms.
+    async fn add_norm_matches_cpu() {
+        let mut runs = Vec::new();
+        for ctx in test_contexts().await {
+            runs.push(check_add_norm(ctx).await);
+        }
+        assert_same_across_features(&runs, "add_norm");
     }
 }
 
-fn check_rope(ctx: GpuContext) {
+async fn check_add_norm(ctx: GpuContext) -> Vec<f32> {
+    let (len, n_tok, eps) = (300, 4, 1e-6);
+    let pipe = super::rms_norm::add_norm_pipeline(&ctx);
+    let step = step_buffer(&ctx, n_tok as u32, 0);
+    let o = random(len * n_tok, 31);
+    let wpost = random(len, 32);
+    let wnext = random(len, 33);
+    let close = |a: f32, b: f32| (a - b).abs() <= 1e-5 * (1.0 + b.abs());
+    let mut all = Vec::new();
+    for (post, next) in [(true, true), (false, true), (true, false)] {
+        let x = random(len * n_tok, 34);
+        let (ob, xb, yb) = (
+            storage_f32(&ctx, "o", &o),
+            storage_f32(&ctx, "x", &x),
+            storage(&ctx, "y", (len * n_tok * 4) as u64),
+        );
+        let (pb, nb) = (
+            storage_f32(&ctx, "wpost", &wpost),
+            storage_f32(&ctx, "wnext", &wnext),
+        );
+        run(
+            &ctx,
+            &[super::rms_norm::add_norm(
+                &ctx,
+                &pipe,
+                &step,
+                &ob,
+                &xb,
+                post.then_some(&pb),
+                next.then_some(&nb),
+                &yb,
+                len,
+                eps,
+            )],
+            n_tok as u32,
+        );
+        let (gx, gy) = (
+            read_f32(&ctx, &xb, len * n_tok).await,
+            read_f32(&ctx, &yb, len * n_tok).await,
+        );
+        let mut normed = vec![0f32; len];
+        let mut want_y = vec![0f32; len];
+        for t in 0..n_tok {
+            let row = t * len..(t + 1) * len;
+            if post {
+                ops::rms_norm(&o[row.clone()], &wpost, eps, &mut normed);
+            } else {
+                normed.copy_from_slice(&o[row.clone()]);
+            }
+            let want_x: Vec<f32> = x[row.clone()]
+                .iter()
+                .zip(&normed)
+                .map(|(a, b)| a + b)
+                .collect();
+            for (g, w) in gx[row.clone()].iter().zip(&want_x) {
+                assert!(close(*g, *w), "post {post}: x {g} vs {w}");
+            }
+            if next {
+                ops::rms_norm(&want_x, &wnext, eps, &mut want_y);
+                for (g, w) in gy[row.clone()].iter().zip(&want_y) {
+                    assert!(close(*g, *w), "post {post}: y {g} vs {w}");
+                }
+            }
+        }
+        all.extend(gx);
+        all.extend(gy);
+    }
+    all
+}
+
+gpu_test! {
+    async fn rope_matches_cpu_both_styles() {
+        for ctx in test_contexts().await {
+            check_rope(ctx).await;
+        }
+    }
+}
+
+async fn check_rope(ctx: GpuContext) {
     let (heads, hd, n_rot, n_tok, pos0, n_ctx) = (3, 64, 48, 4, 7, 16);
     let table = rope_table(n_ctx, n_rot, 10_000.0, 0.5, None);
     let tb = storage_f32(&ctx, "table", &table);
@@ -380,7 +519,7 @@ fn check_rope(ctx: GpuContext) {
             )],
             n_tok,
         );
-        let got = read_f32(&ctx, &xb, x.len());
+        let got = read_f32(&ctx, &xb, x.len()).await;
         let mut want = x.clone();
         let mut cache = Vec::new();
         for t in 0..n_tok as usize {
@@ -441,22 +580,26 @@ fn attention_ref(
         .collect()
 }
 
-#[test]
-fn kv_store_and_attention_gqa_window_match_reference() {
-    let runs: Vec<Vec<f32>> = test_contexts().into_iter().map(check_attention).collect();
-    assert_same_across_features(&runs, "attention");
+gpu_test! {
+    async fn kv_store_and_attention_gqa_window_match_reference() {
+        let mut runs = Vec::new();
+        for ctx in test_contexts().await {
+            runs.push(check_attention(ctx).await);
+        }
+        assert_same_across_features(&runs, "attention");
+    }
 }
 
 /// The f32-typed cache's outputs (compared across contexts); with shader-f16 the f16-typed
 /// cache (`half`) is checked too.
-fn check_attention(ctx: GpuContext) -> Vec<f32> {
+async fn check_attention(ctx: GpuContext) -> Vec<f32> {
     let mut all = Vec::new();
     for half in [false, true] {
         if half && !ctx.features().f16 {
             continue;
         }
         for window in [0, 5] {
-            let got = check_attention_case(&ctx, window, half);
+            let got = check_attention_case(&ctx, window, half).await;
             if !half {
                 all.extend(got);
             }
@@ -479,7 +622,7 @@ fn cache_buffer(ctx: &GpuContext, v: &[f32], half: bool) -> wgpu::Buffer {
     buf
 }
 
-fn check_attention_case(ctx: &GpuContext, window: usize, half: bool) -> Vec<f32> {
+async fn check_attention_case(ctx: &GpuContext, window: usize, half: bool) -> Vec<f32> {
     let n_ctx = 40;
     let s = AttnShape {
         n_head: 4,
@@ -525,7 +668,7 @@ fn check_attention_case(ctx: &GpuContext, window: usize, half: bool) -> Vec<f32>
         ],
         n_tok as u32,
     );
-    let got = read_f32(ctx, &out, n_tok * s.n_head * s.head_dim_v);
+    let got = read_f32(ctx, &out, n_tok * s.n_head * s.head_dim_v).await;
     let mut kc2 = kc.clone();
     let mut vc2 = vc.clone();
     for (i, (&k, &v)) in knew.iter().zip(&vnew).enumerate() {
@@ -534,6 +677,7 @@ fn check_attention_case(ctx: &GpuContext, window: usize, half: bool) -> Vec<f32>
     }
     let stored: Vec<f32> = if half {
         read_f32(ctx, &kb, n_ctx * kv_dim / 2)
+            .await
             .iter()
             .flat_map(|w| {
                 let b = w.to_bits();
@@ -541,7 +685,7 @@ fn check_attention_case(ctx: &GpuContext, window: usize, half: bool) -> Vec<f32>
             })
             .collect()
     } else {
-        read_f32(ctx, &kb, n_ctx * kv_dim)
+        read_f32(ctx, &kb, n_ctx * kv_dim).await
     };
     assert_eq!(
         stored, kc2,
@@ -562,14 +706,86 @@ fn check_attention_case(ctx: &GpuContext, window: usize, half: bool) -> Vec<f32>
     got
 }
 
-#[test]
-fn gated_activations_bias_add_softcap_match_cpu() {
-    for ctx in test_contexts() {
-        check_elementwise(ctx);
+gpu_test! {
+    /// The shaders' own f16 conversion (`f16_bits`/`f16_value` in common.wgsl) rounds as the CPU
+    /// (`half`: to nearest even) on the values drivers may get wrong with `pack2x16float`: ties,
+    /// subnormals, the underflow and overflow edges, infinities, and a spread of normal values.
+    async fn f16_rounding_matches_the_cpu_on_edge_values() {
+        for ctx in test_contexts().await {
+            let mut xs: Vec<f32> = vec![
+                0.0,
+                -0.0,
+                1.0,
+                -1.0,
+                65504.0,
+                65519.99,
+                65520.0,
+                1e9,
+                -1e9,
+                f32::INFINITY,
+                f32::NEG_INFINITY,
+                6.1035156e-5,
+                6.0e-5,
+                5.9604645e-8,
+                2.9802322e-8,
+                2.9802326e-8,
+                4.4703484e-8,
+                1e-9,
+                -3.0e-6,
+                1e-38,
+            ];
+            // Exact ties between neighbouring f16s (round to even up and down), and one f32
+            // ulp either side of them, over normal and subnormal f16 ranges.
+            for h in [
+                0x0001u16, 0x0002, 0x03ff, 0x0400, 0x3c00, 0x3c01, 0x7bfe, 0x8401, 0xbc00,
+            ] {
+                let a = half::f16::from_bits(h).to_f32();
+                let b = half::f16::from_bits(h + 1).to_f32();
+                let mid = (a + b) / 2.0;
+                xs.extend([
+                    mid,
+                    f32::from_bits(mid.to_bits() + 1),
+                    f32::from_bits(mid.to_bits() - 1),
+                ]);
+            }
+            xs.extend(
+                random(4096, 77)
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| v * 2f32.powi(i as i32 % 48 - 30)),
+            );
+            let n = xs.len();
+            let step = step_buffer(&ctx, 1, 0);
+            let src = storage_f32(&ctx, "x", &xs);
+            let dst = storage(&ctx, "y", (n * 4) as u64);
+            let store = kv_store_pipeline(&ctx, false);
+            run(
+                &ctx,
+                &[kv_store(&ctx, &store, [&step, &src, &dst], n, true)],
+                1,
+            );
+            let got = read_f32(&ctx, &dst, n).await;
+            for (x, g) in xs.iter().zip(&got) {
+                let want = half::f16::from_f32(*x).to_f32();
+                assert!(
+                    g.to_bits() == want.to_bits(),
+                    "f16 rounding of {x:e} ({:#010x}): gpu {g:e}, cpu {want:e}",
+                    x.to_bits()
+                );
+            }
+        }
     }
 }
 
-fn check_elementwise(ctx: GpuContext) {
+gpu_test! {
+    async fn gated_activations_bias_add_softcap_match_cpu() {
+        for ctx in test_contexts().await {
+            check_elementwise(ctx).await;
+        }
+    }
+}
+
+async fn check_elementwise(ctx: GpuContext) {
     let (n, n_tok) = (200usize, 3u32);
     let g = random(n * n_tok as usize, 21)
         .iter()
@@ -578,10 +794,9 @@ fn check_elementwise(ctx: GpuContext) {
     let u = random(n * n_tok as usize, 22);
     let step = step_buffer(&ctx, n_tok, 0);
     type Reference = fn(f32, f32) -> f32;
-    let cases: [(Op, Reference); 4] = [
+    let cases: [(Op, Reference); 3] = [
         (Op::SiluMul, |g, u| ops::silu(g) * u),
         (Op::GeluMul, |g, u| ops::gelu(g) * u),
-        (Op::Add, |g, u| g + u),
         (Op::Softcap, |_, u| libm::tanhf(u * 9.0 / 7.0) * 7.0),
     ];
     for (op, f) in cases {
@@ -592,7 +807,7 @@ fn check_elementwise(ctx: GpuContext) {
         let table = (op == Op::GeluMul).then(|| gelu_table_buffer(&ctx));
         let bufs: Vec<&wgpu::Buffer> = [&step, &ub, &gb].into_iter().chain(&table).collect();
         run(&ctx, &[elementwise(&ctx, &pipe, &bufs, n, 0, 7.0)], n_tok);
-        let got = read_f32(&ctx, &gb, n * n_tok as usize);
+        let got = read_f32(&ctx, &gb, n * n_tok as usize).await;
         for i in 0..got.len() {
             let want = f(g[i], u[i]);
             // GELU reads the CPU's table: the same f16 value, times u in f32.
@@ -613,21 +828,22 @@ fn check_elementwise(ctx: GpuContext) {
         &[elementwise(&ctx, &pipe, &[&step, &bb, &gb], n, 0, 0.0)],
         n_tok,
     );
-    let got = read_f32(&ctx, &gb, n * n_tok as usize);
+    let got = read_f32(&ctx, &gb, n * n_tok as usize).await;
     for i in 0..got.len() {
         assert_eq!(got[i], g[i] + bias[i % n]);
     }
 }
 
-#[test]
-fn argmax_finds_first_largest() {
-    for ctx in test_contexts() {
-        check_argmax(ctx);
+gpu_test! {
+    async fn argmax_finds_first_largest() {
+        for ctx in test_contexts().await {
+            check_argmax(ctx).await;
+        }
     }
 }
 
-fn check_argmax(ctx: GpuContext) {
-    for len in [1usize, 255, 70_001] {
+async fn check_argmax(ctx: GpuContext) {
+    for len in [1usize, 255, 70_001, 262_144] {
         let mut x = random(len, len as u64);
         let at = len * 2 / 3;
         x[at] = 5.0;
@@ -635,14 +851,14 @@ fn check_argmax(ctx: GpuContext) {
             x[len - 1] = 5.0; // a tie later on: the first index wins
         }
         let xb = storage_f32(&ctx, "x", &x);
-        let out = storage(&ctx, "out", 8);
-        let pipe = super::argmax::argmax_pipeline(&ctx);
+        let out = storage(&ctx, "out", super::argmax::out_bytes(len));
+        let pipes = super::argmax::argmax_pipelines(&ctx);
         run(
             &ctx,
-            &[super::argmax::argmax(&ctx, &pipe, &xb, &out, len)],
+            &super::argmax::argmax(&ctx, &pipes, &xb, &out, len),
             1,
         );
-        let got = read_f32(&ctx, &out, 2);
+        let got = read_f32(&ctx, &out, 2).await;
         assert_eq!(got[0].to_bits() as usize, at, "len {len}");
         assert_eq!(got[1], 5.0);
     }
@@ -661,60 +877,78 @@ fn top_k_ref(x: &[f32], k: usize) -> Vec<(u32, f32)> {
     c
 }
 
-#[test]
-fn top_k_matches_the_cpu_samplers_selection() {
-    let Some(ctx) = test_context() else { return };
-    let pipe = super::top_k::top_k_pipeline(&ctx);
-    let check = |x: &[f32], ks: &[usize], what: &str| {
-        let xb = storage_f32(&ctx, "x", x);
-        let out = storage(&ctx, "out", super::top_k::RESULT_BYTES);
-        let params = super::top_k::top_k_params(&ctx, x.len());
-        let d = super::top_k::top_k(&ctx, &pipe, params.clone(), &xb, &out);
-        for &k in ks {
-            super::top_k::set_k(&ctx, &params, k);
-            run(&ctx, std::slice::from_ref(&d), 1);
-            let words = read_f32(&ctx, &out, 1 + 2 * super::top_k::MAX_TOP_K);
-            let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-            let got = super::top_k::parse(&bytes);
-            let want = top_k_ref(x, k);
-            assert_eq!(got.len(), want.len(), "{what}, k {k}: count");
-            for (g, w) in got.iter().zip(&want) {
-                assert!(
-                    g.0 == w.0 && g.1.to_bits() == w.1.to_bits(),
-                    "{what}, k {k}: got {got:?}, want {want:?}"
-                );
+gpu_test! {
+    async fn top_k_matches_the_cpu_samplers_selection() {
+        let Some(ctx) = test_context().await else { return };
+        let pipes = super::top_k::top_k_pipelines(&ctx);
+        let check = async |x: &[f32], ks: &[usize], what: &str| {
+            let xb = storage_f32(&ctx, "x", x);
+            let out = storage(&ctx, "out", super::top_k::out_bytes(x.len()));
+            let params = super::top_k::top_k_params(&ctx, x.len());
+            let ds = super::top_k::top_k(&ctx, &pipes, params.clone(), &xb, &out, x.len());
+            assert_eq!(ds.len(), if x.len() > 4096 { 2 } else { 1 }, "{what}");
+            for &k in ks {
+                super::top_k::set_k(&ctx, &params, k);
+                run(&ctx, &ds, 1);
+                let words = read_f32(&ctx, &out, 1 + 2 * super::top_k::MAX_TOP_K).await;
+                let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+                let got = super::top_k::parse(&bytes);
+                let want = top_k_ref(x, k);
+                assert_eq!(got.len(), want.len(), "{what}, k {k}: count");
+                for (g, w) in got.iter().zip(&want) {
+                    assert!(
+                        g.0 == w.0 && g.1.to_bits() == w.1.to_bits(),
+                        "{what}, k {k}: got {got:?}, want {want:?}"
+                    );
+                }
             }
-        }
-    };
-    check(&[0.5], &[1, 40], "one value");
-    let mut x = random(96, 3);
-    x[5] = f32::NAN;
-    x[17] = f32::INFINITY;
-    x[40] = f32::NEG_INFINITY;
-    check(&x, &[1, 40, 93, 128], "96 with non-finite values");
-    // Few distinct values (many ties at the threshold), both zeros among them.
-    let mut x: Vec<f32> = random(5000, 9)
-        .iter()
-        .map(|v| (v * 8.0).round() / 4.0)
-        .collect();
-    x[100] = -0.0;
-    x[4000] = 0.0;
-    check(&x, &[1, 7, 40, 128], "5000 with ties");
-    check(&vec![0.0f32; 300], &[40], "all equal");
-    check(&random(70_001, 11), &[1, 64, 128], "70001 random");
-    check(&[f32::NAN, f32::INFINITY], &[40], "nothing finite");
+        };
+        check(&[0.5], &[1, 40], "one value").await;
+        let mut x = random(96, 3);
+        x[5] = f32::NAN;
+        x[17] = f32::INFINITY;
+        x[40] = f32::NEG_INFINITY;
+        check(&x, &[1, 40, 93, 128], "96 with non-finite values").await;
+        // Few distinct values (many ties at the threshold, across the 4096-value chunks the
+        // first launch splits them into), both zeros among them.
+        let mut x: Vec<f32> = random(5000, 9)
+            .iter()
+            .map(|v| (v * 8.0).round() / 4.0)
+            .collect();
+        x[100] = -0.0;
+        x[4000] = 0.0;
+        check(&x, &[1, 7, 40, 128], "5000 with ties").await;
+        check(&vec![0.0f32; 300], &[40], "all equal").await;
+        // Equal values in every chunk: the first k by index, wherever the chunks end.
+        check(&vec![1.5f32; 9000], &[1, 40, 128], "9000 equal").await;
+        let mut x: Vec<f32> = random(20_000, 5).iter().map(|v| v.round()).collect();
+        x[4095] = 3.0;
+        x[4096] = 3.0;
+        x[19_999] = 3.0;
+        check(&x, &[1, 2, 3, 50, 128], "ties across a chunk edge").await;
+        // A chunk with nothing finite and one with fewer finite values than k.
+        let mut x = vec![f32::NAN; 12_000];
+        x[5000] = 2.0;
+        x[6000] = -1.0;
+        x[11_000] = 7.0;
+        check(&x, &[1, 2, 40], "chunks with few finite values").await;
+        check(&random(70_001, 11), &[1, 64, 128], "70001 random").await;
+        check(&random(262_144, 12), &[1, 40, 128], "262144 random (Gemma's vocabulary)").await;
+        check(&[f32::NAN, f32::INFINITY], &[40], "nothing finite").await;
+    }
 }
 
-#[test]
-fn feature_lists_parse() {
-    let base = GpuOptions::default();
-    let none = base.with_features("none").unwrap();
-    assert!(none.disable_f16 && none.disable_subgroups);
-    let all = none.with_features("all").unwrap();
-    assert!(!all.disable_f16 && !all.disable_subgroups);
-    let f16 = base.with_features(" shader-f16 ").unwrap();
-    assert!(!f16.disable_f16 && f16.disable_subgroups);
-    let sg = base.with_features("subgroups,").unwrap();
-    assert!(sg.disable_f16 && !sg.disable_subgroups);
-    assert_eq!(base.with_features("f16").unwrap_err().code(), "GPU_INPUT");
+gpu_test! {
+    async fn feature_lists_parse() {
+        let base = GpuOptions::default();
+        let none = base.with_features("none").unwrap();
+        assert!(none.disable_f16 && none.disable_subgroups);
+        let all = none.with_features("all").unwrap();
+        assert!(!all.disable_f16 && !all.disable_subgroups);
+        let f16 = base.with_features(" shader-f16 ").unwrap();
+        assert!(!f16.disable_f16 && f16.disable_subgroups);
+        let sg = base.with_features("subgroups,").unwrap();
+        assert!(sg.disable_f16 && !sg.disable_subgroups);
+        assert_eq!(base.with_features("f16").unwrap_err().code(), "GPU_INPUT");
+    }
 }

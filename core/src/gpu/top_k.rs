@@ -1,5 +1,6 @@
 //! The k largest logits on the GPU (`shaders/top_k.wgsl`): a sampling step whose chain starts
 //! with top-k reads back `4 + 8k` bytes (id and logit of each candidate), not the vocabulary.
+//! Each 4096 logits get a workgroup of their own, then one workgroup merges their top ks.
 
 use super::GpuContext;
 use super::kernel::{Dispatch, Groups, pipeline};
@@ -13,8 +14,23 @@ pub(crate) const RESULT_BYTES: u64 = 4 + 8 * MAX_TOP_K as u64;
 /// Bytes of the top-k readback buffer: the result, then up to [`MAX_TOP_K`] gathered logits.
 pub(crate) const READBACK_BYTES: u64 = RESULT_BYTES + 4 * MAX_TOP_K as u64;
 
-pub(crate) fn top_k_pipeline(ctx: &GpuContext) -> wgpu::ComputePipeline {
-    pipeline(ctx, "top_k", include_str!("shaders/top_k.wgsl"), "main")
+/// Values per workgroup of the first launch (`CHUNK` in the shader).
+const CHUNK: usize = 4096;
+
+/// The two launches' pipelines: each chunk's top k, then the top k of those.
+pub(crate) fn top_k_pipelines(ctx: &GpuContext) -> [wgpu::ComputePipeline; 2] {
+    let src = include_str!("shaders/top_k.wgsl");
+    [
+        pipeline(ctx, "top_k", src, "chunks"),
+        pipeline(ctx, "top_k", src, "merge"),
+    ]
+}
+
+/// Bytes of the output buffer for `len` values: the result, then with several chunks one
+/// candidate list (of the result's size) per chunk.
+pub(crate) fn out_bytes(len: usize) -> u64 {
+    let chunks = len.div_ceil(CHUNK) as u64;
+    RESULT_BYTES * if chunks > 1 { 1 + chunks } else { 1 }
 }
 
 /// The uniform `[len, k]` a top-k launch reads; `k` is rewritten before each launch.
@@ -28,16 +44,40 @@ pub(crate) fn set_k(ctx: &GpuContext, params: &wgpu::Buffer, k: usize) {
         .write_buffer(params, 4, &(k.min(MAX_TOP_K) as u32).to_le_bytes());
 }
 
-/// Writes the count and the (index, value bits) pairs of the k largest finite values of `x`
-/// into `result` (at least [`RESULT_BYTES`] long).
+/// The launches writing the count and the (index, value bits) pairs of the k largest finite
+/// values of the `len` values of `x` at the start of `out` (of [`out_bytes`] bytes): one
+/// for a vocabulary of one chunk, two otherwise.
 pub(crate) fn top_k(
     ctx: &GpuContext,
-    pipe: &wgpu::ComputePipeline,
+    pipes: &[wgpu::ComputePipeline; 2],
     params: wgpu::Buffer,
     x: &wgpu::Buffer,
-    result: &wgpu::Buffer,
-) -> Dispatch {
-    Dispatch::with_first(ctx, pipe, params, &[x, result], Groups::One, false)
+    out: &wgpu::Buffer,
+    len: usize,
+) -> Vec<Dispatch> {
+    let chunks = len.div_ceil(CHUNK) as u32;
+    let mut launches = vec![Dispatch::with_first(
+        ctx,
+        &pipes[0],
+        params.clone(),
+        &[x, out],
+        Groups::Elems256 {
+            per_tok: 0,
+            fixed: chunks * 256,
+        },
+        false,
+    )];
+    if chunks > 1 {
+        launches.push(Dispatch::with_first(
+            ctx,
+            &pipes[1],
+            params,
+            &[x, out],
+            Groups::One,
+            false,
+        ));
+    }
+    launches
 }
 
 /// The candidates of a top-k result, largest first (ties by lower id): the order the CPU

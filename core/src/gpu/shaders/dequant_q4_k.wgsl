@@ -6,18 +6,9 @@ fn dequant_chunk(row_byte: u32, c: u32) {
     let j = c % 8u;
     let d = f16at(b);
     let dmin = f16at(b + 2u);
-    let s = b + 4u;
-    var sc: u32;
-    var mn: u32;
-    if (j < 4u) {
-        sc = rd8(s + j) & 63u;
-        mn = rd8(s + j + 4u) & 63u;
-    } else {
-        sc = (rd8(s + j + 4u) & 15u) | ((rd8(s + j - 4u) >> 6u) << 4u);
-        mn = (rd8(s + j + 4u) >> 4u) | ((rd8(s + j) >> 6u) << 4u);
-    }
-    let d1 = d * f32(sc);
-    let m1 = dmin * f32(mn);
+    let sm = scale_min_k4(b + 4u, j);
+    let d1 = d * f32(sm.x);
+    let m1 = dmin * f32(sm.y);
     let q0 = b + 16u + (j / 2u) * 32u;
     let shift = (j % 2u) * 4u;
     for (var l = 0u; l < 32u; l++) {

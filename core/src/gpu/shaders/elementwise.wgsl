@@ -1,5 +1,5 @@
 // Element-wise kernels over step.n_tok * per_tok elements (or fixed_len):
-// `add` (Y += X), `add_bias` (Y[i] += X[i % per_tok]), `silu_mul` / `gelu_mul`
+// `add_bias` (Y[i] += X[i % per_tok]), `silu_mul` / `gelu_mul`
 // (Y = act(Y) * X: the gated feed-forward), `softcap` (Y = tanh(X / cap) * cap).
 
 struct Params {
@@ -31,17 +31,9 @@ fn gelu(x: f32) -> f32 {
     if (x >= 10.0) {
         return x;
     }
-    let h = pack2x16float(vec2<f32>(x, 0.0)) & 0xffffu;
+    let h = f16_bits(x);
     let word = GELU[h >> 1u];
-    return unpack2x16float((word >> ((h & 1u) * 16u)) & 0xffffu).x;
-}
-
-@compute @workgroup_size(64)
-fn add(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let i = gid.x + gid.y * 2097152u;
-    if (i < n_elems()) {
-        Y[i] += X[i];
-    }
+    return f16_value((word >> ((h & 1u) * 16u)) & 0xffffu);
 }
 
 @compute @workgroup_size(64)

@@ -45,6 +45,17 @@ fn rd32(a: u32) -> u32 {
     return rd16(a) | (rd16(a + 2u) << 16u);
 }
 
+// Q4_K's and Q5_K's 6-bit scale and minimum of sub-block j (0..8) from the 12 bytes at `s`.
+fn scale_min_k4(s: u32, j: u32) -> vec2<u32> {
+    if (j < 4u) {
+        return vec2<u32>(rd8(s + j) & 63u, rd8(s + j + 4u) & 63u);
+    }
+    return vec2<u32>(
+        (rd8(s + j + 4u) & 15u) | ((rd8(s + j - 4u) >> 6u) << 4u),
+        (rd8(s + j + 4u) >> 4u) | ((rd8(s + j) >> 6u) << 4u),
+    );
+}
+
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let lane = lid % LANES;

@@ -1,4 +1,4 @@
-// f16 values of W without shader-f16: two bytes unpacked from W's u32 words.
+// f16 values of W without shader-f16: two bytes of W's u32 words, widened exactly.
 fn f16at(a: u32) -> f32 {
-    return unpack2x16float(rd16(a)).x;
+    return f16_value(rd16(a));
 }

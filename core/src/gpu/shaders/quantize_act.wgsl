@@ -2,7 +2,11 @@
 // type's `vec_dot_type` once per row before the integer dot product. Writing back the
 // dequantized values (x' = q * d) lets the f32 matmul reproduce those products up to f32
 // rounding. Modes: 1 = f16 (F16 weights), 2 = Q8_0/Q8_1 (blocks of 32, f16 scale, ties to
-// even), 3 = Q8_K (blocks of 256, f32 scale from the signed extreme). One thread per block.
+// even), 3 = Q8_K (blocks of 256, f32 scale from the signed extreme), 4 = bf16 (BF16
+// weights: ggml's round to nearest even, NaNs made quiet). A 256-thread workgroup
+// takes 256 values (whole blocks), one per thread; a block's largest |x| and its Σq come from
+// trees in workgroup memory (the first largest on ties, as the CPU's loop; Σq adds integers,
+// so any order is exact).
 // Mode 2 also writes each block's Q8_1 sum `s = f16(d * Σq)` (d unrounded, as the CPU stores
 // it) at `Y[sums_off + block]` when `sums_off` is non-zero: Q4_1's dot product uses it.
 
@@ -18,65 +22,94 @@ struct Params {
 @group(0) @binding(2) var<storage, read> X: array<f32>;
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
 
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+const WG: u32 = 256u;
+var<workgroup> ra: array<f32, WG>; // largest |x| so far
+var<workgroup> ri: array<u32, WG>; // its thread
+var<workgroup> rv: array<f32, WG>; // each thread's x
+var<workgroup> rq: array<f32, WG>; // Σq
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     var n_tok = step.n_tok;
     if (p.fixed_tok != 0u) {
         n_tok = p.fixed_tok;
+    }
+    let e = (wg.x + wg.y * 32768u) * WG + lid;
+    let valid = e < n_tok * p.cols;
+    if (p.mode == 1u) {
+        if (valid) {
+            Y[e] = f16_round(X[e]);
+        }
+        return;
+    }
+    if (p.mode == 4u) {
+        if (valid) {
+            Y[e] = bf16_round(X[e]);
+        }
+        return;
     }
     var bs = 32u;
     if (p.mode == 3u) {
         bs = 256u;
     }
-    if (p.mode == 1u) {
-        bs = 1u;
+    var v = 0.0;
+    if (valid) {
+        v = X[e];
     }
-    let per_row = p.cols / bs;
-    let b = gid.x + gid.y * 2097152u;
-    if (b >= n_tok * per_row) {
-        return;
-    }
-    let xo = b * bs;
-    let yo = xo;
-    if (p.mode == 1u) {
-        Y[yo] = f16_round(X[xo]);
-        return;
-    }
-    var amax = 0.0;
-    var mx = 0.0;
-    for (var i = 0u; i < bs; i++) {
-        let v = X[xo + i];
-        if (abs(v) > amax) {
-            amax = abs(v);
-            mx = v;
+    rv[lid] = v;
+    ra[lid] = abs(v);
+    ri[lid] = lid;
+    workgroupBarrier();
+    let o = lid % bs;
+    for (var w = bs / 2u; w > 0u; w = w / 2u) {
+        if (o < w && ra[lid + w] > ra[lid]) {
+            ra[lid] = ra[lid + w];
+            ri[lid] = ri[lid + w];
         }
+        workgroupBarrier();
     }
+    let first = lid - o;
+    let amax = ra[first];
+    let mx = rv[ri[first]];
     if (p.mode == 2u) {
         let d = f16_round(amax / 127.0);
         var id = 0.0;
         if (amax != 0.0) {
             id = 127.0 / amax;
         }
-        var qsum = 0.0;
-        for (var i = 0u; i < bs; i++) {
-            let q = round(X[xo + i] * id);
-            Y[yo + i] = q * d;
-            qsum += q;
+        let q = round(v * id);
+        if (valid) {
+            Y[e] = q * d;
         }
         if (p.sums_off != 0u) {
-            Y[p.sums_off + b] = f16_round((amax / 127.0) * qsum);
-        }
-    } else {
-        if (amax == 0.0) {
-            for (var i = 0u; i < bs; i++) {
-                Y[yo + i] = 0.0;
+            rq[lid] = q;
+            workgroupBarrier();
+            for (var w = bs / 2u; w > 0u; w = w / 2u) {
+                if (o < w) {
+                    rq[lid] += rq[lid + w];
+                }
+                workgroupBarrier();
             }
-            return;
+            if (valid && o == 0u) {
+                Y[p.sums_off + e / 32u] = f16_round((amax / 127.0) * rq[lid]);
+            }
         }
-        let iscale = -127.0 / mx;
-        let d = 1.0 / iscale;
-        for (var i = 0u; i < bs; i++) {
-            Y[yo + i] = min(round(iscale * X[xo + i]), 127.0) * d;
+    } else if (valid) {
+        if (amax == 0.0) {
+            Y[e] = 0.0;
+        } else {
+            let iscale = -127.0 / mx;
+            let d = 1.0 / iscale;
+            Y[e] = min(round(iscale * v), 127.0) * d;
         }
     }
+}
+
+// `x` as ggml's `ggml_compute_fp32_to_bf16` stores it, widened back to f32.
+fn bf16_round(x: f32) -> f32 {
+    let u = bitcast<u32>(x);
+    if ((u & 0x7fffffffu) > 0x7f800000u) {
+        return bitcast<f32>(((u >> 16u) | 64u) << 16u);
+    }
+    return bitcast<f32>(((u + 0x7fffu + ((u >> 16u) & 1u)) >> 16u) << 16u);
 }

@@ -53,3 +53,45 @@ fn norm_copy(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
         Y[dst + i] = (X[src + i] * scale) * Wt[i];
     }
 }
+
+// The residual step between sublayers, in one launch per token row: `r += o` (o first
+// normed with `Wpost` when `p._p0` is set: Gemma's post-norms), then, when `p._p1` is set,
+// `y = norm(r) * Wt` for the next sublayer. Each thread walks the same elements in the same
+// order as `main` of rms_norm_inplace.wgsl, the add and `norm_copy` do, so the results are
+// bit-identical to those three launches.
+@group(0) @binding(5) var<storage, read> Wpost: array<f32>;
+@group(0) @binding(6) var<storage, read_write> R: array<f32>;
+
+@compute @workgroup_size(64)
+fn add_norm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let row = wg.x;
+    if (row >= step.n_tok) {
+        return;
+    }
+    let base = row * p.len;
+    var post = 1.0;
+    if (p._p0 != 0u) {
+        var s = 0.0;
+        for (var i = lid; i < p.len; i += 64u) {
+            let v = X[base + i];
+            s += v * v;
+        }
+        post = row_scale(s, lid);
+    }
+    var s2 = 0.0;
+    for (var i = lid; i < p.len; i += 64u) {
+        var o = X[base + i];
+        if (p._p0 != 0u) {
+            o = (o * post) * Wpost[i];
+        }
+        let r = R[base + i] + o;
+        R[base + i] = r;
+        s2 += r * r;
+    }
+    if (p._p1 != 0u) {
+        let scale = row_scale(s2, lid);
+        for (var i = lid; i < p.len; i += 64u) {
+            Y[base + i] = (R[base + i] * scale) * Wt[i];
+        }
+    }
+}
