@@ -1,8 +1,10 @@
 // Hearth on WebGPU in Chromium: SwiftShader's software adapter, forced with
 // `backend: 'webgpu'`. SwiftShader runs the GPU kernels on the CPU (about half a
-// SmolLM2 token per second on 2 cores), so CI checks a few GPU tokens and the
-// device-lost paths; the 16-token comparisons of SmolLM2 and Gemma-3-270M with the
-// wasm CPU engine run with HEARTH_WEBGPU_FULL=1.
+// SmolLM2 token per second on 2 cores), so CI checks a few SmolLM2 GPU tokens, the
+// device-lost paths and Gemma-3-270M's 16 greedy tokens against the wasm CPU engine's
+// (about 80 s). SmolLM2's 16-token comparison runs with HEARTH_WEBGPU_FULL=1: its 15th
+// token is a near-tie between digits (" 321" on SwiftShader, " 311" on the wasm CPU and
+// on lavapipe) that summation-order differences flip; see core/src/gpu/README.md.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from '@playwright/test';
@@ -166,7 +168,10 @@ test("sampling on WebGPU from the GPU's top k draws the tokens sampling all logi
 
 for (const model of [SMOLLM2, GEMMA3]) {
   test(`${model}: 16 greedy tokens on WebGPU equal the wasm CPU engine's`, async ({ page }) => {
-    test.skip(!process.env.HEARTH_WEBGPU_FULL, 'minutes on SwiftShader: HEARTH_WEBGPU_FULL=1');
+    test.skip(
+      model === SMOLLM2 && !process.env.HEARTH_WEBGPU_FULL,
+      'a near-tie at token 15 on SwiftShader: HEARTH_WEBGPU_FULL=1',
+    );
     test.setTimeout(1_800_000);
     const query = `&maxTokens=16${CONTEXT}`;
     const started = Date.now();
