@@ -549,3 +549,199 @@ fn smollm2_sampled_tokens_same_with_top_k_readback_as_with_all_logits() {
     // Each step also reads the penalized and biased tokens (at most 6 + 5 + 1 of them).
     assert!(top_bytes <= n_vocab * 4 + 5 * (4 + 12 * 52), "{top_bytes}");
 }
+
+/// Greedy tokens with the first `n_gpu` blocks on the GPU and the rest (and the LM head) on
+/// the CPU: the GPU session returns hidden states, [`Decoder::forward_from_hidden`] finishes.
+fn partial_greedy(
+    ctx: &GpuContext,
+    dec: &Decoder,
+    n_gpu: usize,
+    prompt: &[u32],
+    n: usize,
+    n_ctx: usize,
+    kv: KvType,
+) -> (Vec<u32>, Vec<f32>) {
+    let gm = Arc::new(block_on(GpuModel::upload_layers(ctx, dec, n_gpu)).unwrap());
+    assert_eq!(gm.gpu_layers(), n_gpu);
+    assert!(!gm.is_whole());
+    let mut gs = block_on(GpuSession::new(&gm, n_ctx, kv)).unwrap();
+    let mut cache = dec.new_cache_of(n_ctx, kv);
+    let mut s = ForwardScratch::default();
+    let mut step = |tokens: &[u32]| {
+        let hidden = match block_on(gs.forward(tokens, GpuOutput::Hidden)).unwrap() {
+            GpuResult::Hidden(h) => h,
+            other => panic!("asked for hidden states, got {other:?}"),
+        };
+        assert_eq!(hidden.len(), tokens.len() * dec.config.n_embd);
+        dec.forward_from_hidden(n_gpu, &mut cache, &hidden, Logits::Last, &mut s)
+            .unwrap()
+    };
+    let first = step(prompt);
+    let mut tok = argmax(&first);
+    let mut out = vec![tok];
+    while out.len() < n {
+        tok = argmax(&step(&[tok]));
+        out.push(tok);
+    }
+    (out, first)
+}
+
+// A partial offload computes what the whole model computes: with F32 weights (the same
+// function on both backends) and with quantized ones, logits after a 40-token prompt (two GPU
+// batches, so two hidden-state readbacks) within 1e-4 of their scale of the CPU's and the
+// same 20 greedy tokens, for one and for two of the three blocks on the GPU.
+#[test]
+fn synthetic_partial_offload_same_as_cpu() {
+    let Some(ctx) = context() else { return };
+    let prompt: Vec<u32> = (0..40).map(|i| (i * 7 + 3) % 96).collect();
+    for (arch, all_f32) in [("llama", false), ("llama", true), ("gemma3", true)] {
+        let dec = synthetic(arch, all_f32);
+        let (cpu, cpu_logits) = cpu_greedy(&dec, &prompt, 20, 80, KvType::F32);
+        let scale = cpu_logits.iter().fold(0f32, |m, v| m.max(v.abs()));
+        for n_gpu in [1, 2] {
+            let (gpu, gpu_logits) = partial_greedy(&ctx, &dec, n_gpu, &prompt, 20, 80, KvType::F32);
+            let worst = cpu_logits
+                .iter()
+                .zip(&gpu_logits)
+                .fold(0f32, |m, (c, g)| m.max((c - g).abs()));
+            assert!(
+                worst <= 1e-4 * scale,
+                "{arch} f32={all_f32}, {n_gpu} blocks on the GPU: logits differ by {worst} (scale {scale})"
+            );
+            assert_eq!(gpu, cpu, "{arch} f32={all_f32}, {n_gpu} blocks on the GPU");
+        }
+    }
+}
+
+#[test]
+fn partial_and_whole_models_refuse_each_others_outputs() {
+    let Some(ctx) = context() else { return };
+    let dec = synthetic("llama", false);
+    let part = Arc::new(block_on(GpuModel::upload_layers(&ctx, &dec, 2)).unwrap());
+    let mut s = block_on(GpuSession::new(&part, 16, KvType::F32)).unwrap();
+    for out in [GpuOutput::Logits, GpuOutput::Argmax, GpuOutput::TopK(5)] {
+        let e = block_on(s.forward(&[1, 2], out)).unwrap_err();
+        assert_eq!(e.code(), "GPU_INPUT", "{out:?}");
+        assert!(e.to_string().contains("2 of the model's 3 blocks"), "{e}");
+    }
+    assert_eq!(s.len(), 0, "a refused step caches nothing");
+    assert!(block_on(s.last_logits()).is_err());
+    let whole = Arc::new(block_on(GpuModel::upload_layers(&ctx, &dec, 99)).unwrap());
+    assert!(whole.is_whole() && whole.gpu_layers() == 3);
+    let mut s = block_on(GpuSession::new(&whole, 16, KvType::F32)).unwrap();
+    let e = block_on(s.forward(&[1, 2], GpuOutput::Hidden)).unwrap_err();
+    assert_eq!(e.code(), "GPU_INPUT");
+    let e = block_on(GpuModel::upload_layers(&ctx, &dec, 0)).unwrap_err();
+    assert_eq!(e.code(), "GPU_INPUT");
+    // The CPU's half checks what it is handed.
+    let mut cache = dec.new_cache_of(16, KvType::F32);
+    let mut fs = ForwardScratch::default();
+    let d = dec.config.n_embd;
+    for (first, hidden) in [(1, vec![0.5; d + 1]), (4, vec![0.5; d]), (1, vec![])] {
+        let e = dec
+            .forward_from_hidden(first, &mut cache, &hidden, Logits::Last, &mut fs)
+            .unwrap_err();
+        assert!(
+            matches!(e.code(), "INVALID_HIDDEN_STATES" | "EMPTY_INPUT"),
+            "{e}"
+        );
+    }
+    assert_eq!(cache.len(), 0);
+}
+
+#[test]
+fn partial_estimate_is_what_upload_and_session_allocate() {
+    let Some(ctx) = context() else { return };
+    for arch in ["llama", "gemma3"] {
+        let dec = synthetic(arch, false);
+        for n_gpu in [1, 2] {
+            let need = ctx.estimate_layers(&dec, n_gpu, 80, KvType::F16);
+            let before = ctx.allocated_bytes();
+            let gm = Arc::new(block_on(GpuModel::upload_layers(&ctx, &dec, n_gpu)).unwrap());
+            assert_eq!(
+                ctx.allocated_bytes() - before,
+                need.weights,
+                "{arch} {n_gpu}"
+            );
+            let _s = block_on(GpuSession::new(&gm, 80, KvType::F16)).unwrap();
+            // Readback: one batch (32 tokens) of hidden states, 256 wide.
+            assert_eq!(
+                ctx.allocated_bytes() - before + 32 * 256 * 4,
+                need.total(),
+                "{arch} {n_gpu}: {need:?}"
+            );
+            assert_eq!(
+                need.kv_cache * 3,
+                ctx.estimate(&dec, 80, KvType::F16).kv_cache * n_gpu as u64
+            );
+        }
+    }
+}
+
+#[test]
+fn layers_that_fit_follow_the_budget() {
+    let Some(ctx) = context() else { return };
+    let dec = synthetic("gemma3", false);
+    let kv = KvType::F16;
+    assert_eq!(
+        ctx.layers_that_fit(&dec, 80, kv),
+        3,
+        "no budget: every block"
+    );
+    let with = |bytes: u64| ctx.clone().with_memory_budget(Some(bytes));
+    let all = ctx.estimate(&dec, 80, kv).total();
+    assert_eq!(with(all).layers_that_fit(&dec, 80, kv), 3);
+    for n in [1, 2] {
+        let need = ctx.estimate_layers(&dec, n, 80, kv).total();
+        assert_eq!(with(need).layers_that_fit(&dec, 80, kv), n);
+        assert_eq!(with(need - 1).layers_that_fit(&dec, 80, kv), n - 1);
+    }
+    assert_eq!(with(1 << 10).layers_that_fit(&dec, 80, kv), 0);
+}
+
+// Half of SmolLM2's blocks on the GPU through the engine's session: the CPU's 16 greedy
+// tokens, and the KV cache split between the two. 5-10 s on lavapipe.
+#[test]
+fn smollm2_partial_offload_same_16_greedy_tokens_as_cpu() {
+    let Some(ctx) = context() else { return };
+    let model = Model::load_file(common::model(common::SMOLLM2)).unwrap();
+    let prompt = model
+        .tokenize("The capital of France is", true, false)
+        .unwrap();
+    let opts = || GenerateOptions {
+        sampling: SamplingOptions {
+            temperature: 0.0,
+            ..Default::default()
+        },
+        max_tokens: 16,
+        ignore_eos: true,
+        ..Default::default()
+    };
+    let mut cpu = Session::new(model.clone(), 64).unwrap();
+    let want = cpu.generate(&prompt, opts()).unwrap().run().unwrap().tokens;
+    let gm = Arc::new(block_on(GpuModel::upload_layers(&ctx, model.decoder(), 15)).unwrap());
+    let mut session = Session::with_gpu(model.clone(), 64, KvType::F16, &gm).unwrap();
+    assert_eq!(session.gpu_layers(), 15);
+    let got = session
+        .generate(&prompt, opts())
+        .unwrap()
+        .run()
+        .unwrap()
+        .tokens;
+    assert_eq!(
+        got,
+        want,
+        "GPU + CPU {:?} vs CPU {:?}",
+        model.detokenize(&got, false),
+        model.detokenize(&want, false)
+    );
+    // The KV cache is the GPU's 15 blocks and the CPU's 15 together.
+    let on_gpu = ctx
+        .estimate_layers(model.decoder(), 15, 64, KvType::F16)
+        .kv_cache as usize;
+    assert!(
+        session.kv_cache_bytes() > on_gpu,
+        "{}",
+        session.kv_cache_bytes()
+    );
+}

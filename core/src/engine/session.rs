@@ -95,7 +95,8 @@ pub struct Session {
     cache: KvCache,
     history: Vec<u32>,
     scratch: ForwardScratch,
-    /// The GPU backend's state when the session runs there (the CPU cache then stays empty).
+    /// The GPU backend's state when the session runs there (the CPU cache then stays empty,
+    /// or holds the CPU's blocks in a partial offload).
     #[cfg(feature = "gpu")]
     gpu: Option<crate::gpu::GpuSession>,
     /// A lost GPU device moves the session to the CPU instead of failing (see
@@ -137,7 +138,9 @@ impl Session {
     }
 
     /// A session whose forward passes run on the GPU (`gpu` holds `model`'s weights, see
-    /// [`crate::gpu::GpuModel::upload`]); generation and sampling work as on the CPU. Native
+    /// [`crate::gpu::GpuModel::upload`], or only its first blocks with
+    /// [`crate::gpu::GpuModel::upload_layers`]: the CPU then runs the rest); generation and
+    /// sampling work as on the CPU. Native
     /// only: it blocks on the GPU's futures (wasm callers drive a `GpuSession` themselves).
     #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
     pub fn with_gpu(
@@ -174,7 +177,17 @@ impl Session {
         self.cpu_fallback = on;
     }
 
-    /// Whether forward passes run on the GPU.
+    /// How many of the model's blocks run on the GPU: all of them, fewer in a partial
+    /// offload (the CPU runs the rest and the LM head), 0 on the CPU.
+    pub fn gpu_layers(&self) -> usize {
+        #[cfg(feature = "gpu")]
+        if let Some(g) = &self.gpu {
+            return g.gpu_layers();
+        }
+        0
+    }
+
+    /// Whether forward passes run on the GPU (wholly or in part, see [`Session::gpu_layers`]).
     pub fn on_gpu(&self) -> bool {
         #[cfg(feature = "gpu")]
         return self.gpu.is_some();
@@ -202,11 +215,11 @@ impl Session {
         self.cache.kv_type()
     }
 
-    /// Bytes held by the KV cache.
+    /// Bytes held by the KV cache (on the GPU and on the CPU together in a partial offload).
     pub fn kv_cache_bytes(&self) -> usize {
         #[cfg(feature = "gpu")]
         if let Some(g) = &self.gpu {
-            return g.kv_cache_bytes() as usize;
+            return g.kv_cache_bytes() as usize + self.cache.memory_bytes();
         }
         self.cache.memory_bytes()
     }
@@ -404,7 +417,34 @@ impl Session {
                 .forward_cpu(tokens, Logits::Last)
                 .map(|l| (crate::gpu::GpuResult::Logits(l), Vec::new()));
         };
+        // A partial offload: the GPU's blocks give hidden states, the CPU runs the rest (with
+        // their KV cache) and the LM head, so the result is the logits whatever `out` asked.
+        let first_on_cpu = g.gpu_layers();
+        let (out, gather) = if g.is_whole() {
+            (out, gather)
+        } else {
+            (crate::gpu::GpuOutput::Hidden, &[][..])
+        };
         match g.forward_gather(tokens, out, gather).await {
+            Ok((crate::gpu::GpuResult::Hidden(hidden), _)) => {
+                let logits = self.model.decoder().forward_from_hidden(
+                    first_on_cpu,
+                    &mut self.cache,
+                    &hidden,
+                    Logits::Last,
+                    &mut self.scratch,
+                );
+                match logits {
+                    Ok(l) => {
+                        self.history.extend_from_slice(tokens);
+                        Ok((crate::gpu::GpuResult::Logits(l), Vec::new()))
+                    }
+                    Err(e) => {
+                        self.truncate_cache(self.history.len());
+                        Err(e.into())
+                    }
+                }
+            }
             Ok(r) => {
                 self.history.extend_from_slice(tokens);
                 Ok(r)

@@ -80,8 +80,20 @@ pub(crate) fn matmul_pipeline(
     })
 }
 
-/// How many values [`act_mode`] takes (a session keeps one activation buffer per mode).
+/// How many values [`act_mode`] takes.
 pub(crate) const ACT_MODES: usize = 5;
+
+/// Which quantized-activation buffers a model's weight types need: `used[m]` for every mode
+/// `m` one of `types` takes, except mode 0 (those products read the activations as they are).
+/// A session allocates exactly these, and its estimate counts exactly these.
+pub(crate) fn act_modes_used(types: &[GgmlType]) -> [bool; ACT_MODES] {
+    let mut used = [false; ACT_MODES];
+    for &ty in types {
+        used[act_mode(ty) as usize] = true;
+    }
+    used[0] = false;
+    used
+}
 
 /// How the CPU backend quantizes activations for weights of type `ty` (its `vec_dot_type`),
 /// as `shaders/quantize_act.wgsl` numbers the modes: 0 none (F32), 1 f16, 2 Q8_0/Q8_1, 3 Q8_K,

@@ -69,17 +69,27 @@ pub(crate) struct GpuLayer {
 pub struct GpuModel {
     pub(crate) ctx: GpuContext,
     pub(crate) config: ModelConfig,
+    /// The first `layers.len()` blocks (all of them, or fewer in a partial offload).
     pub(crate) layers: Vec<GpuLayer>,
-    pub(crate) output: Arc<GpuMatrix>,
-    pub(crate) output_norm: wgpu::Buffer,
+    /// The output norm and LM head, when the GPU holds every block.
+    pub(crate) head: Option<GpuHead>,
     /// Embedding rows are looked up on the CPU (the input of a step is CPU-side anyway).
     pub(crate) token_embd: QMatrix,
     pub(crate) rope_freqs: Option<Vec<f32>>,
     pub(crate) pipelines: Pipelines,
+    /// The distinct types of the matrices (see [`super::placement::weight_types`]).
+    pub(crate) weight_types: Vec<GgmlType>,
     weight_bytes: u64,
     /// Bytes the weights take on the GPU (matrices, norms, tables), as estimated and checked
     /// against the budget before the upload.
     pub(crate) placed_weights: u64,
+}
+
+/// The output norm and LM head on the GPU.
+#[derive(Debug)]
+pub(crate) struct GpuHead {
+    pub output: Arc<GpuMatrix>,
+    pub output_norm: wgpu::Buffer,
 }
 
 impl GpuModel {
@@ -90,26 +100,39 @@ impl GpuModel {
     /// the device runs out of memory. Check the whole model with its KV cache first with
     /// [`GpuContext::estimate`] and [`GpuContext::check_fit`].
     pub async fn upload(ctx: &GpuContext, decoder: &Decoder) -> Result<GpuModel, GpuError> {
+        Self::upload_layers(ctx, decoder, decoder.config.n_layer).await
+    }
+
+    /// A partial offload: uploads only the first `n_layers` blocks (all of them and the LM
+    /// head when `n_layers` ≥ the model's block count). Its sessions return the hidden states
+    /// after those blocks ([`GpuOutput::Hidden`](super::GpuOutput::Hidden)) for the CPU to
+    /// finish ([`crate::model::Decoder::forward_from_hidden`]). Pick `n_layers` with
+    /// [`GpuContext::layers_that_fit`]; errors as [`GpuModel::upload`].
+    pub async fn upload_layers(
+        ctx: &GpuContext,
+        decoder: &Decoder,
+        n_layers: usize,
+    ) -> Result<GpuModel, GpuError> {
         let (c, w) = (&decoder.config, &decoder.weights);
-        let placed_weights = ctx.estimate_weights(decoder);
+        let n_layers = n_layers.min(c.n_layer);
+        if n_layers == 0 {
+            return Err(GpuError::Input(
+                "a GPU model holds at least one block".into(),
+            ));
+        }
+        let full = n_layers == c.n_layer;
+        let placed_weights = ctx.estimate_weights(decoder, n_layers);
         ctx.check_fit(&super::GpuMemory {
             weights: placed_weights,
             ..Default::default()
         })?;
-        let mut types: Vec<GgmlType> = vec![w.output.ty];
-        for l in &w.layers {
-            for m in l.matrices() {
-                types.push(m.ty);
-            }
-        }
-        types.sort();
-        types.dedup();
+        let weight_types = super::placement::weight_types(w, n_layers);
         let ctx2 = ctx.clone();
         let built = ctx
             .scoped(move || -> Result<GpuModel, GpuError> {
                 let ctx = &ctx2;
                 let mut matmul = HashMap::new();
-                for &ty in &types {
+                for &ty in &weight_types {
                     matmul.insert(ty, matmul_pipeline(ctx, ty, lanes_for(ctx))?);
                 }
                 let pipelines = Pipelines {
@@ -149,8 +172,8 @@ impl GpuModel {
                 };
                 let vec = |v: &[f32], name: &str| storage_f32(ctx, name, v);
                 let opt = |v: &Option<Vec<f32>>, name: &str| v.as_deref().map(|v| vec(v, name));
-                let mut layers = Vec::with_capacity(w.layers.len());
-                for l in &w.layers {
+                let mut layers = Vec::with_capacity(n_layers);
+                for l in w.layers.iter().take(n_layers) {
                     layers.push(GpuLayer {
                         attn_norm: vec(&l.attn_norm, "attn_norm"),
                         wq: up(&l.wq)?,
@@ -170,16 +193,23 @@ impl GpuModel {
                         ffn_post_norm: opt(&l.ffn_post_norm, "ffn_post_norm"),
                     });
                 }
-                let output = up(&w.output)?;
+                let head = if full {
+                    Some(GpuHead {
+                        output: up(&w.output)?,
+                        output_norm: vec(&w.output_norm, "output_norm"),
+                    })
+                } else {
+                    None
+                };
                 Ok(GpuModel {
                     ctx: ctx.clone(),
                     config: c.clone(),
                     layers,
-                    output,
-                    output_norm: vec(&w.output_norm, "output_norm"),
+                    head,
                     token_embd: w.token_embd.clone(),
                     rope_freqs: w.rope_freqs.clone(),
                     pipelines,
+                    weight_types,
                     weight_bytes: bytes,
                     placed_weights,
                 })
@@ -203,6 +233,16 @@ impl GpuModel {
     /// The model's configuration.
     pub fn config(&self) -> &ModelConfig {
         &self.config
+    }
+
+    /// How many of the model's blocks the GPU holds (its first ones).
+    pub fn gpu_layers(&self) -> usize {
+        self.layers.len()
+    }
+
+    /// Whether the GPU holds every block and the LM head (not a partial offload).
+    pub fn is_whole(&self) -> bool {
+        self.head.is_some()
     }
 
     /// Bytes of weight matrices uploaded (as stored in the file).

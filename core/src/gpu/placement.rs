@@ -9,8 +9,9 @@ use serde::Serialize;
 
 use super::session::batch_size;
 use super::{GpuContext, GpuError};
+use crate::GgmlType;
 use crate::KvType;
-use crate::model::{Activation, Decoder, ModelConfig, QMatrix};
+use crate::model::{Activation, Decoder, ModelConfig, QMatrix, Weights};
 
 /// Bytes a model takes on the GPU, as [`GpuContext::estimate`] computes them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -40,6 +41,30 @@ pub(crate) fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1u64 << 20) as f64)
 }
 
+/// The distinct types of the matrices the GPU multiplies when it holds a model's first
+/// `n_layers` blocks (each block's seven, and the LM head when it holds them all), sorted:
+/// one matmul pipeline each, and the activation buffers they need.
+pub(crate) fn weight_types(w: &Weights, n_layers: usize) -> Vec<GgmlType> {
+    let mut types: Vec<GgmlType> = Vec::new();
+    if n_layers >= w.layers.len() {
+        types.push(w.output.ty);
+    }
+    for l in w.layers.iter().take(n_layers) {
+        types.extend(l.matrices().iter().map(|m| m.ty));
+    }
+    types.sort();
+    types.dedup();
+    types
+}
+
+/// How many quantized-activation buffers a session for matrices of `types` allocates.
+fn act_buffers(types: &[GgmlType]) -> u64 {
+    super::matmul::act_modes_used(types)
+        .iter()
+        .filter(|&&u| u)
+        .count() as u64
+}
+
 /// A storage buffer's size as `kernel::storage` rounds it.
 fn buf(bytes: u64) -> u64 {
     bytes.div_ceil(4).max(1) * 4
@@ -64,20 +89,58 @@ impl GpuContext {
     /// [`GpuModel::upload`](super::GpuModel::upload) and [`GpuSession::new`](super::GpuSession::new)
     /// will allocate for a cache of element type `kv`.
     pub fn estimate(&self, decoder: &Decoder, n_ctx: usize, kv: KvType) -> GpuMemory {
-        let session = self.estimate_session(&decoder.config, n_ctx, kv);
+        self.estimate_layers(decoder, decoder.config.n_layer, n_ctx, kv)
+    }
+
+    /// [`GpuContext::estimate`] for a partial offload: the GPU holding the first `n_layers`
+    /// blocks ([`GpuModel::upload_layers`](super::GpuModel::upload_layers)), their KV cache
+    /// and scratch; the LM head only when it holds every block.
+    pub fn estimate_layers(
+        &self,
+        decoder: &Decoder,
+        n_layers: usize,
+        n_ctx: usize,
+        kv: KvType,
+    ) -> GpuMemory {
+        let n_layers = n_layers.min(decoder.config.n_layer);
+        let types = weight_types(&decoder.weights, n_layers);
+        let session = self.estimate_session(&decoder.config, &types, n_layers, n_ctx, kv);
         GpuMemory {
-            weights: self.estimate_weights(decoder),
+            weights: self.estimate_weights(decoder, n_layers),
             ..session
         }
     }
 
-    /// The weights' part of [`GpuContext::estimate`].
-    pub(crate) fn estimate_weights(&self, decoder: &Decoder) -> u64 {
+    /// How many of `decoder`'s blocks fit this context's memory budget with one session of
+    /// `n_ctx` positions: all of them without a budget, else the most whose
+    /// [`GpuContext::estimate_layers`] the budget holds (0 when not even one block does).
+    pub fn layers_that_fit(&self, decoder: &Decoder, n_ctx: usize, kv: KvType) -> usize {
+        let all = decoder.config.n_layer;
+        let Some(budget) = self.memory_budget() else {
+            return all;
+        };
+        // The estimate grows with the blocks held, except that holding all of them adds the
+        // LM head and logits while dropping the hidden-state readback: check `all` first.
+        if self.estimate_layers(decoder, all, n_ctx, kv).total() <= budget {
+            return all;
+        }
+        (1..all)
+            .rev()
+            .find(|&n| self.estimate_layers(decoder, n, n_ctx, kv).total() <= budget)
+            .unwrap_or(0)
+    }
+
+    /// The weights' part of [`GpuContext::estimate_layers`].
+    pub(crate) fn estimate_weights(&self, decoder: &Decoder, n_layers: usize) -> u64 {
         let (c, w) = (&decoder.config, &decoder.weights);
         let max = self.max_binding();
         let vec = |v: &Option<Vec<f32>>| v.as_ref().map_or(0, |v| floats(v.len()));
-        let mut weights = matrix(&w.output, max) + floats(w.output_norm.len());
-        for l in &w.layers {
+        let mut weights = if n_layers >= w.layers.len() {
+            matrix(&w.output, max) + floats(w.output_norm.len())
+        } else {
+            0
+        };
+        for l in w.layers.iter().take(n_layers) {
             for m in l.matrices() {
                 weights += matrix(m, max);
             }
@@ -94,15 +157,23 @@ impl GpuContext {
                 weights += vec(v);
             }
         }
-        if c.activation == Activation::GeluTanh {
+        if c.activation == Activation::GeluTanh && n_layers > 0 {
             // The f16 GELU table: 65536 halves packed two per word.
             weights += buf(65536 * 2);
         }
         weights
     }
 
-    /// The session's part of [`GpuContext::estimate`] (`weights` 0).
-    pub(crate) fn estimate_session(&self, c: &ModelConfig, n_ctx: usize, kv: KvType) -> GpuMemory {
+    /// The session's part of [`GpuContext::estimate_layers`] (`weights` 0) for the first
+    /// `n_layers` blocks, whose matrices have the [`weight_types`] `types`.
+    pub(crate) fn estimate_session(
+        &self,
+        c: &ModelConfig,
+        types: &[GgmlType],
+        n_layers: usize,
+        n_ctx: usize,
+        kv: KvType,
+    ) -> GpuMemory {
         let max = self.max_binding();
         let (d, hd, hdv) = (c.n_embd, c.head_dim, c.head_dim_v);
         let q_dim = c.n_head * hd;
@@ -114,7 +185,7 @@ impl GpuContext {
         } else {
             4
         };
-        let kv_cache = c.n_layer as u64
+        let kv_cache = n_layers as u64
             * (buf((n_ctx * kv_dim * elem) as u64) + buf((n_ctx * v_dim * elem) as u64));
         let b = batch_size(c, n_ctx, max).max(1);
         let widest = d.max(q_dim).max(c.n_ff).max(c.n_head * hdv);
@@ -126,14 +197,19 @@ impl GpuContext {
             + floats(b * c.n_head * hdv)
             + floats(b * c.n_ff) * 2
             + floats(b * c.n_head * n_ctx)
-            + floats(c.n_vocab) * 2 // logits and their readback buffer
-            + super::matmul::ACT_MODES as u64 * floats(sums_off + sums_off / 32)
-            + buf(super::top_k::out_bytes(c.n_vocab))
-            + buf(super::top_k::READBACK_BYTES)
-            + super::argmax::out_bytes(c.n_vocab)
-            + 8; // the argmax (with its chunks' bests) and its readback buffer
-        if c.final_logit_softcap.is_some() {
-            scratch += floats(c.n_vocab);
+            + act_buffers(types) * floats(sums_off + sums_off / 32);
+        if n_layers >= c.n_layer {
+            scratch += floats(c.n_vocab) * 2 // logits and their readback buffer
+                + buf(super::top_k::out_bytes(c.n_vocab))
+                + buf(super::top_k::READBACK_BYTES)
+                + super::argmax::out_bytes(c.n_vocab)
+                + 8; // the argmax (with its chunks' bests) and its readback buffer
+            if c.final_logit_softcap.is_some() {
+                scratch += floats(c.n_vocab);
+            }
+        } else {
+            // A partial offload reads back the batch's hidden states instead.
+            scratch += floats(b * d);
         }
         let swa_table = c.swa_layers.iter().any(|&s| s)
             && (c.rope_freq_base_swa, c.rope_freq_scale_swa)

@@ -8,7 +8,7 @@ use super::attention::{AttnShape, attention};
 use super::elementwise::elementwise;
 use super::kernel::{Dispatch, storage};
 use super::kv_store::kv_store;
-use super::matmul::{GpuMatrix, MatmulIo, act_mode, matmul, quantize_act};
+use super::matmul::{GpuMatrix, MatmulIo, act_mode, act_modes_used, matmul, quantize_act};
 use super::rms_norm::{add_norm, rms_norm, rms_norm_inplace};
 use super::rope::{rope, rope_table};
 use super::{GpuError, GpuModel};
@@ -34,6 +34,10 @@ pub enum GpuOutput {
     /// The last token's `k` largest finite logits with their ids (`k` ≤ [`MAX_TOP_K`](super::MAX_TOP_K),
     /// `4 + 8k` bytes): what a sampler whose chain starts with top-k needs.
     TopK(usize),
+    /// Every token's residual stream after the GPU's blocks (`n_embd` floats per token): what
+    /// a partial offload ([`GpuModel::upload_layers`]) hands the CPU, and the only output of
+    /// a partial model.
+    Hidden,
 }
 
 /// A forward step's result.
@@ -46,6 +50,8 @@ pub enum GpuResult {
     /// The `k` largest finite logits `(id, logit)`, largest first, ties by lower id (fewer
     /// when fewer are finite).
     TopK(Vec<(u32, f32)>),
+    /// The residual stream after the GPU's blocks, `n_embd` floats per evaluated token.
+    Hidden(Vec<f32>),
 }
 
 /// One sequence's state on the GPU.
@@ -57,17 +63,11 @@ pub struct GpuSession {
     len: usize,
     step: wgpu::Buffer,
     x: wgpu::Buffer,
-    logits: wgpu::Buffer,
-    argmax_out: wgpu::Buffer,
-    read_logits: wgpu::Buffer,
-    read_argmax: wgpu::Buffer,
-    top_k_out: wgpu::Buffer,
-    top_k_params: wgpu::Buffer,
-    read_top_k: wgpu::Buffer,
     layers: Vec<Dispatch>,
-    tail: Vec<Dispatch>,
-    argmax: [Dispatch; 2],
-    top_k: Vec<Dispatch>,
+    /// The LM head's launches and buffers (a model holding every block).
+    head: Option<SessionHead>,
+    /// Where a partial model's hidden states are read back from.
+    read_hidden: Option<wgpu::Buffer>,
     /// Bytes read back from the GPU so far (tests check a sampling step's readback).
     readback_bytes: u64,
     kv_bytes: u64,
@@ -75,6 +75,22 @@ pub struct GpuSession {
     _keep: Vec<wgpu::Buffer>,
     /// Per-kernel GPU times (`HEARTH_GPU_PROFILE`).
     profile: Option<super::profile::Profile>,
+}
+
+/// A whole model's last launches: output norm, LM head, argmax and top-k, with their outputs
+/// and readback buffers.
+#[derive(Debug)]
+struct SessionHead {
+    logits: wgpu::Buffer,
+    argmax_out: wgpu::Buffer,
+    read_logits: wgpu::Buffer,
+    read_argmax: wgpu::Buffer,
+    top_k_out: wgpu::Buffer,
+    top_k_params: wgpu::Buffer,
+    read_top_k: wgpu::Buffer,
+    tail: Vec<Dispatch>,
+    argmax: [Dispatch; 2],
+    top_k: Vec<Dispatch>,
 }
 
 impl GpuSession {
@@ -93,7 +109,13 @@ impl GpuSession {
         // The budget covers the weights already placed and this session's buffers.
         let need = super::GpuMemory {
             weights: model.placed_weights,
-            ..model.ctx.estimate_session(&model.config, n_ctx, kv)
+            ..model.ctx.estimate_session(
+                &model.config,
+                &model.weight_types,
+                model.layers.len(),
+                n_ctx,
+                kv,
+            )
         };
         model.ctx.check_fit(&need)?;
         let m = model.clone();
@@ -146,8 +168,6 @@ impl GpuSession {
         let gate = f(b * c.n_ff, "gate");
         let up = f(b * c.n_ff, "up");
         let scores = f(b * c.n_head * n_ctx, "scores");
-        let logits = f(c.n_vocab, "logits");
-        let argmax_out = storage(ctx, "argmax", super::argmax::out_bytes(c.n_vocab));
         let read = |n: u64, label: &str| {
             ctx.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(label),
@@ -156,11 +176,6 @@ impl GpuSession {
                 mapped_at_creation: false,
             })
         };
-        let read_logits = read((c.n_vocab * 4) as u64, "read_logits");
-        let read_argmax = read(8, "read_argmax");
-        let top_k_out = storage(ctx, "top_k", super::top_k::out_bytes(c.n_vocab));
-        let read_top_k = read(super::top_k::READBACK_BYTES, "read_top_k");
-        let top_k_params = super::top_k::top_k_params(ctx, c.n_vocab);
         let ff = model.rope_freqs.as_deref();
         let table = |base: f32, scale: f32| {
             super::kernel::storage_f32(ctx, "rope", &rope_table(n_ctx, c.n_rot, base, scale, ff))
@@ -174,12 +189,14 @@ impl GpuSession {
         } else {
             rope_full.clone()
         };
-        // Activations quantized as the CPU backend quantizes them, one buffer per mode.
+        // Activations quantized as the CPU backend quantizes them, one buffer per mode the
+        // model's weight types take.
         let widest = d.max(q_dim).max(c.n_ff).max(c.n_head * hdv);
         // Behind the values: Q8_1's block sums, one per 32 (the Q4_1 products use them).
         let sums_off = b * widest;
-        let xq: Vec<wgpu::Buffer> = (0..super::matmul::ACT_MODES)
-            .map(|_| f(sums_off + sums_off / 32, "x_quantized"))
+        let xq: Vec<Option<wgpu::Buffer>> = act_modes_used(&model.weight_types)
+            .iter()
+            .map(|&used| used.then(|| f(sums_off + sums_off / 32, "x_quantized")))
             .collect();
         // `y = x · Wᵀ` for matrices sharing the input `x` of `cols`: x quantized once per mode.
         let mm = |group: &[(&GpuMatrix, &wgpu::Buffer)], xb: &wgpu::Buffer, fixed_tok: u32| {
@@ -187,7 +204,10 @@ impl GpuSession {
             let mut done = [false; super::matmul::ACT_MODES];
             for &(w, yb) in group {
                 let mode = act_mode(w.ty) as usize;
-                let src = if mode == 0 { xb } else { &xq[mode] };
+                let src = match &xq[mode] {
+                    Some(buffer) => buffer,
+                    None => xb,
+                };
                 if mode != 0 && !done[mode] {
                     done[mode] = true;
                     out.push(quantize_act(
@@ -349,46 +369,72 @@ impl GpuSession {
             keep.push(kc);
             keep.push(vc);
         }
-        // The last token only: output norm, LM head, soft-cap.
-        let mut tail = vec![rms_norm(
-            ctx,
-            &pl.norm,
-            [&step, &model.output_norm, &x, &xn],
-            d,
-            eps,
-            1,
-            u32::MAX,
-        )];
-        // With a soft-cap the LM head writes raw logits that the cap then maps into `logits`.
-        let raw = if c.final_logit_softcap.is_some() {
-            f(c.n_vocab, "raw_logits")
-        } else {
-            logits.clone()
+        // A whole model, for the last token only: output norm, LM head, soft-cap, and the
+        // argmax or top k when asked for. A partial one hands its hidden states back.
+        let (head, read_hidden) = match &model.head {
+            Some(mh) => {
+                let logits = f(c.n_vocab, "logits");
+                let mut tail = vec![rms_norm(
+                    ctx,
+                    &pl.norm,
+                    [&step, &mh.output_norm, &x, &xn],
+                    d,
+                    eps,
+                    1,
+                    u32::MAX,
+                )];
+                // With a soft-cap the LM head writes raw logits that the cap then maps into
+                // `logits`.
+                let raw = if c.final_logit_softcap.is_some() {
+                    f(c.n_vocab, "raw_logits")
+                } else {
+                    logits.clone()
+                };
+                tail.extend(mm(&[(&mh.output, &raw)], &xn, 1));
+                if let Some(cap) = c.final_logit_softcap {
+                    tail.push(elementwise(
+                        ctx,
+                        &pl.softcap,
+                        &[&step, &raw, &logits],
+                        0,
+                        c.n_vocab,
+                        cap,
+                    ));
+                }
+                keep.push(raw);
+                let argmax_out = storage(ctx, "argmax", super::argmax::out_bytes(c.n_vocab));
+                let top_k_out = storage(ctx, "top_k", super::top_k::out_bytes(c.n_vocab));
+                let top_k_params = super::top_k::top_k_params(ctx, c.n_vocab);
+                let argmax =
+                    super::argmax::argmax(ctx, &pl.argmax, &logits, &argmax_out, c.n_vocab);
+                let top_k = super::top_k::top_k(
+                    ctx,
+                    &pl.top_k,
+                    top_k_params.clone(),
+                    &logits,
+                    &top_k_out,
+                    c.n_vocab,
+                );
+                let head = SessionHead {
+                    read_logits: read((c.n_vocab * 4) as u64, "read_logits"),
+                    read_argmax: read(8, "read_argmax"),
+                    read_top_k: read(super::top_k::READBACK_BYTES, "read_top_k"),
+                    logits,
+                    argmax_out,
+                    top_k_out,
+                    top_k_params,
+                    tail,
+                    argmax,
+                    top_k,
+                };
+                (Some(head), None)
+            }
+            None => (None, Some(read((b * d * 4) as u64, "read_hidden"))),
         };
-        tail.extend(mm(&[(&model.output, &raw)], &xn, 1));
-        if let Some(cap) = c.final_logit_softcap {
-            tail.push(elementwise(
-                ctx,
-                &pl.softcap,
-                &[&step, &raw, &logits],
-                0,
-                c.n_vocab,
-                cap,
-            ));
-        }
-        keep.push(raw);
-        let argmax = super::argmax::argmax(ctx, &pl.argmax, &logits, &argmax_out, c.n_vocab);
-        let top_k = super::top_k::top_k(
-            ctx,
-            &pl.top_k,
-            top_k_params.clone(),
-            &logits,
-            &top_k_out,
-            c.n_vocab,
-        );
         keep.extend([xn, q, k, v, attn, o, gate, up, scores, rope_full, rope_swa]);
-        keep.extend(xq);
-        let profile = super::profile::Profile::new(ctx, layers.len() + tail.len() + 1);
+        keep.extend(xq.into_iter().flatten());
+        let tail_len = head.as_ref().map_or(0, |h| h.tail.len());
+        let profile = super::profile::Profile::new(ctx, layers.len() + tail_len + 1);
         Ok(GpuSession {
             model,
             n_ctx,
@@ -396,17 +442,9 @@ impl GpuSession {
             len: 0,
             step,
             x,
-            logits,
-            argmax_out,
-            read_logits,
-            read_argmax,
-            top_k_out,
-            top_k_params,
-            read_top_k,
             layers,
-            tail,
-            argmax,
-            top_k,
+            head,
+            read_hidden,
             readback_bytes: 0,
             kv_bytes,
             _keep: keep,
@@ -422,6 +460,17 @@ impl GpuSession {
     /// Whether nothing is cached.
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// How many of the model's blocks run here (its first ones; fewer than all in a partial
+    /// offload, whose outputs are hidden states).
+    pub fn gpu_layers(&self) -> usize {
+        self.model.layers.len()
+    }
+
+    /// Whether the GPU holds the whole model (and so returns logits, argmax or top k).
+    pub fn is_whole(&self) -> bool {
+        self.head.is_some()
     }
 
     /// Context capacity.
@@ -445,9 +494,10 @@ impl GpuSession {
         self.len = self.len.min(len);
     }
 
-    /// Evaluates `tokens` after the cached positions and reads back `out` for the last one.
-    /// Inputs longer than the batch are submitted in several pieces without any readback in
-    /// between.
+    /// Evaluates `tokens` after the cached positions and reads back `out` for the last one
+    /// (for [`GpuOutput::Hidden`], for every one). Inputs longer than the batch are submitted
+    /// in several pieces, without any readback in between except a partial model's hidden
+    /// states.
     pub async fn forward(&mut self, tokens: &[u32], out: GpuOutput) -> Result<GpuResult, GpuError> {
         Ok(self.forward_gather(tokens, out, &[]).await?.0)
     }
@@ -504,14 +554,30 @@ impl GpuSession {
                 super::MAX_TOP_K
             )));
         }
+        match (&self.head, out) {
+            (Some(_), GpuOutput::Hidden) => {
+                return Err(GpuError::Input(
+                    "hidden states come back from a partial model only".into(),
+                ));
+            }
+            (None, GpuOutput::Logits | GpuOutput::Argmax | GpuOutput::TopK(_)) => {
+                return Err(GpuError::Input(format!(
+                    "the GPU holds {} of the model's {} blocks: it returns hidden states, not logits",
+                    self.model.layers.len(),
+                    c.n_layer
+                )));
+            }
+            _ => {}
+        }
         self.model.ctx.check()?;
         let ctx = &self.model.ctx;
-        if let GpuOutput::TopK(k) = out {
-            super::top_k::set_k(ctx, &self.top_k_params, k);
+        if let (GpuOutput::TopK(k), Some(h)) = (out, &self.head) {
+            super::top_k::set_k(ctx, &h.top_k_params, k);
         }
         let d = c.n_embd;
         let chunks: Vec<&[u32]> = tokens.chunks(self.batch).collect();
         let mut row = vec![0f32; d];
+        let mut hidden = Vec::new();
         for (i, chunk) in chunks.iter().enumerate() {
             let last = i + 1 == chunks.len();
             let n = chunk.len() as u32;
@@ -535,12 +601,12 @@ impl GpuSession {
             // Not `std::time::Instant`: it panics in wasm (the crate's timer does not).
             let started = crate::timer::Timer::start();
             let mut launched: Vec<&Dispatch> = self.layers.iter().collect();
-            if last {
-                launched.extend(&self.tail);
+            if let (true, Some(h)) = (last, &self.head) {
+                launched.extend(&h.tail);
                 match out {
-                    GpuOutput::Argmax => launched.extend(&self.argmax),
-                    GpuOutput::TopK(_) => launched.extend(&self.top_k),
-                    GpuOutput::Logits => {}
+                    GpuOutput::Argmax => launched.extend(&h.argmax),
+                    GpuOutput::TopK(_) => launched.extend(&h.top_k),
+                    GpuOutput::Logits | GpuOutput::Hidden => {}
                 }
             }
             {
@@ -561,31 +627,37 @@ impl GpuSession {
             if let Some(p) = &self.profile {
                 p.resolve(&mut enc, launched.len() as u32);
             }
-            if last {
+            let hidden_bytes = (chunk.len() * d * 4) as u64;
+            if let Some(read_hidden) = &self.read_hidden {
+                // A partial model: every chunk's hidden states, so one readback per chunk.
+                enc.copy_buffer_to_buffer(&self.x, 0, read_hidden, 0, hidden_bytes);
+            }
+            if let (true, Some(h)) = (last, &self.head) {
                 match out {
                     GpuOutput::Logits => enc.copy_buffer_to_buffer(
-                        &self.logits,
+                        &h.logits,
                         0,
-                        &self.read_logits,
+                        &h.read_logits,
                         0,
                         (c.n_vocab * 4) as u64,
                     ),
                     GpuOutput::Argmax => {
-                        enc.copy_buffer_to_buffer(&self.argmax_out, 0, &self.read_argmax, 0, 8)
+                        enc.copy_buffer_to_buffer(&h.argmax_out, 0, &h.read_argmax, 0, 8)
                     }
                     GpuOutput::TopK(k) => {
                         let result = 4 + 8 * k as u64;
-                        enc.copy_buffer_to_buffer(&self.top_k_out, 0, &self.read_top_k, 0, result);
+                        enc.copy_buffer_to_buffer(&h.top_k_out, 0, &h.read_top_k, 0, result);
                         for (i, &id) in gather.iter().enumerate() {
                             enc.copy_buffer_to_buffer(
-                                &self.logits,
+                                &h.logits,
                                 u64::from(id) * 4,
-                                &self.read_top_k,
+                                &h.read_top_k,
                                 result + 4 * i as u64,
                                 4,
                             );
                         }
                     }
+                    GpuOutput::Hidden => {}
                 }
             }
             ctx.queue.submit([enc.finish()]);
@@ -594,11 +666,24 @@ impl GpuSession {
                 p.collect(ctx, &names, started).await?;
             }
             self.len += chunk.len();
+            if let Some(read_hidden) = &self.read_hidden {
+                let bytes = ctx.read(read_hidden, hidden_bytes).await?;
+                self.readback_bytes += hidden_bytes;
+                hidden.extend(
+                    bytes
+                        .chunks_exact(4)
+                        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+                );
+            }
         }
+        let Some(h) = &self.head else {
+            return Ok((GpuResult::Hidden(hidden), Vec::new()));
+        };
         let res = match out {
             GpuOutput::Logits => GpuResult::Logits(self.read_logits().await?),
+            GpuOutput::Hidden => GpuResult::Hidden(hidden),
             GpuOutput::Argmax => {
-                let b = ctx.read(&self.read_argmax, 8).await?;
+                let b = ctx.read(&h.read_argmax, 8).await?;
                 self.readback_bytes += 8;
                 GpuResult::Argmax {
                     token: u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
@@ -608,7 +693,7 @@ impl GpuSession {
             GpuOutput::TopK(k) => {
                 let result = 4 + 8 * k;
                 let size = (result + 4 * gather.len()) as u64;
-                let b = ctx.read(&self.read_top_k, size).await?;
+                let b = ctx.read(&h.read_top_k, size).await?;
                 self.readback_bytes += size;
                 let values = b[result..]
                     .chunks_exact(4)
@@ -626,12 +711,17 @@ impl GpuSession {
         if self.len == 0 {
             return Err(GpuError::Input("no token evaluated yet".into()));
         }
+        let Some(h) = &self.head else {
+            return Err(GpuError::Input(
+                "a partial model has no logits on the GPU".into(),
+            ));
+        };
         let ctx = &self.model.ctx;
         let size = (self.model.config.n_vocab * 4) as u64;
         let mut enc = ctx
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
-        enc.copy_buffer_to_buffer(&self.logits, 0, &self.read_logits, 0, size);
+        enc.copy_buffer_to_buffer(&h.logits, 0, &h.read_logits, 0, size);
         ctx.queue.submit([enc.finish()]);
         self.read_logits().await
     }
@@ -642,8 +732,13 @@ impl GpuSession {
     }
 
     async fn read_logits(&mut self) -> Result<Vec<f32>, GpuError> {
+        let Some(h) = &self.head else {
+            return Err(GpuError::Input(
+                "a partial model has no logits on the GPU".into(),
+            ));
+        };
         let size = (self.model.config.n_vocab * 4) as u64;
-        let bytes = self.model.ctx.read(&self.read_logits, size).await?;
+        let bytes = self.model.ctx.read(&h.read_logits, size).await?;
         self.readback_bytes += size;
         Ok(bytes
             .chunks_exact(4)
@@ -653,19 +748,20 @@ impl GpuSession {
 }
 
 impl GpuResult {
-    /// The logits (empty for an argmax or top-k result).
+    /// The logits (empty for an argmax, top-k or hidden-state result).
     pub fn logits(self) -> Vec<f32> {
         match self {
             GpuResult::Logits(l) => l,
-            GpuResult::Argmax { .. } | GpuResult::TopK(_) => Vec::new(),
+            GpuResult::Argmax { .. } | GpuResult::TopK(_) | GpuResult::Hidden(_) => Vec::new(),
         }
     }
 
-    /// The greedy token: the argmax, or the first largest logit.
+    /// The greedy token: the argmax, or the first largest logit (0 for hidden states).
     pub fn argmax(&self) -> u32 {
         match self {
             GpuResult::Argmax { token, .. } => *token,
             GpuResult::TopK(c) => c.first().map_or(0, |&(id, _)| id),
+            GpuResult::Hidden(_) => 0,
             GpuResult::Logits(l) => {
                 let mut best = 0;
                 for (i, &v) in l.iter().enumerate() {

@@ -214,13 +214,7 @@ pub fn forward(
     if n == 0 {
         return Err(ModelError::EmptyInput);
     }
-    let pos0 = cache.len;
-    if pos0 + n > cache.capacity {
-        return Err(ModelError::ContextFull {
-            needed: pos0 + n,
-            capacity: cache.capacity,
-        });
-    }
+    check_room(cache, n)?;
     if let Some(&bad) = tokens.iter().find(|&&t| t as usize >= cfg.n_vocab) {
         return Err(ModelError::TokenOutOfRange {
             token: bad,
@@ -236,7 +230,68 @@ pub fn forward(
             row.iter_mut().for_each(|v| *v *= scale);
         }
     }
-    for (il, layer) in w.layers.iter().enumerate() {
+    Ok(layers_and_head(cfg, w, 0, cache, n, which, s))
+}
+
+/// [`forward`] from block `first` on: `hidden` holds the residual stream of `hidden.len() /
+/// n_embd` tokens after blocks `0..first` (computed elsewhere: the GPU, in a partial
+/// offload). Appends the tokens' keys and values of blocks `first..` to `cache` (its blocks
+/// before `first` stay untouched) and returns logits as [`forward`] does.
+pub fn forward_from_hidden(
+    cfg: &ModelConfig,
+    w: &Weights,
+    first: usize,
+    cache: &mut KvCache,
+    hidden: &[f32],
+    which: Logits,
+    s: &mut ForwardScratch,
+) -> Result<Vec<f32>, ModelError> {
+    let d = cfg.n_embd;
+    let n = hidden.len() / d;
+    if n == 0 {
+        return Err(ModelError::EmptyInput);
+    }
+    if !hidden.len().is_multiple_of(d) {
+        return Err(ModelError::InvalidHidden(format!(
+            "hidden states of {} values are not whole rows of {d}",
+            hidden.len()
+        )));
+    }
+    if first > w.layers.len() {
+        return Err(ModelError::InvalidHidden(format!(
+            "from block {first} of a model with {}",
+            w.layers.len()
+        )));
+    }
+    check_room(cache, n)?;
+    s.x.clear();
+    s.x.extend_from_slice(hidden);
+    Ok(layers_and_head(cfg, w, first, cache, n, which, s))
+}
+
+fn check_room(cache: &KvCache, n: usize) -> Result<(), ModelError> {
+    if cache.len + n > cache.capacity {
+        return Err(ModelError::ContextFull {
+            needed: cache.len + n,
+            capacity: cache.capacity,
+        });
+    }
+    Ok(())
+}
+
+/// Blocks `first..` over the `n` tokens in `s.x`, then the output norm and LM head.
+fn layers_and_head(
+    cfg: &ModelConfig,
+    w: &Weights,
+    first: usize,
+    cache: &mut KvCache,
+    n: usize,
+    which: Logits,
+    s: &mut ForwardScratch,
+) -> Vec<f32> {
+    let d = cfg.n_embd;
+    let pos0 = cache.len;
+    for (il, layer) in w.layers.iter().enumerate().skip(first) {
         layer_forward(cfg, w, il, layer, cache, pos0, n, s);
     }
     cache.len = pos0 + n;
@@ -255,7 +310,7 @@ pub fn forward(
         );
     }
     if which == Logits::Hidden {
-        return Ok(s.xn[..rows.len() * d].to_vec());
+        return s.xn[..rows.len() * d].to_vec();
     }
     let mut logits = vec![0f32; rows.len() * cfg.n_vocab];
     matmul(&w.output, &s.xn, rows.len(), &mut logits, &mut s.mm);
@@ -264,7 +319,7 @@ pub fn forward(
             .iter_mut()
             .for_each(|l| *l = libm::tanhf(*l / cap) * cap);
     }
-    Ok(logits)
+    logits
 }
 
 fn add_bias(x: &mut [f32], bias: Option<&Vec<f32>>) {

@@ -43,6 +43,10 @@ pub enum ModelError {
     ContextFull { needed: usize, capacity: usize },
     #[error("no tokens to evaluate")]
     EmptyInput,
+    /// Hidden states handed to [`forward::forward_from_hidden`] that are not whole rows, or
+    /// a block the model does not have.
+    #[error("invalid hidden states: {0}")]
+    InvalidHidden(String),
     #[error("quantized data error: {0}")]
     Quant(String),
 }
@@ -66,6 +70,7 @@ impl ModelError {
             ModelError::TokenOutOfRange { .. } => "TOKEN_OUT_OF_RANGE",
             ModelError::ContextFull { .. } => "CONTEXT_FULL",
             ModelError::EmptyInput => "EMPTY_INPUT",
+            ModelError::InvalidHidden(_) => "INVALID_HIDDEN_STATES",
             ModelError::Quant(_) => "QUANT_ERROR",
         }
     }
@@ -99,6 +104,29 @@ impl Decoder {
         // blocking the caller (a sleep and wake-up per matmul).
         rayon::scope(|_| {
             forward::forward(&self.config, &self.weights, cache, tokens, which, scratch)
+        })
+    }
+
+    /// Evaluates tokens from block `first` on, given their residual stream after the blocks
+    /// before it; see [`forward::forward_from_hidden`].
+    pub fn forward_from_hidden(
+        &self,
+        first: usize,
+        cache: &mut KvCache,
+        hidden: &[f32],
+        which: Logits,
+        scratch: &mut ForwardScratch,
+    ) -> Result<Vec<f32>, ModelError> {
+        rayon::scope(|_| {
+            forward::forward_from_hidden(
+                &self.config,
+                &self.weights,
+                first,
+                cache,
+                hidden,
+                which,
+                scratch,
+            )
         })
     }
 
