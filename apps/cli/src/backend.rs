@@ -28,6 +28,9 @@ pub struct BackendReport {
     pub adapter: Option<AdapterSummary>,
     /// Why `auto` chose the CPU (no adapter, or only a software one); `null` otherwise.
     pub reason: Option<String>,
+    /// How many of the model's blocks run on the GPU: all of them, fewer in a partial
+    /// offload (the CPU runs the rest and the LM head), 0 on the CPU.
+    pub gpu_layers: usize,
 }
 
 /// What `--backend` resolves to given the adapter probe's outcome (`probe` is only consulted
@@ -42,18 +45,24 @@ pub fn decide(backend: Backend, probe: &Result<AdapterSummary, GpuError>) -> Res
     }
 }
 
-/// How the GPU may be used: whether `auto` may take a software adapter, and the memory budget.
+/// How the GPU may be used: whether `auto` may take a software adapter, the memory budget and
+/// how many blocks to place.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct GpuChoice {
     /// `auto` accepts a software adapter (lavapipe, llvmpipe) like a hardware one.
     pub allow_software: bool,
     /// Bytes of GPU memory the model, its KV cache and scratch may take (`None`: no budget).
     pub max_memory_bytes: Option<u64>,
+    /// Blocks to run on the GPU (the model's first ones; more than it has: all). `None`: as
+    /// many as the budget holds, all without one. `Some(0)`: the CPU.
+    pub gpu_layers: Option<usize>,
 }
 
-/// Opens a session on the chosen backend. With `auto`, a model that does not fit on the GPU
-/// (over the budget, over a binding limit, or the device out of memory) runs on the CPU and
-/// the report says why; with `gpu` that is the error (`GPU_DOES_NOT_FIT`).
+/// Opens a session on the chosen backend. On the GPU it places as many of the model's blocks
+/// as the budget holds (or `--gpu-layers`), the CPU running the rest. With `auto`, a model of
+/// which not one block fits (over the budget, over a binding limit, or the device out of
+/// memory) runs on the CPU and the report says why; with `gpu` that is the error
+/// (`GPU_DOES_NOT_FIT`).
 pub fn open_session(
     model: &Arc<Model>,
     backend: Backend,
@@ -68,11 +77,22 @@ pub fn open_session(
                 backend: "cpu",
                 adapter: None,
                 reason,
+                gpu_layers: 0,
             },
         ))
     };
     if backend == Backend::Cpu {
         return cpu(None);
+    }
+    if gpu_choice.gpu_layers == Some(0) {
+        if backend == Backend::Gpu {
+            return Err(hearth_core::Error::InvalidOption {
+                option: "gpu_layers",
+                message: "--backend gpu needs at least one block on the GPU".into(),
+            }
+            .into());
+        }
+        return cpu(Some("--gpu-layers 0".into()));
     }
     // Software adapters are accepted here and weighed by `decide`, so `auto` can say why.
     // HEARTH_GPU_FEATURES=none (or a list: shader-f16,subgroups) turns optional features off.
@@ -101,38 +121,49 @@ pub fn open_session(
         return cpu(Some(reason));
     }
     let ctx = ctx?.with_memory_budget(gpu_choice.max_memory_bytes);
-    let session = match place_on_gpu(&ctx, model, n_ctx, kv_type) {
+    let session = match place_on_gpu(&ctx, model, n_ctx, kv_type, gpu_choice.gpu_layers) {
         Ok(s) => s,
         Err(e) if backend == Backend::Auto && e.code() == "GPU_DOES_NOT_FIT" => {
             return cpu(Some(format!("{} [{}]", e, e.code())));
         }
         Err(e) => return Err(e.into()),
     };
+    let gpu_layers = session.gpu_layers();
     Ok((
         session,
         BackendReport {
             backend: "gpu",
             adapter: Some(ctx.adapter().clone()),
             reason: None,
+            gpu_layers,
         },
     ))
 }
 
-/// A GPU session for `model`, the fit checked before the weights are uploaded: the whole model,
-/// its KV cache and scratch against the context's budget.
+/// A GPU session for `model`'s first `layers` blocks (`None`: as many as the context's budget
+/// holds), the fit checked before the weights are uploaded: those blocks, their KV cache and
+/// scratch (and the LM head, with every block) against the budget.
 fn place_on_gpu(
     ctx: &GpuContext,
     model: &Arc<Model>,
     n_ctx: usize,
     kv_type: KvType,
+    layers: Option<usize>,
 ) -> Result<Session, hearth_core::Error> {
     let n = if n_ctx == 0 {
         model.config().n_ctx_train
     } else {
         n_ctx
     };
-    ctx.check_fit(&ctx.estimate(model.decoder(), n, kv_type))?;
-    let gpu = Arc::new(block_on(GpuModel::upload(ctx, model.decoder()))?);
+    let dec = model.decoder();
+    let all = model.config().n_layer;
+    let layers = match layers {
+        Some(l) => l.min(all),
+        // Not even one block: the error says what one block needs.
+        None => ctx.layers_that_fit(dec, n, kv_type).max(1),
+    };
+    ctx.check_fit(&ctx.estimate_layers(dec, layers, n, kv_type))?;
+    let gpu = Arc::new(block_on(GpuModel::upload_layers(ctx, dec, layers))?);
     Session::with_gpu(model.clone(), n_ctx, kv_type, &gpu)
 }
 

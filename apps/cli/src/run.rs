@@ -54,10 +54,15 @@ pub struct GenArgs {
     #[arg(long, value_enum, default_value_t = Backend::Auto)]
     pub backend: Backend,
     /// GPU memory the model, its KV cache and scratch may take, in MiB: a model needing more
-    /// runs on the CPU with `auto` and fails with GPU_DOES_NOT_FIT with `gpu` (default: no
-    /// budget, only the device's limits).
+    /// runs its first blocks on the GPU, as many as fit, and the rest on the CPU; when not
+    /// even one fits, `auto` runs on the CPU and `gpu` fails with GPU_DOES_NOT_FIT (default:
+    /// no budget, only the device's limits).
     #[arg(long, value_name = "MIB")]
     pub gpu_memory: Option<u64>,
+    /// How many of the model's blocks run on the GPU, its first ones (the CPU runs the rest
+    /// and the LM head; 0: the CPU only). Default: all, or as many as --gpu-memory holds.
+    #[arg(long, value_name = "N")]
+    pub gpu_layers: Option<usize>,
     /// Let `auto` use a software GPU adapter (lavapipe, llvmpipe), usually slower than the CPU.
     #[arg(long)]
     pub allow_software_gpu: bool,
@@ -92,6 +97,7 @@ impl GenArgs {
         GpuChoice {
             allow_software: self.allow_software_gpu,
             max_memory_bytes: self.gpu_memory.map(|m| m.saturating_mul(1 << 20)),
+            gpu_layers: self.gpu_layers,
         }
     }
 
@@ -163,6 +169,8 @@ fn generate(args: Args) -> CliResult {
         v["backend"] = report.backend.into();
         v["adapter"] = serde_json::to_value(&report.adapter)?;
         v["backend_reason"] = serde_json::to_value(&report.reason)?;
+        v["gpu_layers"] = report.gpu_layers.into();
+        v["model_layers"] = model.config().n_layer.into();
         writeln!(out, "{v}")?;
     } else if std::io::IsTerminal::is_terminal(&out) {
         // stdout carries the text alone; a newline only for a person's terminal.

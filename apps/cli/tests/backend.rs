@@ -53,7 +53,7 @@ fn has_adapter() -> bool {
 }
 
 #[test]
-fn gpu_over_the_memory_budget_fails_with_does_not_fit() {
+fn gpu_with_not_one_block_in_the_budget_fails_with_does_not_fit() {
     if !has_adapter() {
         return;
     }
@@ -61,7 +61,7 @@ fn gpu_over_the_memory_budget_fails_with_does_not_fit() {
     let out = hearth(&run_args(
         m.to_str().unwrap(),
         "gpu",
-        &["--gpu-memory", "16"],
+        &["--gpu-memory", "1"],
     ));
     assert!(!out.status.success());
     assert_eq!(out.status.code(), Some(1));
@@ -69,32 +69,88 @@ fn gpu_over_the_memory_budget_fails_with_does_not_fit() {
     assert!(err.contains("[GPU_DOES_NOT_FIT]"), "{err}");
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["error"]["code"], "GPU_DOES_NOT_FIT");
-    assert_eq!(v["error"]["allowed_bytes"], 16 << 20);
-    // SmolLM2-135M Q4_1: ~85 MiB of weights, plus the cache and scratch.
+    assert_eq!(v["error"]["allowed_bytes"], 1 << 20);
+    // What one SmolLM2-135M Q4_1 block takes with its cache and scratch: ~2.2 MiB of
+    // weights (576 wide, 1536 in the FFN) and a few MiB of scratch.
+    let needed = v["error"]["needed_bytes"].as_u64().unwrap();
+    assert!(needed > 2 << 20 && needed < 16 << 20, "{needed}");
+    // Asking for every block under a budget for a few is the same error, with the whole
+    // model's needs: ~85 MiB of weights, plus the cache and scratch.
+    let out = hearth(&run_args(
+        m.to_str().unwrap(),
+        "gpu",
+        &["--gpu-memory", "16", "--gpu-layers", "30"],
+    ));
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["code"], "GPU_DOES_NOT_FIT");
     let needed = v["error"]["needed_bytes"].as_u64().unwrap();
     assert!(needed > 80 << 20 && needed < 200 << 20, "{needed}");
 }
 
 #[test]
-fn auto_runs_on_the_cpu_when_the_model_does_not_fit() {
+fn auto_runs_on_the_cpu_when_not_one_block_fits() {
     if !has_adapter() {
         return;
     }
     // A software adapter allowed, so only the budget keeps `auto` off the GPU.
-    let v = run_json_with("auto", &["--allow-software-gpu", "--gpu-memory", "16"]);
+    let v = run_json_with("auto", &["--allow-software-gpu", "--gpu-memory", "1"]);
     assert_eq!(v["backend"], "cpu");
     assert!(v["adapter"].is_null());
+    assert_eq!(v["gpu_layers"], 0);
     let reason = v["backend_reason"].as_str().unwrap();
     assert!(
         reason.contains("does not fit") && reason.contains("GPU_DOES_NOT_FIT"),
         "{reason}"
     );
     assert_eq!(v["text"], " Paris.");
-    // With room enough it runs on the GPU, and greedy gives the same text.
+    // With room enough the whole model runs on the GPU, and greedy gives the same text.
     let v = run_json_with("auto", &["--allow-software-gpu", "--gpu-memory", "1024"]);
     assert_eq!(v["backend"], "gpu");
     assert!(v["backend_reason"].is_null());
+    assert_eq!(v["gpu_layers"], 30);
+    assert_eq!(v["model_layers"], 30);
     assert_eq!(v["text"], " Paris.");
+}
+
+// A budget for some blocks: the GPU runs as many as it holds, the CPU the rest and the LM
+// head, and greedy decoding gives the CPU's text.
+#[test]
+fn a_budget_for_some_blocks_offloads_those() {
+    if !has_adapter() {
+        return;
+    }
+    let v = run_json_with("gpu", &["--gpu-memory", "16"]);
+    assert_eq!(v["backend"], "gpu");
+    let placed = v["gpu_layers"].as_u64().unwrap();
+    assert!((1..30).contains(&placed), "{placed} of 30 blocks in 16 MiB");
+    assert_eq!(v["model_layers"], 30);
+    assert_eq!(v["text"], " Paris.");
+    // `auto` (a software adapter allowed) places the same blocks.
+    let auto = run_json_with("auto", &["--allow-software-gpu", "--gpu-memory", "16"]);
+    assert_eq!(auto["backend"], "gpu");
+    assert_eq!(auto["gpu_layers"], placed);
+    // --gpu-layers picks the count; 0 is the CPU for `auto` and an error for `gpu`.
+    let v = run_json_with("gpu", &["--gpu-layers", "7"]);
+    assert_eq!(
+        (v["backend"].as_str(), v["gpu_layers"].as_u64()),
+        (Some("gpu"), Some(7))
+    );
+    assert_eq!(v["text"], " Paris.");
+    let v = run_json_with("auto", &["--gpu-layers", "0"]);
+    assert_eq!(
+        (v["backend"].as_str(), v["gpu_layers"].as_u64()),
+        (Some("cpu"), Some(0))
+    );
+    let m = model(SMOLLM2);
+    let out = hearth(&run_args(
+        m.to_str().unwrap(),
+        "gpu",
+        &["--gpu-layers", "0"],
+    ));
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["code"], "INVALID_OPTION", "{v}");
 }
 
 #[test]
