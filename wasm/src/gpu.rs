@@ -27,16 +27,20 @@ impl WasmModel {
     /// GPU KV cache. `cpuFallback`: a lost device moves the session to the CPU (its
     /// history is evaluated again there) instead of failing with `GPU_DEVICE_LOST`.
     /// `maxMemoryBytes`: GPU memory the weights, KV cache and scratch may take; a model that
-    /// needs more is refused before anything is uploaded (WebGPU cannot say how much memory is
-    /// free, so without it only the device's limits and out-of-memory errors decide).
-    /// Rejects with `GPU_NO_ADAPTER`, `GPU_DEVICE`, `GPU_DOES_NOT_FIT` (with the bytes needed
-    /// and allowed in its message), `GPU_UNSUPPORTED`.
+    /// needs more runs its first blocks on the GPU, as many as fit, and the rest on the CPU
+    /// (WebGPU cannot say how much memory is free, so without it only the device's limits and
+    /// out-of-memory errors decide). `gpuLayers`: how many of the first blocks to place
+    /// (default: as many as fit). Checked before anything is uploaded. Rejects with
+    /// `GPU_NO_ADAPTER`, `GPU_DEVICE`, `GPU_DOES_NOT_FIT` (with the bytes needed and allowed in
+    /// its message; not even one block fits, or not the `gpuLayers` asked for),
+    /// `GPU_UNSUPPORTED`.
     #[wasm_bindgen(js_name = createGpuSession)]
     pub fn create_gpu_session(
         &self,
         #[wasm_bindgen(js_name = nCtx)] n_ctx: u32,
         #[wasm_bindgen(js_name = cpuFallback)] cpu_fallback: bool,
         #[wasm_bindgen(js_name = maxMemoryBytes)] max_memory_bytes: Option<f64>,
+        #[wasm_bindgen(js_name = gpuLayers)] gpu_layers: Option<u32>,
     ) -> Promise {
         let model = self.model().clone();
         future_to_promise(async move {
@@ -53,11 +57,21 @@ impl WasmModel {
             } else {
                 n_ctx as usize
             };
-            ctx.check_fit(&ctx.estimate(model.decoder(), n, KvType::F16))
+            let dec = model.decoder();
+            let layers = match gpu_layers {
+                Some(l) => (l as usize).clamp(1, dec.config.n_layer),
+                // Not even one block: the error says what one block needs.
+                None => ctx.layers_that_fit(dec, n, KvType::F16).max(1),
+            };
+            ctx.check_fit(&ctx.estimate_layers(dec, layers, n, KvType::F16))
                 .map_err(err)?;
             // The engine's session API shares the model as an Arc (Send natively); wasm32 has one thread.
             #[allow(clippy::arc_with_non_send_sync)]
-            let gpu = Arc::new(GpuModel::upload(&ctx, model.decoder()).await.map_err(err)?);
+            let gpu = Arc::new(
+                GpuModel::upload_layers(&ctx, dec, layers)
+                    .await
+                    .map_err(err)?,
+            );
             let mut session =
                 Session::with_gpu_async(model.clone(), n_ctx as usize, KvType::F16, &gpu)
                     .await
@@ -185,6 +199,17 @@ impl WasmGpuSession {
             State::Running(g) => g.session().on_gpu(),
             // A step is running: it started on the GPU and reports a move when it ends.
             State::Moving => true,
+        }
+    }
+
+    /// How many of the model's blocks run on the GPU: all, fewer in a partial offload (the
+    /// CPU runs the rest and the LM head), 0 once a lost device moved the session to the CPU.
+    #[wasm_bindgen(getter, js_name = gpuLayers)]
+    pub fn gpu_layers(&self) -> usize {
+        match &*self.state.borrow() {
+            State::Idle(s) => s.gpu_layers(),
+            State::Running(g) => g.session().gpu_layers(),
+            State::Moving => 0,
         }
     }
 

@@ -54,6 +54,12 @@ export interface Capabilities {
    * adapter offers it; `subgroups` natively only for now): from `runner.capabilities()`.
    */
   gpuFeatures?: string[];
+  /**
+   * On WebGPU, how many of the model's blocks run there: all of them, or fewer when
+   * `gpu.maxMemoryBytes` holds only some (the wasm CPU engine runs the rest): from
+   * `runner.capabilities()`.
+   */
+  gpuLayers?: number;
 }
 
 /** A module with one function using `i8x16.splat` (from wasm-feature-detect). */

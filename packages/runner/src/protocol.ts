@@ -32,8 +32,10 @@ export type Request =
       allowFallbackAdapter?: boolean;
       /** What a lost GPU device does to a generation: reject (`error`) or continue on the CPU. */
       onDeviceLost?: 'error' | 'cpu';
-      /** GPU memory the model may take (bytes); over it `auto` runs on the CPU. */
+      /** GPU memory the model may take (bytes): the blocks that fit run on the GPU. */
       gpuMaxMemoryBytes?: number;
+      /** How many of the model's first blocks to run on the GPU (default: as many as fit). */
+      gpuLayers?: number;
     }
   | { op: 'loadChunk'; chunk: ArrayBuffer }
   | { op: 'loadEnd'; id: number; sha256?: string; contextLength: number }
@@ -86,6 +88,8 @@ export interface WasmEngineReport extends WasmEngine {
   runsOn?: ChainLayer;
   /** On WebGPU: the optional features the engine's kernels use. */
   gpuFeatures?: string[];
+  /** On WebGPU: how many of the model's blocks run there (fewer than all: a partial offload). */
+  gpuLayers?: number;
 }
 
 /** The `backend` values a wasm engine worker understands. */

@@ -108,11 +108,14 @@ export interface LoadOptions {
   onDeviceLost?: 'error' | 'cpu';
   /**
    * Browsers, WebGPU: `maxMemoryBytes` is the GPU memory the weights, KV cache and scratch
-   * may take. WebGPU cannot say how much memory is free, so a model needing more is refused
-   * before it is uploaded: `auto` then runs on the wasm CPU engine (the reason, with both
-   * numbers, in `capabilities().chain`), `webgpu` fails with `GPU_DOES_NOT_FIT`.
+   * may take. WebGPU cannot say how much memory is free, so this is checked before anything
+   * is uploaded: a model needing more runs its first blocks on the GPU, as many as fit, and
+   * the rest on the wasm CPU engine (a partial offload; `capabilities().gpuLayers` says how
+   * many). When not even one block fits, `auto` runs on the wasm CPU engine (the reason, with
+   * both numbers, in `capabilities().chain`) and `webgpu` fails with `GPU_DOES_NOT_FIT`.
+   * `layers` fixes how many of the first blocks run on the GPU (default: as many as fit).
    */
-  gpu?: { maxMemoryBytes?: number };
+  gpu?: { maxMemoryBytes?: number; layers?: number };
   /**
    * Where URL sources are cached (default `indexeddb` in browsers, `fs` in
    * Node; `none` turns caching off). Blobs, bytes and file paths are never
@@ -132,7 +135,7 @@ export interface LoadOptions {
 /** The GPU options a wasm engine's `loadBegin` carries. */
 type LoadBeginOptions = Pick<
   Extract<Request, { op: 'loadBegin' }>,
-  'backend' | 'allowFallbackAdapter' | 'onDeviceLost' | 'gpuMaxMemoryBytes'
+  'backend' | 'allowFallbackAdapter' | 'onDeviceLost' | 'gpuMaxMemoryBytes' | 'gpuLayers'
 >;
 
 /** Checks `allowFallbackAdapter`, `onDeviceLost` and `gpu`, keeping only the ones given. */
@@ -146,6 +149,13 @@ function checkGpuOptions(options: LoadOptions): LoadBeginOptions {
     throw new HearthError(
       RunnerErrorCode.InvalidOption,
       `invalid option gpu.maxMemoryBytes: ${String(maxMemoryBytes ?? gpu)} (expected an integer > 0)`,
+    );
+  }
+  const layers = gpu?.layers;
+  if (layers !== undefined && !(Number.isSafeInteger(layers) && layers > 0)) {
+    throw new HearthError(
+      RunnerErrorCode.InvalidOption,
+      `invalid option gpu.layers: ${String(layers)} (expected an integer > 0)`,
     );
   }
   if (allowFallbackAdapter !== undefined && typeof allowFallbackAdapter !== 'boolean') {
@@ -164,6 +174,7 @@ function checkGpuOptions(options: LoadOptions): LoadBeginOptions {
     ...(allowFallbackAdapter !== undefined ? { allowFallbackAdapter } : {}),
     ...(onDeviceLost !== undefined ? { onDeviceLost } : {}),
     ...(maxMemoryBytes !== undefined ? { gpuMaxMemoryBytes: maxMemoryBytes } : {}),
+    ...(layers !== undefined ? { gpuLayers: layers } : {}),
   };
 }
 
@@ -253,6 +264,8 @@ interface LoadedInfo {
   gpuFallback?: { code: string; message: string };
   /** On WebGPU: the optional features its kernels use (`shader-f16`, `subgroups`). */
   gpuFeatures?: string[];
+  /** On WebGPU: how many of the model's blocks run there. */
+  gpuLayers?: number;
 }
 
 /** Test hook (Playwright): destroys a WebGPU runner's device between two tokens. @internal */
@@ -513,9 +526,10 @@ export class LlamaRunner {
           ...(meta.license !== undefined ? { license: meta.license } : {}),
         },
       };
-      const { gpuFallback, gpuFeatures } = loadedInfo;
+      const { gpuFallback, gpuFeatures, gpuLayers } = loadedInfo;
       let { wasm } = loadedInfo;
       if (wasm && gpuFeatures) wasm = { ...wasm, gpuFeatures };
+      if (wasm && gpuLayers !== undefined) wasm = { ...wasm, gpuLayers };
       if (wasm && gpuFallback) {
         // The worker's build is the single-threaded one (it has the GPU engine).
         const reason = `the model cannot run on WebGPU (${gpuFallback.code}: ${gpuFallback.message})`;
@@ -630,7 +644,17 @@ export class LlamaRunner {
   capabilities(): Capabilities {
     const report = this.#wasm;
     if (!report) return capabilities();
-    const { simd, threads, threadCount, build, webgpuAdapter, chain, runsOn, gpuFeatures } = report;
+    const {
+      simd,
+      threads,
+      threadCount,
+      build,
+      webgpuAdapter,
+      chain,
+      runsOn,
+      gpuFeatures,
+      gpuLayers,
+    } = report;
     const wasm: WasmEngine = { simd, threads, threadCount, build };
     return {
       ...capabilities(),
@@ -640,6 +664,7 @@ export class LlamaRunner {
       ...(chain ? { chain: chain.map((step) => ({ ...step })) } : {}),
       ...(runsOn ? { runsOn } : {}),
       ...(gpuFeatures && runsOn === 'webgpu' ? { gpuFeatures: [...gpuFeatures] } : {}),
+      ...(gpuLayers !== undefined && runsOn === 'webgpu' ? { gpuLayers } : {}),
     };
   }
 

@@ -42,17 +42,21 @@ export interface EngineWanted {
 interface GpuModel {
   /**
    * `cpuFallback`: a lost device moves the session to the CPU instead of failing.
-   * `maxMemoryBytes`: the GPU memory budget (`GPU_DOES_NOT_FIT` before uploading when over).
+   * `maxMemoryBytes`: the GPU memory budget (the first blocks that fit run on the GPU;
+   * `GPU_DOES_NOT_FIT` before uploading when not one does). `gpuLayers`: blocks to place.
    */
   createGpuSession(
     nCtx: number,
     cpuFallback: boolean,
     maxMemoryBytes?: number,
+    gpuLayers?: number,
   ): Promise<WasmSession>;
 }
 interface GpuSession {
   /** Still on the GPU (false once a lost device moved it to the CPU). */
   readonly onGpu: boolean;
+  /** How many of the model's blocks run on the GPU (fewer than all: a partial offload). */
+  readonly gpuLayers: number;
   /** The adapter; `features`: the optional WebGPU features the kernels use. */
   readonly adapter: { features?: string[] };
   start(prompt: Uint32Array, options: unknown): Promise<void>;
@@ -112,6 +116,8 @@ export function createHost(post: Post, ready: Ready): (req: Request) => void {
   let cpuFallback = false;
   /** The load's GPU memory budget in bytes (`gpu.maxMemoryBytes`). */
   let gpuMaxMemoryBytes: number | undefined;
+  /** The load's `gpu.layers`. */
+  let gpuLayersAsked: number | undefined;
   /** The build the last `loadBegin` started, and whether that load insisted on WebGPU. */
   let loading: { engine: WasmEngineModule; forcedGpu: boolean } | undefined;
   let embedder: WasmEmbeddingModel | undefined;
@@ -201,6 +207,7 @@ export function createHost(post: Post, ready: Ready): (req: Request) => void {
         loading = { engine, forcedGpu: req.backend === 'webgpu' };
         cpuFallback = req.onDeviceLost === 'cpu';
         gpuMaxMemoryBytes = req.gpuMaxMemoryBytes;
+        gpuLayersAsked = req.gpuLayers;
         post({ type: 'done', id: req.id, value: engine.report });
         return;
       }
@@ -241,6 +248,7 @@ export function createHost(post: Post, ready: Ready): (req: Request) => void {
         // its limits, a tensor type without a GPU kernel); `webgpu` reports why instead.
         let gpuFallback: WireError | undefined;
         let gpuFeatures: string[] | undefined;
+        let gpuLayers: number | undefined;
         session = undefined;
         gpuSession = false;
         reportedFallback = false;
@@ -250,9 +258,11 @@ export function createHost(post: Post, ready: Ready): (req: Request) => void {
               req.contextLength,
               cpuFallback,
               gpuMaxMemoryBytes,
+              gpuLayersAsked,
             );
             gpuSession = true;
             gpuFeatures = asGpu(session).adapter.features ?? [];
+            gpuLayers = asGpu(session).gpuLayers;
           } catch (e) {
             if (loading.forcedGpu) throw e;
             gpuFallback = wireError(e);
@@ -263,7 +273,13 @@ export function createHost(post: Post, ready: Ready): (req: Request) => void {
         post({
           type: 'done',
           id: req.id,
-          value: { ...model.info(), contextLength: session.nCtx, gpuFallback, gpuFeatures },
+          value: {
+            ...model.info(),
+            contextLength: session.nCtx,
+            gpuFallback,
+            gpuFeatures,
+            gpuLayers,
+          },
         });
         return;
       }

@@ -66,6 +66,8 @@ describe(`LlamaRunner from a file path, ${RUNTIME}`, () => {
       { onDeviceLost: 'retry' as never },
       { gpu: { maxMemoryBytes: -1 } },
       { gpu: { maxMemoryBytes: 1.5 } },
+      { gpu: { layers: 0 } },
+      { gpu: { layers: 2.5 } },
       { gpu: 'lots' as never },
     ]) {
       const e = await rejection(() => LlamaRunner.load(modelPath(SMOLLM2), bad));
