@@ -5,11 +5,9 @@
 fn dequant_chunk(row_byte: u32, c: u32) {
     let b = row_byte + (c / 8u) * 176u;
     let j = c % 8u;
-    let d = f16at(b);
-    let dmin = f16at(b + 2u);
-    let sm = scale_min_k4(b + 4u, j);
-    let d1 = d * f32(sm.x);
-    let m1 = dmin * f32(sm.y);
+    let f = factors_k4(b, j);
+    let d1 = f.x;
+    let m1 = f.y;
     let qh = b + 16u;
     let q0 = b + 48u + (j / 2u) * 32u;
     let shift = (j % 2u) * 4u;

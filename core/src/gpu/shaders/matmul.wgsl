@@ -56,6 +56,13 @@ fn scale_min_k4(s: u32, j: u32) -> vec2<u32> {
     );
 }
 
+// A Q4_K/Q5_K super-block at `b` (f16 d, f16 dmin, then the 12 scale bytes): sub-block j's
+// factor d * sc[j] and offset dmin * m[j].
+fn factors_k4(b: u32, j: u32) -> vec2<f32> {
+    let sm = scale_min_k4(b + 4u, j);
+    return vec2<f32>(f16at(b) * f32(sm.x), f16at(b + 2u) * f32(sm.y));
+}
+
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let lane = lid % LANES;
