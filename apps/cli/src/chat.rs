@@ -48,7 +48,7 @@ pub fn run(args: Args) -> CliResult {
     args.gen_args.init_threads()?;
     let model = Model::load_file(&args.model)?;
     let g = &args.gen_args;
-    let (mut session, _) =
+    let (mut session, report) =
         crate::backend::open_session(&model, g.backend, g.gpu_choice(), g.ctx_size, g.kv_type)?;
     if let Some(path) = &args.messages {
         let messages = read_messages(path)?;
@@ -58,9 +58,11 @@ pub fn run(args: Args) -> CliResult {
             .run()?;
         let mut out = std::io::stdout().lock();
         if args.json {
-            let mut v = serde_json::to_value(&result)?;
-            v["timings"]["peak_rss_bytes"] = hearth_core::timer::peak_rss_bytes().into();
-            writeln!(out, "{v}")?;
+            writeln!(
+                out,
+                "{}",
+                crate::run::result_json(&result, &report, &model)?
+            )?;
         } else {
             write!(out, "{}", result.text)?;
             if std::io::IsTerminal::is_terminal(&out) {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use hearth_core::{GenerateOptions, KvType, Model, SamplingOptions};
 
 use crate::CliResult;
-use crate::backend::{Backend, GpuChoice, open_session};
+use crate::backend::{Backend, BackendReport, GpuChoice, open_session};
 
 /// Sampling and stopping flags shared by `run` and `chat`.
 #[derive(clap::Args, Debug, Clone)]
@@ -145,6 +145,24 @@ pub fn run(args: Args) -> CliResult {
     out
 }
 
+/// The `--json` object of a generation (`run`, `chat --messages`): the result, timings with
+/// memory and threads, and where it ran.
+pub fn result_json(
+    result: &hearth_core::engine::GenerationResult,
+    report: &BackendReport,
+    model: &Model,
+) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+    let mut v = serde_json::to_value(result)?;
+    v["timings"]["peak_rss_bytes"] = hearth_core::timer::peak_rss_bytes().into();
+    v["timings"]["threads"] = rayon::current_num_threads().into();
+    v["backend"] = report.backend.into();
+    v["adapter"] = serde_json::to_value(&report.adapter)?;
+    v["backend_reason"] = serde_json::to_value(&report.reason)?;
+    v["gpu_layers"] = report.gpu_layers.into();
+    v["model_layers"] = model.config().n_layer.into();
+    Ok(v)
+}
+
 fn generate(args: Args) -> CliResult {
     args.gen_args.init_threads()?;
     let model = Model::load_file(&args.model)?;
@@ -163,15 +181,7 @@ fn generate(args: Args) -> CliResult {
     }
     let result = generation.result();
     if args.json {
-        let mut v = serde_json::to_value(&result)?;
-        v["timings"]["peak_rss_bytes"] = hearth_core::timer::peak_rss_bytes().into();
-        v["timings"]["threads"] = rayon::current_num_threads().into();
-        v["backend"] = report.backend.into();
-        v["adapter"] = serde_json::to_value(&report.adapter)?;
-        v["backend_reason"] = serde_json::to_value(&report.reason)?;
-        v["gpu_layers"] = report.gpu_layers.into();
-        v["model_layers"] = model.config().n_layer.into();
-        writeln!(out, "{v}")?;
+        writeln!(out, "{}", result_json(&result, &report, &model)?)?;
     } else if std::io::IsTerminal::is_terminal(&out) {
         // stdout carries the text alone; a newline only for a person's terminal.
         writeln!(out)?;

@@ -168,8 +168,8 @@ const peakRss = () => process.resourceUsage().maxRSS * 1024;
 /** The engine pool's size, as the Rust CLI reports it. */
 const addonThreads = () => addon().threadCount();
 
-/** The Rust CLI's `--json` object for a result. */
-function resultJson(r: NativeResult): string {
+/** The Rust CLI's `--json` object for a result of a model with `modelLayers` blocks. */
+function resultJson(r: NativeResult, modelLayers: number): string {
   const timings = Object.fromEntries(Object.entries(r.timings).map(([k, x]) => [snake(k), x]));
   return JSON.stringify(
     sortKeys({
@@ -178,6 +178,8 @@ function resultJson(r: NativeResult): string {
       backend: 'cpu',
       backend_reason: 'the Node addon runs the CPU backend',
       finish_reason: r.finishReason,
+      gpu_layers: 0,
+      model_layers: modelLayers,
       prompt_tokens: r.promptTokens,
       text: r.text,
       timings: { ...timings, peak_rss_bytes: peakRss(), threads: addonThreads() },
@@ -288,7 +290,7 @@ async function run(args: string[]): Promise<void> {
     const result = (await session.generate(model.tokenize(prompt, true, special), options, (ev) => {
       if (ev && !values.json) write(ev.text);
     })) as NativeResult;
-    if (values.json) write(`${resultJson(result)}\n`);
+    if (values.json) write(`${resultJson(result, model.info().config.nLayer)}\n`);
     else endLine();
     printTimings(result.timings);
   } finally {
@@ -313,7 +315,7 @@ async function chat(args: string[]): Promise<void> {
       const result = (await session.chat(once, options, (ev) => {
         if (ev && !values.json) write(ev.text);
       })) as NativeResult;
-      if (values.json) write(`${resultJson(result)}\n`);
+      if (values.json) write(`${resultJson(result, model.info().config.nLayer)}\n`);
       else endLine();
       printTimings(result.timings);
       return;
