@@ -148,6 +148,14 @@ pub(crate) enum Groups {
     One,
 }
 
+/// Workgroups of `size` threads covering `per_tok * n_tok` elements (`fixed` instead when
+/// non-zero), at most 32768 along x.
+fn elems(per_tok: u32, fixed: u32, n_tok: u32, size: u32) -> (u32, u32, u32) {
+    let n = if fixed != 0 { fixed } else { per_tok * n_tok };
+    let g = n.div_ceil(size);
+    (g.min(32768), g.div_ceil(32768), 1)
+}
+
 impl Groups {
     fn count(self, n_tok: u32) -> (u32, u32, u32) {
         match self {
@@ -161,16 +169,8 @@ impl Groups {
                 let g = rows.div_ceil(rows_per_group);
                 (g.min(32768), t.div_ceil(8), g.div_ceil(32768))
             }
-            Groups::Elems { per_tok, fixed } => {
-                let n = if fixed != 0 { fixed } else { per_tok * n_tok };
-                let g = n.div_ceil(64);
-                (g.min(32768), g.div_ceil(32768), 1)
-            }
-            Groups::Elems256 { per_tok, fixed } => {
-                let n = if fixed != 0 { fixed } else { per_tok * n_tok };
-                let g = n.div_ceil(256);
-                (g.min(32768), g.div_ceil(32768), 1)
-            }
+            Groups::Elems { per_tok, fixed } => elems(per_tok, fixed, n_tok, 64),
+            Groups::Elems256 { per_tok, fixed } => elems(per_tok, fixed, n_tok, 256),
             Groups::One => (1, 1, 1),
         }
     }

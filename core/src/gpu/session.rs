@@ -600,15 +600,21 @@ impl GpuSession {
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
             // Not `std::time::Instant`: it panics in wasm (the crate's timer does not).
             let started = crate::timer::Timer::start();
-            let mut launched: Vec<&Dispatch> = self.layers.iter().collect();
-            if let (true, Some(h)) = (last, &self.head) {
-                launched.extend(&h.tail);
-                match out {
-                    GpuOutput::Argmax => launched.extend(&h.argmax),
-                    GpuOutput::TopK(_) => launched.extend(&h.top_k),
-                    GpuOutput::Logits | GpuOutput::Hidden => {}
-                }
-            }
+            // The blocks, then on the last chunk of a whole model the head and what `out`
+            // reads (no per-step allocation: slices of the launches built once).
+            let (tail, pick): (&[Dispatch], &[Dispatch]) = match (&self.head, last) {
+                (Some(h), true) => (
+                    &h.tail,
+                    match out {
+                        GpuOutput::Argmax => &h.argmax,
+                        GpuOutput::TopK(_) => &h.top_k,
+                        GpuOutput::Logits | GpuOutput::Hidden => &[],
+                    },
+                ),
+                _ => (&[], &[]),
+            };
+            let launched = || self.layers.iter().chain(tail).chain(pick);
+            let n_launched = (self.layers.len() + tail.len() + pick.len()) as u32;
             {
                 let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
                     label: Some("forward"),
@@ -617,7 +623,7 @@ impl GpuSession {
                 if let Some(p) = &self.profile {
                     p.stamp(&mut pass, 0);
                 }
-                for (i, dsp) in launched.iter().enumerate() {
+                for (i, dsp) in launched().enumerate() {
                     dsp.record(&mut pass, n);
                     if let Some(p) = &self.profile {
                         p.stamp(&mut pass, i as u32 + 1);
@@ -625,7 +631,7 @@ impl GpuSession {
                 }
             }
             if let Some(p) = &self.profile {
-                p.resolve(&mut enc, launched.len() as u32);
+                p.resolve(&mut enc, n_launched);
             }
             let hidden_bytes = (chunk.len() * d * 4) as u64;
             if let Some(read_hidden) = &self.read_hidden {
@@ -662,7 +668,7 @@ impl GpuSession {
             }
             ctx.queue.submit([enc.finish()]);
             if let Some(p) = &mut self.profile {
-                let names: Vec<&str> = launched.iter().map(|d| d.name.as_str()).collect();
+                let names: Vec<&str> = launched().map(|d| d.name.as_str()).collect();
                 p.collect(ctx, &names, started).await?;
             }
             self.len += chunk.len();
