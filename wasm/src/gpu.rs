@@ -57,21 +57,11 @@ impl WasmModel {
             } else {
                 n_ctx as usize
             };
-            let dec = model.decoder();
-            let layers = match gpu_layers {
-                Some(l) => (l as usize).clamp(1, dec.config.n_layer),
-                // Not even one block: the error says what one block needs.
-                None => ctx.layers_that_fit(dec, n, KvType::F16).max(1),
-            };
-            ctx.check_fit(&ctx.estimate_layers(dec, layers, n, KvType::F16))
-                .map_err(err)?;
+            let layers = gpu_layers.map(|l| l as usize);
+            let placed = GpuModel::place(&ctx, model.decoder(), layers, n, KvType::F16).await;
             // The engine's session API shares the model as an Arc (Send natively); wasm32 has one thread.
             #[allow(clippy::arc_with_non_send_sync)]
-            let gpu = Arc::new(
-                GpuModel::upload_layers(&ctx, dec, layers)
-                    .await
-                    .map_err(err)?,
-            );
+            let gpu = Arc::new(placed.map_err(err)?);
             let mut session =
                 Session::with_gpu_async(model.clone(), n_ctx as usize, KvType::F16, &gpu)
                     .await

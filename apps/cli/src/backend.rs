@@ -155,15 +155,13 @@ fn place_on_gpu(
     } else {
         n_ctx
     };
-    let dec = model.decoder();
-    let all = model.config().n_layer;
-    let layers = match layers {
-        Some(l) => l.min(all),
-        // Not even one block: the error says what one block needs.
-        None => ctx.layers_that_fit(dec, n, kv_type).max(1),
-    };
-    ctx.check_fit(&ctx.estimate_layers(dec, layers, n, kv_type))?;
-    let gpu = Arc::new(block_on(GpuModel::upload_layers(ctx, dec, layers))?);
+    let gpu = Arc::new(block_on(GpuModel::place(
+        ctx,
+        model.decoder(),
+        layers,
+        n,
+        kv_type,
+    ))?);
     Session::with_gpu(model.clone(), n_ctx, kv_type, &gpu)
 }
 

@@ -107,7 +107,8 @@ impl GpuModel {
     /// head when `n_layers` ≥ the model's block count). Its sessions return the hidden states
     /// after those blocks ([`GpuOutput::Hidden`](super::GpuOutput::Hidden)) for the CPU to
     /// finish ([`crate::model::Decoder::forward_from_hidden`]). Pick `n_layers` with
-    /// [`GpuContext::layers_that_fit`]; errors as [`GpuModel::upload`].
+    /// [`GpuContext::layers_that_fit`] (or let [`GpuModel::place`] do it); errors as
+    /// [`GpuModel::upload`], and [`GpuError::Input`] for 0 blocks.
     pub async fn upload_layers(
         ctx: &GpuContext,
         decoder: &Decoder,
@@ -223,6 +224,26 @@ impl GpuModel {
                 e => e,
             })??;
         Ok(built)
+    }
+
+    /// Places `decoder` for sessions of `n_ctx` positions with a `kv` cache: its first
+    /// `layers` blocks (at most all of them, at least one; `None`: as many as the context's
+    /// budget holds, see [`GpuContext::layers_that_fit`]), the fit checked before anything is
+    /// uploaded. When not even one block fits, or not the blocks asked for, the error is
+    /// [`GpuError::OverBudget`] with what they need.
+    pub async fn place(
+        ctx: &GpuContext,
+        decoder: &Decoder,
+        layers: Option<usize>,
+        n_ctx: usize,
+        kv: crate::KvType,
+    ) -> Result<GpuModel, GpuError> {
+        let layers = layers
+            .unwrap_or_else(|| ctx.layers_that_fit(decoder, n_ctx, kv))
+            .min(decoder.config.n_layer)
+            .max(1);
+        ctx.check_fit(&ctx.estimate_layers(decoder, layers, n_ctx, kv))?;
+        Self::upload_layers(ctx, decoder, layers).await
     }
 
     /// The context the weights live on.
