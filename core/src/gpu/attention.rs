@@ -2,7 +2,7 @@
 //! (`shaders/attention.wgsl`).
 
 use super::GpuContext;
-use super::kernel::{Dispatch, Groups, REDUCE64, params, pipeline};
+use super::kernel::{Dispatch, EXPF, Groups, REDUCE64, params, pipeline};
 use super::kv_store::kv_elem;
 
 /// Over a cache of `f16`s with `half` (needs shader-f16), else of f32s.
@@ -11,7 +11,7 @@ pub(crate) fn attention_pipeline(ctx: &GpuContext, half: bool) -> wgpu::ComputeP
         ctx,
         "attention",
         &format!(
-            "{}\n{REDUCE64}\n{}",
+            "{}\n{REDUCE64}\n{EXPF}\n{}",
             kv_elem(half),
             include_str!("shaders/attention.wgsl")
         ),

@@ -2,7 +2,7 @@
 //! SiLU/GELU of the feed-forward, and the final logit soft-cap.
 
 use super::GpuContext;
-use super::kernel::{Dispatch, Groups, params, pipeline};
+use super::kernel::{Dispatch, EXPF, Groups, params, pipeline};
 
 /// Which element-wise operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,7 +32,7 @@ pub(crate) fn elementwise_pipeline(ctx: &GpuContext, op: Op) -> wgpu::ComputePip
     pipeline(
         ctx,
         op.entry(),
-        include_str!("shaders/elementwise.wgsl"),
+        &format!("{EXPF}\n{}", include_str!("shaders/elementwise.wgsl")),
         op.entry(),
     )
 }

@@ -11,6 +11,10 @@ pub(crate) const COMMON: &str = include_str!("shaders/common.wgsl");
 /// the kernels that use them.
 pub(crate) const REDUCE64: &str = include_str!("shaders/reduce64.wgsl");
 
+/// `expf`, libm's exponential step for step (SiLU and the attention's softmax), prepended
+/// by the kernels that use it.
+pub(crate) const EXPF: &str = include_str!("shaders/expf.wgsl");
+
 /// What every kernel is compiled after: `enable f16;` when the device has shader-f16,
 /// [`COMMON`], and the subgroup helpers (`SG`, `sg_sum`, …): shuffles with subgroups,
 /// no-ops with `SG = 1` without. Chosen once per device, so a pipeline is built for the

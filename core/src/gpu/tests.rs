@@ -810,6 +810,17 @@ async fn check_elementwise(ctx: GpuContext) {
         let got = read_f32(&ctx, &gb, n * n_tok as usize).await;
         for i in 0..got.len() {
             let want = f(g[i], u[i]);
+            if op == Op::SiluMul {
+                // libm's expf step for step: the CPU's SiLU bit for bit.
+                assert_eq!(
+                    got[i].to_bits(),
+                    want.to_bits(),
+                    "silu({}) * {}",
+                    g[i],
+                    u[i]
+                );
+                continue;
+            }
             // GELU reads the CPU's table: the same f16 value, times u in f32.
             let tol = 1e-5;
             assert!(
@@ -832,6 +843,51 @@ async fn check_elementwise(ctx: GpuContext) {
     for i in 0..got.len() {
         assert_eq!(got[i], g[i] + bias[i % n]);
     }
+}
+
+gpu_test! {
+    async fn silu_equals_the_cpu_bit_for_bit_across_the_exponent_range() {
+        for ctx in test_contexts().await {
+            check_silu_sweep(ctx).await;
+        }
+    }
+}
+
+/// SiLU (so the WGSL `expf`) at 2^16 gates spread over every exponent the f32 range offers
+/// between ±2^-20 and ±2^7 (past ±104 `expf` saturates to 0 or +inf), against `ops::silu`.
+async fn check_silu_sweep(ctx: GpuContext) {
+    let n = 1usize << 16;
+    let g: Vec<f32> = (0..n)
+        .map(|i| {
+            let t = i as f32 / n as f32;
+            let mag = 2f32.powf(-20.0 + 27.0 * (2.0 * t).fract()) * (1.0 + (i % 7) as f32 / 9.0);
+            if i % 2 == 0 { mag } else { -mag }
+        })
+        .collect();
+    let ones = vec![1f32; n];
+    let step = step_buffer(&ctx, 1, 0);
+    let ub = storage_f32(&ctx, "u", &ones);
+    let gb = storage_f32(&ctx, "g", &g);
+    let pipe = elementwise_pipeline(&ctx, Op::SiluMul);
+    run(
+        &ctx,
+        &[elementwise(&ctx, &pipe, &[&step, &ub, &gb], n, 0, 0.0)],
+        1,
+    );
+    let got = read_f32(&ctx, &gb, n).await;
+    let differ: Vec<String> = (0..n)
+        .filter(|&i| got[i].to_bits() != ops::silu(g[i]).to_bits())
+        .take(5)
+        .map(|i| {
+            format!(
+                "silu({:e}): gpu {:e}, cpu {:e}",
+                g[i],
+                got[i],
+                ops::silu(g[i])
+            )
+        })
+        .collect();
+    assert!(differ.is_empty(), "{differ:?}");
 }
 
 gpu_test! {

@@ -65,7 +65,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     mx = wg_max64(mx, lid);
     var sum = 0.0;
     for (var j = start + lid; j <= pos; j += 64u) {
-        let e = exp(scores[sb + j] - mx);
+        let e = expf(scores[sb + j] - mx);
         scores[sb + j] = e;
         sum += e;
     }

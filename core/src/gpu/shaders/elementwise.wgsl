@@ -49,7 +49,7 @@ fn silu_mul(@builtin(global_invocation_id) gid: vec3<u32>) {
     let i = gid.x + gid.y * 2097152u;
     if (i < n_elems()) {
         let g = Y[i];
-        Y[i] = g / (1.0 + exp(-g)) * X[i];
+        Y[i] = g / (1.0 + expf(-g)) * X[i];
     }
 }
 
