@@ -15,6 +15,16 @@ pub(crate) const REDUCE64: &str = include_str!("shaders/reduce64.wgsl");
 /// by the kernels that use it.
 pub(crate) const EXPF: &str = include_str!("shaders/expf.wgsl");
 
+/// The per-forward `Step` uniform of `common.wgsl`: `n_tok` tokens from position `pos0`,
+/// and the run-time 1.0 that divisions use as their numerator.
+pub(crate) fn step_bytes(n_tok: u32, pos0: u32) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    b[..4].copy_from_slice(&n_tok.to_le_bytes());
+    b[4..8].copy_from_slice(&pos0.to_le_bytes());
+    b[8..12].copy_from_slice(&1f32.to_le_bytes());
+    b
+}
+
 /// What every kernel is compiled after: `enable f16;` when the device has shader-f16,
 /// [`COMMON`], and the subgroup helpers (`SG`, `sg_sum`, …): shuffles with subgroups,
 /// no-ops with `SG = 1` without. Chosen once per device, so a pipeline is built for the

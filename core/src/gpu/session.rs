@@ -590,9 +590,7 @@ impl GpuSession {
                 let s = c.embed_scale.unwrap_or(1.0);
                 x.extend(row.iter().flat_map(|&v| (v * s).to_le_bytes()));
             }
-            let mut step = [0u8; 16];
-            step[..4].copy_from_slice(&n.to_le_bytes());
-            step[4..8].copy_from_slice(&(self.len as u32).to_le_bytes());
+            let step = super::kernel::step_bytes(n, self.len as u32);
             ctx.queue.write_buffer(&self.step, 0, &step);
             ctx.queue.write_buffer(&self.x, 0, &x);
             let mut enc = ctx

@@ -117,10 +117,8 @@ fn step_buffer(ctx: &GpuContext, n_tok: u32, pos0: u32) -> wgpu::Buffer {
         usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
         mapped_at_creation: false,
     });
-    let mut b = [0u8; 16];
-    b[..4].copy_from_slice(&n_tok.to_le_bytes());
-    b[4..8].copy_from_slice(&pos0.to_le_bytes());
-    ctx.queue.write_buffer(&buf, 0, &b);
+    ctx.queue
+        .write_buffer(&buf, 0, &super::kernel::step_bytes(n_tok, pos0));
     buf
 }
 
@@ -246,6 +244,24 @@ async fn check_matmul(
     } else {
         read_f32(ctx, &xq, n_tok * cols).await
     };
+    // The quantized activations are the CPU's bit for bit (its quantizer, dequantized; a
+    // rounded-to-zero value may keep its sign here, which no sum tells apart).
+    let vdt = quant::vec_dot_type(ty);
+    if vdt != GgmlType::F32 {
+        let mut blocks = vec![0u8; vdt.row_bytes(cols as u64).unwrap() as usize];
+        let mut want = vec![0f32; cols];
+        for t in 0..n_tok {
+            quant::quantize_activation_row(vdt, &x[t * cols..(t + 1) * cols], &mut blocks).unwrap();
+            quant::dequantize_row(vdt, &blocks, &mut want).unwrap();
+            let got = &xq[t * cols..(t + 1) * cols];
+            if let Some(i) = (0..cols).find(|&i| got[i] != want[i]) {
+                panic!(
+                    "{ty} tok {t}: activation {i} quantized to {:e}, the CPU's {:e}",
+                    got[i], want[i]
+                );
+            }
+        }
+    }
     // The CPU backend's product (integer dot products over its quantized activations), and
     // an exact one over the dequantized weights and the GPU's quantized activations.
     let mut cpu = vec![0f32; n_tok * rows];

@@ -72,7 +72,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     sum = wg_sum64(sum, lid);
     storageBarrier();
     workgroupBarrier();
-    let inv = select(0.0, 1.0 / sum, sum > 0.0);
+    let inv = select(0.0, step.one / sum, sum > 0.0);
     let ob = (t * p.n_head + h) * p.head_dim_v;
     for (var d = lid; d < p.head_dim_v; d += 64u) {
         var acc = 0.0;

@@ -5,7 +5,10 @@ struct Step {
     n_tok: u32,
     // Position of the first of them (cached positions before it).
     pos0: u32,
-    _pad0: u32,
+    // 1.0, known only at run time: `step.one / x` is a true division, which a compiler may
+    // not turn into an approximate reciprocal as it may `1.0 / x` (SwiftShader's is off by
+    // an ulp at times). Adapters whose division rounds correctly then give the CPU's bits.
+    one: f32,
     _pad1: u32,
 }
 

@@ -99,7 +99,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
             Y[e] = 0.0;
         } else {
             let iscale = -127.0 / mx;
-            let d = 1.0 / iscale;
+            let d = step.one / iscale;
             Y[e] = min(round(iscale * v), 127.0) * d;
         }
     }

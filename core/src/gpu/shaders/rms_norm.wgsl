@@ -28,7 +28,7 @@ fn n_rows() -> u32 {
 
 fn row_scale(sum_local: f32, lid: u32) -> f32 {
     let mean = wg_sum64(sum_local, lid) / f32(p.len);
-    return 1.0 / sqrt(mean + p.eps);
+    return step.one / sqrt(mean + p.eps);
 }
 
 @compute @workgroup_size(64)

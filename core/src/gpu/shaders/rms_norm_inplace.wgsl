@@ -28,7 +28,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         let v = Y[base + i];
         s += v * v;
     }
-    let scale = 1.0 / sqrt(wg_sum64(s, lid) / f32(p.len) + p.eps);
+    let scale = step.one / sqrt(wg_sum64(s, lid) / f32(p.len) + p.eps);
     for (var i = lid; i < p.len; i += 64u) {
         Y[base + i] = (Y[base + i] * scale) * Wt[i];
     }
