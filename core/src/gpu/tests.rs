@@ -206,7 +206,17 @@ async fn check_matmul(
 ) -> Vec<f32> {
     let w = quantized(ty, rows, cols, ty as u64 + 1);
     let gm: GpuMatrix = model::upload_matrix(ctx, &w).unwrap();
-    let x = random(n_tok * cols, 99);
+    let mut x = random(n_tok * cols, 99);
+    // The last token's first 256 values quantize with a scale of exactly 1 (every block of 32
+    // holds -127) to values halfway between integers: ties, rounded to even as the CPU does.
+    let last = (n_tok - 1) * cols;
+    for (i, v) in x[last..last + 256].iter_mut().enumerate() {
+        *v = if i % 32 == 0 {
+            -127.0
+        } else {
+            (i * 37 % 200) as f32 - 100.5
+        };
+    }
     let step = step_buffer(ctx, n_tok as u32, 0);
     let xb = storage_f32(ctx, "x", &x);
     let sums_off = n_tok * cols;
