@@ -20,6 +20,7 @@ mod placement;
 mod profile;
 mod rms_norm;
 mod rope;
+mod select;
 mod session;
 #[cfg(test)]
 mod tests;
@@ -28,6 +29,7 @@ mod top_k;
 pub use context::{AdapterSummary, FEATURE_F16, FEATURE_SUBGROUPS, GpuContext, GpuOptions};
 pub use model::GpuModel;
 pub use placement::GpuMemory;
+pub use select::{Device, DeviceReport, GpuChoice, decide, open_session};
 pub use session::{GpuOutput, GpuResult, GpuSession};
 pub use top_k::MAX_TOP_K;
 
