@@ -45,7 +45,12 @@ export declare class NativeModel {
   applyChatTemplate(messages: Array<{ role: string; content: string }>, addGenerationPrompt?: boolean): string
   /** The prompt tokens of a chat (template, generation prompt, BOS as needed). */
   tokenizeChat(messages: Array<{ role: string; content: string }>): Array<number>
-  /** A session (KV cache) for `nCtx` tokens; 0 or absent: the model's training context. */
+  /**
+   * A session (KV cache) for `nCtx` tokens; 0 or absent: the model's training context.
+   * With the hearth backend this is where the device is chosen and the weights go to the
+   * GPU (see `LoadModelOptions.device`; `session.device` says what was chosen): it rejects
+   * with `GPU_*` codes when `device: 'gpu'` cannot run.
+   */
   createSession(nCtx?: number | undefined | null): NativeSession
   /** Releases the model (sessions created from it keep their share until disposed). */
   dispose(): void
@@ -57,6 +62,13 @@ export declare class NativeModel {
  * `@hearth/runner` queues them).
  */
 export declare class NativeSession {
+  /**
+   * Where the session runs: `{ device: 'cpu' | 'gpu', adapter, reason, gpuLayers }` —
+   * the adapter (`{ name, backend, deviceType, software, features }`) or `null` on the
+   * CPU, why `'auto'` chose the CPU (or `null`), and how many of the model's blocks run on
+   * the GPU (all of them, fewer in a partial offload, 0 on the CPU).
+   */
+  get device(): { device: 'cpu' | 'gpu'; adapter: { name: string; backend: string; deviceType: string; software: boolean; features: string[] } | null; reason: string | null; gpuLayers: number }
   /** Context capacity in tokens. */
   get nCtx(): number
   /** Whether a generation is running. */
@@ -118,17 +130,38 @@ export interface LoadEmbeddingOptions {
  * Memory-maps and loads the GGUF model at `path` off the main thread.
  *
  * Rejects with `IO_ERROR` (cannot read), `GGUF_*` (not a model or a damaged
- * one), `LOAD_FAILED` (llama.cpp refused it), `INVALID_OPTION` (backend).
+ * one), `LOAD_FAILED` (llama.cpp refused it), `INVALID_OPTION` (backend, device, GPU
+ * options). The device is chosen when a session is created (`createSession`).
  */
 export declare function loadModel(path: string, options?: LoadModelOptions | undefined | null): Promise<NativeModel>
 
-/** Loads a model from bytes in memory (a copy is made; Hearth engine only). */
-export declare function loadModelFromBytes(bytes: Uint8Array): Promise<NativeModel>
+/**
+ * Loads a model from bytes in memory (a copy is made; Hearth engine only; `options.backend`
+ * is ignored).
+ */
+export declare function loadModelFromBytes(bytes: Uint8Array, options?: LoadModelOptions | undefined | null): Promise<NativeModel>
 
-/** Options of `loadModel`. */
+/** Options of `loadModel` and `loadModelFromBytes`. */
 export interface LoadModelOptions {
-  /** `'hearth'` (default) or `'llama.cpp'`. */
+  /** `'hearth'` (default) or `'llama.cpp'` (`loadModel` only). */
   backend?: string
+  /**
+   * Where hearth-core runs the model's sessions: `'auto'` (default: the GPU — Vulkan,
+   * Metal or DX12 through wgpu — when a hardware adapter exists and at least one block
+   * fits, else the CPU), `'cpu'`, or `'gpu'` (any adapter, software ones included; an
+   * error without one). llama.cpp runs on the CPU here: `'gpu'` is refused for it.
+   */
+  device?: string
+  /** `'auto'` also takes a software adapter (lavapipe, llvmpipe). */
+  allowSoftwareGpu?: boolean
+  /**
+   * Bytes of GPU memory the weights, KV cache and scratch may take: a model needing more
+   * runs as many of its first blocks as fit on the GPU, the rest on the CPU; when not one
+   * fits, `'auto'` runs on the CPU and `'gpu'` fails with `GPU_DOES_NOT_FIT`.
+   */
+  gpuMaxMemoryBytes?: number
+  /** How many of the model's first blocks run on the GPU (default: as many as fit). */
+  gpuLayers?: number
 }
 
 /** What `embed` resolves with: `vectors` is one flat array of `count × dims` values. */

@@ -24,6 +24,10 @@ use hearth_core::{
 use hearth_llama_cpp as llama;
 use serde::Serialize;
 
+use hearth_core::KvType;
+use hearth_core::gpu::{self, DeviceReport, GpuOptions};
+
+use crate::Placement;
 use crate::error::{Failure, Outcome, code};
 
 /// Which engine runs the model.
@@ -252,11 +256,35 @@ impl Backend {
         }
     }
 
-    /// A session for `n_ctx` tokens (0: the model's training context).
-    pub fn create_session(&self, n_ctx: usize) -> Outcome<Box<dyn EngineSession>> {
+    /// A session for `n_ctx` tokens (0: the model's training context), on the device
+    /// `placement` picks (hearth-core's `gpu::open_session`, as the CLI's `--backend`),
+    /// and where it runs. llama.cpp sessions run on the CPU.
+    pub fn create_session(
+        &self,
+        n_ctx: usize,
+        placement: Placement,
+    ) -> Outcome<(Box<dyn EngineSession>, DeviceReport)> {
         match self {
-            Backend::Hearth(m) => Ok(Box::new(HearthSession(Session::new(m.clone(), n_ctx)?))),
-            Backend::Llama(m) => Ok(Box::new(LlamaSession::new(m.clone(), n_ctx)?)),
+            Backend::Hearth(m) => {
+                let (session, report) = gpu::open_session(
+                    m,
+                    placement.device,
+                    placement.choice,
+                    GpuOptions::default(),
+                    n_ctx,
+                    KvType::F16,
+                )?;
+                Ok((Box::new(HearthSession(session)), report))
+            }
+            Backend::Llama(m) => Ok((
+                Box::new(LlamaSession::new(m.clone(), n_ctx)?),
+                DeviceReport {
+                    backend: "cpu",
+                    adapter: None,
+                    reason: None,
+                    gpu_layers: 0,
+                },
+            )),
         }
     }
 }

@@ -28,6 +28,8 @@ use napi::{Env, sys};
 use napi_derive::napi;
 use serde::Serialize;
 
+use hearth_core::gpu::{Device, DeviceReport, GpuChoice};
+
 use crate::backend::{Backend, BackendKind, EngineSession};
 use crate::error::{Failure, Outcome, code, guard, sync, to_js_value};
 
@@ -44,12 +46,68 @@ pub fn thread_count() -> u32 {
     u32::try_from(rayon::current_num_threads()).unwrap_or(u32::MAX)
 }
 
-/// Options of `loadModel`.
+/// Options of `loadModel` and `loadModelFromBytes`.
 #[napi(object)]
 #[derive(Debug, Default)]
 pub struct LoadModelOptions {
-    /// `'hearth'` (default) or `'llama.cpp'`.
+    /// `'hearth'` (default) or `'llama.cpp'` (`loadModel` only).
     pub backend: Option<String>,
+    /// Where hearth-core runs the model's sessions: `'auto'` (default: the GPU — Vulkan,
+    /// Metal or DX12 through wgpu — when a hardware adapter exists and at least one block
+    /// fits, else the CPU), `'cpu'`, or `'gpu'` (any adapter, software ones included; an
+    /// error without one). llama.cpp runs on the CPU here: `'gpu'` is refused for it.
+    pub device: Option<String>,
+    /// `'auto'` also takes a software adapter (lavapipe, llvmpipe).
+    pub allow_software_gpu: Option<bool>,
+    /// Bytes of GPU memory the weights, KV cache and scratch may take: a model needing more
+    /// runs as many of its first blocks as fit on the GPU, the rest on the CPU; when not one
+    /// fits, `'auto'` runs on the CPU and `'gpu'` fails with `GPU_DOES_NOT_FIT`.
+    pub gpu_max_memory_bytes: Option<f64>,
+    /// How many of the model's first blocks run on the GPU (default: as many as fit).
+    pub gpu_layers: Option<u32>,
+}
+
+/// Where a model's sessions run, chosen at load (see [`LoadModelOptions`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Placement {
+    pub device: Device,
+    pub choice: GpuChoice,
+}
+
+impl Placement {
+    fn parse(kind: BackendKind, o: Option<&LoadModelOptions>) -> Outcome<Placement> {
+        let Some(o) = o else {
+            return Ok(Placement::default());
+        };
+        let device = match o.device.as_deref() {
+            None => Device::Auto,
+            Some(name) => Device::parse(name)?,
+        };
+        if kind == BackendKind::LlamaCpp && device == Device::Gpu {
+            return Err(Failure::new(
+                code::INVALID_OPTION,
+                "invalid option device: 'gpu' (llama.cpp runs on the CPU in this addon; use the hearth backend)",
+            ));
+        }
+        let max_memory_bytes = match o.gpu_max_memory_bytes {
+            None => None,
+            Some(b) if b.is_finite() && b >= 1.0 && b.fract() == 0.0 => Some(b as u64),
+            Some(b) => {
+                return Err(Failure::new(
+                    code::INVALID_OPTION,
+                    format!("invalid option gpuMaxMemoryBytes: {b} (expected an integer > 0)"),
+                ));
+            }
+        };
+        Ok(Placement {
+            device,
+            choice: GpuChoice {
+                allow_software: o.allow_software_gpu.unwrap_or(false),
+                max_memory_bytes,
+                gpu_layers: o.gpu_layers.map(|n| n as usize),
+            },
+        })
+    }
 }
 
 /// Loads a model on a libuv worker thread.
@@ -57,6 +115,7 @@ pub struct LoadModelOptions {
 pub struct LoadTask {
     source: Option<LoadSource>,
     kind: BackendKind,
+    placement: Placement,
 }
 
 #[derive(Debug)]
@@ -83,6 +142,7 @@ impl Task for LoadTask {
         match output {
             Ok(backend) => Ok(NativeModel {
                 backend: Mutex::new(Some(Arc::new(backend))),
+                placement: self.placement,
             }),
             Err(f) => Err(f.into_napi(&env)),
         }
@@ -92,29 +152,41 @@ impl Task for LoadTask {
 /// Memory-maps and loads the GGUF model at `path` off the main thread.
 ///
 /// Rejects with `IO_ERROR` (cannot read), `GGUF_*` (not a model or a damaged
-/// one), `LOAD_FAILED` (llama.cpp refused it), `INVALID_OPTION` (backend).
+/// one), `LOAD_FAILED` (llama.cpp refused it), `INVALID_OPTION` (backend, device, GPU
+/// options). The device is chosen when a session is created (`createSession`).
 #[napi(ts_return_type = "Promise<NativeModel>")]
 pub fn load_model(
     env: Env,
     path: String,
     options: Option<LoadModelOptions>,
 ) -> Result<AsyncTask<LoadTask>> {
-    let kind = sync(&env, || {
-        BackendKind::parse(options.as_ref().and_then(|o| o.backend.as_deref()))
+    let (kind, placement) = sync(&env, || {
+        let kind = BackendKind::parse(options.as_ref().and_then(|o| o.backend.as_deref()))?;
+        Ok((kind, Placement::parse(kind, options.as_ref())?))
     })?;
     Ok(AsyncTask::new(LoadTask {
         source: Some(LoadSource::Path(PathBuf::from(path))),
         kind,
+        placement,
     }))
 }
 
-/// Loads a model from bytes in memory (a copy is made; Hearth engine only).
+/// Loads a model from bytes in memory (a copy is made; Hearth engine only; `options.backend`
+/// is ignored).
 #[napi(ts_return_type = "Promise<NativeModel>")]
-pub fn load_model_from_bytes(bytes: &[u8]) -> AsyncTask<LoadTask> {
-    AsyncTask::new(LoadTask {
+pub fn load_model_from_bytes(
+    env: Env,
+    bytes: &[u8],
+    options: Option<LoadModelOptions>,
+) -> Result<AsyncTask<LoadTask>> {
+    let placement = sync(&env, || {
+        Placement::parse(BackendKind::Hearth, options.as_ref())
+    })?;
+    Ok(AsyncTask::new(LoadTask {
         source: Some(LoadSource::Bytes(bytes.to_vec())),
         kind: BackendKind::Hearth,
-    })
+        placement,
+    }))
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -168,6 +240,7 @@ fn parse_options(options: Option<serde_json::Value>) -> Outcome<GenerateOptions>
 #[derive(Debug)]
 pub struct NativeModel {
     backend: Mutex<Option<Arc<Backend>>>,
+    placement: Placement,
 }
 
 impl NativeModel {
@@ -253,13 +326,18 @@ impl NativeModel {
     }
 
     /// A session (KV cache) for `nCtx` tokens; 0 or absent: the model's training context.
+    /// With the hearth backend this is where the device is chosen and the weights go to the
+    /// GPU (see `LoadModelOptions.device`; `session.device` says what was chosen): it rejects
+    /// with `GPU_*` codes when `device: 'gpu'` cannot run.
     #[napi]
     pub fn create_session(&self, env: Env, n_ctx: Option<u32>) -> Result<NativeSession> {
         sync(&env, || {
             let backend = self.get()?;
-            let engine = backend.create_session(n_ctx.unwrap_or(0) as usize)?;
+            let (engine, device) =
+                backend.create_session(n_ctx.unwrap_or(0) as usize, self.placement)?;
             let n_ctx = engine.n_ctx() as u32;
             Ok(NativeSession {
+                device,
                 shared: Arc::new(Shared {
                     backend: Mutex::new(Some(backend)),
                     engine: Mutex::new(Some(engine)),
@@ -350,10 +428,35 @@ type EventFn = ThreadsafeFunction<Event, Unknown<'static>, serde_json::Value, St
 pub struct NativeSession {
     shared: Arc<Shared>,
     n_ctx: u32,
+    device: DeviceReport,
 }
 
 #[napi]
 impl NativeSession {
+    /// Where the session runs: `{ device: 'cpu' | 'gpu', adapter, reason, gpuLayers }` —
+    /// the adapter (`{ name, backend, deviceType, software, features }`) or `null` on the
+    /// CPU, why `'auto'` chose the CPU (or `null`), and how many of the model's blocks run on
+    /// the GPU (all of them, fewer in a partial offload, 0 on the CPU).
+    #[napi(
+        getter,
+        ts_return_type = "{ device: 'cpu' | 'gpu'; adapter: { name: string; backend: string; deviceType: string; software: boolean; features: string[] } | null; reason: string | null; gpuLayers: number }"
+    )]
+    pub fn device(&self) -> serde_json::Value {
+        let d = &self.device;
+        serde_json::json!({
+            "device": d.backend,
+            "adapter": d.adapter.as_ref().map(|a| serde_json::json!({
+                "name": a.name,
+                "backend": a.backend,
+                "deviceType": a.device_type,
+                "software": a.software,
+                "features": a.features,
+            })),
+            "reason": d.reason,
+            "gpuLayers": d.gpu_layers,
+        })
+    }
+
     /// Context capacity in tokens.
     #[napi(getter)]
     pub fn n_ctx(&self) -> u32 {
