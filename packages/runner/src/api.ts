@@ -16,6 +16,8 @@ export type {
   Capabilities,
   ChainLayer,
   ChainStep,
+  NativeDevice,
+  NativeDeviceReport,
   WasmEngine,
   WebGpuReport,
 } from './capabilities.js';

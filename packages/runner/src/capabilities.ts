@@ -8,7 +8,10 @@ import {
   type WebGpuReport,
 } from './chain.js';
 
+import type { NativeDeviceReport } from './protocol.js';
+
 export type { ChainLayer, ChainStep, WebGpuReport } from './chain.js';
+export type { NativeDevice, NativeDeviceReport } from './protocol.js';
 
 /** The wasm engine build a runner runs on; see `LlamaRunner.capabilities()`. */
 export interface WasmEngine {
@@ -60,6 +63,12 @@ export interface Capabilities {
    * `runner.capabilities()`.
    */
   gpuLayers?: number;
+  /**
+   * Node, on the native addon's hearth-core engine: where the runner's session runs — the
+   * GPU (wgpu on Vulkan, Metal or DX12: `adapter`, `gpuLayers`) or the CPU (`reason`: why
+   * `device: 'auto'` did not take the GPU): from `runner.capabilities()`.
+   */
+  native?: NativeDeviceReport;
 }
 
 /** A module with one function using `i8x16.splat` (from wasm-feature-detect). */

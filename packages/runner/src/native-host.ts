@@ -12,7 +12,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Request, Response, WireError, WireMessage, WorkerPort } from './protocol.js';
+import type {
+  NativeDevice,
+  NativeDeviceReport,
+  Request,
+  Response,
+  WireError,
+  WireMessage,
+  WorkerPort,
+} from './protocol.js';
 
 /** `{ token, text }` as the addon streams it; `null` marks the end. */
 type NativeEvent = { token: number | null; text: string } | null;
@@ -20,6 +28,7 @@ type NativeEvent = { token: number | null; text: string } | null;
 /** The parts of `@hearth/node` used here (its `index.d.ts`, restated to keep it optional). */
 export interface NativeSession {
   readonly nCtx: number;
+  readonly device: NativeDeviceReport;
   generate(
     prompt: number[],
     options: unknown,
@@ -61,11 +70,37 @@ export interface NativeTokenizer {
   isSpecial(id: number): boolean;
 }
 
+/** `@hearth/node`'s `LoadModelOptions`. */
+export interface NativeLoadOptions {
+  backend?: string;
+  device?: NativeDevice;
+  allowSoftwareGpu?: boolean;
+  gpuMaxMemoryBytes?: number;
+  gpuLayers?: number;
+}
+
+/** The load request's GPU options as the addon takes them. */
+function nativeLoadOptions(req: {
+  device?: NativeDevice;
+  allowFallbackAdapter?: boolean;
+  gpuMaxMemoryBytes?: number;
+  gpuLayers?: number;
+}): NativeLoadOptions {
+  return {
+    ...(req.device !== undefined ? { device: req.device } : {}),
+    ...(req.allowFallbackAdapter !== undefined
+      ? { allowSoftwareGpu: req.allowFallbackAdapter }
+      : {}),
+    ...(req.gpuMaxMemoryBytes !== undefined ? { gpuMaxMemoryBytes: req.gpuMaxMemoryBytes } : {}),
+    ...(req.gpuLayers !== undefined ? { gpuLayers: req.gpuLayers } : {}),
+  };
+}
+
 export interface NativeAddon {
   loadEmbeddingModel(dir: string, options?: { quantize?: boolean }): Promise<NativeEmbeddingModel>;
   NativeTokenizer: { fromJson(json: Uint8Array): NativeTokenizer };
-  loadModel(path: string, options?: { backend?: string }): Promise<NativeModel>;
-  loadModelFromBytes(bytes: Uint8Array): Promise<NativeModel>;
+  loadModel(path: string, options?: NativeLoadOptions): Promise<NativeModel>;
+  loadModelFromBytes(bytes: Uint8Array, options?: NativeLoadOptions): Promise<NativeModel>;
   version(): string;
 }
 
@@ -119,7 +154,15 @@ export class NativePort implements WorkerPort {
   /** Requests cancelled (possibly before they started). */
   #cancelled = new Set<number>();
   /** A model arriving as bytes (`loadBegin`/`loadChunk`). */
-  #incoming: { buf: Buffer; at: number; hash: Hash | undefined; error?: Error } | undefined;
+  #incoming:
+    | {
+        buf: Buffer;
+        at: number;
+        hash: Hash | undefined;
+        error?: Error;
+        options: NativeLoadOptions;
+      }
+    | undefined;
 
   constructor(addonModule: NativeAddon, engine: 'hearth' | 'llama.cpp') {
     this.#addon = addonModule;
@@ -231,7 +274,12 @@ export class NativePort implements WorkerPort {
             `cannot allocate ${req.total} bytes for the model: ${e instanceof Error ? e.message : String(e)}`,
           );
         }
-        this.#incoming = { buf, at: 0, hash: req.sha256 ? createHash('sha256') : undefined };
+        this.#incoming = {
+          buf,
+          at: 0,
+          hash: req.sha256 ? createHash('sha256') : undefined,
+          options: nativeLoadOptions(req),
+        };
         return null;
       }
       case 'loadEnd': {
@@ -259,13 +307,16 @@ export class NativePort implements WorkerPort {
         this.#progress(req.id, 'parse', false);
         const model =
           this.engine === 'hearth'
-            ? await this.#addon.loadModelFromBytes(l.buf)
-            : await this.#loadViaTempFile(l.buf);
+            ? await this.#addon.loadModelFromBytes(l.buf, l.options)
+            : await this.#loadViaTempFile(l.buf, l.options);
         return this.#adopt(req.id, model, req.contextLength);
       }
       case 'loadFile': {
         this.#progress(req.id, 'parse', false);
-        const model = await this.#addon.loadModel(req.path, { backend: this.engine });
+        const model = await this.#addon.loadModel(req.path, {
+          backend: this.engine,
+          ...nativeLoadOptions(req),
+        });
         return this.#adopt(req.id, model, req.contextLength);
       }
       case 'generate': {
@@ -304,12 +355,12 @@ export class NativePort implements WorkerPort {
   }
 
   /** llama.cpp reads models from files: bytes go through a private temporary file. */
-  async #loadViaTempFile(buf: Buffer): Promise<NativeModel> {
+  async #loadViaTempFile(buf: Buffer, options: NativeLoadOptions): Promise<NativeModel> {
     const dir = await mkdtemp(join(tmpdir(), 'hearth-'));
     try {
       const file = join(dir, 'model.gguf');
       await writeFile(file, buf);
-      return await this.#addon.loadModel(file, { backend: this.engine });
+      return await this.#addon.loadModel(file, { backend: this.engine, ...options });
     } finally {
       await rm(dir, { recursive: true, force: true }).catch(() => {});
     }
@@ -339,7 +390,7 @@ export class NativePort implements WorkerPort {
     this.#session = session;
     this.#progress(id, 'init', true);
     const { summary, config } = model.info();
-    return { summary, config, contextLength: session.nCtx };
+    return { summary, config, contextLength: session.nCtx, native: session.device };
   }
 
   async #generate(

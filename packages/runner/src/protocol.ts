@@ -36,11 +36,22 @@ export type Request =
       gpuMaxMemoryBytes?: number;
       /** How many of the model's first blocks to run on the GPU (default: as many as fit). */
       gpuLayers?: number;
+      /** Native engines: where hearth-core runs (see `LoadOptions.device`). */
+      device?: NativeDevice;
     }
   | { op: 'loadChunk'; chunk: ArrayBuffer }
   | { op: 'loadEnd'; id: number; sha256?: string; contextLength: number }
   /** Native engines only ({@link WorkerPort.loadsFiles}): memory-map a local file. */
-  | { op: 'loadFile'; id: number; path: string; contextLength: number }
+  | {
+      op: 'loadFile';
+      id: number;
+      path: string;
+      contextLength: number;
+      device?: NativeDevice;
+      allowFallbackAdapter?: boolean;
+      gpuMaxMemoryBytes?: number;
+      gpuLayers?: number;
+    }
   | { op: 'generate'; id: number; prompt: string | number[]; options: unknown }
   | { op: 'chat'; id: number; messages: WireMessage[]; options: unknown }
   | { op: 'cancel'; target: number }
@@ -90,6 +101,27 @@ export interface WasmEngineReport extends WasmEngine {
   gpuFeatures?: string[];
   /** On WebGPU: how many of the model's blocks run there (fewer than all: a partial offload). */
   gpuLayers?: number;
+}
+
+/** Where the native addon runs hearth-core: `auto` (a hardware GPU when one exists), `cpu`, `gpu`. */
+export type NativeDevice = 'auto' | 'cpu' | 'gpu';
+
+/** Where a native engine's session runs (`@hearth/node`'s `session.device`). */
+export interface NativeDeviceReport {
+  /** `gpu`: hearth-core's wgpu backend (Vulkan, Metal or DX12); `cpu`: its CPU backend. */
+  device: 'cpu' | 'gpu';
+  /** The GPU adapter; `null` on the CPU. */
+  adapter: {
+    name: string;
+    backend: string;
+    deviceType: string;
+    software: boolean;
+    features: string[];
+  } | null;
+  /** Why `auto` runs on the CPU (no adapter, only a software one, not one block fits). */
+  reason: string | null;
+  /** How many of the model's blocks run on the GPU (fewer than all: a partial offload). */
+  gpuLayers: number;
 }
 
 /** The `backend` values a wasm engine worker understands. */

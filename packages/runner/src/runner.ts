@@ -13,6 +13,8 @@ import { type GenerateOptions, toEngineOptions } from './options.js';
 import type {
   Backend,
   EngineKind,
+  NativeDevice,
+  NativeDeviceReport,
   Request,
   WasmEngineReport,
   WireMessage,
@@ -117,6 +119,16 @@ export interface LoadOptions {
    */
   gpu?: { maxMemoryBytes?: number; layers?: number };
   /**
+   * Node, native addon (`hearth` engine): where hearth-core runs the model. `auto` (default)
+   * takes the GPU — wgpu on Vulkan, Metal or DX12 — when a hardware adapter exists (a software
+   * one such as lavapipe only with `allowFallbackAdapter`) and at least one block fits
+   * `gpu.maxMemoryBytes`, else the CPU; `cpu` never probes a GPU; `gpu` takes any adapter and
+   * fails with `GPU_*` codes (`GPU_NO_ADAPTER`, `GPU_DOES_NOT_FIT`) when it cannot run there.
+   * `gpu.layers` and `gpu.maxMemoryBytes` place blocks as in browsers. `capabilities().native`
+   * says where the model runs. Browsers choose with `backend` and ignore this.
+   */
+  device?: NativeDevice;
+  /**
    * Where URL sources are cached (default `indexeddb` in browsers, `fs` in
    * Node; `none` turns caching off). Blobs, bytes and file paths are never
    * cached. See {@link ModelCache}.
@@ -135,12 +147,18 @@ export interface LoadOptions {
 /** The GPU options a wasm engine's `loadBegin` carries. */
 type LoadBeginOptions = Pick<
   Extract<Request, { op: 'loadBegin' }>,
-  'backend' | 'allowFallbackAdapter' | 'onDeviceLost' | 'gpuMaxMemoryBytes' | 'gpuLayers'
+  'backend' | 'allowFallbackAdapter' | 'onDeviceLost' | 'gpuMaxMemoryBytes' | 'gpuLayers' | 'device'
 >;
 
 /** Checks `allowFallbackAdapter`, `onDeviceLost` and `gpu`, keeping only the ones given. */
 function checkGpuOptions(options: LoadOptions): LoadBeginOptions {
-  const { allowFallbackAdapter, onDeviceLost, gpu } = options;
+  const { allowFallbackAdapter, onDeviceLost, gpu, device } = options;
+  if (device !== undefined && device !== 'auto' && device !== 'cpu' && device !== 'gpu') {
+    throw new HearthError(
+      RunnerErrorCode.InvalidOption,
+      `invalid option device: ${JSON.stringify(device)} (expected auto, cpu or gpu)`,
+    );
+  }
   const maxMemoryBytes = gpu?.maxMemoryBytes;
   if (
     (gpu !== undefined && (typeof gpu !== 'object' || gpu === null)) ||
@@ -175,6 +193,25 @@ function checkGpuOptions(options: LoadOptions): LoadBeginOptions {
     ...(onDeviceLost !== undefined ? { onDeviceLost } : {}),
     ...(maxMemoryBytes !== undefined ? { gpuMaxMemoryBytes: maxMemoryBytes } : {}),
     ...(layers !== undefined ? { gpuLayers: layers } : {}),
+    ...(device !== undefined ? { device } : {}),
+  };
+}
+
+/** The GPU options a native engine's `loadFile` carries. */
+function nativeGpuOptions({
+  device,
+  allowFallbackAdapter,
+  gpuMaxMemoryBytes,
+  gpuLayers,
+}: LoadBeginOptions): Omit<
+  Extract<Request, { op: 'loadFile' }>,
+  'op' | 'id' | 'path' | 'contextLength'
+> {
+  return {
+    ...(device !== undefined ? { device } : {}),
+    ...(allowFallbackAdapter !== undefined ? { allowFallbackAdapter } : {}),
+    ...(gpuMaxMemoryBytes !== undefined ? { gpuMaxMemoryBytes } : {}),
+    ...(gpuLayers !== undefined ? { gpuLayers } : {}),
   };
 }
 
@@ -266,6 +303,8 @@ interface LoadedInfo {
   gpuFeatures?: string[];
   /** On WebGPU: how many of the model's blocks run there. */
   gpuLayers?: number;
+  /** Native engines: where the session runs. */
+  native?: NativeDeviceReport;
 }
 
 /** Test hook (Playwright): destroys a WebGPU runner's device between two tokens. @internal */
@@ -408,11 +447,18 @@ export class LlamaRunner {
   #queue: Promise<unknown> = Promise.resolve();
   #disposed = false;
   #wasm: WasmEngineReport | undefined;
+  #native: NativeDeviceReport | undefined;
 
-  private constructor(client: WorkerClient, info: RunnerInfo, wasm: WasmEngineReport | undefined) {
+  private constructor(
+    client: WorkerClient,
+    info: RunnerInfo,
+    wasm: WasmEngineReport | undefined,
+    native: NativeDeviceReport | undefined,
+  ) {
     this.#client = client;
     this.#info = info;
     this.#wasm = wasm;
+    this.#native = native;
   }
 
   /**
@@ -512,7 +558,13 @@ export class LlamaRunner {
             },
           })
         : await client.request<LoadedInfo>(
-            { op: 'loadFile', id: client.nextId(), path: path as string, contextLength },
+            {
+              op: 'loadFile',
+              id: client.nextId(),
+              path: path as string,
+              contextLength,
+              ...nativeGpuOptions(gpuOptions),
+            },
             { onProgress: (stage, done) => progress({ stage, loaded: done ? 1 : 0, total: 1 }) },
           );
       const info: RunnerInfo = {
@@ -547,7 +599,7 @@ export class LlamaRunner {
         noticed.add(wasm.notice);
         console.info(wasm.notice);
       }
-      return new LlamaRunner(client, info, wasm);
+      return new LlamaRunner(client, info, wasm, loadedInfo.native);
     } catch (e) {
       const error = signal?.aborted
         ? new HearthError(RunnerErrorCode.Aborted, 'model loading was aborted', { cause: e })
@@ -643,7 +695,22 @@ export class LlamaRunner {
    */
   capabilities(): Capabilities {
     const report = this.#wasm;
-    if (!report) return capabilities();
+    if (!report) {
+      const native = this.#native;
+      return {
+        ...capabilities(),
+        ...(native
+          ? {
+              native: {
+                ...native,
+                adapter: native.adapter
+                  ? { ...native.adapter, features: [...native.adapter.features] }
+                  : null,
+              },
+            }
+          : {}),
+      };
+    }
     const {
       simd,
       threads,

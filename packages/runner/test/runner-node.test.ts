@@ -69,6 +69,7 @@ describe(`LlamaRunner from a file path, ${RUNTIME}`, () => {
       { gpu: { layers: 0 } },
       { gpu: { layers: 2.5 } },
       { gpu: 'lots' as never },
+      { device: 'cuda' as never },
     ]) {
       const e = await rejection(() => LlamaRunner.load(modelPath(SMOLLM2), bad));
       expect(e.code, JSON.stringify(bad)).toBe('INVALID_OPTION');
@@ -77,6 +78,84 @@ describe(`LlamaRunner from a file path, ${RUNTIME}`, () => {
 });
 
 describe.runIf(RUNTIME === 'native')('the native addon', () => {
+  // hearth-core's wgpu backend through the addon: lavapipe (a software Vulkan adapter) in CI.
+  // SmolLM2's 16 greedy tokens on this prompt are the CPU's (core/tests/gpu_models.rs).
+  const GPU_PROMPT = 'The largest ocean on Earth is the';
+  const greedy16 = { temperature: 0, maxTokens: 16, ignoreEos: true };
+
+  it("runs hearth-core on the GPU with device: 'gpu', the CPU's greedy tokens", async () => {
+    const path = modelPath(SMOLLM2);
+    const cpu = await LlamaRunner.load(path, { device: 'cpu', contextLength: 64 });
+    const want = await cpu.generateText(GPU_PROMPT, greedy16).result;
+    expect(cpu.capabilities().native).toEqual({
+      device: 'cpu',
+      adapter: null,
+      reason: null,
+      gpuLayers: 0,
+    });
+    cpu.dispose();
+    const gpu = await LlamaRunner.load(path, { device: 'gpu', contextLength: 64 });
+    try {
+      const native = gpu.capabilities().native;
+      expect(native?.device).toBe('gpu');
+      expect(native?.gpuLayers).toBe(30);
+      expect(native?.adapter?.name).toBeTruthy();
+      const got = await gpu.generateText(GPU_PROMPT, greedy16).result;
+      console.log(
+        `Node on the GPU (${native?.adapter?.name}): ${JSON.stringify(got.text)}, ${got.timings.decodeTokS.toFixed(1)} tok/s`,
+      );
+      expect(gpu.info().backend).toBe('hearth');
+      expect(got.tokens).toEqual(want.tokens);
+    } finally {
+      gpu.dispose();
+    }
+  }, 120_000);
+
+  it('auto takes a hardware GPU only; a budget offloads some blocks or none', async () => {
+    const path = modelPath(SMOLLM2);
+    const auto = await LlamaRunner.load(path, { contextLength: 64 });
+    const adapter = auto.capabilities().native;
+    auto.dispose();
+    if (adapter?.device === 'cpu') {
+      // No hardware adapter here (CI: only lavapipe), and auto says so.
+      expect(adapter.reason).toMatch(/^only the software adapter |^no GPU adapter available/);
+    }
+    const partial = await LlamaRunner.load(path, {
+      device: 'auto',
+      allowFallbackAdapter: true,
+      contextLength: 64,
+      gpu: { maxMemoryBytes: 16 * 2 ** 20 },
+    });
+    try {
+      const native = partial.capabilities().native;
+      expect(native?.device).toBe('gpu');
+      expect(native?.gpuLayers).toBeGreaterThan(0);
+      expect(native?.gpuLayers).toBeLessThan(30);
+      const r = await partial.generateText(PROMPT, { temperature: 0, maxTokens: 2 }).result;
+      expect(r.text).toBe(' Paris.');
+    } finally {
+      partial.dispose();
+    }
+    const tiny = { contextLength: 64, gpu: { maxMemoryBytes: 2 ** 20 } };
+    const fallback = await LlamaRunner.load(path, { ...tiny, allowFallbackAdapter: true });
+    expect(fallback.capabilities().native).toMatchObject({ device: 'cpu', gpuLayers: 0 });
+    expect(fallback.capabilities().native?.reason).toMatch(/GPU_DOES_NOT_FIT/);
+    fallback.dispose();
+    const refused = await rejection(() => LlamaRunner.load(path, { ...tiny, device: 'gpu' }));
+    expect(refused.code).toBe('GPU_DOES_NOT_FIT');
+    const layers = await LlamaRunner.load(path, {
+      device: 'gpu',
+      contextLength: 64,
+      gpu: { layers: 7 },
+    });
+    expect(layers.capabilities().native?.gpuLayers).toBe(7);
+    layers.dispose();
+    const llama = await rejection(() =>
+      LlamaRunner.load(path, { backend: 'llama.cpp', device: 'gpu' }),
+    );
+    expect(llama.code).toBe('INVALID_OPTION');
+  }, 120_000);
+
   it('runs llama.cpp as a second backend with the same options, events and errors', async () => {
     const runner = await LlamaRunner.load(modelPath(SMOLLM2), { backend: 'llama.cpp' });
     try {
