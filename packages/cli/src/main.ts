@@ -44,7 +44,9 @@ Commands:
 
 Generation options (run, chat): --max-tokens N (256) --temperature T (0.8) --top-k K (40)
   --top-p P (0.95) --min-p P (0.05) --repeat-penalty R (1) --seed S --stop TEXT (repeatable)
-  --ignore-eos --ctx-size N (4096) --threads N --backend hearth|llama.cpp (Node only)
+  --ignore-eos --ctx-size N (4096) --threads N
+  --backend auto|cpu|gpu (auto: a hardware GPU if there is one) or llama.cpp (Node only)
+  --gpu-memory MIB --gpu-layers N --allow-software-gpu
 
   -h, --help     Print help
   -V, --version  Print version`;
@@ -62,6 +64,9 @@ const GEN_OPTIONS = {
   'ctx-size': { type: 'string' },
   threads: { type: 'string' },
   backend: { type: 'string' },
+  'gpu-memory': { type: 'string' },
+  'gpu-layers': { type: 'string' },
+  'allow-software-gpu': { type: 'boolean' },
 } as const;
 
 type GenValues = {
@@ -144,7 +149,24 @@ async function openSession(
   v: GenValues & { model?: string },
 ): Promise<[NativeModel, NativeSession]> {
   const { loadModel } = addon(v.threads === undefined ? undefined : num(v, 'threads', 0, true));
-  const model = await loadModel(required(v, 'model'), { backend: v.backend ?? 'hearth' });
+  const backend = v.backend ?? 'auto';
+  if (!['auto', 'cpu', 'gpu', 'hearth', 'llama.cpp'].includes(backend)) {
+    throw new UsageError(
+      `invalid value '${backend}' for '--backend' (auto, cpu, gpu; or llama.cpp, hearth)`,
+    );
+  }
+  const llama = backend === 'llama.cpp';
+  const device = llama || backend === 'hearth' ? 'auto' : backend;
+  const gpuMemory = v['gpu-memory'] === undefined ? undefined : num(v, 'gpu-memory', 0, true);
+  const gpuLayers = v['gpu-layers'] === undefined ? undefined : num(v, 'gpu-layers', 0, true);
+  const model = await loadModel(required(v, 'model'), {
+    backend: llama ? 'llama.cpp' : 'hearth',
+    // llama.cpp runs on the CPU in the addon.
+    device: llama ? 'cpu' : device,
+    allowSoftwareGpu: v['allow-software-gpu'] ?? false,
+    ...(gpuMemory !== undefined ? { gpuMaxMemoryBytes: gpuMemory * 2 ** 20 } : {}),
+    ...(gpuLayers !== undefined ? { gpuLayers } : {}),
+  });
   return [model, model.createSession(num(v, 'ctx-size', 4096, true))];
 }
 
@@ -168,17 +190,26 @@ const peakRss = () => process.resourceUsage().maxRSS * 1024;
 /** The engine pool's size, as the Rust CLI reports it. */
 const addonThreads = () => addon().threadCount();
 
-/** The Rust CLI's `--json` object for a result of a model with `modelLayers` blocks. */
-function resultJson(r: NativeResult, modelLayers: number): string {
+/**
+ * The Rust CLI's `--json` object for a result of a model with `modelLayers` blocks, run
+ * where `session.device` says.
+ */
+function resultJson(r: NativeResult, modelLayers: number, session: NativeSession): string {
   const timings = Object.fromEntries(Object.entries(r.timings).map(([k, x]) => [snake(k), x]));
+  const d = session.device;
   return JSON.stringify(
     sortKeys({
-      // The addon evaluates on the CPU (the GPU backend is the Rust CLI's and the browser's).
-      adapter: null,
-      backend: 'cpu',
-      backend_reason: 'the Node addon runs the CPU backend',
+      adapter: d.adapter && {
+        name: d.adapter.name,
+        backend: d.adapter.backend,
+        device_type: d.adapter.deviceType,
+        software: d.adapter.software,
+        features: d.adapter.features,
+      },
+      backend: d.device,
+      backend_reason: d.reason,
       finish_reason: r.finishReason,
-      gpu_layers: 0,
+      gpu_layers: d.gpuLayers,
       model_layers: modelLayers,
       prompt_tokens: r.promptTokens,
       text: r.text,
@@ -290,7 +321,7 @@ async function run(args: string[]): Promise<void> {
     const result = (await session.generate(model.tokenize(prompt, true, special), options, (ev) => {
       if (ev && !values.json) write(ev.text);
     })) as NativeResult;
-    if (values.json) write(`${resultJson(result, model.info().config.nLayer)}\n`);
+    if (values.json) write(`${resultJson(result, model.info().config.nLayer, session)}\n`);
     else endLine();
     printTimings(result.timings);
   } finally {
@@ -315,7 +346,7 @@ async function chat(args: string[]): Promise<void> {
       const result = (await session.chat(once, options, (ev) => {
         if (ev && !values.json) write(ev.text);
       })) as NativeResult;
-      if (values.json) write(`${resultJson(result, model.info().config.nLayer)}\n`);
+      if (values.json) write(`${resultJson(result, model.info().config.nLayer, session)}\n`);
       else endLine();
       printTimings(result.timings);
       return;

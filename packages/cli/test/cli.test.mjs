@@ -76,6 +76,30 @@ test('run --json: the same greedy tokens, text and top logits as the Rust CLI', 
   assert.match(node.stderr, /\[hearth\] prompt 5 tok \(0 reused\) .* 20 tok at /);
 });
 
+test('run --backend gpu|auto: where it runs and its tokens as the Rust CLI reports them', async () => {
+  const base = ['run', '--model', MODEL, '--prompt', 'The capital of France is', '--json'];
+  const gpu = [...base, '--backend', 'gpu', '--ctx-size', '64', ...GREEDY];
+  const [node, rust] = await both(gpu);
+  const [n, r] = [JSON.parse(node.stdout), JSON.parse(rust.stdout)];
+  assert.equal(n.backend, 'gpu');
+  assert.equal(r.backend, 'gpu');
+  assert.deepEqual(n.adapter, r.adapter);
+  assert.equal(n.gpu_layers, n.model_layers);
+  assert.deepEqual(n.tokens, r.tokens);
+  // `auto`: CI's only adapter is lavapipe, so both stay on the CPU and say why; with it
+  // allowed and a 16 MiB budget, both place the same first blocks.
+  const [autoNode, autoRust] = (await both([...base, '--max-tokens', '2'])).map((o) =>
+    JSON.parse(o.stdout),
+  );
+  assert.equal(autoNode.backend, autoRust.backend);
+  assert.equal(autoNode.backend_reason, autoRust.backend_reason);
+  const budget = [...base, '--max-tokens', '2', '--allow-software-gpu', '--gpu-memory', '16'];
+  const [pn, pr] = (await both(budget)).map((o) => JSON.parse(o.stdout));
+  assert.equal(pn.backend, 'gpu');
+  assert.equal(pn.gpu_layers, pr.gpu_layers);
+  assert.ok(pn.gpu_layers > 0 && pn.gpu_layers < pn.model_layers, String(pn.gpu_layers));
+});
+
 test('run streams the same text as the Rust CLI, with stop strings and seeded sampling', async () => {
   const prompt = ['run', '--model', MODEL, '--prompt', 'The capital of France is'];
   const [node, rust] = await both([...prompt, ...GREEDY, '--stop', 'population']);
