@@ -100,7 +100,10 @@ export interface LoadOptions {
    * with `WEBGPU_UNAVAILABLE` where there is none.
    */
   backend?: Backend;
-  /** Browsers, `auto`: also use a software fallback adapter such as SwiftShader (default false). */
+  /**
+   * `auto` (browsers) and `device: 'auto'` (Node): also use a software fallback adapter such as
+   * SwiftShader or lavapipe (default false).
+   */
   allowFallbackAdapter?: boolean;
   /**
    * What a lost GPU device does to a generation on WebGPU: `error` (default) rejects it
