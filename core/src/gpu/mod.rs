@@ -20,6 +20,8 @@ mod placement;
 mod profile;
 mod rms_norm;
 mod rope;
+// Blocking (native) callers: the browser chooses its device in the runner's chain.
+#[cfg(not(target_arch = "wasm32"))]
 mod select;
 mod session;
 #[cfg(test)]
@@ -29,6 +31,7 @@ mod top_k;
 pub use context::{AdapterSummary, FEATURE_F16, FEATURE_SUBGROUPS, GpuContext, GpuOptions};
 pub use model::GpuModel;
 pub use placement::GpuMemory;
+#[cfg(not(target_arch = "wasm32"))]
 pub use select::{Device, DeviceReport, GpuChoice, decide, open_session};
 pub use session::{GpuOutput, GpuResult, GpuSession};
 pub use top_k::MAX_TOP_K;
