@@ -87,6 +87,11 @@ export declare class NativeSession {
    * reply, reusing the cached prefix of earlier turns (see `generate`).
    */
   chat(messages: Array<{ role: string; content: string }>, options: object | undefined | null, onToken: (event: { token: number | null; text: string } | null) => void): Promise<any>
+  /**
+   * Test hook: destroys the session's GPU device, as a driver reset would lose it (the
+   * next GPU step fails, or moves to the CPU with `onDeviceLost: 'cpu'`). A no-op on the CPU.
+   */
+  loseGpuDevice(): void
   /** Stops the running generation before its next token (finish reason `cancelled`). */
   cancel(): void
   /** Forgets the conversation (empties the KV cache). Throws `SESSION_BUSY` while generating. */
@@ -162,6 +167,12 @@ export interface LoadModelOptions {
   gpuMaxMemoryBytes?: number
   /** How many of the model's first blocks run on the GPU (default: as many as fit). */
   gpuLayers?: number
+  /**
+   * A GPU device lost during a generation: `'error'` (default) rejects it with
+   * `GPU_DEVICE_LOST`; `'cpu'` evaluates the conversation again on the CPU and goes on
+   * there (`session.device` then says `'cpu'`).
+   */
+  onDeviceLost?: string
 }
 
 /** What `embed` resolves with: `vectors` is one flat array of `count × dims` values. */

@@ -25,7 +25,7 @@ use hearth_llama_cpp as llama;
 use serde::Serialize;
 
 use hearth_core::KvType;
-use hearth_core::gpu::{self, DeviceReport, GpuOptions};
+use hearth_core::gpu::{self, DeviceReport, GpuContext, GpuOptions};
 
 use crate::Placement;
 use crate::error::{Failure, Outcome, code};
@@ -266,7 +266,7 @@ impl Backend {
     ) -> Outcome<(Box<dyn EngineSession>, DeviceReport)> {
         match self {
             Backend::Hearth(m) => {
-                let (session, report) = gpu::open_session(
+                let (mut session, report) = gpu::open_session(
                     m,
                     placement.device,
                     placement.choice,
@@ -274,6 +274,7 @@ impl Backend {
                     n_ctx,
                     KvType::F16,
                 )?;
+                session.set_cpu_fallback(placement.cpu_fallback);
                 Ok((Box::new(HearthSession(session)), report))
             }
             Backend::Llama(m) => Ok((
@@ -322,6 +323,14 @@ pub trait EngineSession: Send + std::fmt::Debug {
     fn n_ctx(&self) -> usize;
     /// Empties the KV cache.
     fn reset(&mut self);
+    /// How many of the model's blocks run on the GPU (0 on the CPU).
+    fn gpu_layers(&self) -> usize {
+        0
+    }
+    /// The GPU device the session runs on, if any.
+    fn gpu_context(&self) -> Option<GpuContext> {
+        None
+    }
     /// Evaluates `prompt` (reusing the cached prefix) and generates, calling
     /// `emit` for every event; stops between tokens once `cancel` is set.
     fn generate(
@@ -339,6 +348,14 @@ struct HearthSession(Session);
 impl EngineSession for HearthSession {
     fn n_ctx(&self) -> usize {
         self.0.n_ctx()
+    }
+
+    fn gpu_layers(&self) -> usize {
+        self.0.gpu_layers()
+    }
+
+    fn gpu_context(&self) -> Option<GpuContext> {
+        self.0.gpu_context().cloned()
     }
 
     fn reset(&mut self) {

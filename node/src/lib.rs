@@ -28,7 +28,7 @@ use napi::{Env, sys};
 use napi_derive::napi;
 use serde::Serialize;
 
-use hearth_core::gpu::{Device, DeviceReport, GpuChoice};
+use hearth_core::gpu::{Device, DeviceReport, GpuChoice, GpuContext};
 
 use crate::backend::{Backend, BackendKind, EngineSession};
 use crate::error::{Failure, Outcome, code, guard, sync, to_js_value};
@@ -65,6 +65,10 @@ pub struct LoadModelOptions {
     pub gpu_max_memory_bytes: Option<f64>,
     /// How many of the model's first blocks run on the GPU (default: as many as fit).
     pub gpu_layers: Option<u32>,
+    /// A GPU device lost during a generation: `'error'` (default) rejects it with
+    /// `GPU_DEVICE_LOST`; `'cpu'` evaluates the conversation again on the CPU and goes on
+    /// there (`session.device` then says `'cpu'`).
+    pub on_device_lost: Option<String>,
 }
 
 /// Where a model's sessions run, chosen at load (see [`LoadModelOptions`]).
@@ -72,6 +76,8 @@ pub struct LoadModelOptions {
 pub struct Placement {
     pub device: Device,
     pub choice: GpuChoice,
+    /// A lost device moves the session to the CPU (`onDeviceLost: 'cpu'`).
+    pub cpu_fallback: bool,
 }
 
 impl Placement {
@@ -99,8 +105,19 @@ impl Placement {
                 ));
             }
         };
+        let cpu_fallback = match o.on_device_lost.as_deref() {
+            None | Some("error") => false,
+            Some("cpu") => true,
+            Some(other) => {
+                return Err(Failure::new(
+                    code::INVALID_OPTION,
+                    format!("invalid option onDeviceLost: {other:?} (expected 'error' or 'cpu')"),
+                ));
+            }
+        };
         Ok(Placement {
             device,
+            cpu_fallback,
             choice: GpuChoice {
                 allow_software: o.allow_software_gpu.unwrap_or(false),
                 max_memory_bytes,
@@ -336,8 +353,10 @@ impl NativeModel {
             let (engine, device) =
                 backend.create_session(n_ctx.unwrap_or(0) as usize, self.placement)?;
             let n_ctx = engine.n_ctx() as u32;
+            let gpu = engine.gpu_context();
             Ok(NativeSession {
-                device,
+                device: Mutex::new(device),
+                gpu,
                 shared: Arc::new(Shared {
                     backend: Mutex::new(Some(backend)),
                     engine: Mutex::new(Some(engine)),
@@ -428,7 +447,10 @@ type EventFn = ThreadsafeFunction<Event, Unknown<'static>, serde_json::Value, St
 pub struct NativeSession {
     shared: Arc<Shared>,
     n_ctx: u32,
-    device: DeviceReport,
+    /// Where it runs (moved to the CPU after a lost device, see `refresh_device`).
+    device: Mutex<DeviceReport>,
+    /// The GPU device, for the test hook `loseGpuDevice`.
+    gpu: Option<GpuContext>,
 }
 
 #[napi]
@@ -442,7 +464,8 @@ impl NativeSession {
         ts_return_type = "{ device: 'cpu' | 'gpu'; adapter: { name: string; backend: string; deviceType: string; software: boolean; features: string[] } | null; reason: string | null; gpuLayers: number }"
     )]
     pub fn device(&self) -> serde_json::Value {
-        let d = &self.device;
+        self.refresh_device();
+        let d = &*lock(&self.device);
         serde_json::json!({
             "device": d.backend,
             "adapter": d.adapter.as_ref().map(|a| serde_json::json!({
@@ -514,6 +537,15 @@ impl NativeSession {
         )
     }
 
+    /// Test hook: destroys the session's GPU device, as a driver reset would lose it (the
+    /// next GPU step fails, or moves to the CPU with `onDeviceLost: 'cpu'`). A no-op on the CPU.
+    #[napi]
+    pub fn lose_gpu_device(&self) {
+        if let Some(ctx) = &self.gpu {
+            ctx.destroy();
+        }
+    }
+
     /// Stops the running generation before its next token (finish reason `cancelled`).
     #[napi]
     pub fn cancel(&self) {
@@ -549,6 +581,24 @@ impl NativeSession {
 }
 
 impl NativeSession {
+    /// A session the engine moved off a lost GPU device runs on the CPU now. Checked
+    /// between generations only (the engine is locked while one runs).
+    fn refresh_device(&self) {
+        let on_cpu = match self.shared.engine.try_lock() {
+            Ok(e) => e.as_ref().is_some_and(|e| e.gpu_layers() == 0),
+            Err(_) => return,
+        };
+        let mut d = lock(&self.device);
+        if on_cpu && d.backend == "gpu" {
+            *d = DeviceReport {
+                backend: "cpu",
+                adapter: None,
+                reason: Some("the GPU device was lost (onDeviceLost: 'cpu')".into()),
+                gpu_layers: 0,
+            };
+        }
+    }
+
     fn check_idle(&self) -> Outcome<()> {
         if self.shared.busy.load(Ordering::SeqCst) {
             Err(Failure::new(

@@ -177,6 +177,13 @@ impl Session {
         self.cpu_fallback = on;
     }
 
+    /// The GPU device the session runs on (`None` on the CPU, and after a lost device moved
+    /// it there).
+    #[cfg(feature = "gpu")]
+    pub fn gpu_context(&self) -> Option<&crate::gpu::GpuContext> {
+        self.gpu.as_ref().map(|g| g.context())
+    }
+
     /// How many of the model's blocks run on the GPU: all of them, fewer in a partial
     /// offload (the CPU runs the rest and the LM head), 0 on the CPU.
     pub fn gpu_layers(&self) -> usize {

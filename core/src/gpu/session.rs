@@ -468,6 +468,11 @@ impl GpuSession {
         self.model.layers.len()
     }
 
+    /// The device this session runs on.
+    pub fn context(&self) -> &super::GpuContext {
+        &self.model.ctx
+    }
+
     /// Whether the GPU holds the whole model (and so returns logits, argmax or top k).
     pub fn is_whole(&self) -> bool {
         self.head.is_some()
