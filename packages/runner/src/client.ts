@@ -8,14 +8,17 @@
 
 import type { ChainLayer } from './chain.js';
 import { HearthError, RunnerErrorCode } from './errors.js';
-import type { Request, Response, WorkerPort } from './protocol.js';
+import type { NativeDeviceReport, Request, Response, WorkerPort } from './protocol.js';
 
 /** Per-request event handlers. */
 export interface Handlers {
   onToken?(token: number | null, text: string): void;
   onProgress?(stage: 'verify' | 'parse' | 'init', done: boolean): void;
-  /** The GPU device was lost and the model now runs on the CPU layer `runsOn`. */
-  onDeviceLost?(runsOn: ChainLayer): void;
+  /**
+   * The GPU device was lost and the model now runs on the CPU: the wasm layer `runsOn`, or
+   * (native engines) where `native` says.
+   */
+  onDeviceLost?(to: { runsOn: ChainLayer } | { native: NativeDeviceReport }): void;
   /** Buffers of the request to transfer to the worker (not handlers: read once at send). */
   transfer?: Transferable[];
 }
@@ -93,7 +96,7 @@ export class WorkerClient {
         p.onProgress?.(m.stage, m.done);
         return;
       case 'deviceLost':
-        p.onDeviceLost?.(m.runsOn);
+        p.onDeviceLost?.('native' in m ? { native: m.native } : { runsOn: m.runsOn });
         return;
       case 'done':
         this.#settle(m.id);

@@ -29,6 +29,7 @@ type NativeEvent = { token: number | null; text: string } | null;
 export interface NativeSession {
   readonly nCtx: number;
   readonly device: NativeDeviceReport;
+  loseGpuDevice(): void;
   generate(
     prompt: number[],
     options: unknown,
@@ -77,6 +78,7 @@ export interface NativeLoadOptions {
   allowSoftwareGpu?: boolean;
   gpuMaxMemoryBytes?: number;
   gpuLayers?: number;
+  onDeviceLost?: 'error' | 'cpu';
 }
 
 /** The load request's GPU options as the addon takes them. */
@@ -85,6 +87,7 @@ function nativeLoadOptions(req: {
   allowFallbackAdapter?: boolean;
   gpuMaxMemoryBytes?: number;
   gpuLayers?: number;
+  onDeviceLost?: 'error' | 'cpu';
 }): NativeLoadOptions {
   return {
     ...(req.device !== undefined ? { device: req.device } : {}),
@@ -93,6 +96,7 @@ function nativeLoadOptions(req: {
       : {}),
     ...(req.gpuMaxMemoryBytes !== undefined ? { gpuMaxMemoryBytes: req.gpuMaxMemoryBytes } : {}),
     ...(req.gpuLayers !== undefined ? { gpuLayers: req.gpuLayers } : {}),
+    ...(req.onDeviceLost !== undefined ? { onDeviceLost: req.onDeviceLost } : {}),
   };
 }
 
@@ -182,6 +186,17 @@ export class NativePort implements WorkerPort {
         return;
       case 'loadChunk':
         this.#chunk(req.chunk);
+        return;
+      case 'loseGpuDevice':
+        // The test hook acts at once, between two tokens of a running generation.
+        void this.#run(req.id, () => {
+          const s = this.#session;
+          if (s?.device.device !== 'gpu') {
+            throw coded('HEARTH_INTERNAL', 'the model is not on the GPU');
+          }
+          s.loseGpuDevice();
+          return null;
+        });
         return;
       case 'tokenize':
       case 'detokenize':
@@ -399,6 +414,7 @@ export class NativePort implements WorkerPort {
   ): Promise<unknown> {
     const [, s] = this.#need();
     this.#running = id;
+    const wasOnGpu = s.device.device === 'gpu';
     try {
       const done = start(s, (ev) => {
         if (ev) this.#post({ type: 'token', id, token: ev.token, text: ev.text });
@@ -407,6 +423,10 @@ export class NativePort implements WorkerPort {
       if (this.#cancelled.has(id)) s.cancel();
       // The runner's result is the same in every engine: `topLogits` is for the CLI.
       const { topLogits: _, ...result } = (await done) as { topLogits?: unknown };
+      // `onDeviceLost: 'cpu'` moved the session off a lost device during this generation.
+      if (wasOnGpu && s.device.device === 'cpu') {
+        this.#post({ type: 'deviceLost', id, native: s.device });
+      }
       return result;
     } finally {
       this.#running = undefined;

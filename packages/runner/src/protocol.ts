@@ -51,6 +51,7 @@ export type Request =
       allowFallbackAdapter?: boolean;
       gpuMaxMemoryBytes?: number;
       gpuLayers?: number;
+      onDeviceLost?: 'error' | 'cpu';
     }
   | { op: 'generate'; id: number; prompt: string | number[]; options: unknown }
   | { op: 'chat'; id: number; messages: WireMessage[]; options: unknown }
@@ -139,7 +140,9 @@ export type Response =
   | { type: 'token'; id: number; token: number | null; text: string }
   | { type: 'progress'; id: number; stage: 'verify' | 'parse' | 'init'; done: boolean }
   /** The GPU device was lost during request `id` and the model moved to the CPU (`onDeviceLost: 'cpu'`). */
-  | { type: 'deviceLost'; id: number; runsOn: ChainLayer };
+  | { type: 'deviceLost'; id: number; runsOn: ChainLayer }
+  /** A native engine's session left its lost GPU device: where it runs now. */
+  | { type: 'deviceLost'; id: number; native: NativeDeviceReport };
 
 /** The two ends of a worker, in browsers (`Worker`) and Node (`worker_threads`). */
 export interface WorkerPort {

@@ -206,6 +206,7 @@ function nativeGpuOptions({
   allowFallbackAdapter,
   gpuMaxMemoryBytes,
   gpuLayers,
+  onDeviceLost,
 }: LoadBeginOptions): Omit<
   Extract<Request, { op: 'loadFile' }>,
   'op' | 'id' | 'path' | 'contextLength'
@@ -215,6 +216,7 @@ function nativeGpuOptions({
     ...(allowFallbackAdapter !== undefined ? { allowFallbackAdapter } : {}),
     ...(gpuMaxMemoryBytes !== undefined ? { gpuMaxMemoryBytes } : {}),
     ...(gpuLayers !== undefined ? { gpuLayers } : {}),
+    ...(onDeviceLost !== undefined ? { onDeviceLost } : {}),
   };
 }
 
@@ -738,9 +740,14 @@ export class LlamaRunner {
     };
   }
 
-  /** The worker moved the model off a lost GPU device (`onDeviceLost: 'cpu'`). */
-  #deviceLost(runsOn: ChainLayer): void {
-    if (this.#wasm) this.#wasm = { ...this.#wasm, runsOn };
+  /** The engine moved the model off a lost GPU device (`onDeviceLost: 'cpu'`). */
+  #deviceLost(to: { runsOn: ChainLayer } | { native: NativeDeviceReport }): void {
+    if ('native' in to) {
+      this.#native = to.native;
+      console.warn('@hearth/runner: the GPU device was lost; the model continues on the CPU');
+      return;
+    }
+    if (this.#wasm) this.#wasm = { ...this.#wasm, runsOn: to.runsOn };
     this.#info = { ...this.#info, backend: 'wasm' };
     console.warn(
       '@hearth/runner: the GPU device was lost; the model continues on the wasm CPU engine',
@@ -829,7 +836,7 @@ export class LlamaRunner {
         };
         const done = client.request<GenerationResult>(req, {
           onToken: (token, text) => push({ token, text }),
-          onDeviceLost: (runsOn) => this.#deviceLost(runsOn),
+          onDeviceLost: (to) => this.#deviceLost(to),
         });
         if (signal?.aborted) cancel();
         signal?.addEventListener('abort', cancel, { once: true });

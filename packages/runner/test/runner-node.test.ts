@@ -111,6 +111,46 @@ describe.runIf(RUNTIME === 'native')('the native addon', () => {
     }
   }, 120_000);
 
+  it("a GPU device lost mid-generation: onDeviceLost 'cpu' goes on on the CPU, else GPU_DEVICE_LOST", async () => {
+    const path = modelPath(SMOLLM2);
+    const cpu = await LlamaRunner.load(path, { device: 'cpu', contextLength: 64 });
+    const want = await cpu.generateText(GPU_PROMPT, greedy16).result;
+    cpu.dispose();
+    /** Generates, destroying the GPU device (the runner's test hook) after 4 tokens. */
+    const loseAfter4 = async (runner: LlamaRunner) => {
+      const lose = (runner as unknown as Record<symbol, () => Promise<void>>)[
+        Symbol.for('hearth.loseGpuDevice')
+      ];
+      const generation = runner.generateText(GPU_PROMPT, greedy16);
+      let seen = 0;
+      for await (const chunk of generation) {
+        if (chunk.token !== null && ++seen === 4) await lose?.call(runner);
+      }
+      return generation.result;
+    };
+    const moved = await LlamaRunner.load(path, {
+      device: 'gpu',
+      contextLength: 64,
+      onDeviceLost: 'cpu',
+    });
+    try {
+      expect(moved.capabilities().native?.device).toBe('gpu');
+      const got = await loseAfter4(moved);
+      expect(got.tokens).toEqual(want.tokens);
+      expect(moved.capabilities().native).toMatchObject({ device: 'cpu', gpuLayers: 0 });
+      expect(moved.capabilities().native?.reason).toMatch(/device was lost/);
+    } finally {
+      moved.dispose();
+    }
+    const strict = await LlamaRunner.load(path, { device: 'gpu', contextLength: 64 });
+    try {
+      const e = await rejection(() => loseAfter4(strict));
+      expect(e.code).toBe('GPU_DEVICE_LOST');
+    } finally {
+      strict.dispose();
+    }
+  }, 120_000);
+
   it('auto takes a hardware GPU only; a budget offloads some blocks or none', async () => {
     const path = modelPath(SMOLLM2);
     const auto = await LlamaRunner.load(path, { contextLength: 64 });
