@@ -14,18 +14,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use hearth_core::chat_template::{ChatMessage, ChatTemplate};
 use hearth_core::engine::{EngineConfigJs, StopMatcher, StopOutcome, Timings};
 use hearth_core::gguf::{Gguf, ModelSummary};
+use hearth_core::gpu::{self, DeviceReport, GpuContext, GpuOptions};
 use hearth_core::model::{ModelConfig, ModelError};
 use hearth_core::sampling::Sampler;
 use hearth_core::tokenizer::{StreamDecoder, Tokenizer};
 use hearth_core::{
-    Error, FinishReason, GenerateOptions, GenerationResult, Model, ModelBytes, Session, Timer,
-    TokenEvent,
+    Error, FinishReason, GenerateOptions, GenerationResult, KvType, Model, ModelBytes, Session,
+    Timer, TokenEvent,
 };
 use hearth_llama_cpp as llama;
 use serde::Serialize;
-
-use hearth_core::KvType;
-use hearth_core::gpu::{self, DeviceReport, GpuContext, GpuOptions};
 
 use crate::Placement;
 use crate::error::{Failure, Outcome, code};
@@ -279,12 +277,7 @@ impl Backend {
             }
             Backend::Llama(m) => Ok((
                 Box::new(LlamaSession::new(m.clone(), n_ctx)?),
-                DeviceReport {
-                    backend: "cpu",
-                    adapter: None,
-                    reason: None,
-                    gpu_layers: 0,
-                },
+                DeviceReport::cpu(None),
             )),
         }
     }

@@ -21,14 +21,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use hearth_core::chat_template::ChatMessage;
 use hearth_core::engine::TimingsJs;
+use hearth_core::gpu::{Device, DeviceReport, GpuChoice, GpuContext};
 use hearth_core::{FinishReason, GenerateOptions, GenerationResult, TokenEvent};
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, sys};
 use napi_derive::napi;
 use serde::Serialize;
-
-use hearth_core::gpu::{Device, DeviceReport, GpuChoice, GpuContext};
 
 use crate::backend::{Backend, BackendKind, EngineSession};
 use crate::error::{Failure, Outcome, code, guard, sync, to_js_value};
@@ -590,12 +589,7 @@ impl NativeSession {
         };
         let mut d = lock(&self.device);
         if on_cpu && d.backend == "gpu" {
-            *d = DeviceReport {
-                backend: "cpu",
-                adapter: None,
-                reason: Some("the GPU device was lost (onDeviceLost: 'cpu')".into()),
-                gpu_layers: 0,
-            };
+            *d = DeviceReport::cpu(Some("the GPU device was lost (onDeviceLost: 'cpu')".into()));
         }
     }
 

@@ -66,6 +66,18 @@ pub struct DeviceReport {
     pub gpu_layers: usize,
 }
 
+impl DeviceReport {
+    /// A session on the CPU, and why when it was not asked for.
+    pub fn cpu(reason: Option<String>) -> DeviceReport {
+        DeviceReport {
+            backend: "cpu",
+            adapter: None,
+            reason,
+            gpu_layers: 0,
+        }
+    }
+}
+
 /// Whether `device` runs on the GPU given the adapter probe's outcome: `Ok(true)` on the GPU,
 /// `Ok(false)` on the CPU, the probe's error for [`Device::Gpu`] without an adapter.
 pub fn decide(
@@ -98,12 +110,7 @@ pub fn open_session(
     let cpu = |reason: Option<String>| -> Result<_, Error> {
         Ok((
             Session::with_kv_type(model.clone(), n_ctx, kv_type)?,
-            DeviceReport {
-                backend: "cpu",
-                adapter: None,
-                reason,
-                gpu_layers: 0,
-            },
+            DeviceReport::cpu(reason),
         ))
     };
     if device == Device::Cpu {

@@ -75,6 +75,15 @@ pub struct GpuSession {
     _keep: Vec<wgpu::Buffer>,
     /// Per-kernel GPU times (`HEARTH_GPU_PROFILE`).
     profile: Option<super::profile::Profile>,
+    /// The step's input rows on the CPU, reused so that a decode step does not allocate.
+    embed: EmbedScratch,
+}
+
+/// One embedding row, and the step's rows as the bytes written to the GPU.
+#[derive(Debug, Default)]
+struct EmbedScratch {
+    row: Vec<f32>,
+    bytes: Vec<u8>,
 }
 
 /// A whole model's last launches: output norm, LM head, argmax and top-k, with their outputs
@@ -449,6 +458,7 @@ impl GpuSession {
             kv_bytes,
             _keep: keep,
             profile,
+            embed: EmbedScratch::default(),
         })
     }
 
@@ -580,14 +590,19 @@ impl GpuSession {
             super::top_k::set_k(ctx, &h.top_k_params, k);
         }
         let d = c.n_embd;
-        let chunks: Vec<&[u32]> = tokens.chunks(self.batch).collect();
-        let mut row = vec![0f32; d];
+        let n_chunks = tokens.len().div_ceil(self.batch);
+        // Taken for the call (an error drops it; the next call grows a new one).
+        let EmbedScratch {
+            mut row,
+            bytes: mut x,
+        } = std::mem::take(&mut self.embed);
+        row.resize(d, 0.0);
         let mut hidden = Vec::new();
-        for (i, chunk) in chunks.iter().enumerate() {
-            let last = i + 1 == chunks.len();
+        for (i, chunk) in tokens.chunks(self.batch).enumerate() {
+            let last = i + 1 == n_chunks;
             let n = chunk.len() as u32;
-            let mut x = Vec::with_capacity(chunk.len() * d * 4);
-            for &t in *chunk {
+            x.clear();
+            for &t in chunk {
                 self.model
                     .token_embd
                     .dequantize_row(t as usize, &mut row)
@@ -685,6 +700,7 @@ impl GpuSession {
                 );
             }
         }
+        self.embed = EmbedScratch { row, bytes: x };
         let Some(h) = &self.head else {
             return Ok((GpuResult::Hidden(hidden), Vec::new()));
         };
