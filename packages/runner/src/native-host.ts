@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type {
+  GpuLoadOptions,
   NativeDevice,
   NativeDeviceReport,
   Request,
@@ -82,13 +83,7 @@ export interface NativeLoadOptions {
 }
 
 /** The load request's GPU options as the addon takes them. */
-function nativeLoadOptions(req: {
-  device?: NativeDevice;
-  allowFallbackAdapter?: boolean;
-  gpuMaxMemoryBytes?: number;
-  gpuLayers?: number;
-  onDeviceLost?: 'error' | 'cpu';
-}): NativeLoadOptions {
+function nativeLoadOptions(req: GpuLoadOptions): NativeLoadOptions {
   return {
     ...(req.device !== undefined ? { device: req.device } : {}),
     ...(req.allowFallbackAdapter !== undefined

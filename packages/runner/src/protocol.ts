@@ -10,6 +10,20 @@
 import type { WasmEngine } from './capabilities.js';
 import type { ChainLayer, ChainStep, WebGpuReport } from './chain.js';
 
+/** The GPU options a load carries (`LoadOptions` checked), to wasm and native engines alike. */
+export interface GpuLoadOptions {
+  /** `auto` may take a software (fallback) adapter. */
+  allowFallbackAdapter?: boolean;
+  /** What a lost GPU device does to a generation: reject (`error`) or continue on the CPU. */
+  onDeviceLost?: 'error' | 'cpu';
+  /** GPU memory the model may take (bytes): the blocks that fit run on the GPU. */
+  gpuMaxMemoryBytes?: number;
+  /** How many of the model's first blocks to run on the GPU (default: as many as fit). */
+  gpuLayers?: number;
+  /** Native engines: where hearth-core runs (see `LoadOptions.device`). */
+  device?: NativeDevice;
+}
+
 /** `{ role, content }` chat message. */
 export interface WireMessage {
   role: string;
@@ -22,37 +36,18 @@ export type Request =
    * `threads`: the pool size asked for (browsers: more than 1 picks the threaded build).
    * `backend`, `allowFallbackAdapter`: where the browser chain starts (see `chain.ts`).
    */
-  | {
+  | ({
       op: 'loadBegin';
       id: number;
       total: number;
       sha256: boolean;
       threads?: number;
       backend?: WasmBackend;
-      allowFallbackAdapter?: boolean;
-      /** What a lost GPU device does to a generation: reject (`error`) or continue on the CPU. */
-      onDeviceLost?: 'error' | 'cpu';
-      /** GPU memory the model may take (bytes): the blocks that fit run on the GPU. */
-      gpuMaxMemoryBytes?: number;
-      /** How many of the model's first blocks to run on the GPU (default: as many as fit). */
-      gpuLayers?: number;
-      /** Native engines: where hearth-core runs (see `LoadOptions.device`). */
-      device?: NativeDevice;
-    }
+    } & GpuLoadOptions)
   | { op: 'loadChunk'; chunk: ArrayBuffer }
   | { op: 'loadEnd'; id: number; sha256?: string; contextLength: number }
   /** Native engines only ({@link WorkerPort.loadsFiles}): memory-map a local file. */
-  | {
-      op: 'loadFile';
-      id: number;
-      path: string;
-      contextLength: number;
-      device?: NativeDevice;
-      allowFallbackAdapter?: boolean;
-      gpuMaxMemoryBytes?: number;
-      gpuLayers?: number;
-      onDeviceLost?: 'error' | 'cpu';
-    }
+  | ({ op: 'loadFile'; id: number; path: string; contextLength: number } & GpuLoadOptions)
   | { op: 'generate'; id: number; prompt: string | number[]; options: unknown }
   | { op: 'chat'; id: number; messages: WireMessage[]; options: unknown }
   | { op: 'cancel'; target: number }

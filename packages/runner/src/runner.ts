@@ -13,9 +13,11 @@ import { type GenerateOptions, toEngineOptions } from './options.js';
 import type {
   Backend,
   EngineKind,
+  GpuLoadOptions,
   NativeDevice,
   NativeDeviceReport,
   Request,
+  WasmBackend,
   WasmEngineReport,
   WireMessage,
   WorkerPort,
@@ -147,14 +149,8 @@ export interface LoadOptions {
   threads?: number;
 }
 
-/** The GPU options a wasm engine's `loadBegin` carries. */
-type LoadBeginOptions = Pick<
-  Extract<Request, { op: 'loadBegin' }>,
-  'backend' | 'allowFallbackAdapter' | 'onDeviceLost' | 'gpuMaxMemoryBytes' | 'gpuLayers' | 'device'
->;
-
-/** Checks `allowFallbackAdapter`, `onDeviceLost` and `gpu`, keeping only the ones given. */
-function checkGpuOptions(options: LoadOptions): LoadBeginOptions {
+/** Checks `allowFallbackAdapter`, `onDeviceLost`, `gpu` and `device`, keeping only the ones given. */
+function checkGpuOptions(options: LoadOptions): GpuLoadOptions {
   const { allowFallbackAdapter, onDeviceLost, gpu, device } = options;
   if (device !== undefined && device !== 'auto' && device !== 'cpu' && device !== 'gpu') {
     throw new HearthError(
@@ -197,26 +193,6 @@ function checkGpuOptions(options: LoadOptions): LoadBeginOptions {
     ...(maxMemoryBytes !== undefined ? { gpuMaxMemoryBytes: maxMemoryBytes } : {}),
     ...(layers !== undefined ? { gpuLayers: layers } : {}),
     ...(device !== undefined ? { device } : {}),
-  };
-}
-
-/** The GPU options a native engine's `loadFile` carries. */
-function nativeGpuOptions({
-  device,
-  allowFallbackAdapter,
-  gpuMaxMemoryBytes,
-  gpuLayers,
-  onDeviceLost,
-}: LoadBeginOptions): Omit<
-  Extract<Request, { op: 'loadFile' }>,
-  'op' | 'id' | 'path' | 'contextLength'
-> {
-  return {
-    ...(device !== undefined ? { device } : {}),
-    ...(allowFallbackAdapter !== undefined ? { allowFallbackAdapter } : {}),
-    ...(gpuMaxMemoryBytes !== undefined ? { gpuMaxMemoryBytes } : {}),
-    ...(gpuLayers !== undefined ? { gpuLayers } : {}),
-    ...(onDeviceLost !== undefined ? { onDeviceLost } : {}),
   };
 }
 
@@ -568,7 +544,7 @@ export class LlamaRunner {
               id: client.nextId(),
               path: path as string,
               contextLength,
-              ...nativeGpuOptions(gpuOptions),
+              ...gpuOptions,
             },
             { onProgress: (stage, done) => progress({ stage, loaded: done ? 1 : 0, total: 1 }) },
           );
@@ -627,7 +603,10 @@ export class LlamaRunner {
     threads: number | undefined,
     progress: (p: LoadProgress) => void,
     signal: AbortSignal | undefined,
-    { pipelined, begin: beginOptions }: { pipelined: boolean; begin: LoadBeginOptions },
+    {
+      pipelined,
+      begin: beginOptions,
+    }: { pipelined: boolean; begin: GpuLoadOptions & { backend?: WasmBackend } },
   ): Promise<LoadedInfo & { wasm?: WasmEngineReport }> {
     let { total, chunks } = opened;
     if (total === undefined) {
