@@ -184,6 +184,44 @@ fn gpu_greedy(
     (out, first)
 }
 
+// A session records the next one-token step while the GPU runs the current one and submits
+// it when the next step asks for the same output. Session `ahead` asks for all logits every
+// step (so from its second step on it runs commands recorded ahead); session `fresh`
+// changes its output every step (so it never does), and reads its logits back after each.
+// Same commands, same bits, at every position.
+#[test]
+fn a_step_recorded_ahead_computes_what_one_recorded_now_does() {
+    let Some(ctx) = context() else { return };
+    let dec = synthetic("llama", false);
+    let gm = Arc::new(block_on(GpuModel::upload(&ctx, &dec)).unwrap());
+    let mut ahead = block_on(GpuSession::new(&gm, 64, KvType::F16)).unwrap();
+    let mut fresh = block_on(GpuSession::new(&gm, 64, KvType::F16)).unwrap();
+    let prompt = [1u32, 5, 9];
+    let mut tok = argmax(
+        &block_on(ahead.forward(&prompt, GpuOutput::Logits))
+            .unwrap()
+            .logits(),
+    );
+    block_on(fresh.forward(&prompt, GpuOutput::Logits)).unwrap();
+    let outs = [GpuOutput::Argmax, GpuOutput::TopK(3), GpuOutput::Logits];
+    for step in 0..12 {
+        let want = block_on(ahead.forward(&[tok], GpuOutput::Logits))
+            .unwrap()
+            .logits();
+        let got = block_on(fresh.forward(&[tok], outs[step % 3])).unwrap();
+        assert_eq!(got.argmax(), argmax(&want), "step {step}");
+        let got = block_on(fresh.last_logits()).unwrap();
+        assert!(
+            got.iter()
+                .zip(&want)
+                .all(|(g, w)| g.to_bits() == w.to_bits()),
+            "step {step}: logits differ"
+        );
+        tok = argmax(&want);
+    }
+    assert_eq!(ahead.len(), prompt.len() + 12);
+}
+
 /// Compares logits after the prompt (within `tol` of their scale) and the first `n_same`
 /// greedy tokens.
 fn check_synthetic(arch: &str, all_f32: bool, tol: f32, n_same: usize) {

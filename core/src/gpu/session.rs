@@ -77,6 +77,20 @@ pub struct GpuSession {
     profile: Option<super::profile::Profile>,
     /// The step's input rows on the CPU, reused so that a decode step does not allocate.
     embed: EmbedScratch,
+    /// The next decode step's commands, recorded while the GPU ran the last step.
+    next: Option<Prerecorded>,
+}
+
+/// A one-token step's command buffer recorded ahead. Recording ~25 launches per block costs
+/// the CPU about a millisecond a token on a small model (measured, SmolLM2's 576 launches),
+/// time the GPU would otherwise wait for between tokens; a step writes its token count,
+/// position and input rows with `write_buffer`, which lands before the buffer runs, so the
+/// same commands serve any token at any position. Used when the next step asks for the same
+/// `out` (and no gathered logits); else dropped unsubmitted.
+#[derive(Debug)]
+struct Prerecorded {
+    out: GpuOutput,
+    commands: wgpu::CommandBuffer,
 }
 
 /// One embedding row, and the step's rows as the bytes written to the GPU.
@@ -459,6 +473,7 @@ impl GpuSession {
             _keep: keep,
             profile,
             embed: EmbedScratch::default(),
+            next: None,
         })
     }
 
@@ -613,80 +628,27 @@ impl GpuSession {
             let step = super::kernel::step_bytes(n, self.len as u32);
             ctx.queue.write_buffer(&self.step, 0, &step);
             ctx.queue.write_buffer(&self.x, 0, &x);
-            let mut enc = ctx
-                .device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
             // Not `std::time::Instant`: it panics in wasm (the crate's timer does not).
             let started = crate::timer::Timer::start();
-            // The blocks, then on the last chunk of a whole model the head and what `out`
-            // reads (no per-step allocation: slices of the launches built once).
-            let (tail, pick): (&[Dispatch], &[Dispatch]) = match (&self.head, last) {
-                (Some(h), true) => (
-                    &h.tail,
-                    match out {
-                        GpuOutput::Argmax => &h.argmax,
-                        GpuOutput::TopK(_) => &h.top_k,
-                        GpuOutput::Logits | GpuOutput::Hidden => &[],
-                    },
-                ),
-                _ => (&[], &[]),
-            };
-            let launched = || self.layers.iter().chain(tail).chain(pick);
-            let n_launched = (self.layers.len() + tail.len() + pick.len()) as u32;
-            {
-                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("forward"),
-                    timestamp_writes: None,
-                });
-                if let Some(p) = &self.profile {
-                    p.stamp(&mut pass, 0);
-                }
-                for (i, dsp) in launched().enumerate() {
-                    dsp.record(&mut pass, n);
-                    if let Some(p) = &self.profile {
-                        p.stamp(&mut pass, i as u32 + 1);
-                    }
-                }
-            }
-            if let Some(p) = &self.profile {
-                p.resolve(&mut enc, n_launched);
-            }
             let hidden_bytes = (chunk.len() * d * 4) as u64;
-            if let Some(read_hidden) = &self.read_hidden {
-                // A partial model: every chunk's hidden states, so one readback per chunk.
-                enc.copy_buffer_to_buffer(&self.x, 0, read_hidden, 0, hidden_bytes);
+            // A one-token step recorded ahead (see `Prerecorded`), else recorded now.
+            let commands = match self.next.take() {
+                Some(next) if n == 1 && next.out == out && gather.is_empty() => next.commands,
+                _ => self.encode(n, last, out, gather),
+            };
+            ctx.queue.submit([commands]);
+            if last && self.profile.is_none() {
+                // Recorded while the GPU runs this step, so the next one only submits.
+                self.next = Some(Prerecorded {
+                    out,
+                    commands: self.encode(1, true, out, &[]),
+                });
             }
-            if let (true, Some(h)) = (last, &self.head) {
-                match out {
-                    GpuOutput::Logits => enc.copy_buffer_to_buffer(
-                        &h.logits,
-                        0,
-                        &h.read_logits,
-                        0,
-                        (c.n_vocab * 4) as u64,
-                    ),
-                    GpuOutput::Argmax => {
-                        enc.copy_buffer_to_buffer(&h.argmax_out, 0, &h.read_argmax, 0, 8)
-                    }
-                    GpuOutput::TopK(k) => {
-                        let result = 4 + 8 * k as u64;
-                        enc.copy_buffer_to_buffer(&h.top_k_out, 0, &h.read_top_k, 0, result);
-                        for (i, &id) in gather.iter().enumerate() {
-                            enc.copy_buffer_to_buffer(
-                                &h.logits,
-                                u64::from(id) * 4,
-                                &h.read_top_k,
-                                result + 4 * i as u64,
-                                4,
-                            );
-                        }
-                    }
-                    GpuOutput::Hidden => {}
-                }
-            }
-            ctx.queue.submit([enc.finish()]);
             if let Some(p) = &mut self.profile {
-                let names: Vec<&str> = launched().map(|d| d.name.as_str()).collect();
+                let (tail, pick) = Self::launches_after(&self.head, last, out);
+                let names: Vec<&str> = (self.layers.iter().chain(tail).chain(pick))
+                    .map(|d| d.name.as_str())
+                    .collect();
                 p.collect(ctx, &names, started).await?;
             }
             self.len += chunk.len();
@@ -728,6 +690,92 @@ impl GpuSession {
             }
         };
         Ok((res, Vec::new()))
+    }
+
+    /// The launches after the blocks: on the last chunk of a whole model the head and what
+    /// `out` reads (slices of the launches built once, so a step allocates none).
+    fn launches_after(
+        head: &Option<SessionHead>,
+        last: bool,
+        out: GpuOutput,
+    ) -> (&[Dispatch], &[Dispatch]) {
+        match (head, last) {
+            (Some(h), true) => (
+                &h.tail,
+                match out {
+                    GpuOutput::Argmax => &h.argmax,
+                    GpuOutput::TopK(_) => &h.top_k,
+                    GpuOutput::Logits | GpuOutput::Hidden => &[],
+                },
+            ),
+            _ => (&[], &[]),
+        }
+    }
+
+    /// Records one submission of `n` tokens: every launch, then the copies into the
+    /// readback buffers of what `out` (and `gather`) asks for. Reads nothing of the step
+    /// (token count and position are in the step uniform, the inputs in `x`), so the next
+    /// decode step's commands can be recorded before this step's tokens are known.
+    fn encode(&self, n: u32, last: bool, out: GpuOutput, gather: &[u32]) -> wgpu::CommandBuffer {
+        let ctx = &self.model.ctx;
+        let c = &self.model.config;
+        let mut enc = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+        let (tail, pick) = Self::launches_after(&self.head, last, out);
+        let n_launched = (self.layers.len() + tail.len() + pick.len()) as u32;
+        {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("forward"),
+                timestamp_writes: None,
+            });
+            if let Some(p) = &self.profile {
+                p.stamp(&mut pass, 0);
+            }
+            for (i, dsp) in self.layers.iter().chain(tail).chain(pick).enumerate() {
+                dsp.record(&mut pass, n);
+                if let Some(p) = &self.profile {
+                    p.stamp(&mut pass, i as u32 + 1);
+                }
+            }
+        }
+        if let Some(p) = &self.profile {
+            p.resolve(&mut enc, n_launched);
+        }
+        if let Some(read_hidden) = &self.read_hidden {
+            // A partial model: every chunk's hidden states, so one readback per chunk.
+            let bytes = u64::from(n) * (c.n_embd * 4) as u64;
+            enc.copy_buffer_to_buffer(&self.x, 0, read_hidden, 0, bytes);
+        }
+        if let (true, Some(h)) = (last, &self.head) {
+            match out {
+                GpuOutput::Logits => enc.copy_buffer_to_buffer(
+                    &h.logits,
+                    0,
+                    &h.read_logits,
+                    0,
+                    (c.n_vocab * 4) as u64,
+                ),
+                GpuOutput::Argmax => {
+                    enc.copy_buffer_to_buffer(&h.argmax_out, 0, &h.read_argmax, 0, 8)
+                }
+                GpuOutput::TopK(k) => {
+                    let result = 4 + 8 * k as u64;
+                    enc.copy_buffer_to_buffer(&h.top_k_out, 0, &h.read_top_k, 0, result);
+                    for (i, &id) in gather.iter().enumerate() {
+                        enc.copy_buffer_to_buffer(
+                            &h.logits,
+                            u64::from(id) * 4,
+                            &h.read_top_k,
+                            result + 4 * i as u64,
+                            4,
+                        );
+                    }
+                }
+                GpuOutput::Hidden => {}
+            }
+        }
+        enc.finish()
     }
 
     /// The logits of the last token evaluated, read again from the GPU without a forward
