@@ -3,7 +3,7 @@
 
 use super::GpuContext;
 use super::kernel::{Dispatch, EXPF, Groups, REDUCE64, params, pipeline};
-use super::kv_store::kv_elem;
+use super::prepare_qkv::kv_elem;
 
 /// Over a cache of `f16`s with `half` (needs shader-f16), else of f32s.
 pub(crate) fn attention_pipeline(ctx: &GpuContext, half: bool) -> wgpu::ComputePipeline {

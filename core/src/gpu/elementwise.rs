@@ -1,5 +1,5 @@
-//! Element-wise kernels (`shaders/elementwise.wgsl`): bias add, the gated
-//! SiLU/GELU of the feed-forward, and the final logit soft-cap.
+//! Element-wise kernels (`shaders/elementwise.wgsl`): the gated SiLU/GELU of the
+//! feed-forward and the final logit soft-cap (biases are added in `prepare_qkv.rs`).
 
 use super::GpuContext;
 use super::kernel::{Dispatch, EXPF, Groups, params, pipeline};
@@ -7,8 +7,6 @@ use super::kernel::{Dispatch, EXPF, Groups, params, pipeline};
 /// Which element-wise operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Op {
-    /// `y[i] += x[i % per_tok]`.
-    AddBias,
     /// `y = silu(y) * x`.
     SiluMul,
     /// `y = gelu(y) * x` (tanh approximation, f16-rounded as the CPU backend).
@@ -20,7 +18,6 @@ pub(crate) enum Op {
 impl Op {
     fn entry(self) -> &'static str {
         match self {
-            Op::AddBias => "add_bias",
             Op::SiluMul => "silu_mul",
             Op::GeluMul => "gelu_mul",
             Op::Softcap => "softcap",

@@ -13,13 +13,12 @@ mod attention;
 mod context;
 mod elementwise;
 mod kernel;
-mod kv_store;
 mod matmul;
 mod model;
 mod placement;
+mod prepare_qkv;
 mod profile;
 mod rms_norm;
-mod rope;
 // Blocking (native) callers: the browser chooses its device in the runner's chain.
 #[cfg(not(target_arch = "wasm32"))]
 mod select;

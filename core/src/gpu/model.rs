@@ -9,12 +9,11 @@ use super::argmax::argmax_pipelines;
 use super::attention::attention_pipeline;
 use super::elementwise::{Op, elementwise_pipeline, gelu_table_buffer};
 use super::kernel::{storage, storage_f32};
-use super::kv_store::kv_store_pipeline;
 use super::matmul::{
     GpuMatrix, MatmulPipeline, MatrixPart, lanes_for, matmul_pipeline, quantize_act_pipeline,
 };
-use super::rms_norm::{add_norm_pipeline, copy_pipeline, inplace_pipeline};
-use super::rope::rope_pipeline;
+use super::prepare_qkv::{QkvVectors, prepare_qkv_pipeline};
+use super::rms_norm::{add_norm_pipeline, copy_pipeline};
 use super::top_k::top_k_pipelines;
 use super::{GpuContext, GpuError};
 use crate::GgmlType;
@@ -26,15 +25,12 @@ pub(crate) struct Pipelines {
     pub matmul: HashMap<GgmlType, MatmulPipeline>,
     pub quantize_act: wgpu::ComputePipeline,
     pub norm: wgpu::ComputePipeline,
-    pub norm_inplace: wgpu::ComputePipeline,
     pub add_norm: wgpu::ComputePipeline,
-    pub rope: wgpu::ComputePipeline,
     /// Over a cache of f32s.
-    pub kv_store: wgpu::ComputePipeline,
+    pub prepare_qkv: wgpu::ComputePipeline,
     pub attention: wgpu::ComputePipeline,
     /// Over a cache of f16s (with shader-f16: an f16 cache in half the memory).
     pub half_kv: Option<(wgpu::ComputePipeline, wgpu::ComputePipeline)>,
-    pub add_bias: wgpu::ComputePipeline,
     pub act_mul: wgpu::ComputePipeline,
     /// The GELU table `act_mul` binds when the activation is GELU.
     pub gelu_table: Option<wgpu::Buffer>,
@@ -50,12 +46,9 @@ pub(crate) struct GpuLayer {
     pub wq: Arc<GpuMatrix>,
     pub wk: Arc<GpuMatrix>,
     pub wv: Arc<GpuMatrix>,
-    pub bq: Option<wgpu::Buffer>,
-    pub bk: Option<wgpu::Buffer>,
-    pub bv: Option<wgpu::Buffer>,
+    /// bq, bk, bv, q_norm, k_norm (those the block has) in one buffer.
+    pub qkv_vectors: QkvVectors,
     pub wo: Arc<GpuMatrix>,
-    pub q_norm: Option<wgpu::Buffer>,
-    pub k_norm: Option<wgpu::Buffer>,
     pub attn_post_norm: Option<wgpu::Buffer>,
     pub ffn_norm: wgpu::Buffer,
     pub ffn_gate: Arc<GpuMatrix>,
@@ -140,16 +133,15 @@ impl GpuModel {
                     matmul,
                     quantize_act: quantize_act_pipeline(ctx),
                     norm: copy_pipeline(ctx),
-                    norm_inplace: inplace_pipeline(ctx),
                     add_norm: add_norm_pipeline(ctx),
-                    rope: rope_pipeline(ctx),
-                    kv_store: kv_store_pipeline(ctx, false),
+                    prepare_qkv: prepare_qkv_pipeline(ctx, false),
                     attention: attention_pipeline(ctx, false),
-                    half_kv: ctx
-                        .features()
-                        .f16
-                        .then(|| (kv_store_pipeline(ctx, true), attention_pipeline(ctx, true))),
-                    add_bias: elementwise_pipeline(ctx, Op::AddBias),
+                    half_kv: ctx.features().f16.then(|| {
+                        (
+                            prepare_qkv_pipeline(ctx, true),
+                            attention_pipeline(ctx, true),
+                        )
+                    }),
                     act_mul: elementwise_pipeline(
                         ctx,
                         match c.activation {
@@ -180,12 +172,11 @@ impl GpuModel {
                         wq: up(&l.wq)?,
                         wk: up(&l.wk)?,
                         wv: up(&l.wv)?,
-                        bq: opt(&l.bq, "bq"),
-                        bk: opt(&l.bk, "bk"),
-                        bv: opt(&l.bv, "bv"),
+                        qkv_vectors: QkvVectors::upload(
+                            ctx,
+                            [&l.bq, &l.bk, &l.bv, &l.q_norm, &l.k_norm],
+                        ),
                         wo: up(&l.wo)?,
-                        q_norm: opt(&l.q_norm, "q_norm"),
-                        k_norm: opt(&l.k_norm, "k_norm"),
                         attn_post_norm: opt(&l.attn_post_norm, "attn_post_norm"),
                         ffn_norm: vec(&l.ffn_norm, "ffn_norm"),
                         ffn_gate: up(&l.ffn_gate)?,

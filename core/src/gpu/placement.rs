@@ -7,6 +7,7 @@
 
 use serde::Serialize;
 
+use super::prepare_qkv::QkvVectors;
 use super::session::batch_size;
 use super::{GpuContext, GpuError};
 use crate::GgmlType;
@@ -145,16 +146,13 @@ impl GpuContext {
                 weights += matrix(m, max);
             }
             weights += floats(l.attn_norm.len()) + floats(l.ffn_norm.len());
-            for v in [
-                &l.bq,
-                &l.bk,
-                &l.bv,
-                &l.q_norm,
-                &l.k_norm,
-                &l.attn_post_norm,
-                &l.ffn_post_norm,
-            ] {
+            for v in [&l.attn_post_norm, &l.ffn_post_norm] {
                 weights += vec(v);
+            }
+            // The biases and Q/K norms share one buffer (`QkvVectors`), when there are any.
+            let qkv = QkvVectors::floats([&l.bq, &l.bk, &l.bv, &l.q_norm, &l.k_norm]);
+            if qkv > 0 {
+                weights += floats(qkv);
             }
         }
         if c.activation == Activation::GeluTanh && n_layers > 0 {

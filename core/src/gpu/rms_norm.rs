@@ -1,4 +1,5 @@
-//! RMS norm on the GPU (`shaders/rms_norm.wgsl`, `shaders/rms_norm_inplace.wgsl`).
+//! RMS norm on the GPU (`shaders/rms_norm.wgsl`); the per-head Q/K norms are in
+//! `prepare_qkv.rs`.
 
 use super::GpuContext;
 use super::kernel::{Dispatch, Groups, REDUCE64, params, pipeline};
@@ -9,18 +10,6 @@ pub(crate) fn copy_pipeline(ctx: &GpuContext) -> wgpu::ComputePipeline {
         "rms_norm",
         &format!("{REDUCE64}\n{}", include_str!("shaders/rms_norm.wgsl")),
         "norm_copy",
-    )
-}
-
-pub(crate) fn inplace_pipeline(ctx: &GpuContext) -> wgpu::ComputePipeline {
-    pipeline(
-        ctx,
-        "rms_norm_inplace",
-        &format!(
-            "{REDUCE64}\n{}",
-            include_str!("shaders/rms_norm_inplace.wgsl")
-        ),
-        "main",
     )
 }
 
@@ -45,19 +34,6 @@ pub(crate) fn rms_norm(
         Groups::PerTok(1)
     };
     Dispatch::new(ctx, pipe, p, &bufs, groups)
-}
-
-/// In place: `y[r] = norm(y[r]) * w` for `rows_per_tok` rows of `len` per token.
-pub(crate) fn rms_norm_inplace(
-    ctx: &GpuContext,
-    pipe: &wgpu::ComputePipeline,
-    bufs: [&wgpu::Buffer; 3], // step, weight, y
-    len: usize,
-    rows_per_tok: usize,
-    eps: f32,
-) -> Dispatch {
-    let p = params(ctx, &[len as u32, rows_per_tok as u32, 0, 0, eps.to_bits()]);
-    Dispatch::new(ctx, pipe, p, &bufs, Groups::PerTok(rows_per_tok as u32))
 }
 
 pub(crate) fn add_norm_pipeline(ctx: &GpuContext) -> wgpu::ComputePipeline {

@@ -7,10 +7,9 @@ use std::sync::Arc;
 use super::attention::{AttnShape, attention};
 use super::elementwise::elementwise;
 use super::kernel::{Dispatch, storage};
-use super::kv_store::kv_store;
 use super::matmul::{GpuMatrix, MatmulIo, act_mode, act_modes_used, matmul, quantize_act};
-use super::rms_norm::{add_norm, rms_norm, rms_norm_inplace};
-use super::rope::{rope, rope_table};
+use super::prepare_qkv::{QkvShape, prepare_qkv, rope_table};
+use super::rms_norm::{add_norm, rms_norm};
 use super::{GpuError, GpuModel};
 use crate::model::{Architecture, KvType};
 
@@ -81,8 +80,8 @@ pub struct GpuSession {
     next: Option<Prerecorded>,
 }
 
-/// A one-token step's command buffer recorded ahead. Recording ~25 launches per block costs
-/// the CPU about a millisecond a token on a small model (measured, SmolLM2's 576 launches),
+/// A one-token step's command buffer recorded ahead. Recording ~16 launches per block costs
+/// the CPU about a millisecond a token on a small model (measured: SmolLM2's then 576),
 /// time the GPU would otherwise wait for between tokens; a step writes its token count,
 /// position and input rows with `write_buffer`, which lands before the buffer runs, so the
 /// same commands serve any token at any position. Used when the next step asks for the same
@@ -164,9 +163,9 @@ impl GpuSession {
         // An f16 cache holds f16s where the device has shader-f16, else f16 values in f32s.
         let half_kv = pl.half_kv.as_ref().filter(|_| kv == KvType::F16);
         let elem = if half_kv.is_some() { 2 } else { 4 };
-        let (kv_store_pl, attention_pl) = half_kv
-            .map(|(s, a)| (s, a))
-            .unwrap_or((&pl.kv_store, &pl.attention));
+        let (prepare_pl, attention_pl) = half_kv
+            .map(|(p, a)| (p, a))
+            .unwrap_or((&pl.prepare_qkv, &pl.attention));
         let cache_bytes = (n_ctx * kv_dim.max(v_dim) * elem) as u64;
         if batch == 0 || cache_bytes > max {
             return Err(GpuError::DoesNotFit(format!(
@@ -281,54 +280,31 @@ impl GpuSession {
                 ));
             }
             layers.extend(mm(&[(&l.wq, &q), (&l.wk, &k), (&l.wv, &v)], &xn, 0));
-            for (bias, y, n) in [(&l.bq, &q, q_dim), (&l.bk, &k, kv_dim), (&l.bv, &v, v_dim)] {
-                if let Some(bias) = bias {
-                    layers.push(elementwise(ctx, &pl.add_bias, &[&step, bias, y], n, 0, 0.0));
-                }
-            }
-            if let Some(qn) = &l.q_norm {
-                layers.push(rms_norm_inplace(
-                    ctx,
-                    &pl.norm_inplace,
-                    [&step, qn, &q],
-                    hd,
-                    c.n_head,
-                    eps,
-                ));
-            }
-            if let Some(kn) = &l.k_norm {
-                layers.push(rms_norm_inplace(
-                    ctx,
-                    &pl.norm_inplace,
-                    [&step, kn, &k],
-                    hd,
-                    c.n_head_kv,
-                    eps,
-                ));
-            }
             let swa = c.swa_layers[il];
-            let tab = if swa { &rope_swa } else { &rope_full };
-            layers.push(rope(
+            layers.push(prepare_qkv(
                 ctx,
-                &pl.rope,
-                [&step, tab, &q],
-                c.n_head,
-                hd,
-                c.n_rot,
-                c.rope_style,
+                prepare_pl,
+                [
+                    &step,
+                    if swa { &rope_swa } else { &rope_full },
+                    &q,
+                    &k,
+                    &v,
+                    &kc,
+                    &vc,
+                ],
+                &l.qkv_vectors,
+                QkvShape {
+                    n_head: c.n_head,
+                    n_head_kv: c.n_head_kv,
+                    head_dim: hd,
+                    head_dim_v: hdv,
+                    n_rot: c.n_rot,
+                    style: c.rope_style,
+                    round_f16: kv == KvType::F16,
+                    eps,
+                },
             ));
-            layers.push(rope(
-                ctx,
-                &pl.rope,
-                [&step, tab, &k],
-                c.n_head_kv,
-                hd,
-                c.n_rot,
-                c.rope_style,
-            ));
-            let round = kv == KvType::F16;
-            layers.push(kv_store(ctx, kv_store_pl, [&step, &k, &kc], kv_dim, round));
-            layers.push(kv_store(ctx, kv_store_pl, [&step, &v, &vc], v_dim, round));
             let (q_scale, kq_scale) = if gemma {
                 (c.attn_scale, 1.0)
             } else {
@@ -351,7 +327,7 @@ impl GpuSession {
                     n_ctx,
                     q_scale,
                     kq_scale,
-                    round_q_f16: round,
+                    round_q_f16: kv == KvType::F16,
                 },
             ));
             layers.extend(mm(&[(&l.wo, &o)], &attn, 0));

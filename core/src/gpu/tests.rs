@@ -7,12 +7,11 @@
 use super::attention::{AttnShape, attention, attention_pipeline};
 use super::elementwise::{Op, elementwise, elementwise_pipeline, gelu_table_buffer};
 use super::kernel::{Dispatch, storage, storage_f32};
-use super::kv_store::{kv_store, kv_store_pipeline};
 use super::matmul::{
     GpuMatrix, MatmulIo, act_mode, matmul, matmul_pipeline, quantize_act, quantize_act_pipeline,
 };
-use super::rms_norm::{copy_pipeline, inplace_pipeline, rms_norm, rms_norm_inplace};
-use super::rope::{rope, rope_pipeline, rope_table};
+use super::prepare_qkv::{QkvShape, QkvVectors, prepare_qkv, prepare_qkv_pipeline, rope_table};
+use super::rms_norm::{copy_pipeline, rms_norm};
 use super::*;
 use crate::model::{QMatrix, RopeStyle, ops};
 use crate::{GgmlType, ModelBytes, quant};
@@ -370,7 +369,6 @@ async fn check_rms_norm(ctx: GpuContext) -> Vec<f32> {
         storage(&ctx, "y", (len * n_tok * 4) as u64),
     );
     let norm = copy_pipeline(&ctx);
-    let inplace = inplace_pipeline(&ctx);
     run(
         &ctx,
         &[rms_norm(
@@ -392,7 +390,7 @@ async fn check_rms_norm(ctx: GpuContext) -> Vec<f32> {
             assert!((got[t * len + i] - want[i]).abs() <= 1e-5 * (1.0 + want[i].abs()));
         }
     }
-    // The last token only, and per-head in place (3 heads of 100 per token).
+    // The last token only.
     run(
         &ctx,
         &[rms_norm(
@@ -410,27 +408,7 @@ async fn check_rms_norm(ctx: GpuContext) -> Vec<f32> {
     for i in 0..len {
         assert!((last[i] - want[i]).abs() <= 1e-5 * (1.0 + want[i].abs()));
     }
-    let hw = storage_f32(&ctx, "hw", &w[..100]);
-    run(
-        &ctx,
-        &[rms_norm_inplace(
-            &ctx,
-            &inplace,
-            [&step, &hw, &xb],
-            100,
-            3,
-            eps,
-        )],
-        n_tok as u32,
-    );
-    let got = read_f32(&ctx, &xb, len * n_tok).await;
-    let mut head = x.clone();
-    head.chunks_exact_mut(100)
-        .for_each(|h| ops::rms_norm_inplace(h, &w[..100], eps));
-    for (g, h) in got.iter().zip(&head) {
-        assert!((g - h).abs() <= 1e-5 * (1.0 + h.abs()));
-    }
-    [last, got].concat()
+    [got, last].concat()
 }
 
 gpu_test! {
@@ -516,51 +494,176 @@ async fn check_add_norm(ctx: GpuContext) -> Vec<f32> {
 }
 
 gpu_test! {
-    async fn rope_matches_cpu_both_styles() {
+    /// One launch: biases, per-head Q/K norms, RoPE (both styles, partial rotations) and the
+    /// K/V cache stores (f32, f16-rounded, f16-typed), against the CPU's operations, with GQA
+    /// and V heads of another size; cache rows outside the step's positions untouched.
+    async fn prepare_qkv_matches_cpu() {
+        let mut runs = Vec::new();
         for ctx in test_contexts().await {
-            check_rope(ctx).await;
+            runs.push(check_prepare_qkv(ctx).await);
         }
+        assert_same_across_features(&runs, "prepare_qkv");
     }
 }
 
-async fn check_rope(ctx: GpuContext) {
-    let (heads, hd, n_rot, n_tok, pos0, n_ctx) = (3, 64, 48, 4, 7, 16);
-    let table = rope_table(n_ctx, n_rot, 10_000.0, 0.5, None);
-    let tb = storage_f32(&ctx, "table", &table);
-    let step = step_buffer(&ctx, n_tok, pos0);
-    let pipe = rope_pipeline(&ctx);
-    for style in [RopeStyle::Norm, RopeStyle::Neox] {
-        let x = random(n_tok as usize * heads * hd, 3);
-        let xb = storage_f32(&ctx, "x", &x);
+/// A KV cache's first `n` values: f16s (`half`) or f32s.
+async fn read_cache(ctx: &GpuContext, buf: &wgpu::Buffer, n: usize, half: bool) -> Vec<f32> {
+    if !half {
+        return read_f32(ctx, buf, n).await;
+    }
+    read_f32(ctx, buf, n.div_ceil(2))
+        .await
+        .iter()
+        .flat_map(|w| {
+            let b = w.to_bits();
+            [b as u16, (b >> 16) as u16].map(|h| half::f16::from_bits(h).to_f32())
+        })
+        .take(n)
+        .collect()
+}
+
+async fn check_prepare_qkv(ctx: GpuContext) -> Vec<f32> {
+    let (n_head, n_head_kv, n_tok, pos0, n_ctx, eps) = (4, 2, 3usize, 5usize, 12usize, 1e-6);
+    let f16 = |v: f32| half::f16::from_f32(v).to_f32();
+    let mut all = Vec::new();
+    // style, n_rot, head_dim, head_dim_v, biases, norms, f16-typed cache, round to f16
+    for (case, (style, n_rot, hd, hdv, biases, norms, half, round)) in [
+        (RopeStyle::Norm, 48, 64, 64, false, false, false, false),
+        (RopeStyle::Neox, 64, 64, 48, true, false, false, true),
+        (RopeStyle::Neox, 32, 128, 128, false, true, false, false),
+        (RopeStyle::Norm, 64, 64, 64, true, true, true, true),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        if half && !ctx.features().f16 {
+            continue;
+        }
+        let seed = 40 + 10 * case as u64;
+        let (q_dim, kv_dim, v_dim) = (n_head * hd, n_head_kv * hd, n_head_kv * hdv);
+        let q = random(n_tok * q_dim, seed);
+        let k = random(n_tok * kv_dim, seed + 1);
+        let v = random(n_tok * v_dim, seed + 2);
+        let vector = |n: usize, seed: u64, on: bool| on.then(|| random(n, seed));
+        let (bq, bk, bv) = (
+            vector(q_dim, seed + 3, biases),
+            vector(kv_dim, seed + 4, biases),
+            vector(v_dim, seed + 5, biases),
+        );
+        let (qn, kn) = (vector(hd, seed + 6, norms), vector(hd, seed + 7, norms));
+        let vectors = QkvVectors::upload(&ctx, [&bq, &bk, &bv, &qn, &kn]);
+        let table = rope_table(n_ctx, n_rot, 10_000.0, 0.5, None);
+        // Caches filled with values the launch must leave alone outside its positions.
+        let kc0: Vec<f32> = random(n_ctx * kv_dim, seed + 8)
+            .into_iter()
+            .map(f16)
+            .collect();
+        let vc0: Vec<f32> = random(n_ctx * v_dim, seed + 9)
+            .into_iter()
+            .map(f16)
+            .collect();
+        let (tb, qb, kb, vb) = (
+            storage_f32(&ctx, "table", &table),
+            storage_f32(&ctx, "q", &q),
+            storage_f32(&ctx, "k", &k),
+            storage_f32(&ctx, "v", &v),
+        );
+        let (kcb, vcb) = (
+            cache_buffer(&ctx, &kc0, half),
+            cache_buffer(&ctx, &vc0, half),
+        );
+        let step = step_buffer(&ctx, n_tok as u32, pos0 as u32);
+        let pipe = prepare_qkv_pipeline(&ctx, half);
+        let shape = QkvShape {
+            n_head,
+            n_head_kv,
+            head_dim: hd,
+            head_dim_v: hdv,
+            n_rot,
+            style,
+            round_f16: round,
+            eps,
+        };
         run(
             &ctx,
-            &[rope(
+            &[prepare_qkv(
                 &ctx,
                 &pipe,
-                [&step, &tb, &xb],
-                heads,
-                hd,
-                n_rot,
-                style,
+                [&step, &tb, &qb, &kb, &vb, &kcb, &vcb],
+                &vectors,
+                shape,
             )],
-            n_tok,
+            n_tok as u32,
         );
-        let got = read_f32(&ctx, &xb, x.len()).await;
-        let mut want = x.clone();
-        let mut cache = Vec::new();
-        for t in 0..n_tok as usize {
-            ops::rope_cache(pos0 as usize + t, n_rot, 10_000.0, 0.5, None, &mut cache);
-            want[t * heads * hd..(t + 1) * heads * hd]
-                .chunks_exact_mut(hd)
-                .for_each(|h| ops::rope_apply(h, &cache, style));
+        let got_q = read_f32(&ctx, &qb, q.len()).await;
+        let got_kc = read_cache(&ctx, &kcb, kc0.len(), half).await;
+        let got_vc = read_cache(&ctx, &vcb, vc0.len(), half).await;
+        // The CPU's order: bias, per-head norm, rotation; then rounding into the cache.
+        let prepare = |x: &[f32], bias: &Option<Vec<f32>>, norm: &Option<Vec<f32>>, pos: usize| {
+            let mut x = x.to_vec();
+            if let Some(b) = bias {
+                x.iter_mut().zip(b).for_each(|(x, b)| *x += b);
+            }
+            let mut cache = Vec::new();
+            ops::rope_cache(pos, n_rot, 10_000.0, 0.5, None, &mut cache);
+            for h in x.chunks_exact_mut(hd) {
+                if let Some(w) = norm {
+                    ops::rms_norm_inplace(h, w, eps);
+                }
+                ops::rope_apply(h, &cache, style);
+            }
+            x
+        };
+        let stored = |v: f32| if round || half { f16(v) } else { v };
+        let (mut want_kc, mut want_vc) = (kc0.clone(), vc0.clone());
+        for t in 0..n_tok {
+            let pos = pos0 + t;
+            let want_q = prepare(&q[t * q_dim..][..q_dim], &bq, &qn, pos);
+            for (i, w) in want_q.iter().enumerate() {
+                let g = got_q[t * q_dim + i];
+                assert!(
+                    (g - w).abs() <= 1e-5 * (1.0 + w.abs()),
+                    "case {case} t{t} q[{i}]: {g} vs {w}"
+                );
+            }
+            let want_k = prepare(&k[t * kv_dim..][..kv_dim], &bk, &kn, pos);
+            want_kc[pos * kv_dim..][..kv_dim].copy_from_slice(&want_k);
+            for (i, x) in v[t * v_dim..][..v_dim].iter().enumerate() {
+                let b = bv.as_ref().map_or(0.0, |b| b[i]);
+                want_vc[pos * v_dim + i] = stored(x + b);
+            }
         }
-        for (g, w) in got.iter().zip(&want) {
+        for (i, (g, w)) in got_kc.iter().zip(&want_kc).enumerate() {
+            let in_step = (pos0..pos0 + n_tok).contains(&(i / kv_dim));
+            if !in_step {
+                assert_eq!(
+                    g.to_bits(),
+                    w.to_bits(),
+                    "case {case}: k cache [{i}] touched"
+                );
+                continue;
+            }
+            // Rounded to f16 where the CPU's value rounds (an ulp of f16 apart at most).
+            let w = stored(*w);
+            let tol = if round || half { 1e-3 } else { 1e-5 };
             assert!(
-                (g - w).abs() <= 1e-6 * (1.0 + w.abs()),
-                "{style:?}: {g} vs {w}"
+                (g - w).abs() <= tol * (1.0 + w.abs()),
+                "case {case}: k cache [{i}]: {g} vs {w}"
             );
         }
+        for (i, (g, w)) in got_vc.iter().zip(&want_vc).enumerate() {
+            // V only gains its bias and rounding: the same f32 operations, bit for bit.
+            assert_eq!(
+                g.to_bits(),
+                w.to_bits(),
+                "case {case}: v cache [{i}]: {g} vs {w}"
+            );
+        }
+        if !half {
+            all.extend(got_q.into_iter().chain(got_kc).chain(got_vc));
+        }
     }
+    all
 }
 
 /// Attention over positions 0..=pos of a cache, in f64: the reference for the GPU kernel.
@@ -607,7 +710,7 @@ fn attention_ref(
 }
 
 gpu_test! {
-    async fn kv_store_and_attention_gqa_window_match_reference() {
+    async fn cache_store_and_attention_gqa_window_match_reference() {
         let mut runs = Vec::new();
         for ctx in test_contexts().await {
             runs.push(check_attention(ctx).await);
@@ -663,8 +766,8 @@ async fn check_attention_case(ctx: &GpuContext, window: usize, half: bool) -> Ve
     };
     let f16 = |v: f32| half::f16::from_f32(v).to_f32();
     let (kv_dim, n_tok, pos0) = (64, 6usize, 20usize);
-    // Earlier positions written directly; this step's keys and values by kv_store (keys
-    // rounded to f16; values too in a cache of f16s).
+    // Earlier positions written directly; this step's keys and values by prepare_qkv (no
+    // rotation; rounded to f16 for a cache of f16s, as a session with an f16 cache does).
     let mut kc = random(n_ctx * kv_dim, 11);
     let mut vc = random(n_ctx * kv_dim, 12);
     if half {
@@ -681,41 +784,52 @@ async fn check_attention_case(ctx: &GpuContext, window: usize, half: bool) -> Ve
     let qb = storage_f32(ctx, "q", &q);
     let knb = storage_f32(ctx, "k", &knew);
     let vnb = storage_f32(ctx, "v", &vnew);
+    let table = storage_f32(ctx, "table", &[]);
     let scores = storage(ctx, "scores", (n_tok * s.n_head * n_ctx * 4) as u64);
     let out = storage(ctx, "out", (n_tok * s.n_head * s.head_dim_v * 4) as u64);
-    let store = kv_store_pipeline(ctx, half);
+    let prepare = prepare_qkv_pipeline(ctx, half);
     let attn = attention_pipeline(ctx, half);
+    let none = None;
     run(
         ctx,
         &[
-            kv_store(ctx, &store, [&step, &knb, &kb], kv_dim, true),
-            kv_store(ctx, &store, [&step, &vnb, &vb], kv_dim, half),
+            prepare_qkv(
+                ctx,
+                &prepare,
+                [&step, &table, &qb, &knb, &vnb, &kb, &vb],
+                &QkvVectors::upload(ctx, [&none; 5]),
+                QkvShape {
+                    n_head: s.n_head,
+                    n_head_kv: s.n_head_kv,
+                    head_dim: s.head_dim,
+                    head_dim_v: s.head_dim_v,
+                    n_rot: 0,
+                    style: RopeStyle::Norm,
+                    round_f16: half,
+                    eps: 1e-6,
+                },
+            ),
             attention(ctx, &attn, [&step, &qb, &kb, &vb, &scores, &out], s),
         ],
         n_tok as u32,
     );
     let got = read_f32(ctx, &out, n_tok * s.n_head * s.head_dim_v).await;
+    let stored = |v: f32| if half { f16(v) } else { v };
     let mut kc2 = kc.clone();
     let mut vc2 = vc.clone();
     for (i, (&k, &v)) in knew.iter().zip(&vnew).enumerate() {
-        kc2[pos0 * kv_dim + i] = f16(k);
-        vc2[pos0 * kv_dim + i] = if half { f16(v) } else { v };
+        kc2[pos0 * kv_dim + i] = stored(k);
+        vc2[pos0 * kv_dim + i] = stored(v);
     }
-    let stored: Vec<f32> = if half {
-        read_f32(ctx, &kb, n_ctx * kv_dim / 2)
-            .await
-            .iter()
-            .flat_map(|w| {
-                let b = w.to_bits();
-                [b as u16, (b >> 16) as u16].map(|h| half::f16::from_bits(h).to_f32())
-            })
-            .collect()
-    } else {
-        read_f32(ctx, &kb, n_ctx * kv_dim).await
-    };
     assert_eq!(
-        stored, kc2,
-        "kv_store rounds keys to f16 at the step's positions (half {half})"
+        read_cache(ctx, &kb, n_ctx * kv_dim, half).await,
+        kc2,
+        "prepare_qkv stores keys at the step's positions (half {half})"
+    );
+    assert_eq!(
+        read_f32(ctx, &qb, q.len()).await,
+        q,
+        "no rotation leaves Q as it was"
     );
     for t in 0..n_tok {
         for h in 0..s.n_head {
@@ -780,14 +894,33 @@ gpu_test! {
                     .enumerate()
                     .map(|(i, v)| v * 2f32.powi(i as i32 % 48 - 30)),
             );
+            // The values as one V head of one token, into an f32 cache rounding to f16.
             let n = xs.len();
             let step = step_buffer(&ctx, 1, 0);
             let src = storage_f32(&ctx, "x", &xs);
             let dst = storage(&ctx, "y", (n * 4) as u64);
-            let store = kv_store_pipeline(&ctx, false);
+            let small = |label| storage(&ctx, label, 8);
+            let (table, q, k, kc) = (small("table"), small("q"), small("k"), small("k cache"));
+            let none = None;
+            let pipe = prepare_qkv_pipeline(&ctx, false);
             run(
                 &ctx,
-                &[kv_store(&ctx, &store, [&step, &src, &dst], n, true)],
+                &[prepare_qkv(
+                    &ctx,
+                    &pipe,
+                    [&step, &table, &q, &k, &src, &kc, &dst],
+                    &QkvVectors::upload(&ctx, [&none; 5]),
+                    QkvShape {
+                        n_head: 1,
+                        n_head_kv: 1,
+                        head_dim: 2,
+                        head_dim_v: n,
+                        n_rot: 0,
+                        style: RopeStyle::Norm,
+                        round_f16: true,
+                        eps: 1e-6,
+                    },
+                )],
                 1,
             );
             let got = read_f32(&ctx, &dst, n).await;
@@ -804,7 +937,7 @@ gpu_test! {
 }
 
 gpu_test! {
-    async fn gated_activations_bias_add_softcap_match_cpu() {
+    async fn gated_activations_and_softcap_match_cpu() {
         for ctx in test_contexts().await {
             check_elementwise(ctx).await;
         }
@@ -855,19 +988,6 @@ async fn check_elementwise(ctx: GpuContext) {
                 got[i]
             );
         }
-    }
-    let bias = random(n, 23);
-    let bb = storage_f32(&ctx, "b", &bias);
-    let gb = storage_f32(&ctx, "g", &g);
-    let pipe = elementwise_pipeline(&ctx, Op::AddBias);
-    run(
-        &ctx,
-        &[elementwise(&ctx, &pipe, &[&step, &bb, &gb], n, 0, 0.0)],
-        n_tok,
-    );
-    let got = read_f32(&ctx, &gb, n * n_tok as usize).await;
-    for i in 0..got.len() {
-        assert_eq!(got[i], g[i] + bias[i % n]);
     }
 }
 

@@ -1,5 +1,5 @@
 // Element-wise kernels over step.n_tok * per_tok elements (or fixed_len):
-// `add_bias` (Y[i] += X[i % per_tok]), `silu_mul` / `gelu_mul`
+// `silu_mul` / `gelu_mul`
 // (Y = act(Y) * X: the gated feed-forward), `softcap` (Y = tanh(X / cap) * cap).
 
 struct Params {
@@ -34,14 +34,6 @@ fn gelu(x: f32) -> f32 {
     let h = f16_bits(x);
     let word = GELU[h >> 1u];
     return f16_value((word >> ((h & 1u) * 16u)) & 0xffffu);
-}
-
-@compute @workgroup_size(64)
-fn add_bias(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let i = gid.x + gid.y * 2097152u;
-    if (i < n_elems()) {
-        Y[i] += X[i % p.per_tok];
-    }
 }
 
 @compute @workgroup_size(64)

@@ -1,6 +1,6 @@
 // RMS norm of rows: y = x / sqrt(mean(x^2) + eps) * w. One workgroup per row; the number of
-// rows is step.n_tok * rows_per_tok (or fixed_rows). `norm_copy` reads X writes Y
-// (`rms_norm_inplace.wgsl` rewrites Y). Prepended with reduce64.wgsl.
+// rows is step.n_tok * rows_per_tok (or fixed_rows). `norm_copy` reads X writes Y.
+// Prepended with reduce64.wgsl.
 
 struct Params {
     len: u32,          // row length
@@ -57,8 +57,8 @@ fn norm_copy(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
 // The residual step between sublayers, in one launch per token row: `r += o` (o first
 // normed with `Wpost` when `p._p0` is set: Gemma's post-norms), then, when `p._p1` is set,
 // `y = norm(r) * Wt` for the next sublayer. Each thread walks the same elements in the same
-// order as `main` of rms_norm_inplace.wgsl, the add and `norm_copy` do, so the results are
-// bit-identical to those three launches.
+// order as separate launches of an in-place norm, the add and `norm_copy` would, so the
+// results are bit-identical to those three launches.
 @group(0) @binding(5) var<storage, read> Wpost: array<f32>;
 @group(0) @binding(6) var<storage, read_write> R: array<f32>;
 
