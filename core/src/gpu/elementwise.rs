@@ -7,9 +7,10 @@ use super::kernel::{Dispatch, EXPF, Groups, params, pipeline};
 /// Which element-wise operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Op {
-    /// `y = silu(y) * x`.
+    /// `y = silu(gate) * up`, each token's gate and up side by side in `x`.
     SiluMul,
-    /// `y = gelu(y) * x` (tanh approximation, f16-rounded as the CPU backend).
+    /// `y = gelu(gate) * up` (tanh approximation, f16-rounded as the CPU backend), as
+    /// [`Op::SiluMul`].
     GeluMul,
     /// `y = tanh(x / cap) * cap`.
     Softcap,

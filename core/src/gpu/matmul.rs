@@ -171,6 +171,11 @@ pub(crate) struct MatmulIo<'a> {
     pub fixed_tok: u32,
     /// Element of `x` where its Q8_1 block sums start (see [`quantize_act`]); read by Q4_1.
     pub sums_off: u32,
+    /// Output row length when several matrices write one output (stacked, see
+    /// `model::Stacked`); 0: the matrix's rows.
+    pub out_stride: u32,
+    /// The first output row this matrix writes.
+    pub row_off: u32,
 }
 
 /// The launches computing `y = x · Wᵀ` (one per part).
@@ -189,8 +194,12 @@ pub(crate) fn matmul(
                     part.rows as u32,
                     w.cols as u32,
                     w.row_bytes as u32,
-                    w.rows as u32,
-                    part.row0 as u32,
+                    if io.out_stride != 0 {
+                        io.out_stride
+                    } else {
+                        w.rows as u32
+                    },
+                    io.row_off + part.row0 as u32,
                     io.fixed_tok,
                     io.x_off,
                     io.sums_off,

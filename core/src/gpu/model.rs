@@ -39,20 +39,24 @@ pub(crate) struct Pipelines {
     pub top_k: [wgpu::ComputePipeline; 2],
 }
 
+/// Matrices sharing an input, uploaded stacked by rows (see [`stack_runs`]): each with the
+/// first row of the shared output it writes.
+pub(crate) type Stacked = Vec<(Arc<GpuMatrix>, usize)>;
+
 /// One transformer block on the GPU.
 #[derive(Debug)]
 pub(crate) struct GpuLayer {
     pub attn_norm: wgpu::Buffer,
-    pub wq: Arc<GpuMatrix>,
-    pub wk: Arc<GpuMatrix>,
-    pub wv: Arc<GpuMatrix>,
+    /// Q, K and V stacked (rows `0..q_dim`, then K's, then V's), one matrix where their
+    /// types agree.
+    pub qkv: Stacked,
     /// bq, bk, bv, q_norm, k_norm (those the block has) in one buffer.
     pub qkv_vectors: QkvVectors,
     pub wo: Arc<GpuMatrix>,
     pub attn_post_norm: Option<wgpu::Buffer>,
     pub ffn_norm: wgpu::Buffer,
-    pub ffn_gate: Arc<GpuMatrix>,
-    pub ffn_up: Arc<GpuMatrix>,
+    /// Gate and up stacked (rows `0..n_ff`, then up's).
+    pub gate_up: Stacked,
     pub ffn_down: Arc<GpuMatrix>,
     pub ffn_post_norm: Option<wgpu::Buffer>,
 }
@@ -156,12 +160,21 @@ impl GpuModel {
                     top_k: top_k_pipelines(ctx),
                 };
                 let mut bytes = 0u64;
-                let mut up = |m: &QMatrix| -> Result<Arc<GpuMatrix>, GpuError> {
-                    let g = upload_matrix(ctx, m)?;
-                    bytes += m.data().len() as u64;
-                    // On wasm32 wgpu's types are not Send (one thread); natively they are.
-                    #[allow(clippy::arc_with_non_send_sync)]
-                    Ok(Arc::new(g))
+                // Each run of `stack_runs(ms)` as one matrix, with the first output row it
+                // writes.
+                let mut stack = |ms: &[&QMatrix]| -> Result<Stacked, GpuError> {
+                    let mut out = Vec::new();
+                    let mut row = 0;
+                    for run in stack_runs(ms) {
+                        let g = upload_matrix(ctx, &run)?;
+                        bytes += run.iter().map(|m| m.data().len() as u64).sum::<u64>();
+                        let rows = g.rows;
+                        // On wasm32 wgpu's types are not Send (one thread); natively they are.
+                        #[allow(clippy::arc_with_non_send_sync)]
+                        out.push((Arc::new(g), row));
+                        row += rows;
+                    }
+                    Ok(out)
                 };
                 let vec = |v: &[f32], name: &str| storage_f32(ctx, name, v);
                 let opt = |v: &Option<Vec<f32>>, name: &str| v.as_deref().map(|v| vec(v, name));
@@ -169,25 +182,22 @@ impl GpuModel {
                 for l in w.layers.iter().take(n_layers) {
                     layers.push(GpuLayer {
                         attn_norm: vec(&l.attn_norm, "attn_norm"),
-                        wq: up(&l.wq)?,
-                        wk: up(&l.wk)?,
-                        wv: up(&l.wv)?,
+                        qkv: stack(&[&l.wq, &l.wk, &l.wv])?,
                         qkv_vectors: QkvVectors::upload(
                             ctx,
                             [&l.bq, &l.bk, &l.bv, &l.q_norm, &l.k_norm],
                         ),
-                        wo: up(&l.wo)?,
+                        wo: stack(&[&l.wo])?.remove(0).0,
                         attn_post_norm: opt(&l.attn_post_norm, "attn_post_norm"),
                         ffn_norm: vec(&l.ffn_norm, "ffn_norm"),
-                        ffn_gate: up(&l.ffn_gate)?,
-                        ffn_up: up(&l.ffn_up)?,
-                        ffn_down: up(&l.ffn_down)?,
+                        gate_up: stack(&[&l.ffn_gate, &l.ffn_up])?,
+                        ffn_down: stack(&[&l.ffn_down])?.remove(0).0,
                         ffn_post_norm: opt(&l.ffn_post_norm, "ffn_post_norm"),
                     });
                 }
                 let head = if full {
                     Some(GpuHead {
-                        output: up(&w.output)?,
+                        output: stack(&[&w.output])?.remove(0).0,
                         output_norm: vec(&w.output_norm, "output_norm"),
                     })
                 } else {
@@ -263,8 +273,26 @@ impl GpuModel {
     }
 }
 
-/// Uploads a matrix's stored bytes, split by rows into parts no larger than one binding.
-pub(crate) fn upload_matrix(ctx: &GpuContext, m: &QMatrix) -> Result<GpuMatrix, GpuError> {
+/// Runs of equal type in `ms` (matrices sharing their input, in output order): each run is
+/// stacked into one matrix, so one launch computes what it holds. Q/K/V and gate/up of most
+/// models share one type; where they do not (a K-quant mix), fewer matrices stack.
+pub(crate) fn stack_runs<'a>(ms: &[&'a QMatrix]) -> Vec<Vec<&'a QMatrix>> {
+    let mut runs: Vec<Vec<&QMatrix>> = Vec::new();
+    for &m in ms {
+        match runs.last_mut() {
+            Some(run) if run[0].ty == m.ty && run[0].cols == m.cols => run.push(m),
+            _ => runs.push(vec![m]),
+        }
+    }
+    runs
+}
+
+/// Uploads matrices of one type and width stacked by rows (one, usually) as their stored
+/// bytes, split by rows into parts no larger than one binding.
+pub(crate) fn upload_matrix(ctx: &GpuContext, ms: &[&QMatrix]) -> Result<GpuMatrix, GpuError> {
+    let m = ms[0];
+    debug_assert!(ms.iter().all(|x| x.ty == m.ty && x.cols == m.cols));
+    let total_rows: usize = ms.iter().map(|x| x.rows).sum();
     let max = ctx.max_binding();
     let rb = m.row_bytes as u64;
     // Parts padded to 4 bytes; keep a margin of 4 for the padding.
@@ -277,12 +305,27 @@ pub(crate) fn upload_matrix(ctx: &GpuContext, m: &QMatrix) -> Result<GpuMatrix, 
             m.ty.name()
         )));
     }
-    let data = m.data();
+    // Rows `a..b` of the stack: a slice of one matrix, or the pieces of several copied.
+    let rows_bytes = |a: usize, b: usize| -> std::borrow::Cow<'_, [u8]> {
+        let mut pieces = Vec::new();
+        let mut first = 0;
+        for x in ms {
+            let (lo, hi) = (a.max(first), b.min(first + x.rows));
+            if lo < hi {
+                pieces.push(&x.data()[(lo - first) * x.row_bytes..(hi - first) * x.row_bytes]);
+            }
+            first += x.rows;
+        }
+        match pieces.as_slice() {
+            [one] => std::borrow::Cow::Borrowed(one),
+            _ => std::borrow::Cow::Owned(pieces.concat()),
+        }
+    };
     let mut parts = Vec::new();
     let mut row0 = 0;
-    while row0 < m.rows {
-        let rows = rows_per_part.min(m.rows - row0);
-        let bytes = &data[row0 * m.row_bytes..(row0 + rows) * m.row_bytes];
+    while row0 < total_rows {
+        let rows = rows_per_part.min(total_rows - row0);
+        let bytes = rows_bytes(row0, row0 + rows);
         let buffer = storage(ctx, "weights", bytes.len() as u64);
         let whole = bytes.len() / 4 * 4;
         if whole > 0 {
@@ -298,7 +341,7 @@ pub(crate) fn upload_matrix(ctx: &GpuContext, m: &QMatrix) -> Result<GpuMatrix, 
     }
     Ok(GpuMatrix {
         ty: m.ty,
-        rows: m.rows,
+        rows: total_rows,
         cols: m.cols,
         row_bytes: m.row_bytes,
         parts,

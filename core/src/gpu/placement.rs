@@ -7,6 +7,7 @@
 
 use serde::Serialize;
 
+use super::model::stack_runs;
 use super::prepare_qkv::QkvVectors;
 use super::session::batch_size;
 use super::{GpuContext, GpuError};
@@ -75,11 +76,12 @@ fn floats(n: usize) -> u64 {
     buf(n as u64 * 4)
 }
 
-/// A matrix split into parts of at most `max` bytes, each padded to 4 (as `upload_matrix`).
-fn matrix(m: &QMatrix, max: u64) -> u64 {
-    let rb = m.row_bytes as u64;
+/// Matrices stacked by rows and split into parts of at most `max` bytes, each padded to 4
+/// (as `upload_matrix`).
+fn stacked(ms: &[&QMatrix], max: u64) -> u64 {
+    let rb = ms[0].row_bytes as u64;
     let rows_per_part = (max.saturating_sub(4) / rb.max(1)).max(1);
-    let rows = m.rows as u64;
+    let rows: u64 = ms.iter().map(|m| m.rows as u64).sum();
     let full = rows / rows_per_part;
     let rest = rows % rows_per_part;
     full * buf(rows_per_part * rb) + if rest > 0 { buf(rest * rb) } else { 0 }
@@ -137,13 +139,21 @@ impl GpuContext {
         let max = self.max_binding();
         let vec = |v: &Option<Vec<f32>>| v.as_ref().map_or(0, |v| floats(v.len()));
         let mut weights = if n_layers >= w.layers.len() {
-            matrix(&w.output, max) + floats(w.output_norm.len())
+            stacked(&[&w.output], max) + floats(w.output_norm.len())
         } else {
             0
         };
         for l in w.layers.iter().take(n_layers) {
-            for m in l.matrices() {
-                weights += matrix(m, max);
+            // Stacked as the upload stacks them (Q/K/V and gate/up by runs of one type).
+            for group in [
+                &[&l.wq, &l.wk, &l.wv][..],
+                &[&l.wo],
+                &[&l.ffn_gate, &l.ffn_up],
+                &[&l.ffn_down],
+            ] {
+                for run in stack_runs(group) {
+                    weights += stacked(&run, max);
+                }
             }
             weights += floats(l.attn_norm.len()) + floats(l.ffn_norm.len());
             for v in [&l.attn_post_norm, &l.ffn_post_norm] {
@@ -189,11 +199,11 @@ impl GpuContext {
         let widest = d.max(q_dim).max(c.n_ff).max(c.n_head * hdv);
         let sums_off = b * widest;
         let mut scratch = floats(b * d) * 3 // x, xn, o
-            + floats(b * q_dim)
-            + floats(b * kv_dim)
-            + floats(b * v_dim)
+            + floats(b * (q_dim + kv_dim + v_dim)) // the Q/K/V products
+            + floats(b * q_dim) // Q rotated
             + floats(b * c.n_head * hdv)
-            + floats(b * c.n_ff) * 2
+            + floats(b * 2 * c.n_ff) // the gate/up products
+            + floats(b * c.n_ff) // the gated activation
             + floats(b * c.n_head * n_ctx)
             + act_buffers(types) * floats(sums_off + sums_off / 32);
         if n_layers >= c.n_layer {

@@ -1,5 +1,6 @@
 //! Q, K and V made ready for attention in one launch (`shaders/prepare_qkv.wgsl`): biases,
-//! per-head Q/K RMS norms, RoPE, and K and V appended to the layer's KV cache. One launch
+//! per-head Q/K RMS norms, RoPE, and K and V appended to the layer's KV cache, read from the
+//! one buffer the stacked Q/K/V products write. One launch
 //! per block where bias adds, norms, two rotations and two cache stores took up to seven
 //! (each launch costs the CPU a recording and the GPU a barrier).
 
@@ -105,16 +106,17 @@ pub(crate) struct QkvShape {
     pub eps: f32,
 }
 
-/// The launch over the step's tokens: Q rotated in place, K and V appended to the caches at
-/// the step's positions. `bufs`: step, RoPE table, Q, K, V, K cache, V cache.
+/// The launch over the step's tokens: from `qkv` (per token Q, K and V side by side, as the
+/// stacked products write them) Q into `q`, K and V appended to the caches at the step's
+/// positions. `bufs`: step, RoPE table, qkv, q, K cache, V cache.
 pub(crate) fn prepare_qkv(
     ctx: &GpuContext,
     pipe: &wgpu::ComputePipeline,
-    bufs: [&wgpu::Buffer; 7],
+    bufs: [&wgpu::Buffer; 6],
     vectors: &QkvVectors,
     s: QkvShape,
 ) -> Dispatch {
-    let [step, table, q, k, v, kc, vc] = bufs;
+    let [step, table, qkv, q, kc, vc] = bufs;
     let [bq, bk, bv, q_norm, k_norm] = vectors.starts;
     let p = params(
         ctx,
@@ -140,7 +142,7 @@ pub(crate) fn prepare_qkv(
         ctx,
         pipe,
         p,
-        &[step, table, aux, q, k, v, kc, vc],
+        &[step, table, aux, qkv, q, kc, vc],
         Groups::PerTok((s.n_head + 2 * s.n_head_kv) as u32),
     )
 }

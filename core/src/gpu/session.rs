@@ -8,6 +8,7 @@ use super::attention::{AttnShape, attention};
 use super::elementwise::elementwise;
 use super::kernel::{Dispatch, storage};
 use super::matmul::{GpuMatrix, MatmulIo, act_mode, act_modes_used, matmul, quantize_act};
+use super::model::Stacked;
 use super::prepare_qkv::{QkvShape, prepare_qkv, rope_table};
 use super::rms_norm::{add_norm, rms_norm};
 use super::{GpuError, GpuModel};
@@ -21,6 +22,11 @@ const MAX_BATCH: usize = 32;
 pub(crate) fn batch_size(c: &crate::model::ModelConfig, n_ctx: usize, max: u64) -> usize {
     let scores_row = (c.n_head * n_ctx * 4).max(1) as u64;
     ((max / scores_row) as usize).min(MAX_BATCH)
+}
+
+/// A stack's matrices with their first output rows, as the session's `mm` takes them.
+fn stacked(s: &Stacked) -> Vec<(&GpuMatrix, usize)> {
+    s.iter().map(|(m, row)| (&**m, *row)).collect()
 }
 
 /// What a forward step reads back.
@@ -182,13 +188,16 @@ impl GpuSession {
         let b = batch;
         let x = f(b * d, "x");
         let xn = f(b * d, "xn");
+        // Each token's Q, K and V side by side (the stacked products' output), then Q
+        // rotated for the attention.
+        let qkv_dim = q_dim + kv_dim + v_dim;
+        let qkv = f(b * qkv_dim, "qkv");
         let q = f(b * q_dim, "q");
-        let k = f(b * kv_dim, "k");
-        let v = f(b * v_dim, "v");
         let attn = f(b * c.n_head * hdv, "attn");
         let o = f(b * d, "o");
-        let gate = f(b * c.n_ff, "gate");
-        let up = f(b * c.n_ff, "up");
+        // Each token's gate and up side by side, then the gated activation.
+        let gate_up = f(b * 2 * c.n_ff, "gate_up");
+        let act = f(b * c.n_ff, "act");
         let scores = f(b * c.n_head * n_ctx, "scores");
         let read = |n: u64, label: &str| {
             ctx.device.create_buffer(&wgpu::BufferDescriptor {
@@ -220,11 +229,16 @@ impl GpuSession {
             .iter()
             .map(|&used| used.then(|| f(sums_off + sums_off / 32, "x_quantized")))
             .collect();
-        // `y = x · Wᵀ` for matrices sharing the input `x` of `cols`: x quantized once per mode.
-        let mm = |group: &[(&GpuMatrix, &wgpu::Buffer)], xb: &wgpu::Buffer, fixed_tok: u32| {
+        // `y = x · Wᵀ` for matrices sharing the input `x`, each writing rows of `y` from its
+        // offset (rows of `stride`; 0: its own): x quantized once per mode.
+        let mm = |group: &[(&GpuMatrix, usize)],
+                  yb: &wgpu::Buffer,
+                  stride: usize,
+                  xb: &wgpu::Buffer,
+                  fixed_tok: u32| {
             let mut out = Vec::new();
             let mut done = [false; super::matmul::ACT_MODES];
-            for &(w, yb) in group {
+            for &(w, row_off) in group {
                 let mode = act_mode(w.ty) as usize;
                 let src = match &xq[mode] {
                     Some(buffer) => buffer,
@@ -253,6 +267,8 @@ impl GpuSession {
                         x_off: 0,
                         fixed_tok,
                         sums_off: sums_off as u32,
+                        out_stride: stride as u32,
+                        row_off: row_off as u32,
                     },
                 ));
             }
@@ -279,7 +295,7 @@ impl GpuSession {
                     0,
                 ));
             }
-            layers.extend(mm(&[(&l.wq, &q), (&l.wk, &k), (&l.wv, &v)], &xn, 0));
+            layers.extend(mm(&stacked(&l.qkv), &qkv, qkv_dim, &xn, 0));
             let swa = c.swa_layers[il];
             layers.push(prepare_qkv(
                 ctx,
@@ -287,9 +303,8 @@ impl GpuSession {
                 [
                     &step,
                     if swa { &rope_swa } else { &rope_full },
+                    &qkv,
                     &q,
-                    &k,
-                    &v,
                     &kc,
                     &vc,
                 ],
@@ -330,7 +345,7 @@ impl GpuSession {
                     round_q_f16: kv == KvType::F16,
                 },
             ));
-            layers.extend(mm(&[(&l.wo, &o)], &attn, 0));
+            layers.extend(mm(&[(&l.wo, 0)], &o, 0, &attn, 0));
             // x += post_norm(o); xn = ffn_norm(x)
             layers.push(add_norm(
                 ctx,
@@ -344,13 +359,13 @@ impl GpuSession {
                 d,
                 eps,
             ));
-            layers.extend(mm(&[(&l.ffn_gate, &gate), (&l.ffn_up, &up)], &xn, 0));
-            let act_bufs: Vec<&wgpu::Buffer> = [&step, &up, &gate]
+            layers.extend(mm(&stacked(&l.gate_up), &gate_up, 2 * c.n_ff, &xn, 0));
+            let act_bufs: Vec<&wgpu::Buffer> = [&step, &gate_up, &act]
                 .into_iter()
                 .chain(&pl.gelu_table)
                 .collect();
             layers.push(elementwise(ctx, &pl.act_mul, &act_bufs, c.n_ff, 0, 0.0));
-            layers.extend(mm(&[(&l.ffn_down, &o)], &gate, 0));
+            layers.extend(mm(&[(&l.ffn_down, 0)], &o, 0, &act, 0));
             // x += post_norm(o); xn = the next layer's attn_norm(x) (the output norm, for
             // the last token only, is the tail's)
             layers.push(add_norm(
@@ -389,7 +404,7 @@ impl GpuSession {
                 } else {
                     logits.clone()
                 };
-                tail.extend(mm(&[(&mh.output, &raw)], &xn, 1));
+                tail.extend(mm(&[(&mh.output, 0)], &raw, 0, &xn, 1));
                 if let Some(cap) = c.final_logit_softcap {
                     tail.push(elementwise(
                         ctx,
@@ -430,7 +445,9 @@ impl GpuSession {
             }
             None => (None, Some(read((b * d * 4) as u64, "read_hidden"))),
         };
-        keep.extend([xn, q, k, v, attn, o, gate, up, scores, rope_full, rope_swa]);
+        keep.extend([
+            xn, qkv, q, attn, o, gate_up, act, scores, rope_full, rope_swa,
+        ]);
         keep.extend(xq.into_iter().flatten());
         let tail_len = head.as_ref().map_or(0, |h| h.tail.len());
         let profile = super::profile::Profile::new(ctx, layers.len() + tail_len + 1);

@@ -204,7 +204,7 @@ async fn check_matmul(
     lanes: u32,
 ) -> Vec<f32> {
     let w = quantized(ty, rows, cols, ty as u64 + 1);
-    let gm: GpuMatrix = model::upload_matrix(ctx, &w).unwrap();
+    let gm: GpuMatrix = model::upload_matrix(ctx, &[&w]).unwrap();
     let mut x = random(n_tok * cols, 99);
     // The last token's first 256 values quantize with a scale of exactly 1 (every block of 32
     // holds -127) to values halfway between integers: ties, rounded to even as the CPU does.
@@ -244,6 +244,8 @@ async fn check_matmul(
         x_off: 0,
         fixed_tok: 0,
         sums_off: sums_off as u32,
+        out_stride: 0,
+        row_off: 0,
     };
     ds.extend(matmul(ctx, &pipe, &gm, &io));
     run(ctx, &ds, n_tok as u32);
@@ -337,15 +339,84 @@ async fn matmul_split(ctx: GpuContext) {
     // 300 rows of 256 Q8_0 weights (272 bytes each) in parts of at most 15 rows.
     let ctx = ctx.with_binding_cap(272 * 15 + 4);
     let w = quantized(GgmlType::Q8_0, 300, 256, 5);
-    assert_eq!(model::upload_matrix(&ctx, &w).unwrap().parts.len(), 20);
+    assert_eq!(model::upload_matrix(&ctx, &[&w]).unwrap().parts.len(), 20);
     check_matmul(&ctx, GgmlType::Q8_0, 300, 256, 3, 1).await;
     check_matmul(&ctx, GgmlType::Q4_K, 300, 256, 9, 16).await;
+    check_stacked(&ctx).await;
     // A row larger than a binding cannot be split: a clear error.
     let small = ctx.with_binding_cap(100);
     assert_eq!(
-        model::upload_matrix(&small, &w).unwrap_err().code(),
+        model::upload_matrix(&small, &[&w]).unwrap_err().code(),
         "GPU_DOES_NOT_FIT"
     );
+}
+
+/// Matrices stacked by rows (as Q/K/V and gate/up are uploaded) give, in one launch, the
+/// bits the separate matrices give, each at its rows of a shared output: two Q8_0 matrices
+/// stacked across parts (a part holding rows of both), then a Q4_K one beside them.
+async fn check_stacked(ctx: &GpuContext) {
+    let (cols, n_tok) = (256, 3);
+    let a = quantized(GgmlType::Q8_0, 40, cols, 21);
+    let b = quantized(GgmlType::Q8_0, 12, cols, 22);
+    let c = quantized(GgmlType::Q4_K, 9, cols, 23);
+    let runs = model::stack_runs(&[&a, &b, &c]);
+    assert_eq!(runs.iter().map(Vec::len).collect::<Vec<_>>(), [2, 1]);
+    let ab = model::upload_matrix(ctx, &runs[0]).unwrap();
+    assert_eq!(
+        (ab.rows, ab.parts.len()),
+        (52, 4),
+        "15 rows a part: 15, 15, 15 (10 + 5), 7"
+    );
+    let cg = model::upload_matrix(ctx, &runs[1]).unwrap();
+    let x = random(n_tok * cols, 24);
+    let step = step_buffer(ctx, n_tok as u32, 0);
+    let xb = storage_f32(ctx, "x", &x);
+    let sums_off = n_tok * cols;
+    let xq = storage(ctx, "xq", ((sums_off + sums_off / 32) * 4) as u64);
+    // Q8_0 and Q4_K products read Q8_0 (mode 2) and Q8_K (mode 3) activations.
+    let xk = storage(ctx, "xk", ((sums_off + sums_off / 32) * 4) as u64);
+    let qp = quantize_act_pipeline(ctx);
+    let quantize = |mode, y| quantize_act(ctx, &qp, [&step, &xb, y], cols, mode, 0, 0);
+    let product = |w: &GpuMatrix, x: &wgpu::Buffer, y: &wgpu::Buffer, out_stride, row_off| {
+        let pipe = matmul_pipeline(ctx, w.ty, 16).unwrap();
+        let io = MatmulIo {
+            step: &step,
+            x,
+            y,
+            x_off: 0,
+            fixed_tok: 0,
+            sums_off: 0,
+            out_stride,
+            row_off,
+        };
+        matmul(ctx, &pipe, w, &io)
+    };
+    let total = 61;
+    let stacked = storage(ctx, "stacked", (n_tok * total * 4) as u64);
+    let mut ds = vec![quantize(2, &xq), quantize(3, &xk)];
+    ds.extend(product(&ab, &xq, &stacked, total as u32, 0));
+    ds.extend(product(&cg, &xk, &stacked, total as u32, 52));
+    run(ctx, &ds, n_tok as u32);
+    let got = read_f32(ctx, &stacked, n_tok * total).await;
+    let mut first = 0;
+    for (w, mode_x) in [(&a, &xq), (&b, &xq), (&c, &xk)] {
+        let alone = model::upload_matrix(ctx, &[w]).unwrap();
+        let y = storage(ctx, "alone", (n_tok * w.rows * 4) as u64);
+        run(ctx, &product(&alone, mode_x, &y, 0, 0), n_tok as u32);
+        let want = read_f32(ctx, &y, n_tok * w.rows).await;
+        for t in 0..n_tok {
+            for r in 0..w.rows {
+                let (g, e) = (got[t * total + first + r], want[t * w.rows + r]);
+                assert_eq!(
+                    g.to_bits(),
+                    e.to_bits(),
+                    "row {} tok {t}: {g} vs {e}",
+                    first + r
+                );
+            }
+        }
+        first += w.rows;
+    }
 }
 
 gpu_test! {
@@ -562,11 +633,18 @@ async fn check_prepare_qkv(ctx: GpuContext) -> Vec<f32> {
             .into_iter()
             .map(f16)
             .collect();
-        let (tb, qb, kb, vb) = (
+        // Per token Q, K, V side by side, as the stacked products write them.
+        let qkv: Vec<f32> = (0..n_tok)
+            .flat_map(|t| {
+                let q = &q[t * q_dim..][..q_dim];
+                let k = &k[t * kv_dim..][..kv_dim];
+                q.iter().chain(k).chain(&v[t * v_dim..][..v_dim]).copied()
+            })
+            .collect();
+        let (tb, qkvb, qb) = (
             storage_f32(&ctx, "table", &table),
-            storage_f32(&ctx, "q", &q),
-            storage_f32(&ctx, "k", &k),
-            storage_f32(&ctx, "v", &v),
+            storage_f32(&ctx, "qkv", &qkv),
+            storage(&ctx, "q", (q.len() * 4) as u64),
         );
         let (kcb, vcb) = (
             cache_buffer(&ctx, &kc0, half),
@@ -589,7 +667,7 @@ async fn check_prepare_qkv(ctx: GpuContext) -> Vec<f32> {
             &[prepare_qkv(
                 &ctx,
                 &pipe,
-                [&step, &tb, &qb, &kb, &vb, &kcb, &vcb],
+                [&step, &tb, &qkvb, &qb, &kcb, &vcb],
                 &vectors,
                 shape,
             )],
@@ -781,9 +859,18 @@ async fn check_attention_case(ctx: &GpuContext, window: usize, half: bool) -> Ve
     let vnew = random(n_tok * kv_dim, 14);
     let q = random(n_tok * s.n_head * s.head_dim, 15);
     let step = step_buffer(ctx, n_tok as u32, pos0 as u32);
-    let qb = storage_f32(ctx, "q", &q);
-    let knb = storage_f32(ctx, "k", &knew);
-    let vnb = storage_f32(ctx, "v", &vnew);
+    let qkv: Vec<f32> = (0..n_tok)
+        .flat_map(|t| {
+            let q = &q[t * s.n_head * s.head_dim..][..s.n_head * s.head_dim];
+            let k = &knew[t * kv_dim..][..kv_dim];
+            q.iter()
+                .chain(k)
+                .chain(&vnew[t * kv_dim..][..kv_dim])
+                .copied()
+        })
+        .collect();
+    let qkvb = storage_f32(ctx, "qkv", &qkv);
+    let qb = storage(ctx, "q", (q.len() * 4) as u64);
     let table = storage_f32(ctx, "table", &[]);
     let scores = storage(ctx, "scores", (n_tok * s.n_head * n_ctx * 4) as u64);
     let out = storage(ctx, "out", (n_tok * s.n_head * s.head_dim_v * 4) as u64);
@@ -796,7 +883,7 @@ async fn check_attention_case(ctx: &GpuContext, window: usize, half: bool) -> Ve
             prepare_qkv(
                 ctx,
                 &prepare,
-                [&step, &table, &qb, &knb, &vnb, &kb, &vb],
+                [&step, &table, &qkvb, &qb, &kb, &vb],
                 &QkvVectors::upload(ctx, [&none; 5]),
                 QkvShape {
                     n_head: s.n_head,
@@ -829,7 +916,7 @@ async fn check_attention_case(ctx: &GpuContext, window: usize, half: bool) -> Ve
     assert_eq!(
         read_f32(ctx, &qb, q.len()).await,
         q,
-        "no rotation leaves Q as it was"
+        "no rotation: Q as it came"
     );
     for t in 0..n_tok {
         for h in 0..s.n_head {
@@ -894,13 +981,15 @@ gpu_test! {
                     .enumerate()
                     .map(|(i, v)| v * 2f32.powi(i as i32 % 48 - 30)),
             );
-            // The values as one V head of one token, into an f32 cache rounding to f16.
+            // The values as one V head of one token (after a Q and a K head of two), into an
+            // f32 cache rounding to f16.
             let n = xs.len();
             let step = step_buffer(&ctx, 1, 0);
-            let src = storage_f32(&ctx, "x", &xs);
+            let qkv: Vec<f32> = [0.0; 4].iter().chain(&xs).copied().collect();
+            let src = storage_f32(&ctx, "qkv", &qkv);
             let dst = storage(&ctx, "y", (n * 4) as u64);
             let small = |label| storage(&ctx, label, 8);
-            let (table, q, k, kc) = (small("table"), small("q"), small("k"), small("k cache"));
+            let (table, q, kc) = (small("table"), small("q"), small("k cache"));
             let none = None;
             let pipe = prepare_qkv_pipeline(&ctx, false);
             run(
@@ -908,7 +997,7 @@ gpu_test! {
                 &[prepare_qkv(
                     &ctx,
                     &pipe,
-                    [&step, &table, &q, &k, &src, &kc, &dst],
+                    [&step, &table, &src, &q, &kc, &dst],
                     &QkvVectors::upload(&ctx, [&none; 5]),
                     QkvShape {
                         n_head: 1,
@@ -958,15 +1047,25 @@ async fn check_elementwise(ctx: GpuContext) {
         (Op::GeluMul, |g, u| ops::gelu(g) * u),
         (Op::Softcap, |_, u| libm::tanhf(u * 9.0 / 7.0) * 7.0),
     ];
+    // The gates read each token's gate and up side by side (the stacked product's output).
+    let gate_up: Vec<f32> = g
+        .chunks_exact(n)
+        .zip(u.chunks_exact(n))
+        .flat_map(|(g, u)| g.iter().chain(u).copied())
+        .collect();
     for (op, f) in cases {
         let scaled: Vec<f32> = u.iter().map(|v| v * 9.0).collect();
-        let ub = storage_f32(&ctx, "u", if op == Op::Softcap { &scaled } else { &u });
-        let gb = storage_f32(&ctx, "g", &g);
+        let xb = storage_f32(
+            &ctx,
+            "x",
+            if op == Op::Softcap { &scaled } else { &gate_up },
+        );
+        let yb = storage(&ctx, "y", (n * n_tok as usize * 4) as u64);
         let pipe = elementwise_pipeline(&ctx, op);
         let table = (op == Op::GeluMul).then(|| gelu_table_buffer(&ctx));
-        let bufs: Vec<&wgpu::Buffer> = [&step, &ub, &gb].into_iter().chain(&table).collect();
+        let bufs: Vec<&wgpu::Buffer> = [&step, &xb, &yb].into_iter().chain(&table).collect();
         run(&ctx, &[elementwise(&ctx, &pipe, &bufs, n, 0, 7.0)], n_tok);
-        let got = read_f32(&ctx, &gb, n * n_tok as usize).await;
+        let got = read_f32(&ctx, &yb, n * n_tok as usize).await;
         for i in 0..got.len() {
             let want = f(g[i], u[i]);
             if op == Op::SiluMul {
@@ -1010,17 +1109,22 @@ async fn check_silu_sweep(ctx: GpuContext) {
             if i % 2 == 0 { mag } else { -mag }
         })
         .collect();
-    let ones = vec![1f32; n];
+    // One token: the gates, then ups of 1.
+    let gate_up: Vec<f32> = g
+        .iter()
+        .copied()
+        .chain(std::iter::repeat_n(1.0, n))
+        .collect();
     let step = step_buffer(&ctx, 1, 0);
-    let ub = storage_f32(&ctx, "u", &ones);
-    let gb = storage_f32(&ctx, "g", &g);
+    let xb = storage_f32(&ctx, "gate_up", &gate_up);
+    let yb = storage(&ctx, "y", (n * 4) as u64);
     let pipe = elementwise_pipeline(&ctx, Op::SiluMul);
     run(
         &ctx,
-        &[elementwise(&ctx, &pipe, &[&step, &ub, &gb], n, 0, 0.0)],
+        &[elementwise(&ctx, &pipe, &[&step, &xb, &yb], n, 0, 0.0)],
         1,
     );
-    let got = read_f32(&ctx, &gb, n).await;
+    let got = read_f32(&ctx, &yb, n).await;
     let differ: Vec<String> = (0..n)
         .filter(|&i| got[i].to_bits() != ops::silu(g[i]).to_bits())
         .take(5)

@@ -1,6 +1,7 @@
-// Element-wise kernels over step.n_tok * per_tok elements (or fixed_len):
-// `silu_mul` / `gelu_mul`
-// (Y = act(Y) * X: the gated feed-forward), `softcap` (Y = tanh(X / cap) * cap).
+// Element-wise kernels over step.n_tok * per_tok elements (or fixed_len): `silu_mul` /
+// `gelu_mul` (the gated feed-forward, Y = act(gate) * up, from X holding each token's gate
+// and up rows side by side as the stacked gate/up product writes them), `softcap`
+// (Y = tanh(X / cap) * cap).
 
 struct Params {
     per_tok: u32,
@@ -36,12 +37,17 @@ fn gelu(x: f32) -> f32 {
     return f16_value((word >> ((h & 1u) * 16u)) & 0xffffu);
 }
 
+// Where output element i's gate is in X (its up is per_tok further).
+fn gate_at(i: u32) -> u32 {
+    return (i / p.per_tok) * 2u * p.per_tok + i % p.per_tok;
+}
+
 @compute @workgroup_size(64)
 fn silu_mul(@builtin(global_invocation_id) gid: vec3<u32>) {
     let i = gid.x + gid.y * 2097152u;
     if (i < n_elems()) {
-        let g = Y[i];
-        Y[i] = g / (1.0 + expf(-g)) * X[i];
+        let g = X[gate_at(i)];
+        Y[i] = g / (1.0 + expf(-g)) * X[gate_at(i) + p.per_tok];
     }
 }
 
@@ -49,7 +55,7 @@ fn silu_mul(@builtin(global_invocation_id) gid: vec3<u32>) {
 fn gelu_mul(@builtin(global_invocation_id) gid: vec3<u32>) {
     let i = gid.x + gid.y * 2097152u;
     if (i < n_elems()) {
-        Y[i] = gelu(Y[i]) * X[i];
+        Y[i] = gelu(X[gate_at(i)]) * X[gate_at(i) + p.per_tok];
     }
 }
 

@@ -1,6 +1,6 @@
 // The step's Q, K and V made ready for attention in one launch, one workgroup per token and
-// head: Q heads get their bias, per-head RMS norm and RoPE in place; K heads the same, then
-// go to the cache at positions step.pos0.. (rounded to f16 for an f16 cache); V heads their
+// head. They arrive side by side per token in QKV (the stacked Q/K/V products). Q heads get
+// their bias, per-head RMS norm and RoPE, into Q; K heads the same, then go to the cache at positions step.pos0.. (rounded to f16 for an f16 cache); V heads their
 // bias, then the cache. The same operations in the same order as the CPU backend (bias,
 // norm, rotation, rounding), one launch where separate kernels took up to seven.
 // `KvElem` (prepended) is f16 with shader-f16, else f32.
@@ -33,11 +33,11 @@ const NONE: u32 = 0xffffffffu;
 // The layer's biases and Q/K norm weights, one buffer (a launch may bind only 8 storage
 // buffers in WebGPU).
 @group(0) @binding(3) var<storage, read> AUX: array<f32>;
-@group(0) @binding(4) var<storage, read_write> Q: array<f32>;
-@group(0) @binding(5) var<storage, read> K: array<f32>;
-@group(0) @binding(6) var<storage, read> V: array<f32>;
-@group(0) @binding(7) var<storage, read_write> KC: array<KvElem>;
-@group(0) @binding(8) var<storage, read_write> VC: array<KvElem>;
+// Per token: Q (n_head heads), K (n_head_kv heads), V (n_head_kv heads of head_dim_v).
+@group(0) @binding(4) var<storage, read> QKV: array<f32>;
+@group(0) @binding(5) var<storage, read_write> Q: array<f32>;
+@group(0) @binding(6) var<storage, read_write> KC: array<KvElem>;
+@group(0) @binding(7) var<storage, read_write> VC: array<KvElem>;
 
 // One head (head_dim ≤ 512) between loading and rotating.
 var<workgroup> head: array<f32, 512>;
@@ -61,13 +61,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let hd = p.head_dim;
     let q_dim = p.n_head * hd;
     let kv_dim = p.n_head_kv * hd;
+    let hdv = p.head_dim_v;
+    let v_dim = p.n_head_kv * hdv;
+    let row = t * (q_dim + kv_dim + v_dim);
     if (slot >= p.n_head + p.n_head_kv) {
         // A V head: bias, then the cache.
-        let hdv = p.head_dim_v;
-        let v_dim = p.n_head_kv * hdv;
         let off = (slot - p.n_head - p.n_head_kv) * hdv;
         for (var i = lid; i < hdv; i += 64u) {
-            var v = V[t * v_dim + off + i];
+            var v = QKV[row + q_dim + kv_dim + off + i];
             if (p.bv != NONE) {
                 v += AUX[p.bv + off + i];
             }
@@ -77,21 +78,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     }
     let is_q = slot < p.n_head;
     var off = slot * hd;
+    var src = row + off;
     var bias = p.bq;
     var norm = p.q_norm;
     if (!is_q) {
         off = (slot - p.n_head) * hd;
+        src = row + q_dim + off;
         bias = p.bk;
         norm = p.k_norm;
     }
     var s = 0.0;
     for (var i = lid; i < hd; i += 64u) {
-        var v: f32;
-        if (is_q) {
-            v = Q[t * q_dim + off + i];
-        } else {
-            v = K[t * kv_dim + off + i];
-        }
+        var v = QKV[src + i];
         if (bias != NONE) {
             v += AUX[bias + off + i];
         }
