@@ -2,7 +2,7 @@
 //! feed-forward and the final logit soft-cap (biases are added in `prepare_qkv.rs`).
 
 use super::GpuContext;
-use super::kernel::{Dispatch, EXPF, Groups, params, pipeline};
+use super::kernel::{Dispatch, EXPF, GELU, Groups, params, pipeline};
 
 /// Which element-wise operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,7 +30,10 @@ pub(crate) fn elementwise_pipeline(ctx: &GpuContext, op: Op) -> wgpu::ComputePip
     pipeline(
         ctx,
         op.entry(),
-        &format!("{EXPF}\n{}", include_str!("shaders/elementwise.wgsl")),
+        &format!(
+            "{EXPF}\n{GELU}\n{}",
+            include_str!("shaders/elementwise.wgsl")
+        ),
         op.entry(),
     )
 }

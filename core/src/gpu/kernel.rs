@@ -11,6 +11,10 @@ pub(crate) const COMMON: &str = include_str!("shaders/common.wgsl");
 /// the kernels that use them.
 pub(crate) const REDUCE64: &str = include_str!("shaders/reduce64.wgsl");
 
+/// GELU as the CPU backend computes it (its f16 table, bound at 4), prepended by the kernels
+/// that gate with it.
+pub(crate) const GELU: &str = include_str!("shaders/gelu.wgsl");
+
 /// `expf`, libm's exponential step for step (SiLU and the attention's softmax), prepended
 /// by the kernels that use it.
 pub(crate) const EXPF: &str = include_str!("shaders/expf.wgsl");

@@ -109,21 +109,46 @@ pub(crate) fn act_mode(ty: GgmlType) -> u32 {
 }
 
 pub(crate) fn quantize_act_pipeline(ctx: &GpuContext) -> wgpu::ComputePipeline {
+    quantize_pipeline(ctx, "main")
+}
+
+/// [`quantize_act`] of the gated feed-forward's `act(gate) * up` (each token's gate and up
+/// side by side in `x`) for the model's activation: the down product's input in one launch.
+pub(crate) fn quantize_gated_pipeline(
+    ctx: &GpuContext,
+    activation: crate::model::Activation,
+) -> wgpu::ComputePipeline {
+    quantize_pipeline(
+        ctx,
+        match activation {
+            crate::model::Activation::Silu => "main_silu",
+            crate::model::Activation::GeluTanh => "main_gelu",
+        },
+    )
+}
+
+fn quantize_pipeline(ctx: &GpuContext, entry: &str) -> wgpu::ComputePipeline {
+    use super::kernel::{EXPF, GELU};
     pipeline(
         ctx,
         "quantize_act",
-        include_str!("shaders/quantize_act.wgsl"),
-        "main",
+        &format!(
+            "{EXPF}\n{GELU}\n{}",
+            include_str!("shaders/quantize_act.wgsl")
+        ),
+        entry,
     )
 }
 
 /// `y = x` as the CPU's activation quantization `mode` leaves it (rows of `cols`; the step's
 /// token count, or `fixed_tok` rows when non-zero). In mode 2 with `sums_off` non-zero, the
 /// Q8_1 block sums follow at element `sums_off` of `y` (one per 32 values, for Q4_1 weights).
+/// `bufs`: step, x, y, and for a GELU-gated pipeline the table of
+/// [`gelu_table_buffer`](super::elementwise::gelu_table_buffer).
 pub(crate) fn quantize_act(
     ctx: &GpuContext,
     pipe: &wgpu::ComputePipeline,
-    bufs: [&wgpu::Buffer; 3], // step, x, y
+    bufs: &[&wgpu::Buffer],
     cols: usize,
     mode: u32,
     fixed_tok: u32,
@@ -134,7 +159,7 @@ pub(crate) fn quantize_act(
         ctx,
         pipe,
         p,
-        &bufs,
+        bufs,
         Groups::Elems256 {
             per_tok: cols as u32,
             fixed: fixed_tok * cols as u32,

@@ -11,6 +11,7 @@ use super::elementwise::{Op, elementwise_pipeline, gelu_table_buffer};
 use super::kernel::{storage, storage_f32};
 use super::matmul::{
     GpuMatrix, MatmulPipeline, MatrixPart, lanes_for, matmul_pipeline, quantize_act_pipeline,
+    quantize_gated_pipeline,
 };
 use super::prepare_qkv::{QkvVectors, prepare_qkv_pipeline};
 use super::rms_norm::{add_norm_pipeline, copy_pipeline};
@@ -24,6 +25,8 @@ use crate::model::{Decoder, ModelConfig, QMatrix};
 pub(crate) struct Pipelines {
     pub matmul: HashMap<GgmlType, MatmulPipeline>,
     pub quantize_act: wgpu::ComputePipeline,
+    /// The down product's input, `act(gate) * up` quantized, in one launch.
+    pub quantize_gated: wgpu::ComputePipeline,
     pub norm: wgpu::ComputePipeline,
     pub add_norm: wgpu::ComputePipeline,
     /// Over a cache of f32s.
@@ -136,6 +139,7 @@ impl GpuModel {
                 let pipelines = Pipelines {
                     matmul,
                     quantize_act: quantize_act_pipeline(ctx),
+                    quantize_gated: quantize_gated_pipeline(ctx, c.activation),
                     norm: copy_pipeline(ctx),
                     add_norm: add_norm_pipeline(ctx),
                     prepare_qkv: prepare_qkv_pipeline(ctx, false),

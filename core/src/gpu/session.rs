@@ -24,6 +24,9 @@ pub(crate) fn batch_size(c: &crate::model::ModelConfig, n_ctx: usize, max: u64) 
     ((max / scores_row) as usize).min(MAX_BATCH)
 }
 
+/// No activation buffer filled yet (see the session's `mm`).
+const NONE_QUANTIZED: [bool; super::matmul::ACT_MODES] = [false; super::matmul::ACT_MODES];
+
 /// A stack's matrices with their first output rows, as the session's `mm` takes them.
 fn stacked(s: &Stacked) -> Vec<(&GpuMatrix, usize)> {
     s.iter().map(|(m, row)| (&**m, *row)).collect()
@@ -231,13 +234,15 @@ impl GpuSession {
             .collect();
         // `y = x · Wᵀ` for matrices sharing the input `x`, each writing rows of `y` from its
         // offset (rows of `stride`; 0: its own): x quantized once per mode.
+        // `quantized[m]`: x is already in mode m's buffer.
         let mm = |group: &[(&GpuMatrix, usize)],
                   yb: &wgpu::Buffer,
                   stride: usize,
                   xb: &wgpu::Buffer,
-                  fixed_tok: u32| {
+                  fixed_tok: u32,
+                  quantized: [bool; super::matmul::ACT_MODES]| {
             let mut out = Vec::new();
-            let mut done = [false; super::matmul::ACT_MODES];
+            let mut done = quantized;
             for &(w, row_off) in group {
                 let mode = act_mode(w.ty) as usize;
                 let src = match &xq[mode] {
@@ -249,7 +254,7 @@ impl GpuSession {
                     out.push(quantize_act(
                         ctx,
                         &pl.quantize_act,
-                        [&step, xb, src],
+                        &[&step, xb, src],
                         w.cols,
                         mode as u32,
                         fixed_tok,
@@ -295,7 +300,7 @@ impl GpuSession {
                     0,
                 ));
             }
-            layers.extend(mm(&stacked(&l.qkv), &qkv, qkv_dim, &xn, 0));
+            layers.extend(mm(&stacked(&l.qkv), &qkv, qkv_dim, &xn, 0, NONE_QUANTIZED));
             let swa = c.swa_layers[il];
             layers.push(prepare_qkv(
                 ctx,
@@ -345,7 +350,7 @@ impl GpuSession {
                     round_q_f16: kv == KvType::F16,
                 },
             ));
-            layers.extend(mm(&[(&l.wo, 0)], &o, 0, &attn, 0));
+            layers.extend(mm(&[(&l.wo, 0)], &o, 0, &attn, 0, NONE_QUANTIZED));
             // x += post_norm(o); xn = ffn_norm(x)
             layers.push(add_norm(
                 ctx,
@@ -359,13 +364,44 @@ impl GpuSession {
                 d,
                 eps,
             ));
-            layers.extend(mm(&stacked(&l.gate_up), &gate_up, 2 * c.n_ff, &xn, 0));
-            let act_bufs: Vec<&wgpu::Buffer> = [&step, &gate_up, &act]
-                .into_iter()
-                .chain(&pl.gelu_table)
-                .collect();
-            layers.push(elementwise(ctx, &pl.act_mul, &act_bufs, c.n_ff, 0, 0.0));
-            layers.extend(mm(&[(&l.ffn_down, 0)], &o, 0, &act, 0));
+            layers.extend(mm(
+                &stacked(&l.gate_up),
+                &gate_up,
+                2 * c.n_ff,
+                &xn,
+                0,
+                NONE_QUANTIZED,
+            ));
+            // act(gate) * up: straight into the down product's quantized input where it has
+            // one, else as f32s.
+            let down_mode = act_mode(l.ffn_down.ty) as usize;
+            let mut quantized = NONE_QUANTIZED;
+            match &xq[down_mode] {
+                Some(xd) => {
+                    let bufs: Vec<&wgpu::Buffer> = [&step, &gate_up, xd]
+                        .into_iter()
+                        .chain(&pl.gelu_table)
+                        .collect();
+                    layers.push(quantize_act(
+                        ctx,
+                        &pl.quantize_gated,
+                        &bufs,
+                        c.n_ff,
+                        down_mode as u32,
+                        0,
+                        sums_off as u32,
+                    ));
+                    quantized[down_mode] = true;
+                }
+                None => {
+                    let bufs: Vec<&wgpu::Buffer> = [&step, &gate_up, &act]
+                        .into_iter()
+                        .chain(&pl.gelu_table)
+                        .collect();
+                    layers.push(elementwise(ctx, &pl.act_mul, &bufs, c.n_ff, 0, 0.0));
+                }
+            }
+            layers.extend(mm(&[(&l.ffn_down, 0)], &o, 0, &act, 0, quantized));
             // x += post_norm(o); xn = the next layer's attn_norm(x) (the output norm, for
             // the last token only, is the tail's)
             layers.push(add_norm(
@@ -404,7 +440,7 @@ impl GpuSession {
                 } else {
                     logits.clone()
                 };
-                tail.extend(mm(&[(&mh.output, 0)], &raw, 0, &xn, 1));
+                tail.extend(mm(&[(&mh.output, 0)], &raw, 0, &xn, 1, NONE_QUANTIZED));
                 if let Some(cap) = c.final_logit_softcap {
                     tail.push(elementwise(
                         ctx,

@@ -9,6 +9,7 @@ use super::elementwise::{Op, elementwise, elementwise_pipeline, gelu_table_buffe
 use super::kernel::{Dispatch, storage, storage_f32};
 use super::matmul::{
     GpuMatrix, MatmulIo, act_mode, matmul, matmul_pipeline, quantize_act, quantize_act_pipeline,
+    quantize_gated_pipeline,
 };
 use super::prepare_qkv::{QkvShape, QkvVectors, prepare_qkv, prepare_qkv_pipeline, rope_table};
 use super::rms_norm::{copy_pipeline, rms_norm};
@@ -230,7 +231,7 @@ async fn check_matmul(
         ds.push(quantize_act(
             ctx,
             &qp,
-            [&step, &xb, &xq],
+            &[&step, &xb, &xq],
             cols,
             mode,
             0,
@@ -376,7 +377,7 @@ async fn check_stacked(ctx: &GpuContext) {
     // Q8_0 and Q4_K products read Q8_0 (mode 2) and Q8_K (mode 3) activations.
     let xk = storage(ctx, "xk", ((sums_off + sums_off / 32) * 4) as u64);
     let qp = quantize_act_pipeline(ctx);
-    let quantize = |mode, y| quantize_act(ctx, &qp, [&step, &xb, y], cols, mode, 0, 0);
+    let quantize = |mode, y| quantize_act(ctx, &qp, &[&step, &xb, y], cols, mode, 0, 0);
     let product = |w: &GpuMatrix, x: &wgpu::Buffer, y: &wgpu::Buffer, out_stride, row_off| {
         let pipe = matmul_pipeline(ctx, w.ty, 16).unwrap();
         let io = MatmulIo {
@@ -1086,6 +1087,90 @@ async fn check_elementwise(ctx: GpuContext) {
                 "{op:?} {i}: {} vs {want}",
                 got[i]
             );
+        }
+    }
+}
+
+gpu_test! {
+    /// The down product's input in one launch (act(gate) * up quantized) equals the gate's
+    /// launch then the quantization's, bit for bit: every activation mode, both gates, two
+    /// tokens, Q8_1 block sums included.
+    async fn gated_quantization_equals_gate_then_quantize() {
+        for ctx in test_contexts().await {
+            check_gated_quantization(&ctx).await;
+        }
+    }
+}
+
+async fn check_gated_quantization(ctx: &GpuContext) {
+    use crate::model::Activation;
+    let (n, n_tok) = (512usize, 2u32);
+    let gate_up: Vec<f32> = random(2 * n * n_tok as usize, 31)
+        .iter()
+        .enumerate()
+        .map(|(i, v)| if i % (2 * n) < n { v * 12.0 } else { *v })
+        .collect();
+    let step = step_buffer(ctx, n_tok, 0);
+    let xb = storage_f32(ctx, "gate_up", &gate_up);
+    let table = gelu_table_buffer(ctx);
+    let sums_off = n * n_tok as usize;
+    let size = ((sums_off + sums_off / 32) * 4) as u64;
+    let plain = quantize_act_pipeline(ctx);
+    for (activation, op) in [
+        (Activation::Silu, Op::SiluMul),
+        (Activation::GeluTanh, Op::GeluMul),
+    ] {
+        let gate = elementwise_pipeline(ctx, op);
+        let gated = quantize_gated_pipeline(ctx, activation);
+        for mode in 1..=4u32 {
+            let (act, two_step, one_step) = (
+                storage(ctx, "act", (sums_off * 4) as u64),
+                storage(ctx, "two launches", size),
+                storage(ctx, "one launch", size),
+            );
+            // GELU's launches also bind the table.
+            let extra: &[&wgpu::Buffer] = match activation {
+                Activation::Silu => &[],
+                Activation::GeluTanh => &[&table],
+            };
+            let so = sums_off as u32;
+            run(
+                ctx,
+                &[
+                    elementwise(
+                        ctx,
+                        &gate,
+                        &[&[&step, &xb, &act][..], extra].concat(),
+                        n,
+                        0,
+                        0.0,
+                    ),
+                    quantize_act(ctx, &plain, &[&step, &act, &two_step], n, mode, 0, so),
+                    quantize_act(
+                        ctx,
+                        &gated,
+                        &[&[&step, &xb, &one_step][..], extra].concat(),
+                        n,
+                        mode,
+                        0,
+                        so,
+                    ),
+                ],
+                n_tok,
+            );
+            let words = (size / 4) as usize;
+            let want = read_f32(ctx, &two_step, words).await;
+            let got = read_f32(ctx, &one_step, words).await;
+            let used = if mode == 2 { words } else { sums_off };
+            for i in 0..used {
+                assert_eq!(
+                    got[i].to_bits(),
+                    want[i].to_bits(),
+                    "{activation:?} mode {mode} [{i}]: {} vs {}",
+                    got[i],
+                    want[i]
+                );
+            }
         }
     }
 }

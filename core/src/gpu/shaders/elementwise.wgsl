@@ -1,7 +1,7 @@
 // Element-wise kernels over step.n_tok * per_tok elements (or fixed_len): `silu_mul` /
 // `gelu_mul` (the gated feed-forward, Y = act(gate) * up, from X holding each token's gate
 // and up rows side by side as the stacked gate/up product writes them), `softcap`
-// (Y = tanh(X / cap) * cap).
+// (Y = tanh(X / cap) * cap). Prepended with expf.wgsl and gelu.wgsl.
 
 struct Params {
     per_tok: u32,
@@ -14,27 +14,11 @@ struct Params {
 @group(0) @binding(1) var<uniform> p: Params;
 @group(0) @binding(2) var<storage, read> X: array<f32>;
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
-// gelu_mul only: the CPU backend's GELU table, two f16 per word, indexed by x's f16 bits.
-@group(0) @binding(4) var<storage, read> GELU: array<u32>;
-
 fn n_elems() -> u32 {
     if (p.fixed_len != 0u) {
         return p.fixed_len;
     }
     return step.n_tok * p.per_tok;
-}
-
-fn gelu(x: f32) -> f32 {
-    // As the CPU backend: the f16 table at x rounded to f16, saturating outside +-10.
-    if (x <= -10.0) {
-        return 0.0;
-    }
-    if (x >= 10.0) {
-        return x;
-    }
-    let h = f16_bits(x);
-    let word = GELU[h >> 1u];
-    return f16_value((word >> ((h & 1u) * 16u)) & 0xffffu);
 }
 
 // Where output element i's gate is in X (its up is per_tok further).

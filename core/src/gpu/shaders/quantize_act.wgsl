@@ -9,6 +9,10 @@
 // so any order is exact).
 // Mode 2 also writes each block's Q8_1 sum `s = f16(d * Σq)` (d unrounded, as the CPU stores
 // it) at `Y[sums_off + block]` when `sums_off` is non-zero: Q4_1's dot product uses it.
+// `main` quantizes X; `main_silu` / `main_gelu` quantize the gated feed-forward's
+// act(gate) * up from X holding each token's gate and up rows side by side (what
+// elementwise.wgsl's silu_mul / gelu_mul compute, the same operations, so the same bits),
+// which spares the down product's input a launch. Prepended with expf.wgsl and gelu.wgsl.
 
 struct Params {
     cols: u32,
@@ -28,33 +32,74 @@ var<workgroup> ri: array<u32, WG>; // its thread
 var<workgroup> rv: array<f32, WG>; // each thread's x
 var<workgroup> rq: array<f32, WG>; // Σq
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn n_elems() -> u32 {
     var n_tok = step.n_tok;
     if (p.fixed_tok != 0u) {
         n_tok = p.fixed_tok;
     }
-    let e = (wg.x + wg.y * 32768u) * WG + lid;
-    let valid = e < n_tok * p.cols;
+    return n_tok * p.cols;
+}
+
+fn elem(wg: vec3<u32>, lid: u32) -> u32 {
+    return (wg.x + wg.y * 32768u) * WG + lid;
+}
+
+// Where element e's gate is in X (its up is p.cols further).
+fn gate_at(e: u32) -> u32 {
+    return (e / p.cols) * 2u * p.cols + e % p.cols;
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let e = elem(wg, lid);
+    let valid = e < n_elems();
+    var v = 0.0;
+    if (valid) {
+        v = X[e];
+    }
+    quantize(e, valid, v, lid);
+}
+
+@compute @workgroup_size(256)
+fn main_silu(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let e = elem(wg, lid);
+    let valid = e < n_elems();
+    var v = 0.0;
+    if (valid) {
+        let g = X[gate_at(e)];
+        v = g / (1.0 + expf(-g)) * X[gate_at(e) + p.cols];
+    }
+    quantize(e, valid, v, lid);
+}
+
+@compute @workgroup_size(256)
+fn main_gelu(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let e = elem(wg, lid);
+    let valid = e < n_elems();
+    var v = 0.0;
+    if (valid) {
+        v = gelu(X[gate_at(e)]) * X[gate_at(e) + p.cols];
+    }
+    quantize(e, valid, v, lid);
+}
+
+// Element e (thread lid of its workgroup) holding `v`: written as the mode rounds it.
+fn quantize(e: u32, valid: bool, v: f32, lid: u32) {
     if (p.mode == 1u) {
         if (valid) {
-            Y[e] = f16_round(X[e]);
+            Y[e] = f16_round(v);
         }
         return;
     }
     if (p.mode == 4u) {
         if (valid) {
-            Y[e] = bf16_round(X[e]);
+            Y[e] = bf16_round(v);
         }
         return;
     }
     var bs = 32u;
     if (p.mode == 3u) {
         bs = 256u;
-    }
-    var v = 0.0;
-    if (valid) {
-        v = X[e];
     }
     rv[lid] = v;
     ra[lid] = abs(v);
