@@ -24,7 +24,23 @@ pub(crate) fn rms_norm(
     fixed_rows: u32,
     src_row0: u32,
 ) -> Dispatch {
-    let p = params(ctx, &[len as u32, 1, fixed_rows, src_row0, eps.to_bits()]);
+    // The shader's Params in full (add_norm's fields unused here): a uniform binding must
+    // cover the struct.
+    let p = params(
+        ctx,
+        &[
+            len as u32,
+            1,
+            fixed_rows,
+            src_row0,
+            eps.to_bits(),
+            0,
+            0,
+            0,
+            0,
+            0,
+        ],
+    );
     let groups = if fixed_rows != 0 {
         Groups::Elems {
             per_tok: 0,
@@ -47,7 +63,9 @@ pub(crate) fn add_norm_pipeline(ctx: &GpuContext) -> wgpu::ComputePipeline {
 
 /// The residual step in one launch: `r[t] += post_norm(o[t])` (or `+= o[t]` without a
 /// post-norm), then `y[t] = norm(r[t]) * w` when `next` gives the next sublayer's norm
-/// weights `w` (`y` is still bound without: a buffer the launch does not otherwise use).
+/// weights `w` (`y` is still bound without: a buffer the launch does not otherwise use), and
+/// `y` quantized into `xq.0` when `xq.1` names a mode (0: not, and `xq.0` is any buffer the
+/// launch does not otherwise use), with mode 2's block sums at element `sums_off`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn add_norm(
     ctx: &GpuContext,
@@ -58,6 +76,8 @@ pub(crate) fn add_norm(
     post: Option<&wgpu::Buffer>,
     next: Option<&wgpu::Buffer>,
     y: &wgpu::Buffer,
+    xq: (&wgpu::Buffer, u32),
+    sums_off: u32,
     len: usize,
     eps: f32,
 ) -> Dispatch {
@@ -71,6 +91,9 @@ pub(crate) fn add_norm(
             eps.to_bits(),
             u32::from(post.is_some()),
             u32::from(next.is_some()),
+            0,
+            if next.is_some() { xq.1 } else { 0 },
+            sums_off,
         ],
     );
     // Unused weight/output slots get any buffer of the right kind (the flags skip them).
@@ -80,7 +103,15 @@ pub(crate) fn add_norm(
         ctx,
         pipe,
         p,
-        &[Some(step), Some(w), Some(o), Some(y), Some(wpost), Some(r)],
+        &[
+            Some(step),
+            Some(w),
+            Some(o),
+            Some(y),
+            Some(wpost),
+            Some(r),
+            Some(xq.0),
+        ],
         Groups::PerTok(1),
         true,
     )

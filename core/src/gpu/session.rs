@@ -284,6 +284,26 @@ impl GpuSession {
         let mut layers = Vec::new();
         let mut keep = Vec::new();
         let mut kv_bytes = 0u64;
+        // An add_norm quantizes its output for the next products in the mode the first of
+        // them reads (the others, if they read another, quantize it themselves); `no_xq`
+        // fills the slot when it does not (a buffer add_norm does not otherwise bind).
+        let no_xq = (&scores, 0u32);
+        let pre_quantize = |group: &Stacked| {
+            let mode = group
+                .iter()
+                .map(|(m, _)| act_mode(m.ty) as usize)
+                .find(|&m| m != 0);
+            match mode.and_then(|m| xq[m].as_ref().map(|b| (m, b))) {
+                Some((m, buffer)) => {
+                    let mut ready = NONE_QUANTIZED;
+                    ready[m] = true;
+                    ((buffer, m as u32), ready)
+                }
+                None => (no_xq, NONE_QUANTIZED),
+            }
+        };
+        // The first block's input comes from the first norm, not quantized yet.
+        let mut qkv_ready = NONE_QUANTIZED;
         for (il, l) in model.layers.iter().enumerate() {
             let kc = storage(ctx, "k_cache", (n_ctx * kv_dim * elem) as u64);
             let vc = storage(ctx, "v_cache", (n_ctx * v_dim * elem) as u64);
@@ -300,7 +320,7 @@ impl GpuSession {
                     0,
                 ));
             }
-            layers.extend(mm(&stacked(&l.qkv), &qkv, qkv_dim, &xn, 0, NONE_QUANTIZED));
+            layers.extend(mm(&stacked(&l.qkv), &qkv, qkv_dim, &xn, 0, qkv_ready));
             let swa = c.swa_layers[il];
             layers.push(prepare_qkv(
                 ctx,
@@ -351,7 +371,8 @@ impl GpuSession {
                 },
             ));
             layers.extend(mm(&[(&l.wo, 0)], &o, 0, &attn, 0, NONE_QUANTIZED));
-            // x += post_norm(o); xn = ffn_norm(x)
+            // x += post_norm(o); xn = ffn_norm(x), quantized for the gate/up product
+            let (gate_up_xq, gate_up_ready) = pre_quantize(&l.gate_up);
             layers.push(add_norm(
                 ctx,
                 &pl.add_norm,
@@ -361,6 +382,8 @@ impl GpuSession {
                 l.attn_post_norm.as_ref(),
                 Some(&l.ffn_norm),
                 &xn,
+                gate_up_xq,
+                sums_off as u32,
                 d,
                 eps,
             ));
@@ -370,7 +393,7 @@ impl GpuSession {
                 2 * c.n_ff,
                 &xn,
                 0,
-                NONE_QUANTIZED,
+                gate_up_ready,
             ));
             // act(gate) * up: straight into the down product's quantized input where it has
             // one, else as f32s.
@@ -402,8 +425,11 @@ impl GpuSession {
                 }
             }
             layers.extend(mm(&[(&l.ffn_down, 0)], &o, 0, &act, 0, quantized));
-            // x += post_norm(o); xn = the next layer's attn_norm(x) (the output norm, for
-            // the last token only, is the tail's)
+            // x += post_norm(o); xn = the next layer's attn_norm(x), quantized for its Q/K/V
+            // product (the output norm, for the last token only, is the tail's)
+            let next = model.layers.get(il + 1);
+            let (next_xq, next_ready) =
+                next.map_or((no_xq, NONE_QUANTIZED), |n| pre_quantize(&n.qkv));
             layers.push(add_norm(
                 ctx,
                 &pl.add_norm,
@@ -411,11 +437,14 @@ impl GpuSession {
                 &o,
                 &x,
                 l.ffn_post_norm.as_ref(),
-                model.layers.get(il + 1).map(|n| &n.attn_norm),
+                next.map(|n| &n.attn_norm),
                 &xn,
+                next_xq,
+                sums_off as u32,
                 d,
                 eps,
             ));
+            qkv_ready = next_ready;
             keep.push(kc);
             keep.push(vc);
         }

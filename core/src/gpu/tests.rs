@@ -503,6 +503,7 @@ async fn check_add_norm(ctx: GpuContext) -> Vec<f32> {
     let wpost = random(len, 32);
     let wnext = random(len, 33);
     let close = |a: f32, b: f32| (a - b).abs() <= 1e-5 * (1.0 + b.abs());
+    let spare = storage(&ctx, "unused", 4);
     let mut all = Vec::new();
     for (post, next) in [(true, true), (false, true), (true, false)] {
         let x = random(len * n_tok, 34);
@@ -526,6 +527,8 @@ async fn check_add_norm(ctx: GpuContext) -> Vec<f32> {
                 post.then_some(&pb),
                 next.then_some(&nb),
                 &yb,
+                (&spare, 0),
+                0,
                 len,
                 eps,
             )],
@@ -561,6 +564,68 @@ async fn check_add_norm(ctx: GpuContext) -> Vec<f32> {
         }
         all.extend(gx);
         all.extend(gy);
+    }
+    all.extend(check_add_norm_quantized(&ctx).await);
+    all
+}
+
+/// add_norm's y quantized in the same launch equals quantize_act.wgsl's quantization of it,
+/// bit for bit, in every mode (Q8_1's block sums too).
+async fn check_add_norm_quantized(ctx: &GpuContext) -> Vec<f32> {
+    let (len, n_tok, eps) = (512, 3, 1e-6);
+    let pipe = super::rms_norm::add_norm_pipeline(ctx);
+    let plain = quantize_act_pipeline(ctx);
+    let step = step_buffer(ctx, n_tok as u32, 0);
+    let (ob, wb) = (
+        storage_f32(ctx, "o", &random(len * n_tok, 35)),
+        storage_f32(ctx, "w", &random(len, 36)),
+    );
+    let sums_off = len * n_tok;
+    let size = ((sums_off + sums_off / 32) * 4) as u64;
+    let mut all = Vec::new();
+    for mode in 1..=4u32 {
+        let xb = storage_f32(ctx, "x", &random(len * n_tok, 37));
+        let (yb, fused, separate) = (
+            storage(ctx, "y", (len * n_tok * 4) as u64),
+            storage(ctx, "fused", size),
+            storage(ctx, "separate", size),
+        );
+        let so = sums_off as u32;
+        run(
+            ctx,
+            &[
+                super::rms_norm::add_norm(
+                    ctx,
+                    &pipe,
+                    &step,
+                    &ob,
+                    &xb,
+                    None,
+                    Some(&wb),
+                    &yb,
+                    (&fused, mode),
+                    so,
+                    len,
+                    eps,
+                ),
+                quantize_act(ctx, &plain, &[&step, &yb, &separate], len, mode, 0, so),
+            ],
+            n_tok as u32,
+        );
+        let words = (size / 4) as usize;
+        let got = read_f32(ctx, &fused, words).await;
+        let want = read_f32(ctx, &separate, words).await;
+        let used = if mode == 2 { words } else { sums_off };
+        for i in 0..used {
+            assert_eq!(
+                got[i].to_bits(),
+                want[i].to_bits(),
+                "mode {mode} [{i}]: {} vs {}",
+                got[i],
+                want[i]
+            );
+        }
+        all.extend(&got[..used]);
     }
     all
 }

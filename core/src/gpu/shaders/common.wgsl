@@ -65,3 +65,12 @@ fn f16_value(h: u32) -> f32 {
 fn f16_round(x: f32) -> f32 {
     return f16_value(f16_bits(x));
 }
+
+// `x` as ggml's `ggml_compute_fp32_to_bf16` stores it, widened back to f32.
+fn bf16_round(x: f32) -> f32 {
+    let u = bitcast<u32>(x);
+    if ((u & 0x7fffffffu) > 0x7f800000u) {
+        return bitcast<f32>(((u >> 16u) | 64u) << 16u);
+    }
+    return bitcast<f32>(((u + 0x7fffu + ((u >> 16u) & 1u)) >> 16u) << 16u);
+}

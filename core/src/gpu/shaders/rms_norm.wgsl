@@ -11,6 +11,10 @@ struct Params {
     _p0: u32,
     _p1: u32,
     _p2: u32,
+    q_mode: u32,   // add_norm: y also quantized into XQ (modes of quantize_act.wgsl; 0: not)
+    sums_off: u32, // add_norm: where XQ's Q8_1 block sums start (mode 2)
+    _p3: u32,
+    _p4: u32,
 }
 
 @group(0) @binding(0) var<uniform> step: Step;
@@ -59,8 +63,71 @@ fn norm_copy(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
 // `y = norm(r) * Wt` for the next sublayer. Each thread walks the same elements in the same
 // order as separate launches of an in-place norm, the add and `norm_copy` would, so the
 // results are bit-identical to those three launches.
+// With `p.q_mode`, y is also quantized for the next sublayer's products into XQ, as
+// quantize_act.wgsl would (block by block in order here: the same values bit for bit), which
+// spares that launch.
 @group(0) @binding(5) var<storage, read> Wpost: array<f32>;
 @group(0) @binding(6) var<storage, read_write> R: array<f32>;
+@group(0) @binding(7) var<storage, read_write> XQ: array<f32>;
+
+// Row `base` of Y (length p.len, just written by this workgroup) into XQ: each thread whole
+// blocks, walked in order (the first largest |y| on ties, Σq of integers: exact).
+fn quantize_row(base: u32, lid: u32) {
+    let mode = p.q_mode;
+    if (mode == 1u || mode == 4u) {
+        for (var i = lid; i < p.len; i += 64u) {
+            let v = Y[base + i];
+            if (mode == 1u) {
+                XQ[base + i] = f16_round(v);
+            } else {
+                XQ[base + i] = bf16_round(v);
+            }
+        }
+        return;
+    }
+    var bs = 32u;
+    if (mode == 3u) {
+        bs = 256u;
+    }
+    for (var b0 = lid * bs; b0 < p.len; b0 += 64u * bs) {
+        let at = base + b0;
+        var amax = 0.0;
+        var mx = 0.0;
+        for (var i = 0u; i < bs; i++) {
+            let v = Y[at + i];
+            if (abs(v) > amax) {
+                amax = abs(v);
+                mx = v;
+            }
+        }
+        if (mode == 2u) {
+            let d = f16_round(amax / 127.0);
+            var id = 0.0;
+            if (amax != 0.0) {
+                id = 127.0 / amax;
+            }
+            var sq = 0.0;
+            for (var i = 0u; i < bs; i++) {
+                let q = round(Y[at + i] * id);
+                XQ[at + i] = q * d;
+                sq += q;
+            }
+            if (p.sums_off != 0u) {
+                XQ[p.sums_off + at / 32u] = f16_round((amax / 127.0) * sq);
+            }
+        } else {
+            for (var i = 0u; i < bs; i++) {
+                if (amax == 0.0) {
+                    XQ[at + i] = 0.0;
+                } else {
+                    let iscale = -127.0 / mx;
+                    let d = step.one / iscale;
+                    XQ[at + i] = min(round(iscale * Y[at + i]), 127.0) * d;
+                }
+            }
+        }
+    }
+}
 
 @compute @workgroup_size(64)
 fn add_norm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -92,6 +159,11 @@ fn add_norm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_inde
         let scale = row_scale(s2, lid);
         for (var i = lid; i < p.len; i += 64u) {
             Y[base + i] = (R[base + i] * scale) * Wt[i];
+        }
+        if (p.q_mode != 0u) {
+            // The row's y, written by every thread, read back by the block's.
+            storageBarrier();
+            quantize_row(base, lid);
         }
     }
 }
