@@ -2,7 +2,7 @@
 //! (`shaders/attention.wgsl`).
 
 use super::GpuContext;
-use super::kernel::{Dispatch, EXPF, Groups, REDUCE64, params, pipeline};
+use super::kernel::{Dispatch, EXPF, Groups, QUANTIZE_SERIAL, REDUCE64, params, pipeline};
 use super::prepare_qkv::kv_elem;
 
 /// Over a cache of `f16`s with `half` (needs shader-f16), else of f32s.
@@ -11,7 +11,7 @@ pub(crate) fn attention_pipeline(ctx: &GpuContext, half: bool) -> wgpu::ComputeP
         ctx,
         "attention",
         &format!(
-            "{}\n{REDUCE64}\n{EXPF}\n{}",
+            "{}\n{REDUCE64}\n{EXPF}\n{QUANTIZE_SERIAL}\n{}",
             kv_elem(half),
             include_str!("shaders/attention.wgsl")
         ),
@@ -35,13 +35,29 @@ pub(crate) struct AttnShape {
     pub round_q_f16: bool,
 }
 
-/// One workgroup per (token, query head).
+/// Whether attention can quantize its output for weights reading activation `mode` (see
+/// `matmul::act_mode`): a head's values must hold whole blocks of the mode.
+pub(crate) fn quantizes_for(mode: u32, head_dim_v: usize) -> bool {
+    match mode {
+        1 | 4 => true,
+        2 => head_dim_v.is_multiple_of(32),
+        3 => head_dim_v.is_multiple_of(256),
+        _ => false,
+    }
+}
+
+/// One workgroup per (token, query head). With `xq.1` a mode (0: none, and `xq.0` any
+/// buffer the launch does not otherwise bind; else see [`quantizes_for`]) the output is
+/// also quantized into `xq.0`, mode 2's block sums at element `sums_off`.
 pub(crate) fn attention(
     ctx: &GpuContext,
     pipe: &wgpu::ComputePipeline,
     bufs: [&wgpu::Buffer; 6], // step, q, k cache, v cache, scores, out
     s: AttnShape,
+    xq: (&wgpu::Buffer, u32),
+    sums_off: u32,
 ) -> Dispatch {
+    debug_assert!(xq.1 == 0 || quantizes_for(xq.1, s.head_dim_v));
     let p = params(
         ctx,
         &[
@@ -56,7 +72,10 @@ pub(crate) fn attention(
             s.q_scale.to_bits(),
             s.kq_scale.to_bits(),
             u32::from(s.round_q_f16),
+            xq.1,
+            sums_off,
         ],
     );
-    Dispatch::new(ctx, pipe, p, &bufs, Groups::PerTok(s.n_head as u32))
+    let all: Vec<&wgpu::Buffer> = bufs.into_iter().chain([xq.0]).collect();
+    Dispatch::new(ctx, pipe, p, &all, Groups::PerTok(s.n_head as u32))
 }

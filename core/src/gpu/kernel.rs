@@ -11,6 +11,10 @@ pub(crate) const COMMON: &str = include_str!("shaders/common.wgsl");
 /// the kernels that use them.
 pub(crate) const REDUCE64: &str = include_str!("shaders/reduce64.wgsl");
 
+/// Quantizing a kernel's own output for the next product (`quantize_serial`), prepended by
+/// the kernels that do (add_norm, attention).
+pub(crate) const QUANTIZE_SERIAL: &str = include_str!("shaders/quantize_serial.wgsl");
+
 /// GELU as the CPU backend computes it (its f16 table, bound at 4), prepended by the kernels
 /// that gate with it.
 pub(crate) const GELU: &str = include_str!("shaders/gelu.wgsl");

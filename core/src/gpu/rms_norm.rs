@@ -2,13 +2,16 @@
 //! `prepare_qkv.rs`.
 
 use super::GpuContext;
-use super::kernel::{Dispatch, Groups, REDUCE64, params, pipeline};
+use super::kernel::{Dispatch, Groups, QUANTIZE_SERIAL, REDUCE64, params, pipeline};
 
 pub(crate) fn copy_pipeline(ctx: &GpuContext) -> wgpu::ComputePipeline {
     pipeline(
         ctx,
         "rms_norm",
-        &format!("{REDUCE64}\n{}", include_str!("shaders/rms_norm.wgsl")),
+        &format!(
+            "{REDUCE64}\n{QUANTIZE_SERIAL}\n{}",
+            include_str!("shaders/rms_norm.wgsl")
+        ),
         "norm_copy",
     )
 }
@@ -56,7 +59,10 @@ pub(crate) fn add_norm_pipeline(ctx: &GpuContext) -> wgpu::ComputePipeline {
     pipeline(
         ctx,
         "add_norm",
-        &format!("{REDUCE64}\n{}", include_str!("shaders/rms_norm.wgsl")),
+        &format!(
+            "{REDUCE64}\n{QUANTIZE_SERIAL}\n{}",
+            include_str!("shaders/rms_norm.wgsl")
+        ),
         "add_norm",
     )
 }

@@ -350,6 +350,17 @@ impl GpuSession {
             } else {
                 (1.0, c.attn_scale)
             };
+            // The output product's input quantized by the attention where a head holds
+            // whole blocks of its activation type.
+            let wo_mode = act_mode(l.wo.ty);
+            let (attn_xq, wo_ready) = match &xq[wo_mode as usize] {
+                Some(b) if super::attention::quantizes_for(wo_mode, hdv) => {
+                    let mut ready = NONE_QUANTIZED;
+                    ready[wo_mode as usize] = true;
+                    ((b, wo_mode), ready)
+                }
+                _ => ((&o, 0), NONE_QUANTIZED),
+            };
             layers.push(attention(
                 ctx,
                 attention_pl,
@@ -369,8 +380,10 @@ impl GpuSession {
                     kq_scale,
                     round_q_f16: kv == KvType::F16,
                 },
+                attn_xq,
+                sums_off as u32,
             ));
-            layers.extend(mm(&[(&l.wo, 0)], &o, 0, &attn, 0, NONE_QUANTIZED));
+            layers.extend(mm(&[(&l.wo, 0)], &o, 0, &attn, 0, wo_ready));
             // x += post_norm(o); xn = ffn_norm(x), quantized for the gate/up product
             let (gate_up_xq, gate_up_ready) = pre_quantize(&l.gate_up);
             layers.push(add_norm(

@@ -863,10 +863,107 @@ gpu_test! {
     }
 }
 
+/// Attention's output quantized in the same launch equals quantize_act.wgsl's quantization
+/// of it, bit for bit, in every mode (heads of 256: whole Q8_K blocks), and the output
+/// itself is the same with and without.
+async fn check_attention_quantized(ctx: &GpuContext) -> Vec<f32> {
+    let (n_ctx, n_tok, pos0) = (8usize, 2usize, 3usize);
+    let s = AttnShape {
+        n_head: 2,
+        n_head_kv: 1,
+        head_dim: 256,
+        head_dim_v: 256,
+        window: 0,
+        n_ctx,
+        q_scale: 0.25,
+        kq_scale: 0.1,
+        round_q_f16: false,
+    };
+    let cols = s.n_head * s.head_dim_v;
+    let step = step_buffer(ctx, n_tok as u32, pos0 as u32);
+    let (qb, kb, vb) = (
+        storage_f32(ctx, "q", &random(n_tok * s.n_head * s.head_dim, 41)),
+        storage_f32(ctx, "k", &random(n_ctx * s.head_dim, 42)),
+        storage_f32(ctx, "v", &random(n_ctx * s.head_dim_v, 43)),
+    );
+    let scores = storage(ctx, "scores", (n_tok * s.n_head * n_ctx * 4) as u64);
+    let (plain_out, out) = (
+        storage(ctx, "plain out", (n_tok * cols * 4) as u64),
+        storage(ctx, "out", (n_tok * cols * 4) as u64),
+    );
+    let attn = attention_pipeline(ctx, false);
+    let plain = quantize_act_pipeline(ctx);
+    let sums_off = n_tok * cols;
+    let size = ((sums_off + sums_off / 32) * 4) as u64;
+    let spare = storage(ctx, "unused", 4);
+    let mut all = Vec::new();
+    for mode in 1..=4u32 {
+        assert!(super::attention::quantizes_for(mode, s.head_dim_v));
+        let (fused, separate) = (storage(ctx, "fused", size), storage(ctx, "separate", size));
+        let so = sums_off as u32;
+        run(
+            ctx,
+            &[
+                attention(
+                    ctx,
+                    &attn,
+                    [&step, &qb, &kb, &vb, &scores, &plain_out],
+                    s,
+                    (&spare, 0),
+                    0,
+                ),
+                quantize_act(
+                    ctx,
+                    &plain,
+                    &[&step, &plain_out, &separate],
+                    cols,
+                    mode,
+                    0,
+                    so,
+                ),
+                attention(
+                    ctx,
+                    &attn,
+                    [&step, &qb, &kb, &vb, &scores, &out],
+                    s,
+                    (&fused, mode),
+                    so,
+                ),
+            ],
+            n_tok as u32,
+        );
+        let n = n_tok * cols;
+        let (o1, o2) = (
+            read_f32(ctx, &plain_out, n).await,
+            read_f32(ctx, &out, n).await,
+        );
+        assert!(o1.iter().zip(&o2).all(|(a, b)| a.to_bits() == b.to_bits()));
+        let words = (size / 4) as usize;
+        let got = read_f32(ctx, &fused, words).await;
+        let want = read_f32(ctx, &separate, words).await;
+        let used = if mode == 2 { words } else { sums_off };
+        for i in 0..used {
+            assert_eq!(
+                got[i].to_bits(),
+                want[i].to_bits(),
+                "mode {mode} [{i}]: {} vs {}",
+                got[i],
+                want[i]
+            );
+        }
+        all.extend(&got[..used]);
+    }
+    assert!(
+        !super::attention::quantizes_for(3, 64),
+        "Q8_K blocks span heads of 64"
+    );
+    all
+}
+
 /// The f32-typed cache's outputs (compared across contexts); with shader-f16 the f16-typed
 /// cache (`half`) is checked too.
 async fn check_attention(ctx: GpuContext) -> Vec<f32> {
-    let mut all = Vec::new();
+    let mut all = check_attention_quantized(&ctx).await;
     for half in [false, true] {
         if half && !ctx.features().f16 {
             continue;
@@ -942,6 +1039,7 @@ async fn check_attention_case(ctx: &GpuContext, window: usize, half: bool) -> Ve
     let out = storage(ctx, "out", (n_tok * s.n_head * s.head_dim_v * 4) as u64);
     let prepare = prepare_qkv_pipeline(ctx, half);
     let attn = attention_pipeline(ctx, half);
+    let spare = storage(ctx, "unused", 4);
     let none = None;
     run(
         ctx,
@@ -962,7 +1060,14 @@ async fn check_attention_case(ctx: &GpuContext, window: usize, half: bool) -> Ve
                     eps: 1e-6,
                 },
             ),
-            attention(ctx, &attn, [&step, &qb, &kb, &vb, &scores, &out], s),
+            attention(
+                ctx,
+                &attn,
+                [&step, &qb, &kb, &vb, &scores, &out],
+                s,
+                (&spare, 0),
+                0,
+            ),
         ],
         n_tok as u32,
     );

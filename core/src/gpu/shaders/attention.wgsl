@@ -1,6 +1,7 @@
 // Causal attention with grouped-query heads and an optional sliding window over the GPU
 // KV cache. One workgroup per (token, query head): scores into a scratch row, softmax,
-// then the weighted sum of values. Prepended with reduce64.wgsl.
+// then the weighted sum of values. Prepended with reduce64.wgsl, expf.wgsl and
+// quantize_serial.wgsl.
 
 struct Params {
     n_head: u32,
@@ -14,7 +15,10 @@ struct Params {
     q_scale: f32,    // applied to Q before it is rounded (Gemma scales Q)
     kq_scale: f32,   // applied to each score
     round_q_f16: u32,
+    q_mode: u32,   // the output also quantized into XQ (quantize_act.wgsl's modes; 0: not)
+    sums_off: u32, // where XQ's Q8_1 block sums start (mode 2)
     _p0: u32,
+    _p1: u32,
 }
 
 @group(0) @binding(0) var<uniform> step: Step;
@@ -25,6 +29,13 @@ struct Params {
 @group(0) @binding(4) var<storage, read> V: array<KvElem>;
 @group(0) @binding(5) var<storage, read_write> scores: array<f32>;
 @group(0) @binding(6) var<storage, read_write> O: array<f32>;
+// With p.q_mode: the output quantized for the output product (quantize_serial.wgsl; the
+// head's values hold whole blocks of the mode).
+@group(0) @binding(7) var<storage, read_write> XQ: array<f32>;
+
+fn q_src(i: u32) -> f32 {
+    return O[i];
+}
 
 var<workgroup> qs: array<f32, 512>;
 
@@ -80,5 +91,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
             acc += scores[sb + j] * f32(V[j * p.v_dim + kvh * p.head_dim_v + d]);
         }
         O[ob + d] = acc * inv;
+    }
+    if (p.q_mode != 0u) {
+        storageBarrier();
+        quantize_serial(ob, p.head_dim_v, p.q_mode, p.sums_off, lid, 64u);
     }
 }

@@ -1,6 +1,6 @@
 // RMS norm of rows: y = x / sqrt(mean(x^2) + eps) * w. One workgroup per row; the number of
 // rows is step.n_tok * rows_per_tok (or fixed_rows). `norm_copy` reads X writes Y.
-// Prepended with reduce64.wgsl.
+// Prepended with reduce64.wgsl and quantize_serial.wgsl.
 
 struct Params {
     len: u32,          // row length
@@ -63,70 +63,15 @@ fn norm_copy(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
 // `y = norm(r) * Wt` for the next sublayer. Each thread walks the same elements in the same
 // order as separate launches of an in-place norm, the add and `norm_copy` would, so the
 // results are bit-identical to those three launches.
-// With `p.q_mode`, y is also quantized for the next sublayer's products into XQ, as
-// quantize_act.wgsl would (block by block in order here: the same values bit for bit), which
-// spares that launch.
+// With `p.q_mode`, y is also quantized for the next sublayer's products into XQ
+// (quantize_serial.wgsl), which spares that launch.
 @group(0) @binding(5) var<storage, read> Wpost: array<f32>;
 @group(0) @binding(6) var<storage, read_write> R: array<f32>;
 @group(0) @binding(7) var<storage, read_write> XQ: array<f32>;
 
-// Row `base` of Y (length p.len, just written by this workgroup) into XQ: each thread whole
-// blocks, walked in order (the first largest |y| on ties, Σq of integers: exact).
-fn quantize_row(base: u32, lid: u32) {
-    let mode = p.q_mode;
-    if (mode == 1u || mode == 4u) {
-        for (var i = lid; i < p.len; i += 64u) {
-            let v = Y[base + i];
-            if (mode == 1u) {
-                XQ[base + i] = f16_round(v);
-            } else {
-                XQ[base + i] = bf16_round(v);
-            }
-        }
-        return;
-    }
-    var bs = 32u;
-    if (mode == 3u) {
-        bs = 256u;
-    }
-    for (var b0 = lid * bs; b0 < p.len; b0 += 64u * bs) {
-        let at = base + b0;
-        var amax = 0.0;
-        var mx = 0.0;
-        for (var i = 0u; i < bs; i++) {
-            let v = Y[at + i];
-            if (abs(v) > amax) {
-                amax = abs(v);
-                mx = v;
-            }
-        }
-        if (mode == 2u) {
-            let d = f16_round(amax / 127.0);
-            var id = 0.0;
-            if (amax != 0.0) {
-                id = 127.0 / amax;
-            }
-            var sq = 0.0;
-            for (var i = 0u; i < bs; i++) {
-                let q = round(Y[at + i] * id);
-                XQ[at + i] = q * d;
-                sq += q;
-            }
-            if (p.sums_off != 0u) {
-                XQ[p.sums_off + at / 32u] = f16_round((amax / 127.0) * sq);
-            }
-        } else {
-            for (var i = 0u; i < bs; i++) {
-                if (amax == 0.0) {
-                    XQ[at + i] = 0.0;
-                } else {
-                    let iscale = -127.0 / mx;
-                    let d = step.one / iscale;
-                    XQ[at + i] = min(round(iscale * Y[at + i]), 127.0) * d;
-                }
-            }
-        }
-    }
+// quantize_serial.wgsl's source: this launch's output.
+fn q_src(i: u32) -> f32 {
+    return Y[i];
 }
 
 @compute @workgroup_size(64)
@@ -163,7 +108,7 @@ fn add_norm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_inde
         if (p.q_mode != 0u) {
             // The row's y, written by every thread, read back by the block's.
             storageBarrier();
-            quantize_row(base, lid);
+            quantize_serial(base, p.len, p.q_mode, p.sums_off, lid, 64u);
         }
     }
 }
