@@ -17,18 +17,20 @@ pub(crate) fn copy_pipeline(ctx: &GpuContext) -> wgpu::ComputePipeline {
 }
 
 /// `y[t] = norm(x[t]) * w` for each token's row of `len` (or, with `fixed_rows`, that many
-/// rows starting at source row `src_row0`).
+/// rows starting at source row `src_row0`), and `y` quantized into `xq.0` as
+/// [`add_norm`] does when `xq.1` names a mode.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn rms_norm(
     ctx: &GpuContext,
     pipe: &wgpu::ComputePipeline,
     bufs: [&wgpu::Buffer; 4], // step, weight, x, y
+    xq: (&wgpu::Buffer, u32),
+    sums_off: u32,
     len: usize,
     eps: f32,
     fixed_rows: u32,
     src_row0: u32,
 ) -> Dispatch {
-    // The shader's Params in full (add_norm's fields unused here): a uniform binding must
-    // cover the struct.
     let p = params(
         ctx,
         &[
@@ -40,8 +42,8 @@ pub(crate) fn rms_norm(
             0,
             0,
             0,
-            0,
-            0,
+            xq.1,
+            sums_off,
         ],
     );
     let groups = if fixed_rows != 0 {
@@ -52,7 +54,24 @@ pub(crate) fn rms_norm(
     } else {
         Groups::PerTok(1)
     };
-    Dispatch::new(ctx, pipe, p, &bufs, groups)
+    let [step, w, x, y] = bufs;
+    // add_norm's slots 5 and 6 are not norm_copy's: its layout numbers XQ 7 all the same.
+    Dispatch::with_slots(
+        ctx,
+        pipe,
+        p,
+        &[
+            Some(step),
+            Some(w),
+            Some(x),
+            Some(y),
+            None,
+            None,
+            Some(xq.0),
+        ],
+        groups,
+        true,
+    )
 }
 
 pub(crate) fn add_norm_pipeline(ctx: &GpuContext) -> wgpu::ComputePipeline {

@@ -302,7 +302,8 @@ impl GpuSession {
                 None => (no_xq, NONE_QUANTIZED),
             }
         };
-        // The first block's input comes from the first norm, not quantized yet.
+        // The first block's input comes from the first norm (which quantizes it too), the
+        // others' from the previous block's last add_norm.
         let mut qkv_ready = NONE_QUANTIZED;
         for (il, l) in model.layers.iter().enumerate() {
             let kc = storage(ctx, "k_cache", (n_ctx * kv_dim * elem) as u64);
@@ -310,10 +311,14 @@ impl GpuSession {
             kv_bytes += (n_ctx * (kv_dim + v_dim) * elem) as u64;
             if il == 0 {
                 // Later layers get theirs from the previous layer's last residual step.
+                let first_xq;
+                (first_xq, qkv_ready) = pre_quantize(&l.qkv);
                 layers.push(rms_norm(
                     ctx,
                     &pl.norm,
                     [&step, &l.attn_norm, &x, &xn],
+                    first_xq,
+                    sums_off as u32,
                     d,
                     eps,
                     0,
@@ -466,10 +471,14 @@ impl GpuSession {
         let (head, read_hidden) = match &model.head {
             Some(mh) => {
                 let logits = f(c.n_vocab, "logits");
+                let head_group: Stacked = vec![(mh.output.clone(), 0)];
+                let (head_xq, head_ready) = pre_quantize(&head_group);
                 let mut tail = vec![rms_norm(
                     ctx,
                     &pl.norm,
                     [&step, &mh.output_norm, &x, &xn],
+                    head_xq,
+                    sums_off as u32,
                     d,
                     eps,
                     1,
@@ -482,7 +491,7 @@ impl GpuSession {
                 } else {
                     logits.clone()
                 };
-                tail.extend(mm(&[(&mh.output, 0)], &raw, 0, &xn, 1, NONE_QUANTIZED));
+                tail.extend(mm(&[(&mh.output, 0)], &raw, 0, &xn, 1, head_ready));
                 if let Some(cap) = c.final_logit_softcap {
                     tail.push(elementwise(
                         ctx,

@@ -441,12 +441,15 @@ async fn check_rms_norm(ctx: GpuContext) -> Vec<f32> {
         storage(&ctx, "y", (len * n_tok * 4) as u64),
     );
     let norm = copy_pipeline(&ctx);
+    let spare = storage(&ctx, "unused", 4);
     run(
         &ctx,
         &[rms_norm(
             &ctx,
             &norm,
             [&step, &wb, &xb, &yb],
+            (&spare, 0),
+            0,
             len,
             eps,
             0,
@@ -469,6 +472,8 @@ async fn check_rms_norm(ctx: GpuContext) -> Vec<f32> {
             &ctx,
             &norm,
             [&step, &wb, &xb, &yb],
+            (&spare, 0),
+            0,
             len,
             eps,
             1,
@@ -626,6 +631,55 @@ async fn check_add_norm_quantized(ctx: &GpuContext) -> Vec<f32> {
             );
         }
         all.extend(&got[..used]);
+        // The plain norm the same, every token's row and the last token's alone (the LM
+        // head's input).
+        let norm = copy_pipeline(ctx);
+        for (fixed_rows, src_row0, rows) in [(0, 0, n_tok), (1, u32::MAX, 1)] {
+            let (y2, fused, separate) = (
+                storage(ctx, "y", (len * n_tok * 4) as u64),
+                storage(ctx, "fused", size),
+                storage(ctx, "separate", size),
+            );
+            run(
+                ctx,
+                &[
+                    rms_norm(
+                        ctx,
+                        &norm,
+                        [&step, &wb, &xb, &y2],
+                        (&fused, mode),
+                        so,
+                        len,
+                        eps,
+                        fixed_rows,
+                        src_row0,
+                    ),
+                    quantize_act(
+                        ctx,
+                        &plain,
+                        &[&step, &y2, &separate],
+                        len,
+                        mode,
+                        fixed_rows,
+                        so,
+                    ),
+                ],
+                n_tok as u32,
+            );
+            let got = read_f32(ctx, &fused, words).await;
+            let want = read_f32(ctx, &separate, words).await;
+            let n = rows * len;
+            let sums = if mode == 2 { n / 32 } else { 0 };
+            for i in (0..n).chain(sums_off..sums_off + sums) {
+                assert_eq!(
+                    got[i].to_bits(),
+                    want[i].to_bits(),
+                    "norm_copy rows {rows} mode {mode} [{i}]: {} vs {}",
+                    got[i],
+                    want[i]
+                );
+            }
+        }
     }
     all
 }

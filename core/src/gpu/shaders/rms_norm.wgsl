@@ -1,5 +1,6 @@
 // RMS norm of rows: y = x / sqrt(mean(x^2) + eps) * w. One workgroup per row; the number of
-// rows is step.n_tok * rows_per_tok (or fixed_rows). `norm_copy` reads X writes Y.
+// rows is step.n_tok * rows_per_tok (or fixed_rows). `norm_copy` reads X writes Y (and,
+// with `p.q_mode`, Y quantized into XQ as add_norm does).
 // Prepended with reduce64.wgsl and quantize_serial.wgsl.
 
 struct Params {
@@ -11,8 +12,8 @@ struct Params {
     _p0: u32,
     _p1: u32,
     _p2: u32,
-    q_mode: u32,   // add_norm: y also quantized into XQ (modes of quantize_act.wgsl; 0: not)
-    sums_off: u32, // add_norm: where XQ's Q8_1 block sums start (mode 2)
+    q_mode: u32,   // y also quantized into XQ (modes of quantize_act.wgsl; 0: not)
+    sums_off: u32, // where XQ's Q8_1 block sums start (mode 2)
     _p3: u32,
     _p4: u32,
 }
@@ -55,6 +56,10 @@ fn norm_copy(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
     let scale = row_scale(s, lid);
     for (var i = lid; i < p.len; i += 64u) {
         Y[dst + i] = (X[src + i] * scale) * Wt[i];
+    }
+    if (p.q_mode != 0u) {
+        storageBarrier();
+        quantize_serial(dst, p.len, p.q_mode, p.sums_off, lid, 64u);
     }
 }
 
