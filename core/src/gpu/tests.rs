@@ -574,6 +574,37 @@ async fn check_add_norm(ctx: GpuContext) -> Vec<f32> {
     all
 }
 
+/// A quantization fused into another kernel against quantize_act.wgsl's (`separate`), bit
+/// for bit: the first `n` values and, in mode 2, their Q8_1 block sums (from `sums_off`).
+/// Returns what was compared.
+async fn assert_same_quantized(
+    ctx: &GpuContext,
+    fused: &wgpu::Buffer,
+    separate: &wgpu::Buffer,
+    n: usize,
+    sums_off: usize,
+    mode: u32,
+    what: &str,
+) -> Vec<f32> {
+    let words = sums_off + sums_off / 32;
+    let got = read_f32(ctx, fused, words).await;
+    let want = read_f32(ctx, separate, words).await;
+    let sums = if mode == 2 { n / 32 } else { 0 };
+    (0..n)
+        .chain(sums_off..sums_off + sums)
+        .map(|i| {
+            assert_eq!(
+                got[i].to_bits(),
+                want[i].to_bits(),
+                "{what}, mode {mode} [{i}]: {} vs {}",
+                got[i],
+                want[i]
+            );
+            got[i]
+        })
+        .collect()
+}
+
 /// add_norm's y quantized in the same launch equals quantize_act.wgsl's quantization of it,
 /// bit for bit, in every mode (Q8_1's block sums too).
 async fn check_add_norm_quantized(ctx: &GpuContext) -> Vec<f32> {
@@ -617,20 +648,10 @@ async fn check_add_norm_quantized(ctx: &GpuContext) -> Vec<f32> {
             ],
             n_tok as u32,
         );
-        let words = (size / 4) as usize;
-        let got = read_f32(ctx, &fused, words).await;
-        let want = read_f32(ctx, &separate, words).await;
-        let used = if mode == 2 { words } else { sums_off };
-        for i in 0..used {
-            assert_eq!(
-                got[i].to_bits(),
-                want[i].to_bits(),
-                "mode {mode} [{i}]: {} vs {}",
-                got[i],
-                want[i]
-            );
-        }
-        all.extend(&got[..used]);
+        all.extend(
+            assert_same_quantized(ctx, &fused, &separate, sums_off, sums_off, mode, "add_norm")
+                .await,
+        );
         // The plain norm the same, every token's row and the last token's alone (the LM
         // head's input).
         let norm = copy_pipeline(ctx);
@@ -666,19 +687,8 @@ async fn check_add_norm_quantized(ctx: &GpuContext) -> Vec<f32> {
                 ],
                 n_tok as u32,
             );
-            let got = read_f32(ctx, &fused, words).await;
-            let want = read_f32(ctx, &separate, words).await;
-            let n = rows * len;
-            let sums = if mode == 2 { n / 32 } else { 0 };
-            for i in (0..n).chain(sums_off..sums_off + sums) {
-                assert_eq!(
-                    got[i].to_bits(),
-                    want[i].to_bits(),
-                    "norm_copy rows {rows} mode {mode} [{i}]: {} vs {}",
-                    got[i],
-                    want[i]
-                );
-            }
+            let what = format!("norm_copy of {rows} rows");
+            assert_same_quantized(ctx, &fused, &separate, rows * len, sums_off, mode, &what).await;
         }
     }
     all
@@ -992,20 +1002,18 @@ async fn check_attention_quantized(ctx: &GpuContext) -> Vec<f32> {
             read_f32(ctx, &out, n).await,
         );
         assert!(o1.iter().zip(&o2).all(|(a, b)| a.to_bits() == b.to_bits()));
-        let words = (size / 4) as usize;
-        let got = read_f32(ctx, &fused, words).await;
-        let want = read_f32(ctx, &separate, words).await;
-        let used = if mode == 2 { words } else { sums_off };
-        for i in 0..used {
-            assert_eq!(
-                got[i].to_bits(),
-                want[i].to_bits(),
-                "mode {mode} [{i}]: {} vs {}",
-                got[i],
-                want[i]
-            );
-        }
-        all.extend(&got[..used]);
+        all.extend(
+            assert_same_quantized(
+                ctx,
+                &fused,
+                &separate,
+                sums_off,
+                sums_off,
+                mode,
+                "attention",
+            )
+            .await,
+        );
     }
     assert!(
         !super::attention::quantizes_for(3, 64),
@@ -1382,19 +1390,8 @@ async fn check_gated_quantization(ctx: &GpuContext) {
                 ],
                 n_tok,
             );
-            let words = (size / 4) as usize;
-            let want = read_f32(ctx, &two_step, words).await;
-            let got = read_f32(ctx, &one_step, words).await;
-            let used = if mode == 2 { words } else { sums_off };
-            for i in 0..used {
-                assert_eq!(
-                    got[i].to_bits(),
-                    want[i].to_bits(),
-                    "{activation:?} mode {mode} [{i}]: {} vs {}",
-                    got[i],
-                    want[i]
-                );
-            }
+            let what = format!("{activation:?}-gated");
+            assert_same_quantized(ctx, &one_step, &two_step, sums_off, sums_off, mode, &what).await;
         }
     }
 }
