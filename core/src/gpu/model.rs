@@ -309,37 +309,37 @@ pub(crate) fn upload_matrix(ctx: &GpuContext, ms: &[&QMatrix]) -> Result<GpuMatr
             m.ty.name()
         )));
     }
-    // Rows `a..b` of the stack: a slice of one matrix, or the pieces of several copied.
-    let rows_bytes = |a: usize, b: usize| -> std::borrow::Cow<'_, [u8]> {
-        let mut pieces = Vec::new();
+    // Rows `a..b` of the stack: slices of the matrices holding them.
+    let pieces = |a: usize, b: usize| {
         let mut first = 0;
-        for x in ms {
-            let (lo, hi) = (a.max(first), b.min(first + x.rows));
-            if lo < hi {
-                pieces.push(&x.data()[(lo - first) * x.row_bytes..(hi - first) * x.row_bytes]);
-            }
+        ms.iter().filter_map(move |x| {
+            let start = first;
             first += x.rows;
-        }
-        match pieces.as_slice() {
-            [one] => std::borrow::Cow::Borrowed(one),
-            _ => std::borrow::Cow::Owned(pieces.concat()),
-        }
+            let (lo, hi) = (a.max(start) - start, b.min(first).saturating_sub(start));
+            (lo < hi).then(|| &x.data()[lo * x.row_bytes..hi * x.row_bytes])
+        })
     };
     let mut parts = Vec::new();
     let mut row0 = 0;
     while row0 < total_rows {
         let rows = rows_per_part.min(total_rows - row0);
-        let bytes = rows_bytes(row0, row0 + rows);
-        let buffer = storage(ctx, "weights", bytes.len() as u64);
-        let whole = bytes.len() / 4 * 4;
-        if whole > 0 {
-            ctx.queue.write_buffer(&buffer, 0, &bytes[..whole]);
+        let len = (rows * m.row_bytes) as u64;
+        let buffer = storage(ctx, "weights", len);
+        // Written straight into the queue's staging memory (no copy of the weights made
+        // here, even where a part holds rows of several matrices), padded to 4 bytes.
+        let size = wgpu::BufferSize::new(buffer.size()).expect("a weight part is not empty");
+        let Some(mut view) = ctx.queue.write_buffer_with(&buffer, 0, size) else {
+            return Err(GpuError::Device(format!(
+                "could not stage {len} bytes of weights"
+            )));
+        };
+        let mut at = 0;
+        for piece in pieces(row0, row0 + rows) {
+            view.slice(at..at + piece.len()).copy_from_slice(piece);
+            at += piece.len();
         }
-        if whole < bytes.len() {
-            let mut tail = [0u8; 4];
-            tail[..bytes.len() - whole].copy_from_slice(&bytes[whole..]);
-            ctx.queue.write_buffer(&buffer, whole as u64, &tail);
-        }
+        view.slice(at..).fill(0);
+        drop(view);
         parts.push(MatrixPart { buffer, row0, rows });
         row0 += rows;
     }
