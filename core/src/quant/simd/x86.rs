@@ -223,6 +223,42 @@ pub(super) fn h2f_pair(a: [u8; 2], b: [u8; 2]) -> __m128 {
     _mm_cvtph_ps(_mm_cvtsi32_si128(v as i32))
 }
 
+/// Up to four f16 widened together (lane `i` = `h[i]`, the rest 0): one `vmovq`, which
+/// zeroes the rest of the register (no false dependency), and one `vcvtph2ps`.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn h2f4<const N: usize>(h: [[u8; 2]; N]) -> __m128 {
+    const { assert!(N <= 4) };
+    let mut v = 0u64;
+    for (i, b) in h.iter().enumerate() {
+        v |= u64::from(u16::from_le_bytes(*b)) << (16 * i);
+    }
+    _mm_cvtph_ps(_mm_cvtsi64_si128(v as i64))
+}
+
+/// The scale products `d_w[r] · d_x[c]` of one block for every output of an `R × C` tile
+/// (`C ≤ 4`), from the `R` weight and `C` activation f16 scales: four-lane multiplies,
+/// each lane rounding once as the single kernel's scalar product does. The tiles broadcast
+/// each product from memory (a load, no shuffle).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn scale_products<const R: usize, const C: usize>(
+    wd: [[u8; 2]; R],
+    xd: [[u8; 2]; C],
+) -> [[f32; 4]; R] {
+    const { assert!(R <= 4) };
+    let xd = h2f4(xd);
+    let mut wf = [0f32; 4];
+    // SAFETY: 4 writable floats; `storeu` has no alignment requirement.
+    unsafe { _mm_storeu_ps(wf.as_mut_ptr(), h2f4(wd)) };
+    let mut out = [[0f32; 4]; R];
+    for r in 0..R {
+        // SAFETY: as above.
+        unsafe { _mm_storeu_ps(out[r].as_mut_ptr(), _mm_mul_ps(_mm_set1_ps(wf[r]), xd)) };
+    }
+    out
+}
+
 /// `f32(a) · f32(b)` for two f16 scales.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]

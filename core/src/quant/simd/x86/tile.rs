@@ -21,7 +21,7 @@ use super::super::super::{RawBlock, as_blocks};
 use super::super::{DotFn, TileFn};
 use super::{
     bytes_from_bits, h2f, h2f_pair, hsum_ps, k4_mins_prod, k4_scales_mins, ld16u, ld32i, ld32u,
-    mul_sum_us8, nibbles, shuffle_one,
+    mul_sum_us8, nibbles, scale_products, shuffle_one,
 };
 use crate::GgmlType;
 
@@ -122,26 +122,27 @@ pub(super) fn blocks<W, X, const R: usize, const C: usize>(w: &[&[W]; R], x: &[&
 // 32-element blocks against Q8_0 / Q8_1.
 
 /// Q4_0 and Q8_0: `acc = fma(d_w · d_x, Σ w·x, acc)` per block, where the signed product
-/// goes through `maddubs` as `|w| · sign(x, w)` (as `mul_sum_i8`).
+/// goes through `maddubs` as `|w| · sign(x, w)` (as `mul_sum_i8`); `load` gives a block's
+/// f16 scale and its quants.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
 fn signed_tile<W, const R: usize, const C: usize>(
     w: [&[W]; R],
     x: [&[BlockQ8_0]; C],
-    load: impl Fn(&W) -> (f32, __m256i),
+    load: impl Fn(&W) -> ([u8; 2], __m256i),
 ) -> [[f32; C]; R] {
     let n = blocks(&w, &x);
     let mut acc = [[_mm256_setzero_ps(); C]; R];
     for b in 0..n {
-        let xd: [f32; C] = std::array::from_fn(|c| h2f(x[c][b].d));
         let qy: [__m256i; C] = std::array::from_fn(|c| ld32i(&x[c][b].qs));
+        let wq: [([u8; 2], __m256i); R] = std::array::from_fn(|r| load(&w[r][b]));
+        let d = scale_products::<R, C>(wq.map(|(d, _)| d), std::array::from_fn(|c| x[c][b].d));
         for r in 0..R {
-            let (wd, qx) = load(&w[r][b]);
+            let qx = wq[r].1;
             let ax = _mm256_sign_epi8(qx, qx);
             for c in 0..C {
-                let d = _mm256_set1_ps(wd * xd[c]);
                 let s = mul_sum_us8(ax, _mm256_sign_epi8(qy[c], qx));
-                acc[r][c] = _mm256_fmadd_ps(d, s, acc[r][c]);
+                acc[r][c] = _mm256_fmadd_ps(_mm256_broadcast_ss(&d[r][c]), s, acc[r][c]);
             }
         }
     }
@@ -154,9 +155,7 @@ fn q4_0<const R: usize, const C: usize>(
     x: [&[BlockQ8_0]; C],
 ) -> [[f32; C]; R] {
     let off = _mm256_set1_epi8(8);
-    signed_tile(w, x, |bw| {
-        (h2f(bw.d), _mm256_sub_epi8(nibbles(&bw.qs), off))
-    })
+    signed_tile(w, x, |bw| (bw.d, _mm256_sub_epi8(nibbles(&bw.qs), off)))
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -168,7 +167,7 @@ fn q5_0<const R: usize, const C: usize>(
     signed_tile(w, x, |bw| {
         // Elements without their fifth bit get 0xF0 or'ed in: `q - 16` as i8.
         let hi = _mm256_andnot_si256(bytes_from_bits(bw.qh), f0);
-        (h2f(bw.d), _mm256_or_si256(nibbles(&bw.qs), hi))
+        (bw.d, _mm256_or_si256(nibbles(&bw.qs), hi))
     })
 }
 
@@ -177,7 +176,7 @@ fn q8_0<const R: usize, const C: usize>(
     w: [&[BlockQ8_0]; R],
     x: [&[BlockQ8_0]; C],
 ) -> [[f32; C]; R] {
-    signed_tile(w, x, |bw| (h2f(bw.d), ld32i(&bw.qs)))
+    signed_tile(w, x, |bw| (bw.d, ld32i(&bw.qs)))
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
