@@ -12,6 +12,7 @@ use std::sync::Arc;
 use hearth_core::gguf::{Gguf, GgufWriter};
 use hearth_core::gpu::{
     GpuContext, GpuError, GpuModel, GpuOptions, GpuOutput, GpuResult, GpuSession, block_on,
+    place_session,
 };
 use hearth_core::model::{Decoder, ForwardScratch, Logits};
 use hearth_core::sampling::{Needs, Sampler, SamplingOptions};
@@ -807,5 +808,80 @@ fn smollm2_partial_offload_same_16_greedy_tokens_as_cpu() {
         session.kv_cache_bytes() > on_gpu,
         "{}",
         session.kv_cache_bytes()
+    );
+}
+
+// Without a budget nothing predicts a device running out of memory (wgpu and WebGPU do not
+// report free memory), so `place_session` — what the CLI, the Node addon and the browser's
+// GPU sessions open — asks such a device for half the blocks until they fit. No adapter here
+// runs out, so a device of simulated memory stands in (its allocations past the limit fail as
+// the out-of-memory error scope reports them). SmolLM2 on one that holds 10 of its 30 blocks
+// runs 7 (30 → 15 → 7) and gives the CPU's tokens; on one that holds every weight but not the
+// session, 15; a fixed block count fails; failed tries leave nothing allocated.
+#[test]
+fn a_device_out_of_memory_gets_fewer_blocks() {
+    let Some(ctx) = context() else { return };
+    let model = Model::load_file(common::model(common::SMOLLM2)).unwrap();
+    let kv = KvType::F16;
+    let prompt = model.tokenize(SMOLLM2_PROMPT, true, false).unwrap();
+    let opts = || GenerateOptions {
+        sampling: SamplingOptions {
+            temperature: 0.0,
+            ..Default::default()
+        },
+        max_tokens: 8,
+        ignore_eos: true,
+        ..Default::default()
+    };
+    let mut cpu = Session::new(model.clone(), 64).unwrap();
+    let want = cpu.generate(&prompt, opts()).unwrap().run().unwrap().tokens;
+    assert_eq!(ctx.allocated_bytes(), 0);
+
+    let ten = ctx.estimate_layers(model.decoder(), 10, 64, kv).total();
+    let small = ctx.clone().with_simulated_device_memory(ten);
+    let mut session = block_on(place_session(&small, &model, None, 64, kv)).unwrap();
+    assert_eq!(session.gpu_layers(), 7);
+    let held = small.allocated_bytes();
+    assert!(held > 0 && held <= ten, "{held} of {ten}");
+    let got = session
+        .generate(&prompt, opts())
+        .unwrap()
+        .run()
+        .unwrap()
+        .tokens;
+    assert_eq!(got, want, "7 blocks on the GPU vs the CPU");
+    drop(session);
+    assert_eq!(
+        small.allocated_bytes(),
+        0,
+        "a dropped session gives its bytes back"
+    );
+
+    let e = block_on(place_session(&small, &model, Some(15), 64, kv)).unwrap_err();
+    assert_eq!(e.code(), "GPU_DOES_NOT_FIT");
+    assert!(e.to_string().contains("ran out of memory"), "{e}");
+    assert_eq!(
+        small.allocated_bytes(),
+        0,
+        "a failed placement gives its bytes back"
+    );
+    let e = block_on(place_session(
+        &ctx.clone().with_simulated_device_memory(1 << 20),
+        &model,
+        None,
+        64,
+        kv,
+    ))
+    .unwrap_err();
+    assert_eq!(e.code(), "GPU_DOES_NOT_FIT", "not one block in 1 MiB: {e}");
+    assert_eq!(ctx.allocated_bytes(), 0);
+
+    let weights = ctx.estimate(model.decoder(), 64, kv).weights;
+    let tight = ctx.clone().with_simulated_device_memory(weights);
+    let session = block_on(place_session(&tight, &model, None, 64, kv)).unwrap();
+    assert_eq!(
+        session.gpu_layers(),
+        15,
+        "every weight fits, the session does not: half"
     );
 }

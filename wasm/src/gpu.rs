@@ -11,8 +11,8 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use hearth_core::gpu::{GpuContext, GpuModel, GpuOptions};
-use hearth_core::{GenerateOptions, Generation, KvType, Model, Session};
+use hearth_core::gpu::{GpuContext, GpuOptions, place_session};
+use hearth_core::{GenerateOptions, Generation, KvType, Model};
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
@@ -28,9 +28,10 @@ impl WasmModel {
     /// history is evaluated again there) instead of failing with `GPU_DEVICE_LOST`.
     /// `maxMemoryBytes`: GPU memory the weights, KV cache and scratch may take; a model that
     /// needs more runs its first blocks on the GPU, as many as fit, and the rest on the CPU
-    /// (WebGPU cannot say how much memory is free, so without it only the device's limits and
-    /// out-of-memory errors decide). `gpuLayers`: how many of the first blocks to place
-    /// (default: as many as fit). Checked before anything is uploaded. Rejects with
+    /// (WebGPU cannot say how much memory is free, so without it the device's limits decide,
+    /// and a device that runs out of memory is asked for half the blocks, down to one).
+    /// `gpuLayers`: how many of the first blocks to place (default: as many as fit). Checked
+    /// before anything is uploaded. Rejects with
     /// `GPU_NO_ADAPTER`, `GPU_DEVICE`, `GPU_DOES_NOT_FIT` (with the bytes needed and allowed in
     /// its message; not even one block fits, or not the `gpuLayers` asked for),
     /// `GPU_UNSUPPORTED`.
@@ -52,20 +53,10 @@ impl WasmModel {
             .await
             .map_err(err)?
             .with_memory_budget(max_memory_bytes.map(|b| b.max(0.0) as u64));
-            let n = if n_ctx == 0 {
-                model.config().n_ctx_train
-            } else {
-                n_ctx as usize
-            };
             let layers = gpu_layers.map(|l| l as usize);
-            let placed = GpuModel::place(&ctx, model.decoder(), layers, n, KvType::F16).await;
-            // The engine's session API shares the model as an Arc (Send natively); wasm32 has one thread.
-            #[allow(clippy::arc_with_non_send_sync)]
-            let gpu = Arc::new(placed.map_err(err)?);
-            let mut session =
-                Session::with_gpu_async(model.clone(), n_ctx as usize, KvType::F16, &gpu)
-                    .await
-                    .map_err(core_error)?;
+            let mut session = place_session(&ctx, &model, layers, n_ctx as usize, KvType::F16)
+                .await
+                .map_err(core_error)?;
             session.set_cpu_fallback(cpu_fallback);
             Ok(WasmGpuSession {
                 adapter: to_js(ctx.adapter())?,

@@ -112,8 +112,12 @@ pub struct GpuContext {
     binding_cap: Option<u64>,
     /// Bytes the backend may allocate (`None`: no budget; see `placement.rs`).
     memory_budget: Option<u64>,
-    /// Bytes of storage buffers allocated so far (what the budget is checked against).
+    /// Bytes of storage buffers allocated and not yet given back (a placement that failed
+    /// gives its bytes back at once, a model or session when it is dropped: [`Held`]).
     pub(crate) allocated: Arc<std::sync::atomic::AtomicU64>,
+    /// For tests: allocations past this many bytes fail as the device's out-of-memory error
+    /// would (no adapter here runs out of memory).
+    simulated_memory: Option<u64>,
     /// `HEARTH_GPU_PROFILE` (native, with timestamp queries inside passes): each session
     /// times every launch and prints the totals per kernel when dropped.
     profiling: bool,
@@ -207,6 +211,7 @@ impl GpuContext {
             binding_cap: None,
             memory_budget: None,
             allocated: Arc::default(),
+            simulated_memory: None,
             profiling,
             pipeline_names: Arc::default(),
         })
@@ -255,7 +260,16 @@ impl GpuContext {
         self.memory_budget
     }
 
-    /// Bytes of storage buffers allocated on this device so far.
+    /// For tests: this context with a device of `bytes` of memory — storage buffers past it
+    /// fail as an out-of-memory error scope reports them ([`GpuError::OutOfMemory`]), which
+    /// the software adapters of CI never do.
+    #[doc(hidden)]
+    pub fn with_simulated_device_memory(mut self, bytes: u64) -> GpuContext {
+        self.simulated_memory = Some(bytes);
+        self
+    }
+
+    /// Bytes of storage buffers that live models and sessions on this device hold.
     pub fn allocated_bytes(&self) -> u64 {
         self.allocated.load(std::sync::atomic::Ordering::Relaxed)
     }
@@ -291,21 +305,46 @@ impl GpuContext {
     }
 
     /// Runs `f` inside validation and out-of-memory error scopes and turns what they caught
-    /// into a [`GpuError`].
+    /// into a [`GpuError`]. On an error, what `f` allocated is dropped with its result, so its
+    /// bytes are given back to the allocation count.
     pub(crate) async fn scoped<T>(&self, f: impl FnOnce() -> T) -> Result<T, GpuError> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let before = self.allocated.load(Relaxed);
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let val = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let out = f();
         let v = val.pop().await;
         let o = oom.pop().await;
-        if let Some(e) = o {
-            return Err(GpuError::DoesNotFit(e.to_string()));
-        }
-        if let Some(e) = v {
-            return Err(classify(e.to_string()));
+        let after = self.allocated.load(Relaxed);
+        let failed = if let Some(e) = o {
+            Some(GpuError::OutOfMemory(e.to_string()))
+        } else if let Some(e) = v {
+            Some(classify(e.to_string()))
+        } else {
+            self.simulated_memory.filter(|&m| after > m).map(|m| {
+                GpuError::OutOfMemory(format!(
+                    "{} allocated on a device of {} (simulated)",
+                    super::placement::mib(after),
+                    super::placement::mib(m)
+                ))
+            })
+        };
+        if let Some(e) = failed {
+            drop(out);
+            self.allocated.fetch_sub(after - before, Relaxed);
+            return Err(e);
         }
         self.check()?;
         Ok(out)
+    }
+
+    /// What was allocated since the count read `before`, held until the returned guard drops.
+    pub(crate) fn held_since(&self, before: u64) -> Held {
+        let bytes = self.allocated_bytes().saturating_sub(before);
+        Held {
+            count: self.allocated.clone(),
+            bytes,
+        }
     }
 
     /// Reads `size` bytes of a MAP_READ buffer after the submitted work finishes.
@@ -336,7 +375,7 @@ impl GpuContext {
 
 fn classify(msg: String) -> GpuError {
     if msg.contains("memory") || msg.contains("Memory") {
-        GpuError::DoesNotFit(msg)
+        GpuError::OutOfMemory(msg)
     } else {
         GpuError::Device(msg)
     }
@@ -366,5 +405,20 @@ impl std::future::Future for MapFuture {
                 std::task::Poll::Pending
             }
         }
+    }
+}
+
+/// Storage bytes a model or a session holds: given back to the context's allocation count
+/// ([`GpuContext::allocated_bytes`]) when it is dropped with its buffers.
+#[derive(Debug, Default)]
+pub(crate) struct Held {
+    count: Arc<std::sync::atomic::AtomicU64>,
+    bytes: u64,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.count
+            .fetch_sub(self.bytes, std::sync::atomic::Ordering::Relaxed);
     }
 }

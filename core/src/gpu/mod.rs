@@ -29,7 +29,7 @@ mod top_k;
 
 pub use context::{AdapterSummary, FEATURE_F16, FEATURE_SUBGROUPS, GpuContext, GpuOptions};
 pub use model::GpuModel;
-pub use placement::GpuMemory;
+pub use placement::{GpuMemory, place_session};
 #[cfg(not(target_arch = "wasm32"))]
 pub use select::{Device, DeviceReport, GpuChoice, decide, open_session};
 pub use session::{GpuOutput, GpuResult, GpuSession};
@@ -45,9 +45,13 @@ pub enum GpuError {
     /// The adapter refused a device, or a GPU operation failed validation.
     #[error("GPU device error: {0}")]
     Device(String),
-    /// The model (or its KV cache) does not fit the device's limits or memory.
+    /// The model (or its KV cache) does not fit the device's limits.
     #[error("the model does not fit on the GPU: {0}")]
     DoesNotFit(String),
+    /// The device ran out of memory (its out-of-memory error scope caught an allocation).
+    /// Nothing predicts this without a budget: wgpu and WebGPU cannot report free memory.
+    #[error("the model does not fit on the GPU: the device ran out of memory: {0}")]
+    OutOfMemory(String),
     /// The model, its KV cache and scratch need more than the memory budget allows
     /// ([`GpuContext::with_memory_budget`]); the numbers are bytes.
     #[error(
@@ -80,7 +84,9 @@ impl GpuError {
         match self {
             GpuError::NoAdapter(_) => "GPU_NO_ADAPTER",
             GpuError::Device(_) => "GPU_DEVICE",
-            GpuError::DoesNotFit(_) | GpuError::OverBudget { .. } => "GPU_DOES_NOT_FIT",
+            GpuError::DoesNotFit(_) | GpuError::OutOfMemory(_) | GpuError::OverBudget { .. } => {
+                "GPU_DOES_NOT_FIT"
+            }
             GpuError::DeviceLost(_) => "GPU_DEVICE_LOST",
             GpuError::Unsupported(_) => "GPU_UNSUPPORTED",
             GpuError::Input(_) => "GPU_INPUT",

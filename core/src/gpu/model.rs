@@ -83,6 +83,8 @@ pub struct GpuModel {
     /// Bytes the weights take on the GPU (matrices, norms, tables), as estimated and checked
     /// against the budget before the upload.
     pub(crate) placed_weights: u64,
+    /// Given back to the context's allocation count when dropped.
+    held: super::context::Held,
 }
 
 /// The output norm and LM head on the GPU.
@@ -96,8 +98,8 @@ impl GpuModel {
     /// Uploads `decoder`'s weights and compiles the kernels. Fails with
     /// [`GpuError::Unsupported`] for a weight type without a GPU dequantizer,
     /// [`GpuError::OverBudget`] (before uploading anything) when the weights alone exceed the
-    /// context's memory budget, and [`GpuError::DoesNotFit`] when a row exceeds a binding or
-    /// the device runs out of memory. Check the whole model with its KV cache first with
+    /// context's memory budget, [`GpuError::DoesNotFit`] when a row exceeds a binding and
+    /// [`GpuError::OutOfMemory`] when the device runs out of memory. Check the whole model with its KV cache first with
     /// [`GpuContext::estimate`] and [`GpuContext::check_fit`].
     pub async fn upload(ctx: &GpuContext, decoder: &Decoder) -> Result<GpuModel, GpuError> {
         Self::upload_layers(ctx, decoder, decoder.config.n_layer).await
@@ -129,6 +131,7 @@ impl GpuModel {
         })?;
         let weight_types = super::placement::weight_types(w, n_layers);
         let ctx2 = ctx.clone();
+        let before = ctx.allocated_bytes();
         let built = ctx
             .scoped(move || -> Result<GpuModel, GpuError> {
                 let ctx = &ctx2;
@@ -218,16 +221,21 @@ impl GpuModel {
                     weight_types,
                     weight_bytes: bytes,
                     placed_weights,
+                    held: Default::default(),
                 })
             })
             .await
             .map_err(|e| match e {
-                GpuError::DoesNotFit(m) => GpuError::DoesNotFit(format!(
-                    "the device ran out of memory placing {} of weights: {m}",
+                GpuError::OutOfMemory(m) => GpuError::OutOfMemory(format!(
+                    "placing {} of weights: {m}",
                     super::placement::mib(placed_weights)
                 )),
                 e => e,
-            })??;
+            })?;
+        // Given back at once when the upload failed.
+        let held = ctx.held_since(before);
+        let mut built = built?;
+        built.held = held;
         Ok(built)
     }
 

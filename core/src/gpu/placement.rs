@@ -3,17 +3,18 @@
 //! of what the weights, the KV cache and the scratch buffers take with the device's binding
 //! limits and an optional budget ([`GpuContext::with_memory_budget`]); what neither catches
 //! (the device really running out) comes back from the out-of-memory error scope around every
-//! upload as the same `GPU_DOES_NOT_FIT`.
+//! upload as the same `GPU_DOES_NOT_FIT`, and [`place_session`] then tries fewer blocks.
+
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use super::model::stack_runs;
 use super::prepare_qkv::QkvVectors;
 use super::session::batch_size;
-use super::{GpuContext, GpuError};
-use crate::GgmlType;
-use crate::KvType;
+use super::{GpuContext, GpuError, GpuModel};
 use crate::model::{Activation, Decoder, ModelConfig, QMatrix, Weights};
+use crate::{Error, GgmlType, KvType, Model, Session};
 
 /// Bytes a model takes on the GPU, as [`GpuContext::estimate`] computes them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -244,6 +245,54 @@ impl GpuContext {
                 ),
             }),
             _ => Ok(()),
+        }
+    }
+}
+
+/// Places `model` on `ctx` and opens a session of `n_ctx` positions (0: the model's training
+/// context) there: [`GpuModel::place`] (its first `layers` blocks; `None`: as many as the
+/// budget holds, all without one), then the session's KV cache and scratch.
+///
+/// Without a budget nothing says how much memory the device has free (wgpu and WebGPU do not
+/// report it), so with `layers: None` a device that runs out of memory placing the blocks or
+/// the session ([`GpuError::OutOfMemory`]) is asked for half as many, down to one block; what
+/// a failed try allocated is freed first. A fixed `layers` fails instead.
+pub async fn place_session(
+    ctx: &GpuContext,
+    model: &Arc<Model>,
+    layers: Option<usize>,
+    n_ctx: usize,
+    kv_type: KvType,
+) -> Result<Session, Error> {
+    let n = if n_ctx == 0 {
+        model.config().n_ctx_train
+    } else {
+        n_ctx
+    };
+    let mut ask = layers;
+    loop {
+        let tried = match GpuModel::place(ctx, model.decoder(), ask, n, kv_type).await {
+            // The engine's session API shares the model as an Arc (Send natively); wasm32
+            // has one thread.
+            #[allow(clippy::arc_with_non_send_sync)]
+            Ok(gpu) => {
+                let gpu = Arc::new(gpu);
+                match Session::with_gpu_async(model.clone(), n_ctx, kv_type, &gpu).await {
+                    Ok(s) => return Ok(s),
+                    Err(Error::Gpu(e)) => (e, gpu.gpu_layers()),
+                    Err(e) => return Err(e),
+                }
+            }
+            Err(e) => {
+                let n = ask.unwrap_or_else(|| ctx.layers_that_fit(model.decoder(), n, kv_type));
+                (e, n.clamp(1, model.config().n_layer))
+            }
+        };
+        match tried {
+            (GpuError::OutOfMemory(_), placed) if layers.is_none() && placed > 1 => {
+                ask = Some(placed / 2);
+            }
+            (e, _) => return Err(e.into()),
         }
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::{AdapterSummary, GpuContext, GpuError, GpuModel, GpuOptions, block_on};
+use super::{AdapterSummary, GpuContext, GpuError, GpuOptions, block_on};
 use crate::{Error, KvType, Model, Session};
 
 /// Where a session may run.
@@ -171,19 +171,7 @@ fn place_on_gpu(
     kv_type: KvType,
     layers: Option<usize>,
 ) -> Result<Session, Error> {
-    let n = if n_ctx == 0 {
-        model.config().n_ctx_train
-    } else {
-        n_ctx
-    };
-    let gpu = Arc::new(block_on(GpuModel::place(
-        ctx,
-        model.decoder(),
-        layers,
-        n,
-        kv_type,
-    ))?);
-    Session::with_gpu(model.clone(), n_ctx, kv_type, &gpu)
+    block_on(super::place_session(ctx, model, layers, n_ctx, kv_type))
 }
 
 #[cfg(test)]

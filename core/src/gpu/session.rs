@@ -78,6 +78,8 @@ pub struct GpuSession {
     read_hidden: Option<wgpu::Buffer>,
     /// Bytes read back from the GPU so far (tests check a sampling step's readback).
     readback_bytes: u64,
+    /// Given back to the context's allocation count when dropped.
+    held: super::context::Held,
     kv_bytes: u64,
     /// Buffers the bind groups use, kept alive with them.
     _keep: Vec<wgpu::Buffer>,
@@ -150,7 +152,13 @@ impl GpuSession {
         };
         model.ctx.check_fit(&need)?;
         let m = model.clone();
-        model.ctx.scoped(move || Self::build(m, n_ctx, kv)).await?
+        let before = model.ctx.allocated_bytes();
+        let built = model.ctx.scoped(move || Self::build(m, n_ctx, kv)).await?;
+        // Given back at once when the session failed.
+        let held = model.ctx.held_since(before);
+        let mut session = built?;
+        session.held = held;
+        Ok(session)
     }
 
     fn build(model: Arc<GpuModel>, n_ctx: usize, kv: KvType) -> Result<GpuSession, GpuError> {
@@ -539,6 +547,7 @@ impl GpuSession {
         let tail_len = head.as_ref().map_or(0, |h| h.tail.len());
         let profile = super::profile::Profile::new(ctx, layers.len() + tail_len + 1);
         Ok(GpuSession {
+            held: Default::default(),
             model,
             n_ctx,
             batch,
