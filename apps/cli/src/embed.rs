@@ -1,4 +1,4 @@
-//! `hearth embed --model DIR|FILE.gguf [--json] [--quantize] [--batch-size N] TEXT…` → sentence
+//! `hearth embed --model DIR|FILE.gguf [--json] [--quantize] [--batch-size N] [--threads N] TEXT…` → sentence
 //! embeddings on stdout: a JSON array of vectors, one per text (with `--json`, an object
 //! `{"vectors":[…],"truncated":[…],"dims":N}`). A timing line goes to stderr.
 
@@ -27,12 +27,16 @@ pub struct Args {
     /// Do not L2-normalise (by default the model's Normalize module decides).
     #[arg(long)]
     no_normalize: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
     /// The texts to embed.
     #[arg(required = true)]
     texts: Vec<String>,
 }
 
 pub fn run(args: Args) -> CliResult {
+    crate::run::init_threads(args.threads)?;
     let t0 = Instant::now();
     let model = EmbeddingModel::load_path_with(
         &args.model,

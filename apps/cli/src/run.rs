@@ -103,16 +103,22 @@ impl GenArgs {
 
     /// Sets the rayon pool size once, before any model work.
     pub fn init_threads(&self) -> CliResult {
-        if let Some(n) = self.threads {
-            if n == 0 {
-                return Err("--threads must be at least 1".into());
-            }
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .build_global()?;
-        }
-        Ok(())
+        init_threads(self.threads)
     }
+}
+
+/// Sets the rayon pool to `threads` workers (`None`: one per core), once, before any model
+/// work (`run`, `chat` and `embed` share `--threads`).
+pub fn init_threads(threads: Option<usize>) -> CliResult {
+    if let Some(n) = threads {
+        if n == 0 {
+            return Err("--threads must be at least 1".into());
+        }
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()?;
+    }
+    Ok(())
 }
 
 #[derive(clap::Args, Debug)]

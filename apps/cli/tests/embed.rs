@@ -48,6 +48,14 @@ fn embed_prints_vectors() {
     assert_eq!(obj["dims"], 384);
     assert_eq!(obj["truncated"], serde_json::json!([false, true]));
     assert_eq!(vecs(&obj["vectors"]).len(), 2);
+
+    // One worker thread: the same vectors (each output is summed in the same order).
+    let mut one = vec!["embed", "--model", d, "--threads", "1"];
+    one.extend(texts);
+    assert_eq!(hearth_ok(&one), hearth_ok(&args));
+    let out = hearth(&["embed", "--model", d, "--threads", "0", "x"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--threads must be at least 1"));
 }
 
 #[test]
