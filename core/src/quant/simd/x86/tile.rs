@@ -240,6 +240,20 @@ fn hsum_m(acc_m: __m128) -> f32 {
 
 #[target_feature(enable = "avx2,fma,f16c")]
 fn q4_k<const R: usize, const C: usize>(w: [&[BlockQ4K]; R], x: [&[BlockQ8K]; C]) -> [[f32; C]; R] {
+    q4_k_with(w, x, |acc, s, p| {
+        _mm256_add_epi32(acc, _mm256_madd_epi16(s, p))
+    })
+}
+
+/// The Q4_K tile with `madd_add(acc, s, p)` = `acc + madd(s, p)` (i16 pairs multiplied and
+/// summed into i32 lanes, exactly): `madd` + `add` here, one `vpdpwssd` in the VNNI tiles.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn q4_k_with<const R: usize, const C: usize>(
+    w: [&[BlockQ4K]; R],
+    x: [&[BlockQ8K]; C],
+    madd_add: impl Fn(__m256i, __m256i, __m256i) -> __m256i,
+) -> [[f32; C]; R] {
     let n = blocks(&w, &x);
     let m4 = _mm256_set1_epi8(0xF);
     let mut acc = [[_mm256_setzero_ps(); C]; R];
@@ -268,8 +282,7 @@ fn q4_k<const R: usize, const C: usize>(w: [&[BlockQ4K]; R], x: [&[BlockQ8K]; C]
             for (i, y) in q8.iter().enumerate() {
                 let y = ld32i(y);
                 for r in 0..R {
-                    let p = _mm256_madd_epi16(s[r][i], _mm256_maddubs_epi16(q[r][i], y));
-                    sumi[r] = _mm256_add_epi32(sumi[r], p);
+                    sumi[r] = madd_add(sumi[r], s[r][i], _mm256_maddubs_epi16(q[r][i], y));
                 }
             }
             for r in 0..R {
@@ -294,6 +307,20 @@ fn q4_k<const R: usize, const C: usize>(w: [&[BlockQ4K]; R], x: [&[BlockQ8K]; C]
 
 #[target_feature(enable = "avx2,fma,f16c")]
 fn q6_k<const R: usize, const C: usize>(w: [&[BlockQ6K]; R], x: [&[BlockQ8K]; C]) -> [[f32; C]; R] {
+    q6_k_with(w, x, |acc, s, p| {
+        _mm256_add_epi32(acc, _mm256_madd_epi16(s, p))
+    })
+}
+
+/// The Q6_K tile with `madd_add` as in [`q4_k_with`] (the quants are at most 63, so the
+/// `maddubs` pairs stay below 2¹⁵ and both forms are exact).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn q6_k_with<const R: usize, const C: usize>(
+    w: [&[BlockQ6K]; R],
+    x: [&[BlockQ8K]; C],
+    madd_add: impl Fn(__m256i, __m256i, __m256i) -> __m256i,
+) -> [[f32; C]; R] {
     let n = blocks(&w, &x);
     let m3 = _mm256_set1_epi8(3);
     let m15 = _mm256_set1_epi8(15);
@@ -341,8 +368,7 @@ fn q6_k<const R: usize, const C: usize>(w: [&[BlockQ6K]; R], x: [&[BlockQ8K]; C]
             for (i, y) in q8.iter().enumerate() {
                 let y = ld32i(y);
                 for r in 0..R {
-                    let p = _mm256_madd_epi16(s[r][i], _mm256_maddubs_epi16(q[r][i], y));
-                    sumi[r] = _mm256_add_epi32(sumi[r], p);
+                    sumi[r] = madd_add(sumi[r], s[r][i], _mm256_maddubs_epi16(q[r][i], y));
                 }
             }
             for r in 0..R {

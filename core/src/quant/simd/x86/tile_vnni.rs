@@ -1,4 +1,5 @@
-//! AVX-512 VNNI matrix–matrix tiles (Q4_0, Q4_1, Q5_0, Q8_0 against Q8_0/Q8_1), used
+//! AVX-512 VNNI matrix–matrix tiles (Q4_0, Q4_1, Q5_0, Q8_0 against Q8_0/Q8_1; Q4_K and Q6_K
+//! against Q8_K through `vpdpwssd`, below), used
 //! instead of the AVX2 ones in `tile.rs` where the CPU has AVX-512 F/BW/VL/VNNI.
 //!
 //! The AVX2 tiles spend most of their time on integer work per weight row × token ×
@@ -25,11 +26,14 @@ use std::arch::x86_64::*;
 
 use super::super::super::q4_0::BlockQ4_0;
 use super::super::super::q4_1::BlockQ4_1;
+use super::super::super::q4_k::BlockQ4K;
 use super::super::super::q5_0::BlockQ5_0;
+use super::super::super::q6_k::BlockQ6K;
 use super::super::super::q8_0::BlockQ8_0;
 use super::super::super::q8_1::BlockQ8_1;
+use super::super::super::q8_k::BlockQ8K;
 use super::super::TileFn;
-use super::tile::{blocks, drive};
+use super::tile::{blocks, drive, q4_k_with, q6_k_with};
 use super::{bytes_from_bits, h2f_pair, h2f4, hsum_ps, ld32i, nibbles};
 use crate::GgmlType;
 
@@ -49,6 +53,8 @@ fn kernel(ty: GgmlType) -> Option<TileFn> {
         Q4_1 => tile_q4_1,
         Q5_0 => tile_q5_0,
         Q8_0 => tile_q8_0,
+        Q4_K => tile_q4_k,
+        Q6_K => tile_q6_k,
         _ => return None,
     })
 }
@@ -87,6 +93,20 @@ tile_wrappers! {
     tile_q4_1 => q4_1(BlockQ4_1, BlockQ8_1) [4 x 4], dot_q4_1;
     tile_q5_0 => q5_0(BlockQ5_0, BlockQ8_0) [4 x 4], dot_q5_0;
     tile_q8_0 => q8_0(BlockQ8_0, BlockQ8_0) [4 x 4], dot_q8_0;
+    tile_q4_k => q4_k(BlockQ4K, BlockQ8K) [2 x 2], dot_q4_k;
+    tile_q6_k => q6_k(BlockQ6K, BlockQ8K) [2 x 2], dot_q6_k;
+}
+
+/// The AVX2 K-quant tiles with `vpdpwssd` (multiply i16 pairs, add to i32) for their
+/// `madd` + `add`: the same i32 sums, one instruction fewer per sub-block, row and token.
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+fn q4_k<const R: usize, const C: usize>(w: [&[BlockQ4K]; R], x: [&[BlockQ8K]; C]) -> [[f32; C]; R] {
+    q4_k_with(w, x, |acc, s, p| _mm256_dpwssd_epi32(acc, s, p))
+}
+
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+fn q6_k<const R: usize, const C: usize>(w: [&[BlockQ6K]; R], x: [&[BlockQ8K]; C]) -> [[f32; C]; R] {
+    q6_k_with(w, x, |acc, s, p| _mm256_dpwssd_epi32(acc, s, p))
 }
 
 /// Two tokens' 32 activation bytes of one block in one register: `a` in the low 256 bits,
