@@ -166,6 +166,18 @@ fn mul_sum_i8(x: __m512i, y: __m512i) -> __m512 {
     mul_sum_us8(_mm512_abs_epi8(x), sy)
 }
 
+/// `Σ (u − off) · y` over each group of four bytes, as floats, for unsigned `u` = a signed
+/// weight plus `off`: `vpdpbusd` of `u` and `y` started from `-off · Σ y` (another
+/// `vpdpbusd`). The i32 lanes equal [`mul_sum_i8`]'s of `u − off` exactly (no overflow:
+/// |Σ| ≤ 4 · 255 · 128), in two instructions fewer.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vnni")]
+fn mul_sum_offset(u: __m512i, y: __m512i, off: __m512i) -> __m512 {
+    let zero = _mm512_setzero_si512();
+    let corr = _mm512_sub_epi32(zero, _mm512_dpbusd_epi32(zero, off, y));
+    _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(corr, u, y))
+}
+
 /// The high 256 bits of `s` (AVX-512 F only; `vextractf32x8` would need DQ).
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vnni")]
@@ -219,8 +231,9 @@ fn q4_0(w: &[BlockQ4_0], x: &[BlockQ8_0]) -> f32 {
     let mut acc = _mm256_setzero_ps();
     let off = _mm512_set1_epi8(8);
     for_pairs!(w, x, |wa, xa, wb, xb, last| {
-        let qw = _mm512_sub_epi8(nibbles2(&wa.qs, &wb.qs), off);
-        let s = mul_sum_i8(qw, ld2x32(&xa.qs, &xb.qs));
+        // The stored nibbles are `w + 8`: unsigned as they are, with `-8 · Σ x` per group
+        // of four added exactly (see `mul_sum_offset`).
+        let s = mul_sum_offset(nibbles2(&wa.qs, &wb.qs), ld2x32(&xa.qs, &xb.qs), off);
         acc = fma_blocks(acc, h2f_mul(wa.d, xa.d), h2f_mul(wb.d, xb.d), s, last);
     });
     hsum_ps(acc)
@@ -236,8 +249,9 @@ fn q5_0(w: &[BlockQ5_0], x: &[BlockQ8_0]) -> f32 {
         let bits =
             u64::from(u32::from_le_bytes(wa.qh)) | u64::from(u32::from_le_bytes(wb.qh)) << 32;
         let nib = nibbles2(&wa.qs, &wb.qs);
-        let qw = _mm512_mask_sub_epi8(nib, !bits, nib, sixteen);
-        let s = mul_sum_i8(qw, ld2x32(&xa.qs, &xb.qs));
+        // `w + 16` (unsigned): the nibble plus 16 where the fifth bit is set.
+        let qw = _mm512_mask_add_epi8(nib, bits, nib, sixteen);
+        let s = mul_sum_offset(qw, ld2x32(&xa.qs, &xb.qs), sixteen);
         acc = fma_blocks(acc, h2f_mul(wa.d, xa.d), h2f_mul(wb.d, xb.d), s, last);
     });
     hsum_ps(acc)
