@@ -766,6 +766,25 @@ fn layers_that_fit_follow_the_budget() {
     assert_eq!(with(1 << 10).layers_that_fit(&dec, 80, kv), 0);
 }
 
+/// `n` greedy tokens after `prompt` through the engine's session (EOS ignored).
+fn session_greedy(session: &mut Session, prompt: &[u32], n: usize) -> Vec<u32> {
+    let opts = GenerateOptions {
+        sampling: SamplingOptions {
+            temperature: 0.0,
+            ..Default::default()
+        },
+        max_tokens: n,
+        ignore_eos: true,
+        ..Default::default()
+    };
+    session
+        .generate(prompt, opts)
+        .unwrap()
+        .run()
+        .unwrap()
+        .tokens
+}
+
 // Half of SmolLM2's blocks on the GPU through the engine's session: the CPU's 16 greedy
 // tokens, and the KV cache split between the two. 5-10 s on lavapipe.
 #[test]
@@ -773,26 +792,12 @@ fn smollm2_partial_offload_same_16_greedy_tokens_as_cpu() {
     let Some(ctx) = context() else { return };
     let model = Model::load_file(common::model(common::SMOLLM2)).unwrap();
     let prompt = model.tokenize(SMOLLM2_PROMPT, true, false).unwrap();
-    let opts = || GenerateOptions {
-        sampling: SamplingOptions {
-            temperature: 0.0,
-            ..Default::default()
-        },
-        max_tokens: 16,
-        ignore_eos: true,
-        ..Default::default()
-    };
     let mut cpu = Session::new(model.clone(), 64).unwrap();
-    let want = cpu.generate(&prompt, opts()).unwrap().run().unwrap().tokens;
+    let want = session_greedy(&mut cpu, &prompt, 16);
     let gm = Arc::new(block_on(GpuModel::upload_layers(&ctx, model.decoder(), 15)).unwrap());
     let mut session = Session::with_gpu(model.clone(), 64, KvType::F16, &gm).unwrap();
     assert_eq!(session.gpu_layers(), 15);
-    let got = session
-        .generate(&prompt, opts())
-        .unwrap()
-        .run()
-        .unwrap()
-        .tokens;
+    let got = session_greedy(&mut session, &prompt, 16);
     assert_eq!(
         got,
         want,
@@ -824,17 +829,8 @@ fn a_device_out_of_memory_gets_fewer_blocks() {
     let model = Model::load_file(common::model(common::SMOLLM2)).unwrap();
     let kv = KvType::F16;
     let prompt = model.tokenize(SMOLLM2_PROMPT, true, false).unwrap();
-    let opts = || GenerateOptions {
-        sampling: SamplingOptions {
-            temperature: 0.0,
-            ..Default::default()
-        },
-        max_tokens: 8,
-        ignore_eos: true,
-        ..Default::default()
-    };
     let mut cpu = Session::new(model.clone(), 64).unwrap();
-    let want = cpu.generate(&prompt, opts()).unwrap().run().unwrap().tokens;
+    let want = session_greedy(&mut cpu, &prompt, 8);
     assert_eq!(ctx.allocated_bytes(), 0);
 
     let ten = ctx.estimate_layers(model.decoder(), 10, 64, kv).total();
@@ -843,12 +839,7 @@ fn a_device_out_of_memory_gets_fewer_blocks() {
     assert_eq!(session.gpu_layers(), 7);
     let held = small.allocated_bytes();
     assert!(held > 0 && held <= ten, "{held} of {ten}");
-    let got = session
-        .generate(&prompt, opts())
-        .unwrap()
-        .run()
-        .unwrap()
-        .tokens;
+    let got = session_greedy(&mut session, &prompt, 8);
     assert_eq!(got, want, "7 blocks on the GPU vs the CPU");
     drop(session);
     assert_eq!(
