@@ -264,14 +264,14 @@ pub async fn place_session(
     n_ctx: usize,
     kv_type: KvType,
 ) -> Result<Session, Error> {
-    let n = if n_ctx == 0 {
+    let positions = if n_ctx == 0 {
         model.config().n_ctx_train
     } else {
         n_ctx
     };
     let mut ask = layers;
     loop {
-        let tried = match GpuModel::place(ctx, model.decoder(), ask, n, kv_type).await {
+        let tried = match GpuModel::place(ctx, model.decoder(), ask, positions, kv_type).await {
             // The engine's session API shares the model as an Arc (Send natively); wasm32
             // has one thread.
             #[allow(clippy::arc_with_non_send_sync)]
@@ -284,13 +284,14 @@ pub async fn place_session(
                 }
             }
             Err(e) => {
-                let n = ask.unwrap_or_else(|| ctx.layers_that_fit(model.decoder(), n, kv_type));
-                (e, n.clamp(1, model.config().n_layer))
+                let blocks =
+                    ask.unwrap_or_else(|| ctx.layers_that_fit(model.decoder(), positions, kv_type));
+                (e, blocks.clamp(1, model.config().n_layer))
             }
         };
         match tried {
-            (GpuError::OutOfMemory(_), placed) if layers.is_none() && placed > 1 => {
-                ask = Some(placed / 2);
+            (GpuError::OutOfMemory(_), blocks) if layers.is_none() && blocks > 1 => {
+                ask = Some(blocks / 2);
             }
             (e, _) => return Err(e.into()),
         }
