@@ -331,7 +331,8 @@ impl GpuContext {
         };
         if let Some(e) = failed {
             drop(out);
-            self.allocated.fetch_sub(after - before, Relaxed);
+            self.allocated
+                .fetch_sub(after.saturating_sub(before), Relaxed);
             return Err(e);
         }
         self.check()?;
