@@ -1,6 +1,7 @@
-//! `hearth embed --model DIR|FILE.gguf [--json] [--quantize] [--batch-size N] [--threads N] TEXT…` → sentence
-//! embeddings on stdout: a JSON array of vectors, one per text (with `--json`, an object
-//! `{"vectors":[…],"truncated":[…],"dims":N}`). A timing line goes to stderr.
+//! `hearth embed --model DIR|FILE.gguf [--json] [--quantize] [--batch-size N] [--threads N]
+//! TEXT…` → sentence embeddings on stdout: a JSON array of vectors, one per text (with
+//! `--json`, an object `{"vectors":[…],"truncated":[…],"dims":N}`). A timing line goes to
+//! stderr.
 
 use std::path::PathBuf;
 use std::time::Instant;

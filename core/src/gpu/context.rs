@@ -339,13 +339,20 @@ impl GpuContext {
         Ok(out)
     }
 
-    /// What was allocated since the count read `before`, held until the returned guard drops.
-    pub(crate) fn held_since(&self, before: u64) -> Held {
-        let bytes = self.allocated_bytes().saturating_sub(before);
-        Held {
+    /// [`scoped`](Self::scoped), plus what `f` allocated as a guard that gives the bytes back
+    /// when dropped: kept in the model or session `f` built, or dropped at once with a result
+    /// that is an error.
+    pub(crate) async fn scoped_held<T>(
+        &self,
+        f: impl FnOnce() -> T,
+    ) -> Result<(T, Held), GpuError> {
+        let before = self.allocated_bytes();
+        let out = self.scoped(f).await?;
+        let held = Held {
             count: self.allocated.clone(),
-            bytes,
-        }
+            bytes: self.allocated_bytes().saturating_sub(before),
+        };
+        Ok((out, held))
     }
 
     /// Reads `size` bytes of a MAP_READ buffer after the submitted work finishes.

@@ -99,8 +99,8 @@ impl GpuModel {
     /// [`GpuError::Unsupported`] for a weight type without a GPU dequantizer,
     /// [`GpuError::OverBudget`] (before uploading anything) when the weights alone exceed the
     /// context's memory budget, [`GpuError::DoesNotFit`] when a row exceeds a binding and
-    /// [`GpuError::OutOfMemory`] when the device runs out of memory. Check the whole model with its KV cache first with
-    /// [`GpuContext::estimate`] and [`GpuContext::check_fit`].
+    /// [`GpuError::OutOfMemory`] when the device runs out of memory. Check the whole model
+    /// with its KV cache first with [`GpuContext::estimate`] and [`GpuContext::check_fit`].
     pub async fn upload(ctx: &GpuContext, decoder: &Decoder) -> Result<GpuModel, GpuError> {
         Self::upload_layers(ctx, decoder, decoder.config.n_layer).await
     }
@@ -131,9 +131,8 @@ impl GpuModel {
         })?;
         let weight_types = super::placement::weight_types(w, n_layers);
         let ctx2 = ctx.clone();
-        let before = ctx.allocated_bytes();
-        let built = ctx
-            .scoped(move || -> Result<GpuModel, GpuError> {
+        let (built, held) = ctx
+            .scoped_held(move || -> Result<GpuModel, GpuError> {
                 let ctx = &ctx2;
                 let mut matmul = HashMap::new();
                 for &ty in &weight_types {
@@ -232,8 +231,6 @@ impl GpuModel {
                 )),
                 e => e,
             })?;
-        // Given back at once when the upload failed.
-        let held = ctx.held_since(before);
         let mut built = built?;
         built.held = held;
         Ok(built)

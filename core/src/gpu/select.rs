@@ -142,7 +142,13 @@ pub fn open_session(
         return cpu(Some(reason));
     }
     let ctx = ctx?.with_memory_budget(choice.max_memory_bytes);
-    let session = match place_on_gpu(&ctx, model, n_ctx, kv_type, choice.gpu_layers) {
+    let session = match block_on(super::place_session(
+        &ctx,
+        model,
+        choice.gpu_layers,
+        n_ctx,
+        kv_type,
+    )) {
         Ok(s) => s,
         Err(e) if device == Device::Auto && e.code() == "GPU_DOES_NOT_FIT" => {
             return cpu(Some(format!("{} [{}]", e, e.code())));
@@ -159,19 +165,6 @@ pub fn open_session(
             gpu_layers,
         },
     ))
-}
-
-/// A GPU session for `model`'s first `layers` blocks (`None`: as many as the context's budget
-/// holds), the fit checked before the weights are uploaded: those blocks, their KV cache and
-/// scratch (and the LM head, with every block) against the budget.
-fn place_on_gpu(
-    ctx: &GpuContext,
-    model: &Arc<Model>,
-    n_ctx: usize,
-    kv_type: KvType,
-    layers: Option<usize>,
-) -> Result<Session, Error> {
-    block_on(super::place_session(ctx, model, layers, n_ctx, kv_type))
 }
 
 #[cfg(test)]

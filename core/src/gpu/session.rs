@@ -93,10 +93,10 @@ pub struct GpuSession {
 
 /// A one-token step's command buffer recorded ahead. Recording a step cost the CPU about a
 /// millisecond a token on a small model (measured: SmolLM2's 576 launches, before they were
-/// fused to 274), time the GPU would otherwise wait for between tokens; a step writes its token count,
-/// position and input rows with `write_buffer`, which lands before the buffer runs, so the
-/// same commands serve any token at any position. Used when the next step asks for the same
-/// `out` (and no gathered logits); else dropped unsubmitted.
+/// fused to 274), time the GPU would otherwise wait for between tokens; a step writes its
+/// token count, position and input rows with `write_buffer`, which lands before the buffer
+/// runs, so the same commands serve any token at any position. Used when the next step asks
+/// for the same `out` (and no gathered logits); else dropped unsubmitted.
 #[derive(Debug)]
 struct Prerecorded {
     out: GpuOutput,
@@ -152,10 +152,10 @@ impl GpuSession {
         };
         model.ctx.check_fit(&need)?;
         let m = model.clone();
-        let before = model.ctx.allocated_bytes();
-        let built = model.ctx.scoped(move || Self::build(m, n_ctx, kv)).await?;
-        // Given back at once when the session failed.
-        let held = model.ctx.held_since(before);
+        let (built, held) = model
+            .ctx
+            .scoped_held(move || Self::build(m, n_ctx, kv))
+            .await?;
         let mut session = built?;
         session.held = held;
         Ok(session)

@@ -119,7 +119,7 @@ wrappers! {
 /// Two 32-byte arrays in one register.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vnni")]
-fn ld2x32(a: &[i8; 32], b: &[i8; 32]) -> __m512i {
+pub(super) fn ld2x32(a: &[i8; 32], b: &[i8; 32]) -> __m512i {
     // SAFETY: `a` and `b` are 32 readable bytes each; `loadu` has no alignment requirement.
     let (a, b) = unsafe {
         (
@@ -181,7 +181,7 @@ fn mul_sum_offset(u: __m512i, y: __m512i, off: __m512i) -> __m512 {
 /// The high 256 bits of `s` (AVX-512 F only; `vextractf32x8` would need DQ).
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vnni")]
-fn hi_ps(s: __m512) -> __m256 {
+pub(super) fn hi_ps(s: __m512) -> __m256 {
     _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(s)))
 }
 

@@ -34,6 +34,7 @@ use super::super::super::q8_0::BlockQ8_0;
 use super::super::super::q8_1::BlockQ8_1;
 use super::super::super::q8_k::BlockQ8K;
 use super::super::TileFn;
+use super::super::x86_avx512::{hi_ps, ld2x32};
 use super::tile::{blocks, drive, q4_k_with, q6_k_with};
 use super::{bytes_from_bits, h2f4, hsum_ps, ld32i, nibbles, scale_products};
 use crate::GgmlType;
@@ -110,14 +111,6 @@ fn q6_k<const R: usize, const C: usize>(w: [&[BlockQ6K]; R], x: [&[BlockQ8K]; C]
     q6_k_with(w, x, |acc, s, p| _mm256_dpwssd_epi32(acc, s, p))
 }
 
-/// Two tokens' 32 activation bytes of one block in one register: `a` in the low 256 bits,
-/// `b` in the high.
-#[inline]
-#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
-fn token_pair(a: &[i8; 32], b: &[i8; 32]) -> __m512i {
-    _mm512_inserti64x4::<1>(_mm512_castsi256_si512(ld32i(a)), ld32i(b))
-}
-
 /// Signed weights against Q8_0, `R` rows × 4 tokens: `load` gives a block's f16 scale and
 /// its quants plus `off` (unsigned bytes); per block and output, `acc = fma(d_w · d_x,
 /// Σ w·x, acc)`. Two tokens share each 512-bit register (lanes 0..8 the first, 8..16 the
@@ -140,7 +133,7 @@ fn offset_tile<W, const R: usize>(
     let mut acc = [[_mm512_setzero_ps(); 2]; R];
     for b in 0..n {
         let qy: [__m512i; 2] =
-            std::array::from_fn(|p| token_pair(&x[2 * p][b].qs, &x[2 * p + 1][b].qs));
+            std::array::from_fn(|p| ld2x32(&x[2 * p][b].qs, &x[2 * p + 1][b].qs));
         // `-off · Σ x` per group of four bytes (|Σ| ≤ 4 · 128 · 128: no overflow).
         let corr: [__m512i; 2] =
             std::array::from_fn(|p| _mm512_sub_epi32(zero, _mm512_dpbusd_epi32(zero, off, qy[p])));
@@ -183,13 +176,6 @@ fn pair_half(a: __m512, h: usize) -> f32 {
     } else {
         hi_ps(a)
     })
-}
-
-/// The high 256 bits of `s` (AVX-512 F only; `vextractf32x8` would need DQ).
-#[inline]
-#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
-fn hi_ps(s: __m512) -> __m256 {
-    _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(s)))
 }
 
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
