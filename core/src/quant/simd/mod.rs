@@ -189,6 +189,9 @@ pub(crate) fn expf_batch(x: &mut [f32]) {
     if x86::detected() {
         return x86::expf_batch(x);
     }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    return wasm::expf_batch(x);
+    #[allow(unreachable_code)]
     x.iter_mut().for_each(|v| *v = libm::expf(*v));
 }
 

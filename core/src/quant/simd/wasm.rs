@@ -19,8 +19,10 @@ use super::super::{as_blocks, as_blocks_mut, f16_to_f32, f32_to_f16};
 use super::{ActFn, DotFn};
 use crate::GgmlType;
 
+mod expf;
 mod f16;
 mod tile;
+pub(crate) use expf::expf_batch;
 pub(crate) use f16::{f16_to_f32_row, f16r_mad, f16r_scale, f32_dots};
 pub(crate) use tile::dot_tile;
 
