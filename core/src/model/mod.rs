@@ -4,6 +4,7 @@
 //! `config.rs` reads hyper-parameters, `weights.rs` maps tensors, `ops.rs` and
 //! `matmul.rs` hold the numeric building blocks, `forward.rs` the transformer.
 
+mod attend_tiled;
 mod config;
 mod forward;
 pub mod matmul;

@@ -587,4 +587,88 @@ pub mod ggml {
         }
         s
     }
+
+    /// The shapes of one [`flash_attn_ext`] call: `n` queries of `n_head` heads over `n_kv`
+    /// cached positions of `n_head_kv` heads (grouped-query attention when fewer).
+    #[derive(Clone, Copy, Debug)]
+    pub struct AttnShape {
+        pub dk: usize,
+        pub dv: usize,
+        pub n: usize,
+        pub n_kv: usize,
+        pub n_head: usize,
+        pub n_head_kv: usize,
+    }
+
+    /// ggml's CPU flash attention (`ggml_flash_attn_ext`, default precision, as llama.cpp's
+    /// graphs use it) over f16 keys and values. Layouts are ggml's, fastest index last:
+    /// `q` `[n_head][n][dk]` f32, `k` `[n_head_kv][n_kv][dk]` and `v` `[n_head_kv][n_kv][dv]`
+    /// f16 bits, `mask` `[n][n_kv]` f16 bits (0 or -inf). Returns `[n][n_head][dv]`.
+    pub fn flash_attn_ext(
+        s: AttnShape,
+        q: &[f32],
+        k: &[u16],
+        v: &[u16],
+        mask: &[u16],
+        scale: f32,
+        threads: i32,
+    ) -> Vec<f32> {
+        super::init();
+        assert_eq!(q.len(), s.n_head * s.n * s.dk);
+        assert_eq!(k.len(), s.n_head_kv * s.n_kv * s.dk);
+        assert_eq!(v.len(), s.n_head_kv * s.n_kv * s.dv);
+        assert_eq!(mask.len(), s.n * s.n_kv);
+        let bytes = 4 * (q.len() + s.n * s.n_head * s.dv) + 2 * (k.len() + v.len() + mask.len());
+        let params = sys::ggml_init_params {
+            // Tensors, the graph and the work buffer (a few tiles per thread).
+            mem_size: bytes + (64 << 20),
+            mem_buffer: std::ptr::null_mut(),
+            no_alloc: false,
+        };
+        // SAFETY: a fresh context holds every tensor made here; each is filled with exactly
+        // its element count (asserted above) before the graph runs; the context is freed last.
+        unsafe {
+            let ctx = sys::ggml_init(params);
+            assert!(!ctx.is_null(), "ggml_init");
+            let tensor = |ty, ne: [usize; 3], src: *const u8, size: usize| {
+                let t =
+                    sys::ggml_new_tensor_4d(ctx, ty, ne[0] as i64, ne[1] as i64, ne[2] as i64, 1);
+                std::ptr::copy_nonoverlapping(src, (*t).data.cast::<u8>(), size);
+                t
+            };
+            let qt = tensor(
+                sys::GGML_TYPE_F32,
+                [s.dk, s.n, s.n_head],
+                q.as_ptr().cast(),
+                q.len() * 4,
+            );
+            let kt = tensor(
+                sys::GGML_TYPE_F16,
+                [s.dk, s.n_kv, s.n_head_kv],
+                k.as_ptr().cast(),
+                k.len() * 2,
+            );
+            let vt = tensor(
+                sys::GGML_TYPE_F16,
+                [s.dv, s.n_kv, s.n_head_kv],
+                v.as_ptr().cast(),
+                v.len() * 2,
+            );
+            let mt = tensor(
+                sys::GGML_TYPE_F16,
+                [s.n_kv, s.n, 1],
+                mask.as_ptr().cast(),
+                mask.len() * 2,
+            );
+            let out = sys::ggml_flash_attn_ext(ctx, qt, kt, vt, mt, scale, 0.0, 0.0);
+            let graph = sys::ggml_new_graph(ctx);
+            sys::ggml_build_forward_expand(graph, out);
+            let status = sys::ggml_graph_compute_with_ctx(ctx, graph, threads);
+            assert_eq!(status, sys::GGML_STATUS_SUCCESS, "ggml_graph_compute");
+            let len = s.n * s.n_head * s.dv;
+            let result = std::slice::from_raw_parts((*out).data.cast::<f32>(), len).to_vec();
+            sys::ggml_free(ctx);
+            result
+        }
+    }
 }
