@@ -308,9 +308,10 @@ unsafe fn tile_neon<const V: usize, const NR: usize>(
 driver!(#[inline] drive_neon, tile_neon, 4 lanes, 4 x 5, 2 x 10);
 
 // ---------------------------------------------------------------------------
-// wasm32 simd128 (no fused multiply-add), 4 lanes. Tiles of 2 vectors (8 rows) × 6 rows of
-// `w`, or 1 × 12: 12 accumulators plus operands fit the 16 registers engines map v128 to
-// on x86-64.
+// wasm32 simd128 (no fused multiply-add), 4 lanes. Tiles of 4 vectors (16 rows) × 2 rows of
+// `w`, or 2 × 4: few broadcasts per multiply-add, which V8 makes dear (all-MiniLM-L6-v2 in
+// Node 20, one after another: 4 × 2 tiles 10.4 texts/s, 2 × 4 10.5, 2 × 6 6.7, 1 × 8 5.9; the
+// dot-product tiles before them 9.7, these 11.2 right after).
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[inline(always)]
@@ -344,7 +345,7 @@ unsafe fn tile_wasm<const V: usize, const NR: usize>(
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-driver!(#[inline] drive_wasm, tile_wasm, 4 lanes, 2 x 6, 1 x 12);
+driver!(#[inline] drive_wasm, tile_wasm, 4 lanes, 4 x 2, 2 x 4);
 
 // ---------------------------------------------------------------------------
 // Portable: 8-lane plain arrays the compiler vectorizes, tiles of 2 × 4 or 1 × 8.
