@@ -774,7 +774,7 @@ mod ggml_oracle_tests {
         let group = n_head / n_head_kv;
         let (hd, n_kv) = (c.hd, c.pos0 + c.n);
         let (kv_dim, q_dim) = (n_head_kv * hd, n_head * hd);
-        let mut seed = 0x5eed_0f_a77e_u64 ^ (c.n * 31 + c.pos0) as u64;
+        let mut seed = 0x5eed_0fa7_7e00_u64 ^ (c.n * 31 + c.pos0) as u64;
         let mut rnd = move || {
             seed ^= seed << 13;
             seed ^= seed >> 7;
