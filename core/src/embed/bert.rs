@@ -286,7 +286,7 @@ fn attend_head(
                 max = max.max(*d);
             }
             row.iter_mut().for_each(|d| *d -= max);
-            // libm's expf, bit for bit, eight at a time where the CPU has AVX2.
+            // libm's expf, bit for bit, in vectors (AVX2, simd128).
             crate::quant::expf_batch(row);
             let sum = row.iter().fold(0f32, |s, d| s + d);
             let inv = 1.0 / sum;

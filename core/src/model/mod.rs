@@ -2,7 +2,8 @@
 //! in place, and the forward pass.
 //!
 //! `config.rs` reads hyper-parameters, `weights.rs` maps tensors, `ops.rs` and
-//! `matmul.rs` hold the numeric building blocks, `forward.rs` the transformer.
+//! `matmul.rs` hold the numeric building blocks, `forward.rs` the transformer,
+//! `attend_tiled.rs` its attention for prompt batches of 64 or more tokens.
 
 mod attend_tiled;
 mod config;
