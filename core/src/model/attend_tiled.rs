@@ -59,7 +59,9 @@ struct Scratch {
 }
 
 /// `out` (`n × n_head × hdv`) = softmax(`Q Kᵀ · scale`) `V` over each token's visible
-/// positions, one task per query head and tile of [`TILE`] tokens.
+/// positions, one task per query head and tile of [`TILE`] tokens. Per query head, not per
+/// KV head: heads of a group each transpose the same key tiles (about 1/64 of their work),
+/// but a 64-token batch of a one-KV-head model (Gemma-3-270M) still splits over threads.
 pub(super) fn attend_tiled(b: &Batch, out: &mut [f32]) {
     assert!(b.n > 0 && b.hd > 0 && b.hdv > 0);
     assert_eq!(out.len(), b.n * b.n_head * b.hdv);

@@ -598,8 +598,9 @@ fn softmax_exps(scores: &[f32], scale: f32, ex: &mut Vec<f32>) {
 }
 
 /// Attention of one query head over cached positions `range`, computed as
-/// ggml-cpu's flash-attention kernel does for an f16 cache (llama.cpp's
-/// default): Q rounded to f16, `K·Q` in f32, an online softmax, and the
+/// ggml-cpu's per-query flash-attention kernel does for an f16 cache (llama.cpp's
+/// default cache; the kernel it runs for decode and batches under 64 tokens, see
+/// `attend_tiled.rs` for longer ones): Q rounded to f16, `K·Q` in f32, an online softmax, and the
 /// weighted sum of V accumulated in f16. Keeping its rounding points keeps
 /// our logits within noise of llama.cpp's.
 /// `kc` and `vc` are the cache's f16 rows widened to f32 (exact), `range` indexes them.

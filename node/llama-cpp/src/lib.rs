@@ -1,7 +1,7 @@
 //! A small safe wrapper over llama.cpp through `llama-cpp-sys-2`.
 //!
 //! Hearth uses llama.cpp three ways: as the correctness reference in
-//! hearth-core's tests (tokens, logits, quant blocks), as the peer in `bench/`,
+//! hearth-core's tests (tokens, logits, quant blocks, attention), as the peer in `bench/`,
 //! and as the optional `backend: 'llama.cpp'` of hearth-node. Only what those
 //! need is wrapped; every call checks its result and returns a [`LlamaError`].
 
@@ -495,7 +495,7 @@ pub fn quantize_model(
     }
 }
 
-/// ggml's reference helpers, for checking Hearth's quant blocks bit for bit.
+/// ggml's own kernels, for checking Hearth's quant blocks (bit for bit) and attention.
 pub mod ggml {
     use super::sys;
 

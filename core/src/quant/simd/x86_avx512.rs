@@ -173,9 +173,17 @@ fn mul_sum_i8(x: __m512i, y: __m512i) -> __m512 {
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vnni")]
 fn mul_sum_offset(u: __m512i, y: __m512i, off: __m512i) -> __m512 {
+    _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(offset_correction(off, y), u, y))
+}
+
+/// `-off · Σ y` over each group of four bytes of `y` (|Σ| ≤ 4 · 128 · 128: no overflow), the
+/// start that turns `vpdpbusd` of `w + off` into the signed `Σ w · y`; shared by the rows of
+/// a tile.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vnni")]
+pub(super) fn offset_correction(off: __m512i, y: __m512i) -> __m512i {
     let zero = _mm512_setzero_si512();
-    let corr = _mm512_sub_epi32(zero, _mm512_dpbusd_epi32(zero, off, y));
-    _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(corr, u, y))
+    _mm512_sub_epi32(zero, _mm512_dpbusd_epi32(zero, off, y))
 }
 
 /// The high 256 bits of `s` (AVX-512 F only; `vextractf32x8` would need DQ).

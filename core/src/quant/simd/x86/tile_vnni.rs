@@ -34,7 +34,7 @@ use super::super::super::q8_0::BlockQ8_0;
 use super::super::super::q8_1::BlockQ8_1;
 use super::super::super::q8_k::BlockQ8K;
 use super::super::TileFn;
-use super::super::x86_avx512::{hi_ps, ld2x32};
+use super::super::x86_avx512::{hi_ps, ld2x32, offset_correction};
 use super::tile::{blocks, drive, q4_k_with, q6_k_with};
 use super::{bytes_from_bits, h2f4, hsum_ps, ld32i, nibbles, scale_products};
 use crate::GgmlType;
@@ -127,16 +127,13 @@ fn offset_tile<W, const R: usize>(
 ) -> [[f32; 4]; R] {
     const { assert!(R <= 4) };
     let n = blocks(&w, &x);
-    let zero = _mm512_setzero_si512();
     let off = _mm512_set1_epi8(off);
     let spread = pair_spread();
     let mut acc = [[_mm512_setzero_ps(); 2]; R];
     for b in 0..n {
         let qy: [__m512i; 2] =
             std::array::from_fn(|p| ld2x32(&x[2 * p][b].qs, &x[2 * p + 1][b].qs));
-        // `-off · Σ x` per group of four bytes (|Σ| ≤ 4 · 128 · 128: no overflow).
-        let corr: [__m512i; 2] =
-            std::array::from_fn(|p| _mm512_sub_epi32(zero, _mm512_dpbusd_epi32(zero, off, qy[p])));
+        let corr: [__m512i; 2] = std::array::from_fn(|p| offset_correction(off, qy[p]));
         let xd = _mm512_castps128_ps512(h2f4([x[0][b].d, x[1][b].d, x[2][b].d, x[3][b].d]));
         let xd: [__m512; 2] = std::array::from_fn(|p| _mm512_permutexvar_ps(spread[p], xd));
         let wq: [([u8; 2], __m256i); R] = std::array::from_fn(|r| load(&w[r][b]));
