@@ -45,7 +45,7 @@ pub(crate) fn rope_table(
     freq_factors: Option<&[f32]>,
 ) -> Vec<f32> {
     let mut out = Vec::with_capacity(n_ctx * n_rot);
-    let mut cache = Vec::new();
+    let mut cache = vec![(0.0, 0.0); n_rot / 2];
     for pos in 0..n_ctx {
         crate::model::ops::rope_cache(pos, n_rot, base, scale, freq_factors, &mut cache);
         out.extend(cache.iter().flat_map(|&(c, s)| [c, s]));

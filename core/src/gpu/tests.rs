@@ -812,7 +812,7 @@ async fn check_prepare_qkv(ctx: GpuContext) -> Vec<f32> {
             if let Some(b) = bias {
                 x.iter_mut().zip(b).for_each(|(x, b)| *x += b);
             }
-            let mut cache = Vec::new();
+            let mut cache = vec![(0.0, 0.0); n_rot / 2];
             ops::rope_cache(pos, n_rot, 10_000.0, 0.5, None, &mut cache);
             for h in x.chunks_exact_mut(hd) {
                 if let Some(w) = norm {

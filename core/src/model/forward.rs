@@ -7,7 +7,7 @@ use half::f16;
 use rayon::prelude::*;
 
 use super::attend_tiled;
-use super::config::{Architecture, ModelConfig};
+use super::config::{Architecture, ModelConfig, RopeStyle};
 use super::matmul::{MatmulScratch, matmul};
 use super::ops::{gelu, rms_norm, rms_norm_inplace, rope_apply, rope_cache};
 use super::weights::{LayerWeights, Weights};
@@ -297,24 +297,22 @@ fn layers_and_head(
     }
     cache.len = pos0 + n;
 
-    let rows: Vec<usize> = match which {
-        Logits::Last => vec![n - 1],
-        Logits::All | Logits::Hidden => (0..n).collect(),
+    // The last token's row, or every token's.
+    let first = match which {
+        Logits::Last => n - 1,
+        Logits::All | Logits::Hidden => 0,
     };
-    s.xn.resize(rows.len() * d, 0.0);
-    for (i, &t) in rows.iter().enumerate() {
-        rms_norm(
-            &s.x[t * d..(t + 1) * d],
-            &w.output_norm,
-            cfg.rms_eps,
-            &mut s.xn[i * d..(i + 1) * d],
-        );
-    }
+    let n_rows = n - first;
+    s.xn.resize(n_rows * d, 0.0);
+    let x = &s.x[first * d..];
+    per_token(&mut s.xn, d, |i, out| {
+        rms_norm(&x[i * d..(i + 1) * d], &w.output_norm, cfg.rms_eps, out)
+    });
     if which == Logits::Hidden {
-        return s.xn[..rows.len() * d].to_vec();
+        return s.xn.clone();
     }
-    let mut logits = vec![0f32; rows.len() * cfg.n_vocab];
-    matmul(&w.output, &s.xn, rows.len(), &mut logits, &mut s.mm);
+    let mut logits = vec![0f32; n_rows * cfg.n_vocab];
+    matmul(&w.output, &s.xn, n_rows, &mut logits, &mut s.mm);
     if let Some(cap) = cfg.final_logit_softcap {
         logits
             .iter_mut()
@@ -351,60 +349,51 @@ fn layer_forward(
 
     // --- attention ---
     s.xn.resize(n * d, 0.0);
-    for t in 0..n {
-        rms_norm(
-            &s.x[t * d..(t + 1) * d],
-            &l.attn_norm,
-            eps,
-            &mut s.xn[t * d..(t + 1) * d],
-        );
-    }
+    let x = &s.x;
+    per_token(&mut s.xn, d, |t, out| {
+        rms_norm(&x[t * d..(t + 1) * d], &l.attn_norm, eps, out)
+    });
     s.q.resize(n * q_dim, 0.0);
     s.k.resize(n * kv_dim, 0.0);
     s.v.resize(n * v_dim, 0.0);
     matmul(&l.wq, &s.xn, n, &mut s.q, &mut s.mm);
     matmul(&l.wk, &s.xn, n, &mut s.k, &mut s.mm);
     matmul(&l.wv, &s.xn, n, &mut s.v, &mut s.mm);
-    add_bias(&mut s.q, l.bq.as_ref());
-    add_bias(&mut s.k, l.bk.as_ref());
-    add_bias(&mut s.v, l.bv.as_ref());
-    if let Some(qn) = &l.q_norm {
-        s.q.chunks_exact_mut(hd)
-            .for_each(|h| rms_norm_inplace(h, qn, eps));
-    }
-    if let Some(kn) = &l.k_norm {
-        s.k.chunks_exact_mut(hd)
-            .for_each(|h| rms_norm_inplace(h, kn, eps));
-    }
     let swa = cfg.swa_layers[il];
     let (base, scale) = if swa {
         (cfg.rope_freq_base_swa, cfg.rope_freq_scale_swa)
     } else {
         (cfg.rope_freq_base, cfg.rope_freq_scale)
     };
-    for t in 0..n {
+    // RoPE's (cos, sin) pairs for every token of the batch, shared by Q and K.
+    let half_rot = cfg.n_rot / 2;
+    s.rope.resize(n * half_rot, (0.0, 0.0));
+    per_token(&mut s.rope, half_rot, |t, pairs| {
         rope_cache(
             pos0 + t,
             cfg.n_rot,
             base,
             scale,
             w.rope_freqs.as_deref(),
-            &mut s.rope,
-        );
-        s.q[t * q_dim..(t + 1) * q_dim]
-            .chunks_exact_mut(hd)
-            .for_each(|h| rope_apply(h, &s.rope, cfg.rope_style));
-        s.k[t * kv_dim..(t + 1) * kv_dim]
-            .chunks_exact_mut(hd)
-            .for_each(|h| rope_apply(h, &s.rope, cfg.rope_style));
-    }
+            pairs,
+        )
+    });
     // Gemma scales Q before attention; the others scale the scores (as llama.cpp does).
-    let kq_scale = if cfg.arch == Architecture::Gemma3 {
-        s.q.iter_mut().for_each(|v| *v *= cfg.attn_scale);
-        1.0
+    let (q_scale, kq_scale) = if cfg.arch == Architecture::Gemma3 {
+        (Some(cfg.attn_scale), 1.0)
     } else {
-        cfg.attn_scale
+        (None, cfg.attn_scale)
     };
+    let heads = Heads {
+        hd,
+        rope: &s.rope,
+        half_rot,
+        style: cfg.rope_style,
+        eps,
+    };
+    heads.prepare(&mut s.q, q_dim, l.bq.as_ref(), l.q_norm.as_ref(), q_scale);
+    heads.prepare(&mut s.k, kv_dim, l.bk.as_ref(), l.k_norm.as_ref(), None);
+    add_bias(&mut s.v, l.bv.as_ref());
     cache.k[il].extend(&s.k);
     cache.v[il].extend(&s.v);
     let (kc, vc) = (&cache.k[il], &cache.v[il]);
@@ -518,39 +507,101 @@ fn layer_forward(
 
     s.o.resize(n * d, 0.0);
     matmul(&l.wo, &s.attn, n, &mut s.o, &mut s.mm);
-    if let Some(pn) = &l.attn_post_norm {
-        s.o.chunks_exact_mut(d)
-            .for_each(|r| rms_norm_inplace(r, pn, eps));
-    }
-    s.x.iter_mut().zip(&s.o).for_each(|(x, &o)| *x += o);
+    residual(&mut s.x, &mut s.o, d, l.attn_post_norm.as_ref(), eps);
 
     // --- feed-forward ---
-    for t in 0..n {
-        rms_norm(
-            &s.x[t * d..(t + 1) * d],
-            &l.ffn_norm,
-            eps,
-            &mut s.xn[t * d..(t + 1) * d],
-        );
-    }
+    let x = &s.x;
+    per_token(&mut s.xn, d, |t, out| {
+        rms_norm(&x[t * d..(t + 1) * d], &l.ffn_norm, eps, out)
+    });
     s.gate.resize(n * cfg.n_ff, 0.0);
     s.up.resize(n * cfg.n_ff, 0.0);
     matmul(&l.ffn_gate, &s.xn, n, &mut s.gate, &mut s.mm);
     matmul(&l.ffn_up, &s.xn, n, &mut s.up, &mut s.mm);
-    match cfg.activation {
-        Activation::Silu => silu_mul(&mut s.gate, &s.up),
-        Activation::GeluTanh => s
-            .gate
-            .iter_mut()
-            .zip(&s.up)
-            .for_each(|(g, &u)| *g = gelu(*g) * u),
-    }
+    let (up, n_ff) = (&s.up, cfg.n_ff);
+    per_token(&mut s.gate, n_ff, |t, g| {
+        let u = &up[t * n_ff..(t + 1) * n_ff];
+        match cfg.activation {
+            Activation::Silu => silu_mul(g, u),
+            Activation::GeluTanh => g.iter_mut().zip(u).for_each(|(g, &u)| *g = gelu(*g) * u),
+        }
+    });
     matmul(&l.ffn_down, &s.gate, n, &mut s.o, &mut s.mm);
-    if let Some(pn) = &l.ffn_post_norm {
-        s.o.chunks_exact_mut(d)
-            .for_each(|r| rms_norm_inplace(r, pn, eps));
+    residual(&mut s.x, &mut s.o, d, l.ffn_post_norm.as_ref(), eps);
+}
+
+/// What Q and K rows go through before attention: `hd`-sized heads rotated by each token's
+/// `half_rot` RoPE pairs in `rope`, optionally normed first.
+struct Heads<'a> {
+    hd: usize,
+    rope: &'a [(f32, f32)],
+    half_rot: usize,
+    style: RopeStyle,
+    eps: f32,
+}
+
+impl Heads<'_> {
+    /// Per token (`row_len` values each): the bias, each head's norm, its rotation, then
+    /// `mul` (Gemma's Q scale) — in the order llama.cpp's graph applies them.
+    fn prepare(
+        &self,
+        x: &mut [f32],
+        row_len: usize,
+        bias: Option<&Vec<f32>>,
+        norm: Option<&Vec<f32>>,
+        mul: Option<f32>,
+    ) {
+        per_token(x, row_len, |t, row| {
+            if let Some(b) = bias {
+                row.iter_mut().zip(b).for_each(|(v, &bb)| *v += bb);
+            }
+            let pairs = &self.rope[t * self.half_rot..(t + 1) * self.half_rot];
+            for h in row.chunks_exact_mut(self.hd) {
+                if let Some(nw) = norm {
+                    rms_norm_inplace(h, nw, self.eps);
+                }
+                rope_apply(h, pairs, self.style);
+            }
+            if let Some(m) = mul {
+                row.iter_mut().for_each(|v| *v *= m);
+            }
+        });
     }
-    s.x.iter_mut().zip(&s.o).for_each(|(x, &o)| *x += o);
+}
+
+/// Tokens per task of the per-token steps (norms, RoPE, activations) in a parallel batch.
+const TOKENS_PER_TASK: usize = 8;
+
+/// Runs `f(t, row)` on each `len`-sized row of `x` (one per token of the batch): over the
+/// thread pool when the batch is big enough to pay for it, in order otherwise. `f` reads
+/// and writes only its own row, so the result is the same bits either way.
+fn per_token<T: Send>(x: &mut [T], len: usize, f: impl Fn(usize, &mut [T]) + Sync + Send) {
+    if len == 0 {
+        return;
+    }
+    if x.len() < 2 * TOKENS_PER_TASK * len || rayon::current_num_threads() == 1 {
+        x.chunks_exact_mut(len)
+            .enumerate()
+            .for_each(|(t, r)| f(t, r));
+    } else {
+        x.par_chunks_exact_mut(len)
+            .enumerate()
+            .with_min_len(TOKENS_PER_TASK)
+            .for_each(|(t, r)| f(t, r));
+    }
+}
+
+/// `x += o` per token, after Gemma's post-norm of `o` when the layer has one.
+fn residual(x: &mut [f32], o: &mut [f32], d: usize, post_norm: Option<&Vec<f32>>, eps: f32) {
+    if let Some(pn) = post_norm {
+        per_token(o, d, |_, row| rms_norm_inplace(row, pn, eps));
+    }
+    let o = &*o;
+    per_token(x, d, |t, row| {
+        row.iter_mut()
+            .zip(&o[t * d..(t + 1) * d])
+            .for_each(|(x, &o)| *x += o)
+    });
 }
 
 /// Where one query head reads the cache: its KV head `kvh`, the key and value head sizes,

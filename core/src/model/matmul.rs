@@ -21,7 +21,28 @@ const MAX_CHUNK_TOKENS: usize = 64;
 #[derive(Debug, Default)]
 pub struct MatmulScratch {
     act: Vec<u8>,
-    tmp: Vec<f32>,
+}
+
+/// Tokens per activation-quantization task of a parallel batch.
+const QUANTIZE_TOKENS_PER_TASK: usize = 8;
+
+/// `out`'s base pointer, shared by the tasks of the batched path: each task writes only
+/// its own weight rows' columns of every token, so no two tasks touch the same element.
+#[derive(Clone, Copy)]
+struct SharedOut(*mut f32);
+// SAFETY: tasks write disjoint elements (see above) and `matmul` outlives them all.
+unsafe impl Send for SharedOut {}
+unsafe impl Sync for SharedOut {}
+
+impl SharedOut {
+    /// `len` outputs from element `at` on.
+    ///
+    /// # Safety
+    /// `at + len` is within `out`, and no other task writes those elements meanwhile.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn run(&self, at: usize, len: usize) -> &mut [f32] {
+        unsafe { std::slice::from_raw_parts_mut(self.0.add(at), len) }
+    }
 }
 
 /// `out` (`n_tok × w.rows`, token-major) = `x` (`n_tok × w.cols`) times `Wᵀ`.
@@ -35,16 +56,28 @@ pub fn matmul(w: &QMatrix, x: &[f32], n_tok: usize, out: &mut [f32], s: &mut Mat
         out.fill(f32::NAN);
         return;
     };
+    // One thread: no task splitting at all.
+    let serial = rayon::current_num_threads() == 1;
     let act_row = kern.x_bytes();
     s.act.resize(act_row * n_tok, 0);
-    for (t, dst) in s.act.chunks_exact_mut(act_row).enumerate() {
+    let quantize = |(t, dst): (usize, &mut [u8])| {
         quant::quantize_activation_row(act_ty, &x[t * w.cols..(t + 1) * w.cols], dst)
             .expect("activation row sized by row_bytes");
+    };
+    if serial || n_tok < 2 * QUANTIZE_TOKENS_PER_TASK {
+        s.act
+            .chunks_exact_mut(act_row)
+            .enumerate()
+            .for_each(quantize);
+    } else {
+        s.act
+            .par_chunks_exact_mut(act_row)
+            .enumerate()
+            .with_min_len(QUANTIZE_TOKENS_PER_TASK)
+            .for_each(quantize);
     }
     let act = &s.act[..];
     let dot = |wrow: &[u8], a: &[u8]| kern.dot(wrow, a).unwrap_or(f32::NAN);
-    // One thread: no task splitting at all.
-    let serial = rayon::current_num_threads() == 1;
     if n_tok == 1 {
         let rows = |(c, chunk): (usize, &mut [f32])| {
             let r0 = c * ROWS_PER_TASK;
@@ -62,14 +95,16 @@ pub fn matmul(w: &QMatrix, x: &[f32], n_tok: usize, out: &mut [f32], s: &mut Mat
     // Batched: each task takes a block of weight rows and multiplies it with every token
     // in tiles (several rows × several tokens per kernel call, see `VecDot::dot_tile`),
     // a chunk of tokens at a time so that both the rows and the chunk's activations stay
-    // in L1 while every pair is computed; it writes a row-major [row][token] block.
-    s.tmp.resize(w.rows * n_tok, 0.0);
+    // in L1 while every pair is computed. The tile comes back [row][token]; the task
+    // writes it into `out`'s token-major rows itself (its rows are one contiguous run of
+    // each token's outputs), so there is no serial transposition afterwards.
     let data = w.data();
-    let wb = w.row_bytes;
+    let (wb, n_rows) = (w.row_bytes, w.rows);
     let chunk = (ACT_CHUNK_BYTES / act_row).clamp(4, MAX_CHUNK_TOKENS) / 4 * 4;
-    let block = |(c, block): (usize, &mut [f32])| {
+    let shared = SharedOut(out.as_mut_ptr());
+    let block = |c: usize| {
         let r0 = c * ROWS_PER_TASK;
-        let nr = block.len() / n_tok;
+        let nr = ROWS_PER_TASK.min(n_rows - r0);
         let rows = &data[r0 * wb..(r0 + nr) * wb];
         let mut local = [0f32; ROWS_PER_TASK * MAX_CHUNK_TOKENS];
         for t0 in (0..n_tok).step_by(chunk) {
@@ -81,31 +116,21 @@ pub fn matmul(w: &QMatrix, x: &[f32], n_tok: usize, out: &mut [f32], s: &mut Mat
             {
                 part.fill(f32::NAN);
             }
-            for (dst, src) in block.chunks_exact_mut(n_tok).zip(part.chunks_exact(nt)) {
-                dst[t0..t0 + nt].copy_from_slice(src);
-            }
-        }
-    };
-    if serial {
-        s.tmp
-            .chunks_mut(ROWS_PER_TASK * n_tok)
-            .enumerate()
-            .for_each(block);
-    } else {
-        s.tmp
-            .par_chunks_mut(ROWS_PER_TASK * n_tok)
-            .enumerate()
-            .for_each(block);
-    }
-    // Back to token-major, in 16×16 blocks so both sides stay in cache.
-    const B: usize = 16;
-    for r0 in (0..w.rows).step_by(B) {
-        for t0 in (0..n_tok).step_by(B) {
-            for r in r0..(r0 + B).min(w.rows) {
-                for t in t0..(t0 + B).min(n_tok) {
-                    out[t * w.rows + r] = s.tmp[r * n_tok + t];
+            for tt in 0..nt {
+                let base = (t0 + tt) * n_rows + r0;
+                // SAFETY: `base + i < n_tok · n_rows = out.len()`, and only this task
+                // writes columns `r0..r0 + nr` (see `SharedOut`).
+                let dst = unsafe { shared.run(base, nr) };
+                for (i, d) in dst.iter_mut().enumerate() {
+                    *d = part[i * nt + tt];
                 }
             }
         }
+    };
+    let n_blocks = n_rows.div_ceil(ROWS_PER_TASK);
+    if serial {
+        (0..n_blocks).for_each(block);
+    } else {
+        (0..n_blocks).into_par_iter().for_each(block);
     }
 }

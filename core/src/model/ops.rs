@@ -38,23 +38,24 @@ pub fn rms_norm_inplace(x: &mut [f32], w: &[f32], eps: f32) {
     }
 }
 
-/// Precomputed `(cos, sin)` pairs for one position, as ggml's rope cache builds
-/// them: the angle is multiplied by `base^(-2/n_rot)` step by step in f32.
+/// Precomputed `(cos, sin)` pairs for one position (`out` holds `n_rot / 2` of them), as
+/// ggml's rope cache builds them: the angle is multiplied by `base^(-2/n_rot)` step by
+/// step in f32.
 pub fn rope_cache(
     pos: usize,
     n_rot: usize,
     base: f32,
     scale: f32,
     freq_factors: Option<&[f32]>,
-    out: &mut Vec<(f32, f32)>,
+    out: &mut [(f32, f32)],
 ) {
-    out.clear();
+    debug_assert_eq!(out.len(), n_rot / 2);
     let theta_scale = libm::powf(base, -2.0 / n_rot as f32);
     let mut theta = pos as f32;
-    for i in 0..n_rot / 2 {
+    for (i, pair) in out.iter_mut().enumerate() {
         let ff = freq_factors.map_or(1.0, |f| f[i]);
         let t = scale * (theta / ff);
-        out.push((libm::cosf(t), libm::sinf(t)));
+        *pair = (libm::cosf(t), libm::sinf(t));
         theta *= theta_scale;
     }
 }
@@ -133,7 +134,7 @@ mod tests {
 
     #[test]
     fn rope_rotates_pairs_and_keeps_norm() {
-        let mut cache = Vec::new();
+        let mut cache = vec![(0.0, 0.0); 2];
         rope_cache(7, 4, 10_000.0, 1.0, None, &mut cache);
         let mut a = [1.0, 2.0, 3.0, 4.0];
         rope_apply(&mut a, &cache, RopeStyle::Norm);
