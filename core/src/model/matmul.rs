@@ -77,12 +77,16 @@ pub fn matmul(w: &QMatrix, x: &[f32], n_tok: usize, out: &mut [f32], s: &mut Mat
             .for_each(quantize);
     }
     let act = &s.act[..];
-    let dot = |wrow: &[u8], a: &[u8]| kern.dot(wrow, a).unwrap_or(f32::NAN);
+    let data = w.data();
+    let wb = w.row_bytes;
     if n_tok == 1 {
+        // One token: each task's rows against it (several rows per kernel call where the
+        // type has a rows kernel, sharing the activation loads).
         let rows = |(c, chunk): (usize, &mut [f32])| {
             let r0 = c * ROWS_PER_TASK;
-            for (i, o) in chunk.iter_mut().enumerate() {
-                *o = dot(w.row(r0 + i), act);
+            let rows = &data[r0 * wb..(r0 + chunk.len()) * wb];
+            if kern.dot_tile(rows, act, chunk).is_err() {
+                chunk.fill(f32::NAN);
             }
         };
         if serial {
@@ -98,8 +102,7 @@ pub fn matmul(w: &QMatrix, x: &[f32], n_tok: usize, out: &mut [f32], s: &mut Mat
     // in L1 while every pair is computed. The tile comes back [row][token]; the task
     // writes it into `out`'s token-major rows itself (its rows are one contiguous run of
     // each token's outputs), so there is no serial transposition afterwards.
-    let data = w.data();
-    let (wb, n_rows) = (w.row_bytes, w.rows);
+    let n_rows = w.rows;
     let chunk = (ACT_CHUNK_BYTES / act_row).clamp(4, MAX_CHUNK_TOKENS) / 4 * 4;
     let shared = SharedOut(out.as_mut_ptr());
     let block = |c: usize| {

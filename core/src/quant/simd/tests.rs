@@ -398,6 +398,7 @@ fn tiled_dots_are_bit_identical_to_single_dots() {
             (2304, 4, 8),
             (1024, 3, 2),
             (256, 6, 13),
+            (512, 9, 1),
         ] {
             let (w, wb, x, xb) = tile_inputs(&mut rng, ty, n, rows, toks);
             let mut out = vec![f32::NAN; rows * toks];
@@ -479,6 +480,10 @@ fn vnni_tiles_are_bit_identical_to_single_dots() {
             (1024, 3, 2),
             (576, 9, 13),
             (1280, 9, 13),
+            // One token (decode): rows four at a time, then the rest.
+            (576, 9, 1),
+            (1536, 16, 1),
+            (64, 3, 1),
         ] {
             // Whole blocks only (K-quants: 256 elements).
             if n % ty.block_elems() != 0 {
