@@ -84,8 +84,21 @@ pub(super) fn drive<W: RawBlock, X: RawBlock, const R: usize, const C: usize>(
 }
 
 macro_rules! tile_wrappers {
-    ($($name:ident => $imp:ident ( $w:ty, $x:ty ) [$r:literal x $c:literal], $one:ident;)*) => {$(
+    ($($name:ident => $imp:ident ( $w:ty, $x:ty ) [$r:literal x $c:literal] $([$d:literal x 1])?, $one:ident;)*) => {$(
         fn $name(w: &[u8], wb: usize, x: &[u8], xb: usize, out: &mut [f32]) {
+            $(if x.len() == xb {
+                // One token (decode): `$d` rows at a time, `$d` independent accumulators.
+                return drive::<$w, $x, $d, 1>(
+                    w,
+                    wb,
+                    x,
+                    xb,
+                    out,
+                    // SAFETY: as below.
+                    |ws, xs| unsafe { $imp::<$d, 1>(ws, xs) },
+                    super::$one,
+                );
+            })?
             drive::<$w, $x, $r, $c>(
                 w,
                 wb,
@@ -102,12 +115,45 @@ macro_rules! tile_wrappers {
 }
 
 tile_wrappers! {
-    tile_q4_0 => q4_0(BlockQ4_0, BlockQ8_0) [2 x 4], dot_q4_0;
-    tile_q4_1 => q4_1(BlockQ4_1, BlockQ8_1) [2 x 4], dot_q4_1;
-    tile_q5_0 => q5_0(BlockQ5_0, BlockQ8_0) [2 x 4], dot_q5_0;
-    tile_q8_0 => q8_0(BlockQ8_0, BlockQ8_0) [2 x 4], dot_q8_0;
+    tile_q4_0 => q4_0(BlockQ4_0, BlockQ8_0) [2 x 4] [4 x 1], dot_q4_0;
+    tile_q4_1 => q4_1(BlockQ4_1, BlockQ8_1) [2 x 4] [4 x 1], dot_q4_1;
+    tile_q5_0 => q5_0(BlockQ5_0, BlockQ8_0) [2 x 4] [4 x 1], dot_q5_0;
+    tile_q8_0 => q8_0(BlockQ8_0, BlockQ8_0) [2 x 4] [4 x 1], dot_q8_0;
     tile_q4_k => q4_k(BlockQ4K, BlockQ8K) [2 x 2], dot_q4_k;
     tile_q6_k => q6_k(BlockQ6K, BlockQ8K) [2 x 2], dot_q6_k;
+}
+
+/// The `R` weight rows after a tile's, which follow them in memory. With one token
+/// (decode) the tile fetches them line by line, a few per block, while it computes its own,
+/// so memory sees one sequential stream: `R` interleaved row streams defeat the hardware
+/// prefetchers when the weights come from DRAM (decode then ran slower than with the
+/// single-row kernel), and fetching a whole group at once stalled on the miss buffers.
+pub(super) struct NextRows {
+    start: *const u8,
+    lines: usize,
+    per_block: usize,
+}
+
+impl NextRows {
+    #[inline(always)]
+    pub(super) fn after<W, const R: usize>(w: &[&[W]; R]) -> Self {
+        let group = R * std::mem::size_of_val(w[0]);
+        let lines = group.div_ceil(64);
+        NextRows {
+            start: w[0].as_ptr().cast::<u8>().wrapping_add(group),
+            lines,
+            per_block: lines.div_ceil(w[0].len().max(1)),
+        }
+    }
+
+    /// The lines due at block `b`.
+    #[inline(always)]
+    pub(super) fn fetch(&self, b: usize) {
+        for line in b * self.per_block..((b + 1) * self.per_block).min(self.lines) {
+            // SAFETY: a hint; it never faults, whatever the address.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(self.start.wrapping_add(64 * line).cast()) };
+        }
+    }
 }
 
 /// Blocks per row, checked equal across the tile (the driver hands out whole rows).
@@ -132,8 +178,13 @@ fn signed_tile<W, const R: usize, const C: usize>(
     load: impl Fn(&W) -> ([u8; 2], __m256i),
 ) -> [[f32; C]; R] {
     let n = blocks(&w, &x);
+    // One token: fetch the next rows as one stream (see `NextRows`).
+    let next = (C == 1).then(|| NextRows::after(&w));
     let mut acc = [[_mm256_setzero_ps(); C]; R];
     for b in 0..n {
+        if let Some(next) = &next {
+            next.fetch(b);
+        }
         let qy: [__m256i; C] = std::array::from_fn(|c| ld32i(&x[c][b].qs));
         let wq: [([u8; 2], __m256i); R] = std::array::from_fn(|r| load(&w[r][b]));
         let d = scale_products::<R, C>(wq.map(|(d, _)| d), std::array::from_fn(|c| x[c][b].d));
@@ -186,11 +237,16 @@ fn q4_1<const R: usize, const C: usize>(
 ) -> [[f32; C]; R] {
     const { assert!(C <= 4) };
     let n = blocks(&w, &x);
+    // One token: fetch the next rows as one stream (see `NextRows`).
+    let next = (C == 1).then(|| NextRows::after(&w));
     let mut acc = [[_mm256_setzero_ps(); C]; R];
     // Lane c of row r: Σ m_w · s_x for token c, added in block order from +0.0 (what lane 1
     // of the single kernel's `summs` holds).
     let mut summs = [_mm_setzero_ps(); R];
     for b in 0..n {
+        if let Some(next) = &next {
+            next.fetch(b);
+        }
         let dx: [__m128; C] = std::array::from_fn(|c| h2f_pair(x[c][b].d, x[c][b].s));
         let mut xd = [0f32; 4];
         let mut xs = [0f32; 4];

@@ -44,7 +44,7 @@ use super::super::super::q8_k::BlockQ8K;
 use super::super::super::{RawBlock, as_blocks};
 use super::super::x86_avx512::{hi_ps, ld2x32, offset_correction};
 use super::super::{DotFn, TileFn};
-use super::tile::{blocks, drive, q4_k_with, q6_k_with};
+use super::tile::{NextRows, blocks, drive, q4_k_with, q6_k_with};
 use super::{bytes_from_bits, h2f4, hsum_ps, ld32i, nibbles, scale_products};
 use crate::GgmlType;
 
@@ -82,8 +82,21 @@ pub(crate) fn kernel_if_supported(ty: GgmlType) -> Option<TileFn> {
 }
 
 macro_rules! tile_wrappers {
-    ($($name:ident => $imp:ident ( $w:ty, $x:ty ) [$r:literal x $c:literal], $one:ident;)*) => {$(
+    ($($name:ident => $imp:ident ( $w:ty, $x:ty ) [$r:literal x $c:literal] $([$d:literal x 1])?, $one:ident;)*) => {$(
         fn $name(w: &[u8], wb: usize, x: &[u8], xb: usize, out: &mut [f32]) {
+            $(if x.len() == xb {
+                // One token (decode): `$d` rows at a time, `$d` independent accumulators.
+                return drive::<$w, $x, $d, 1>(
+                    w,
+                    wb,
+                    x,
+                    xb,
+                    out,
+                    // SAFETY: as below.
+                    |ws, xs| unsafe { $imp::<$d, 1>(ws, xs) },
+                    super::$one,
+                );
+            })?
             drive::<$w, $x, $r, $c>(
                 w,
                 wb,
@@ -221,36 +234,6 @@ fn offset_tile<W, const R: usize>(
     acc.map(|a| std::array::from_fn(|c| pair_half(a[c / 2], c % 2)))
 }
 
-/// The four rows after a rows kernel's four, which follow them in memory: the kernel
-/// fetches them line by line while it computes its own, so memory sees one sequential
-/// stream (four interleaved ones defeat the hardware prefetchers when the weights come
-/// from DRAM: decode ran slower than with the single-row kernel without this).
-struct NextRows {
-    start: *const u8,
-    lines: usize,
-}
-
-impl NextRows {
-    #[inline(always)]
-    fn after<W>(w: &[&[W]; 4]) -> Self {
-        let group = 4 * std::mem::size_of_val(w[0]);
-        NextRows {
-            start: w[0].as_ptr().cast::<u8>().wrapping_add(group),
-            lines: group.div_ceil(64),
-        }
-    }
-
-    /// The lines due at block `b` of `n`.
-    #[inline(always)]
-    fn fetch(&self, b: usize, n: usize) {
-        let per_block = self.lines.div_ceil(n.max(1));
-        for line in b * per_block..((b + 1) * per_block).min(self.lines) {
-            // SAFETY: a hint; it never faults, whatever the address.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(self.start.wrapping_add(64 * line).cast()) };
-        }
-    }
-}
-
 /// One token against four weight rows (decode), the transpose of [`offset_tile`]'s layout:
 /// two rows share each 512-bit register (lanes 0..8 the first, 8..16 the second) against
 /// the token's block broadcast to both halves, so one `vpdpbusd`, conversion and FMA serve
@@ -272,7 +255,7 @@ fn offset_rows<W>(
     let mut acc = [_mm512_setzero_ps(); 2];
     let next = NextRows::after(&w);
     for b in 0..n {
-        next.fetch(b, n);
+        next.fetch(b);
         let qy = _mm512_broadcast_i64x4(ld32i(&x[b].qs));
         let corr = offset_correction(off, qy);
         let wq: [([u8; 2], __m256i); 4] = std::array::from_fn(|r| load(&w[r][b]));
@@ -374,7 +357,7 @@ fn q4_1_rows(w: [&[BlockQ4_1]; 4], x: &[BlockQ8_1]) -> [f32; 4] {
     let mut summs = _mm_setzero_ps();
     let next = NextRows::after(&w);
     for b in 0..n {
-        next.fetch(b, n);
+        next.fetch(b);
         let qy = _mm512_broadcast_i64x4(ld32i(&x[b].qs));
         let xds = h2f4([x[b].d, x[b].s]);
         let d = _mm_mul_ps(
