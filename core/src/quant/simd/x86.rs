@@ -233,6 +233,13 @@ pub(super) fn h2f4<const N: usize>(h: [[u8; 2]; N]) -> __m128 {
     for (i, b) in h.iter().enumerate() {
         v |= u64::from(u16::from_le_bytes(*b)) << (16 * i);
     }
+    // An empty asm keeps `v` opaque: otherwise LLVM may rebuild it as a chain of `vpinsrw`
+    // (shuffle-port work the tiles need for their broadcasts), depending on how the crate
+    // happens to be split into codegen units — that alone cost the Q4_1 prompt tile 20%.
+    // SAFETY: the asm is empty; it reads and writes only `v`'s register.
+    unsafe {
+        std::arch::asm!("/* {0} */", inout(reg) v, options(pure, nomem, nostack, preserves_flags));
+    }
     _mm_cvtph_ps(_mm_cvtsi64_si128(v as i64))
 }
 
