@@ -48,7 +48,9 @@ impl SharedOut {
 /// `out` (`n_tok × w.rows`, token-major) = `x` (`n_tok × w.cols`) times `Wᵀ`.
 pub fn matmul(w: &QMatrix, x: &[f32], n_tok: usize, out: &mut [f32], s: &mut MatmulScratch) {
     debug_assert_eq!(x.len(), n_tok * w.cols);
-    debug_assert_eq!(out.len(), n_tok * w.rows);
+    // The batched path's tasks write through a raw pointer: this bound is what keeps them
+    // inside `out`.
+    assert_eq!(out.len(), n_tok * w.rows, "matmul output size");
     let act_ty = quant::vec_dot_type(w.ty);
     // Shapes and types were validated when the weights were mapped, so an error here is a
     // bug, reported as NaN (which poisons the logits visibly) rather than a panic.

@@ -335,7 +335,8 @@ impl VecDot {
     ///
     /// Each result is bit-identical to [`dot`](Self::dot) of that pair; types with a tile
     /// kernel (Q4_0, Q4_1, Q5_0, Q8_0, Q4_K, Q6_K on AVX2) compute several rows × several tokens
-    /// at once, sharing each unpacked weight block and each loaded activation block.
+    /// at once, sharing each unpacked weight block and each loaded activation block; with a
+    /// single token (decode) the 32-element types on x86-64 take four rows per call.
     /// Errors when a buffer is not a whole number of rows or `out` has the wrong size.
     pub fn dot_tile(&self, w: &[u8], x: &[u8], out: &mut [f32]) -> Result<(), QuantError> {
         if self.n == 0 {
