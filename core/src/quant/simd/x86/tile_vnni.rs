@@ -41,9 +41,8 @@ use super::super::super::q6_k::BlockQ6K;
 use super::super::super::q8_0::BlockQ8_0;
 use super::super::super::q8_1::BlockQ8_1;
 use super::super::super::q8_k::BlockQ8K;
-use super::super::super::{RawBlock, as_blocks};
+use super::super::TileFn;
 use super::super::x86_avx512::{hi_ps, ld2x32, offset_correction};
-use super::super::{DotFn, TileFn};
 use super::tile::{NextRows, blocks, drive, q4_k_with, q6_k_with};
 use super::{bytes_from_bits, h2f4, hsum_ps, ld32i, nibbles, scale_products};
 use crate::GgmlType;
@@ -81,19 +80,20 @@ pub(crate) fn kernel_if_supported(ty: GgmlType) -> Option<TileFn> {
     }
 }
 
+/// Each type's tile function: `R × C` tiles, and with a `rows` kernel, a single token
+/// (decode) four rows at a time through it.
 macro_rules! tile_wrappers {
-    ($($name:ident => $imp:ident ( $w:ty, $x:ty ) [$r:literal x $c:literal] $([$d:literal x 1])?, $one:ident;)*) => {$(
+    ($($name:ident => $imp:ident ( $w:ty, $x:ty ) [$r:literal x $c:literal] $(rows $rows:ident)?, $one:ident;)*) => {$(
         fn $name(w: &[u8], wb: usize, x: &[u8], xb: usize, out: &mut [f32]) {
             $(if x.len() == xb {
-                // One token (decode): `$d` rows at a time, `$d` independent accumulators.
-                return drive::<$w, $x, $d, 1>(
+                return drive::<$w, $x, 4, 1>(
                     w,
                     wb,
                     x,
                     xb,
                     out,
                     // SAFETY: as below.
-                    |ws, xs| unsafe { $imp::<$d, 1>(ws, xs) },
+                    |ws, [x]| unsafe { $rows(ws, x) }.map(|v| [v]),
                     super::$one,
                 );
             })?
@@ -113,72 +113,12 @@ macro_rules! tile_wrappers {
 }
 
 tile_wrappers! {
+    tile_q4_0 => q4_0(BlockQ4_0, BlockQ8_0) [4 x 4] rows q4_0_rows, dot_q4_0;
+    tile_q4_1 => q4_1(BlockQ4_1, BlockQ8_1) [4 x 4] rows q4_1_rows, dot_q4_1;
+    tile_q5_0 => q5_0(BlockQ5_0, BlockQ8_0) [4 x 4] rows q5_0_rows, dot_q5_0;
+    tile_q8_0 => q8_0(BlockQ8_0, BlockQ8_0) [4 x 4] rows q8_0_rows, dot_q8_0;
     tile_q4_k => q4_k(BlockQ4K, BlockQ8K) [2 x 2], dot_q4_k;
     tile_q6_k => q6_k(BlockQ6K, BlockQ8K) [2 x 2], dot_q6_k;
-}
-
-/// The 32-element types' tiles: 4 rows × 4 tokens, and for a single token (decode) 4 rows
-/// at a time (`*_rows`).
-macro_rules! rows_wrappers {
-    ($($name:ident => $imp:ident, $rows:ident ( $w:ty, $x:ty ), $one:ident;)*) => {$(
-        fn $name(w: &[u8], wb: usize, x: &[u8], xb: usize, out: &mut [f32]) {
-            if x.len() == xb {
-                return drive_rows::<$w, $x>(
-                    w,
-                    wb,
-                    as_blocks(x),
-                    out,
-                    // SAFETY: as below.
-                    |ws, x| unsafe { $rows(ws, x) },
-                    super::$one,
-                    x,
-                );
-            }
-            drive::<$w, $x, 4, 4>(
-                w,
-                wb,
-                x,
-                xb,
-                out,
-                // SAFETY: only handed out by `kernel`, whose callers confirmed AVX2, FMA,
-                // F16C and AVX-512 F/BW/VL/VNNI on this CPU.
-                |ws, xs| unsafe { $imp(ws, xs) },
-                super::$one,
-            )
-        }
-    )*};
-}
-
-rows_wrappers! {
-    tile_q4_0 => q4_0, q4_0_rows(BlockQ4_0, BlockQ8_0), dot_q4_0;
-    tile_q4_1 => q4_1, q4_1_rows(BlockQ4_1, BlockQ8_1), dot_q4_1;
-    tile_q5_0 => q5_0, q5_0_rows(BlockQ5_0, BlockQ8_0), dot_q5_0;
-    tile_q8_0 => q8_0, q8_0_rows(BlockQ8_0, BlockQ8_0), dot_q8_0;
-}
-
-/// Rows of `w` (`wb` bytes each) against one token `x` into `out[r]`, four rows at a time
-/// through `rows4`, the rest with the single-row kernel `one` (`x_bytes` is `x` as bytes).
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn drive_rows<W: RawBlock, X: RawBlock>(
-    w: &[u8],
-    wb: usize,
-    x: &[X],
-    out: &mut [f32],
-    rows4: impl Fn([&[W]; 4], &[X]) -> [f32; 4],
-    one: DotFn,
-    x_bytes: &[u8],
-) {
-    let (quads, rest) = out.as_chunks_mut::<4>();
-    for (q, o) in quads.iter_mut().enumerate() {
-        let ws: [&[W]; 4] =
-            std::array::from_fn(|i| as_blocks(&w[(4 * q + i) * wb..(4 * q + i + 1) * wb]));
-        *o = rows4(ws, x);
-    }
-    let r0 = quads.len() * 4;
-    for (i, o) in rest.iter_mut().enumerate() {
-        *o = one(&w[(r0 + i) * wb..(r0 + i + 1) * wb], x_bytes);
-    }
 }
 
 /// The AVX2 K-quant tiles with `vpdpwssd` (multiply i16 pairs, add to i32) for their
