@@ -399,6 +399,7 @@ fn tiled_dots_are_bit_identical_to_single_dots() {
             (1024, 3, 2),
             (256, 6, 13),
             (512, 9, 1),
+            (768, 4, 1),
         ] {
             let (w, wb, x, xb) = tile_inputs(&mut rng, ty, n, rows, toks);
             let mut out = vec![f32::NAN; rows * toks];

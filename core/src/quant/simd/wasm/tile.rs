@@ -9,6 +9,9 @@
 //! The K-quant tiles keep each super-block's sums in integers to the end as the single
 //! kernels do (any grouping of exact integer sums is the same integer), then take the
 //! single kernels' float steps.
+//!
+//! A single token (decode) of Q4_1 is widened once for all rows ([`Wide`]); each row then
+//! takes the single kernel's steps (SmolLM2 Q4_1 decode in Node about 39 → 42–44 tokens/s).
 
 use core::arch::wasm32::*;
 
@@ -81,8 +84,12 @@ fn drive<W: RawBlock, X: RawBlock, const R: usize, const C: usize>(
 }
 
 macro_rules! tile_wrappers {
-    ($($name:ident => $imp:ident ( $w:ty, $x:ty ) [$r:literal x $c:literal], $one:ident;)*) => {$(
+    ($($name:ident => $imp:ident ( $w:ty, $x:ty ) [$r:literal x $c:literal] $(wide $widen:ident, $row:ident)?, $one:ident;)*) => {$(
         fn $name(w: &[u8], wb: usize, x: &[u8], xb: usize, out: &mut [f32]) {
+            // One token (decode): its blocks widened once for every row.
+            $(if x.len() == xb {
+                return one_token::<$w, $x>(w, wb, as_blocks(x), out, $widen, $row);
+            })?
             drive::<$w, $x, $r, $c>(w, wb, x, xb, out, $imp::<$r, $c>, |w, x| {
                 super::$one(as_blocks(w), as_blocks(x))
             })
@@ -94,11 +101,82 @@ macro_rules! tile_wrappers {
 // vector registers engines give wasm on x86-64, and spilling costs more than it saves.
 tile_wrappers! {
     tile_q4_0 => q4_0(BlockQ4_0, BlockQ8_0) [2 x 2], q4_0;
-    tile_q4_1 => q4_1(BlockQ4_1, BlockQ8_1) [2 x 2], q4_1;
+    tile_q4_1 => q4_1(BlockQ4_1, BlockQ8_1) [2 x 2] wide wide_q8_1, row_q4_1, q4_1;
     tile_q5_0 => q5_0(BlockQ5_0, BlockQ8_0) [2 x 2], q5_0;
     tile_q8_0 => q8_0(BlockQ8_0, BlockQ8_0) [2 x 2], q8_0;
     tile_q4_k => q4_k(BlockQ4K, BlockQ8K) [2 x 2], q4_k;
     tile_q6_k => q6_k(BlockQ6K, BlockQ8K) [2 x 2], q6_k;
+}
+
+/// A token's activation block, widened once for every weight row of a single-token call:
+/// its scale and `s` as f32, its quants as four i16x8. Per row the single Q4_1 kernel
+/// converts four f16 scales and widens both operands; half of that is the token's, the same
+/// for every row. (Done for Q4_1 only: for Q4_0, Q5_0 and Q8_0, which convert two scales
+/// per block, reading the widened token was no faster in Node than widening it per row.)
+#[derive(Clone, Copy)]
+struct Wide {
+    d: f32,
+    s: f32,
+    q: [v128; 4],
+}
+
+std::thread_local! {
+    /// The current single-token call's widened token (kept: no allocation per call).
+    static WIDE: std::cell::RefCell<Vec<Wide>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// One token `x` against every row of `w` (`wb` bytes each) into `out[r]`: `widen` once per
+/// token block, then `row` per weight row.
+#[inline(always)]
+fn one_token<W: RawBlock, X: RawBlock>(
+    w: &[u8],
+    wb: usize,
+    x: &[X],
+    out: &mut [f32],
+    widen: fn(&X) -> Wide,
+    row: fn(&[W], &[Wide]) -> f32,
+) {
+    WIDE.with_borrow_mut(|wide| {
+        wide.clear();
+        wide.extend(x.iter().map(widen));
+        for (r, o) in out.iter_mut().enumerate() {
+            *o = row(as_blocks(&w[r * wb..(r + 1) * wb]), wide);
+        }
+    });
+}
+
+fn wide_q8_1(bx: &BlockQ8_1) -> Wide {
+    let (d, q) = q8_1x(bx);
+    Wide {
+        d,
+        s: f16_to_f32(bx.s),
+        q,
+    }
+}
+
+/// One weight row against a widened token: per block `acc += convert(Σ w·x) · (d_w · d_x)`,
+/// the single kernel's float steps (and its integer sums, regrouped exactly).
+#[inline(always)]
+fn row32<W>(w: &[W], x: &[Wide], load: impl Fn(&W) -> (f32, [v128; 4])) -> v128 {
+    let mut acc = f32x4_splat(0.0);
+    for (bw, xw) in w.iter().zip(x) {
+        let (wd, q) = load(bw);
+        let s = block_sum(&q, &xw.q);
+        acc = f32x4_add(
+            acc,
+            f32x4_mul(f32x4_convert_i32x4(s), f32x4_splat(wd * xw.d)),
+        );
+    }
+    acc
+}
+
+fn row_q4_1(w: &[BlockQ4_1], x: &[Wide]) -> f32 {
+    // `Σ m_w · s_x` in block order from +0.0, as the single kernel's `summs`.
+    let summs = w
+        .iter()
+        .zip(x)
+        .fold(0f32, |s, (bw, xw)| s + f16_to_f32(bw.m) * xw.s);
+    hsum_f(row32(w, x, q4_1w)) + summs
 }
 
 /// Blocks per row, checked equal across the tile (the driver hands out whole rows).
@@ -167,21 +245,41 @@ fn q8_1x(bx: &BlockQ8_1) -> (f32, [v128; 4]) {
     (f16_to_f32(bx.d), widen(y0, y1))
 }
 
+/// A Q4_0 block's scale and its quants (`nibble - 8`), widened.
+#[inline(always)]
+fn q4_0w(bw: &BlockQ4_0) -> (f32, [v128; 4]) {
+    let eight = i8x16_splat(8);
+    let (lo, hi) = nibbles(&bw.qs);
+    (
+        f16_to_f32(bw.d),
+        widen(i8x16_sub(lo, eight), i8x16_sub(hi, eight)),
+    )
+}
+
+/// A Q5_0 block's scale and its quants, widened.
+#[inline(always)]
+fn q5_0w(bw: &BlockQ5_0) -> (f32, [v128; 4]) {
+    let f0 = u8x16_splat(0xF0);
+    let (lo, hi) = nibbles(&bw.qs);
+    let (b0, b1) = fifth_bits(bw.qh);
+    // Without the fifth bit the quant is `nibble - 16`: or in 0xF0.
+    let lo = v128_or(lo, v128_andnot(f0, b0));
+    let hi = v128_or(hi, v128_andnot(f0, b1));
+    (f16_to_f32(bw.d), widen(lo, hi))
+}
+
+/// A Q4_1 block's scale and its (unsigned) quants, widened.
+#[inline(always)]
+fn q4_1w(bw: &BlockQ4_1) -> (f32, [v128; 4]) {
+    let (lo, hi) = nibbles(&bw.qs);
+    (f16_to_f32(bw.d), widen(lo, hi))
+}
+
 fn q4_0<const R: usize, const C: usize>(
     w: [&[BlockQ4_0]; R],
     x: [&[BlockQ8_0]; C],
 ) -> [[f32; C]; R] {
-    let eight = i8x16_splat(8);
-    let acc = tile32(
-        w,
-        x,
-        |bw| {
-            let (lo, hi) = nibbles(&bw.qs);
-            let q = widen(i8x16_sub(lo, eight), i8x16_sub(hi, eight));
-            (f16_to_f32(bw.d), q)
-        },
-        q8_0x,
-    );
+    let acc = tile32(w, x, q4_0w, q8_0x);
     acc.map(|row| row.map(hsum_f))
 }
 
@@ -189,20 +287,7 @@ fn q5_0<const R: usize, const C: usize>(
     w: [&[BlockQ5_0]; R],
     x: [&[BlockQ8_0]; C],
 ) -> [[f32; C]; R] {
-    let f0 = u8x16_splat(0xF0);
-    let acc = tile32(
-        w,
-        x,
-        |bw| {
-            let (lo, hi) = nibbles(&bw.qs);
-            let (b0, b1) = fifth_bits(bw.qh);
-            // Without the fifth bit the quant is `nibble - 16`: or in 0xF0.
-            let lo = v128_or(lo, v128_andnot(f0, b0));
-            let hi = v128_or(hi, v128_andnot(f0, b1));
-            (f16_to_f32(bw.d), widen(lo, hi))
-        },
-        q8_0x,
-    );
+    let acc = tile32(w, x, q5_0w, q8_0x);
     acc.map(|row| row.map(hsum_f))
 }
 
@@ -218,15 +303,7 @@ fn q4_1<const R: usize, const C: usize>(
     w: [&[BlockQ4_1]; R],
     x: [&[BlockQ8_1]; C],
 ) -> [[f32; C]; R] {
-    let acc = tile32(
-        w,
-        x,
-        |bw| {
-            let (lo, hi) = nibbles(&bw.qs);
-            (f16_to_f32(bw.d), widen(lo, hi))
-        },
-        q8_1x,
-    );
+    let acc = tile32(w, x, q4_1w, q8_1x);
     // `Σ m_w · s_x` per output, in block order from +0.0, as the single kernel's `summs`.
     let mut out = [[0f32; C]; R];
     for r in 0..R {
